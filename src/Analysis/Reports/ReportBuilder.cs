@@ -1,0 +1,133 @@
+using Replay.Analysis.Costs;
+using Replay.Engines.Contract;
+
+namespace Replay.Analysis.Reports;
+
+/// <summary>
+/// Prices run results under one profile and lays them out as the SPEC §5 tables. Rows come in input order: trace,
+/// then engine, then phase <c>all</c> before the named phases. Only engines with <c>Reported</c> get rows; the
+/// native run is always priced, because every overhead and slowdown is measured against it.
+/// </summary>
+public static class ReportBuilder
+{
+    public const string AllPhase = "all";
+
+    public static ReportTables Build(CostProfile profile, IEnumerable<TraceRunResult> traces)
+    {
+        var tables = new ReportTables([], [], [], []);
+        foreach (var trace in traces)
+        {
+            var native = Native(trace);
+            var baseline = new Dictionary<string, PricedStats>(StringComparer.Ordinal);
+            foreach (var phase in Phases(native))
+            {
+                if (!baseline.TryAdd(phase.Phase, Pricing.Price(profile, native.ExitKinds, phase.Stats)))
+                {
+                    throw new ArgumentException($"Trace '{trace.Trace}' has phase '{phase.Phase}' twice; phase names must be unique and not '{AllPhase}'.", nameof(traces));
+                }
+            }
+
+            foreach (var run in trace.Engines.Where(e => e.Reported))
+            {
+                AddEngine(tables, profile, trace, run, baseline);
+            }
+        }
+
+        return tables;
+    }
+
+    private static void AddEngine(ReportTables t, CostProfile profile, TraceRunResult trace, EngineRunResult run, Dictionary<string, PricedStats> baseline)
+    {
+        foreach (var phase in Phases(run))
+        {
+            var priced = Pricing.Price(profile, run.ExitKinds, phase.Stats);
+            if (!baseline.TryGetValue(phase.Phase, out var native))
+            {
+                throw new ArgumentException($"Trace '{trace.Trace}': engine '{run.Engine}' has phase '{phase.Phase}' but the native run does not.", nameof(trace));
+            }
+
+            double seconds = ReferenceEquals(phase.Stats, run.All) ? run.ReplaySeconds
+                : run.All.Events == 0 ? 0
+                : run.ReplaySeconds * phase.Stats.Events / run.All.Events;
+            t.Summary.Add(Summary(profile, trace, run, phase, priced, native, seconds));
+            AddExits(t.Exits, profile, trace, run, phase);
+        }
+
+        foreach (var w in run.Windows)
+        {
+            var s = w.Stats;
+            t.Timeline.Add(new TimelineRow
+            {
+                Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name,
+                Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
+                Accesses = s.Accesses, Exits = s.Exits, GuestFaults = s.GuestFaults, TlbMisses = s.TlbMisses,
+                MmuCycles = Pricing.Price(profile, run.ExitKinds, s).MmuCycles, ShadowPages = s.ShadowPages,
+            });
+        }
+
+        for (int i = 0; i < run.CounterNames.Count; i++)
+        {
+            t.Counters.Add(new CounterRow { Trace = trace.Trace, Engine = run.Engine, Name = run.CounterNames[i], Value = run.All.Counters[i] });
+        }
+    }
+
+    private static SummaryRow Summary(CostProfile profile, TraceRunResult trace, EngineRunResult run, PhaseResult phase, PricedStats p, PricedStats native, double seconds)
+    {
+        var s = phase.Stats;
+        double overhead = p.MmuCycles - native.MmuCycles;
+        return new SummaryRow
+        {
+            Trace = trace.Trace, TraceSha256 = trace.TraceSha256, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
+            Events = s.Events, Accesses = s.Accesses, Cr3Loads = s.Cr3Loads, PtWrites = s.PtWrites, Invlpgs = s.Invlpgs,
+            Flushes = s.Flushes, GuestFaults = s.GuestFaults, TraceWarnings = s.TraceWarnings, TlbMisses = s.TlbMisses,
+            WalkRefs = s.WalkRefs, Exits = s.Exits,
+            ExitCycles = p.ExitCycles, WalkCycles = p.WalkCycles, MmuCycles = p.MmuCycles,
+            OverheadCycles = overhead,
+            OverheadPerKaccess = s.Accesses == 0 ? 0 : overhead / s.Accesses * 1000,
+            GuestCycles = p.GuestCycles, TotalCycles = p.TotalCycles,
+            Slowdown = run.IsNative ? 1.0 : Slowdown(p.TotalCycles, native.TotalCycles),
+            ShadowPagesPeak = s.ShadowPagesPeak, ShadowPagesCreated = s.ShadowPagesCreated, ShadowPagesEvicted = s.ShadowPagesEvicted,
+            EmulatedWrites = s.EmulatedWrites, Unsyncs = s.Unsyncs, Resyncs = s.Resyncs, Unshadows = s.Unshadows,
+            ReplaySeconds = seconds,
+            EventsPerSecond = seconds > 0 ? s.Events / seconds : 0,
+            PscHits = s.PscHits,
+        };
+    }
+
+    /// <summary>total / native total, never NaN: 0/0 is 1.0 (nothing to slow down) and x/0 is +Infinity.</summary>
+    internal static double Slowdown(double total, double nativeTotal) =>
+        nativeTotal != 0 ? total / nativeTotal : total == 0 ? 1.0 : double.PositiveInfinity;
+
+    private static void AddExits(List<ExitRow> rows, CostProfile profile, TraceRunResult trace, EngineRunResult run, PhaseResult phase)
+    {
+        var s = phase.Stats;
+        for (int i = 0; i < run.ExitKinds.Count; i++)
+        {
+            if (s.ExitCounts[i] == 0)
+            {
+                continue;
+            }
+
+            ExitKind kind = run.ExitKinds[i];
+            rows.Add(new ExitRow
+            {
+                Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
+                Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
+                Count = s.ExitCounts[i], Units = s.ExitUnits[i],
+                Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+            });
+        }
+    }
+
+    /// <summary>Phase <c>all</c> followed by the named phases.</summary>
+    private static IEnumerable<PhaseResult> Phases(EngineRunResult run) =>
+        run.Phases.Prepend(new PhaseResult(AllPhase, run.All));
+
+    private static EngineRunResult Native(TraceRunResult trace)
+    {
+        var natives = trace.Engines.Where(e => e.IsNative).ToList();
+        return natives.Count == 1
+            ? natives[0]
+            : throw new ArgumentException($"Trace '{trace.Trace}' has {natives.Count} native runs; exactly one is needed as the baseline.", nameof(trace));
+    }
+}

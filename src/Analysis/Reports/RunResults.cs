@@ -1,0 +1,33 @@
+using Replay.Engines.Contract;
+
+namespace Replay.Analysis.Reports;
+
+/// <summary>Counts of one named phase (from <c>mark</c> events).</summary>
+public sealed record PhaseResult(string Phase, EngineStats Stats);
+
+/// <summary>One timeline window: <see cref="Stats"/> are the counts within the window; <c>Stats.ShadowPages</c> is the level at its end.</summary>
+public sealed record WindowResult(long Window, long FirstEvent, long LastEvent, long? TimeNs, EngineStats Stats);
+
+/// <summary>
+/// One engine's replay of one trace. <see cref="Engine"/> is the canonical name (<c>shadow-flush:keep_global=true</c>);
+/// <see cref="All"/> is phase <c>all</c>; <see cref="Phases"/> are the named phases, possibly none.
+/// </summary>
+public sealed record EngineRunResult(
+    string Engine,
+    bool IsNative,
+    bool Reported,
+    IReadOnlyList<ExitKind> ExitKinds,
+    IReadOnlyList<string> CounterNames,
+    EngineStats All,
+    IReadOnlyList<PhaseResult> Phases,
+    IReadOnlyList<WindowResult> Windows,
+    double ReplaySeconds);
+
+/// <summary>
+/// Every engine's replay of one trace. <see cref="Engines"/> always holds exactly one <c>IsNative</c> run, the
+/// baseline of every overhead; it has <c>Reported</c> = false when the user did not ask for native.
+/// </summary>
+public sealed record TraceRunResult(string Trace, string TraceSha256, IReadOnlyList<EngineRunResult> Engines);
+
+/// <summary>Where a report came from, written into every report file's metadata (SPEC §5).</summary>
+public sealed record ReportProvenance(string Version, string Commit, string Command, string TraceSha256);

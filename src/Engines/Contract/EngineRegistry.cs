@@ -1,0 +1,70 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Native;
+using Replay.Engines.ShadowFlush;
+
+namespace Replay.Engines.Contract;
+
+/// <summary>An engine as the registry knows it: name, description, options, and how to build one.</summary>
+public sealed record EngineDescriptor(string Name, string Description, IReadOnlyList<EngineOption> Options,
+    Func<MachineConfig, EngineOptions, IMmuEngine> Create);
+
+/// <summary>
+/// A parsed <c>--engine name:key=value,...</c>. <see cref="CanonicalName"/> is the name followed by its
+/// non-default options, keys sorted (SPEC §5), so differently configured runs never collide in reports.
+/// </summary>
+public sealed record EngineSpec(EngineDescriptor Descriptor, EngineOptions Options, string CanonicalName)
+{
+    public IMmuEngine Create(MachineConfig config) => Descriptor.Create(config, Options);
+
+    public bool IsNative => Descriptor.Name == EngineRegistry.NativeName;
+}
+
+/// <summary>The one table of engines: feeds <c>--engine</c> validation and <c>replay engines</c>.</summary>
+public static class EngineRegistry
+{
+    public const string NativeName = "native";
+
+    public static IReadOnlyList<EngineDescriptor> All { get; } =
+    [
+        NativeEngine.Descriptor,
+        ShadowFlushEngine.Descriptor,
+    ];
+
+    public static EngineDescriptor? Find(string name) =>
+        All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Parses <c>name</c> or <c>name:key=value,key=value</c>; throws <see cref="EngineSpecException"/>.</summary>
+    public static EngineSpec Parse(string spec)
+    {
+        int colon = spec.IndexOf(':', StringComparison.Ordinal);
+        string name = (colon < 0 ? spec : spec[..colon]).Trim();
+        var d = Find(name) ?? throw new EngineSpecException(
+            $"Unknown engine '{name}'; valid engines are: {string.Join(", ", All.Select(e => e.Name))} (or 'all').");
+        var values = d.Options.ToDictionary(o => o.Name, o => o.Default, StringComparer.Ordinal);
+        if (colon >= 0)
+        {
+            foreach (var part in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                int eq = part.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new EngineSpecException($"Engine option '{part}' of '{d.Name}' is not of the form key=value.");
+                }
+
+                string key = part[..eq].Trim().ToLowerInvariant();
+                var opt = d.Options.FirstOrDefault(o => o.Name == key) ?? throw new EngineSpecException(
+                    d.Options.Count == 0
+                        ? $"Engine '{d.Name}' takes no options, but '{key}' was given."
+                        : $"Engine '{d.Name}' has no option '{key}'; its options are: {string.Join(", ", d.Options.Select(o => o.Name))}.");
+                values[key] = opt.Normalize(d.Name, part[(eq + 1)..].Trim());
+            }
+        }
+
+        var nonDefault = d.Options.Where(o => values[o.Name] != o.Default).Select(o => $"{o.Name}={values[o.Name]}").Order(StringComparer.Ordinal).ToList();
+        string canonical = nonDefault.Count == 0 ? d.Name : $"{d.Name}:{string.Join(",", nonDefault)}";
+        return new EngineSpec(d, new EngineOptions(values), canonical);
+    }
+
+    /// <summary>The default configuration of every engine (what <c>--engine all</c> means).</summary>
+    public static IEnumerable<EngineSpec> AllDefaults() => All.Select(d => Parse(d.Name));
+}

@@ -1,0 +1,134 @@
+namespace Replay.Engines.Contract;
+
+/// <summary>
+/// Everything an engine counts, as plain data that adds and subtracts (for phases and timeline windows).
+/// Engines only count; the cost model turns these into cycles. Exit counts and units are indexed by the
+/// engine's <see cref="IMmuEngine.ExitKinds"/>, counters by its <see cref="IMmuEngine.CounterNames"/>.
+/// </summary>
+public sealed class EngineStats
+{
+    public EngineStats(int exitKinds, int counters)
+    {
+        ExitCounts = new long[exitKinds];
+        ExitUnits = new long[exitKinds];
+        Counters = new long[counters];
+    }
+
+    // Event counts (the driver fills these).
+    public long Events;
+    public long Accesses;
+    public long Cr3Loads;
+    public long PtWrites;
+    public long Invlpgs;
+    public long Flushes;
+    public long TraceWarnings;
+
+    // What the engine measured.
+    public long GuestFaults;
+    public long TlbMisses;
+    public long WalkRefs;
+    public long PscHits;
+    public long Exits;
+    public long ShadowPagesCreated;
+    public long ShadowPagesEvicted;
+    public long EmulatedWrites;
+    public long Unsyncs;
+    public long Resyncs;
+    public long Unshadows;
+
+    /// <summary>Shadow pages currently allocated (a level, not a count; not subtracted by <see cref="Minus"/>).</summary>
+    public long ShadowPages;
+
+    /// <summary>Highest <see cref="ShadowPages"/> over the run (for a phase result: over the phase).</summary>
+    public long ShadowPagesPeak;
+
+    /// <summary>Highest <see cref="ShadowPages"/> since the last <see cref="ResetSegmentPeak"/> (the driver's phase and window peaks).</summary>
+    public long SegmentPeak;
+
+    public long[] ExitCounts { get; }
+    public long[] ExitUnits { get; }
+    public long[] Counters { get; }
+
+    /// <summary>Records one exit of kind <paramref name="kind"/> with <paramref name="units"/> work units.</summary>
+    public void Exit(int kind, long units = 0)
+    {
+        Exits++;
+        ExitCounts[kind]++;
+        ExitUnits[kind] += units;
+    }
+
+    /// <summary>Updates the current shadow page level and its peak.</summary>
+    public void SetShadowPages(long pages)
+    {
+        ShadowPages = pages;
+        if (pages > ShadowPagesPeak)
+        {
+            ShadowPagesPeak = pages;
+        }
+
+        if (pages > SegmentPeak)
+        {
+            SegmentPeak = pages;
+        }
+    }
+
+    /// <summary>Starts a new segment peak at the current level.</summary>
+    public void ResetSegmentPeak() => SegmentPeak = ShadowPages;
+
+    public EngineStats Clone()
+    {
+        var c = new EngineStats(ExitCounts.Length, Counters.Length);
+        c.AddFrom(this, 1);
+        c.ShadowPages = ShadowPages;
+        c.ShadowPagesPeak = ShadowPagesPeak;
+        return c;
+    }
+
+    /// <summary>This minus <paramref name="earlier"/> for every count; levels and peaks are taken from this.</summary>
+    public EngineStats Minus(EngineStats earlier)
+    {
+        var c = Clone();
+        c.AddFrom(earlier, -1);
+        return c;
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s counts into this; the peak becomes the larger one.</summary>
+    public void Add(EngineStats other)
+    {
+        AddFrom(other, 1);
+        ShadowPages = other.ShadowPages;
+        ShadowPagesPeak = Math.Max(ShadowPagesPeak, other.ShadowPagesPeak);
+    }
+
+    private void AddFrom(EngineStats o, int sign)
+    {
+        Events += sign * o.Events;
+        Accesses += sign * o.Accesses;
+        Cr3Loads += sign * o.Cr3Loads;
+        PtWrites += sign * o.PtWrites;
+        Invlpgs += sign * o.Invlpgs;
+        Flushes += sign * o.Flushes;
+        TraceWarnings += sign * o.TraceWarnings;
+        GuestFaults += sign * o.GuestFaults;
+        TlbMisses += sign * o.TlbMisses;
+        WalkRefs += sign * o.WalkRefs;
+        PscHits += sign * o.PscHits;
+        Exits += sign * o.Exits;
+        ShadowPagesCreated += sign * o.ShadowPagesCreated;
+        ShadowPagesEvicted += sign * o.ShadowPagesEvicted;
+        EmulatedWrites += sign * o.EmulatedWrites;
+        Unsyncs += sign * o.Unsyncs;
+        Resyncs += sign * o.Resyncs;
+        Unshadows += sign * o.Unshadows;
+        for (int i = 0; i < ExitCounts.Length; i++)
+        {
+            ExitCounts[i] += sign * o.ExitCounts[i];
+            ExitUnits[i] += sign * o.ExitUnits[i];
+        }
+
+        for (int i = 0; i < Counters.Length; i++)
+        {
+            Counters[i] += sign * o.Counters[i];
+        }
+    }
+}

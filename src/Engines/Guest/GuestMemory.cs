@@ -1,0 +1,92 @@
+namespace Replay.Engines.Guest;
+
+/// <summary>
+/// Sparse guest-physical memory in 4 KiB frames of 64-bit words; unwritten words read as 0 (SPEC §2).
+/// Only page-table data lives here: data stores never change what the walker reads.
+/// </summary>
+public sealed class GuestMemory
+{
+    private readonly Dictionary<ulong, ulong[]> _frames = new();
+    private ulong _lastFrame = ulong.MaxValue;
+    private ulong[]? _lastWords;
+
+    /// <summary>Number of frames that have ever been written.</summary>
+    public int FrameCount => _frames.Count;
+
+    /// <summary>Reads the aligned 8-byte word containing <paramref name="pa"/>.</summary>
+    public ulong ReadWord(ulong pa)
+    {
+        var words = Find(pa >> 12);
+        return words is null ? 0 : words[(pa >> 3) & 511];
+    }
+
+    /// <summary>Writes the aligned 8-byte word containing <paramref name="pa"/>.</summary>
+    public void WriteWord(ulong pa, ulong value)
+    {
+        var words = FindOrAdd(pa >> 12);
+        words[(pa >> 3) & 511] = value;
+    }
+
+    /// <summary>
+    /// Stores the low <paramref name="width"/> bytes of <paramref name="value"/> at <paramref name="pa"/>,
+    /// little-endian, within the containing aligned word (a store that would cross the word is clipped to it).
+    /// Returns the word before and after the store.
+    /// </summary>
+    public (ulong Old, ulong New) Store(ulong pa, ulong value, int width)
+    {
+        ulong old = ReadWord(pa);
+        if (width >= 8)
+        {
+            WriteWord(pa, value);
+            return (old, value);
+        }
+
+        int shift = (int)(pa & 7) * 8;
+        ulong mask = (width == 8 ? ulong.MaxValue : (1UL << (width * 8)) - 1) << shift;
+        ulong updated = (old & ~mask) | ((value << shift) & mask);
+        WriteWord(pa, updated);
+        return (old, updated);
+    }
+
+    /// <summary>Sets <paramref name="bits"/> in the word at <paramref name="pa"/> (A/D updates).</summary>
+    public void SetBits(ulong pa, ulong bits)
+    {
+        var words = FindOrAdd(pa >> 12);
+        words[(pa >> 3) & 511] |= bits;
+    }
+
+    /// <summary>The 512 words of a frame, or null if it was never written (reads as zeros). Do not modify.</summary>
+    public ulong[]? Frame(ulong frameNumber) => Find(frameNumber);
+
+    private ulong[]? Find(ulong frame)
+    {
+        if (frame == _lastFrame)
+        {
+            return _lastWords;
+        }
+
+        if (_frames.TryGetValue(frame, out var words))
+        {
+            _lastFrame = frame;
+            _lastWords = words;
+            return words;
+        }
+
+        return null;
+    }
+
+    private ulong[] FindOrAdd(ulong frame)
+    {
+        var words = Find(frame);
+        if (words is not null)
+        {
+            return words;
+        }
+
+        words = new ulong[512];
+        _frames.Add(frame, words);
+        _lastFrame = frame;
+        _lastWords = words;
+        return words;
+    }
+}

@@ -1,0 +1,10 @@
+using Replay.Engines.Tlb;
+
+namespace Replay.Engines.Guest;
+
+/// <summary>The guest machine an engine replays on: from the trace metadata and the cost profile's geometry.</summary>
+public sealed record MachineConfig(int Vcpus, ulong MemoryBytes, int PagingLevels, bool Pcid, TlbGeometry Tlb)
+{
+    public static MachineConfig Default(int vcpus = 1, int levels = 4, bool pcid = false) =>
+        new(vcpus, 4UL << 30, levels, pcid, TlbGeometry.Default);
+}

@@ -1,0 +1,183 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Tlb;
+
+namespace Replay.Engines.Guest;
+
+/// <summary>Outcome of one page walk.</summary>
+public struct WalkResult
+{
+    /// <summary>The walk failed: a not-present entry, a reserved PS bit, or a permission violation.</summary>
+    public bool Fault;
+
+    /// <summary>Guest-physical base of the whole page (aligned to <see cref="PageShift"/>).</summary>
+    public ulong PageBase;
+
+    /// <summary>12, 21 or 30.</summary>
+    public int PageShift;
+
+    public Perms Perms;
+    public bool Global;
+
+    /// <summary>The leaf's D bit after the walk.</summary>
+    public bool Dirty;
+
+    /// <summary>Memory references the walk made (entries read).</summary>
+    public int Refs;
+
+    /// <summary>The walk started from a paging-structure-cache entry.</summary>
+    public bool PscHit;
+
+    /// <summary>Guest-physical address of the leaf entry (valid when not faulted).</summary>
+    public ulong LeafPteAddr;
+
+    /// <summary>The raw leaf entry.</summary>
+    public ulong LeafPte;
+
+    /// <summary>Level of the leaf (1 = 4 KiB PTE, 2 = 2 MiB PDE, 3 = 1 GiB PDPTE).</summary>
+    public int LeafLevel;
+
+    /// <summary>Guest-physical base of the 4 KiB frame <paramref name="va"/> falls in.</summary>
+    public readonly ulong FrameOf(ulong va) => PageBase + (va & ((1UL << PageShift) - 1) & ~0xFFFUL);
+}
+
+/// <summary>
+/// The x86-64 IA-32e page walk of SPEC §2: 4- or 5-level, 2 MiB and 1 GiB leaves, P/RW/US/NX honoured with
+/// EFER.NXE=1, CR0.WP=1, SMEP/SMAP off; sets A in every entry it reads and D in the leaf on a write, only when
+/// the walk succeeds. Optionally consults and fills paging-structure caches.
+/// </summary>
+public static class PageWalker
+{
+    /// <summary>Walks <paramref name="va"/> from the table at CR3 <paramref name="cr3"/>.</summary>
+    public static WalkResult Walk(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
+        bool setAccessedDirty, PagingStructureCache? psc = null, ushort pcid = 0)
+    {
+        var r = default(WalkResult);
+        ulong table = cr3 & Pte.AddrMask;
+        int level = levels;
+
+        // "acc" carries the permission bits accumulated so far, in PTE encoding: RW and US survive only if
+        // every level has them; NX is set if any level has it.
+        ulong acc = Pte.Rw | Pte.Us;
+        if (psc is not null)
+        {
+            int hit = psc.Lookup(va, pcid, levels, out ulong cachedTable, out ulong cachedAcc);
+            if (hit != 0)
+            {
+                r.PscHit = true;
+                table = cachedTable;
+                acc = cachedAcc;
+                level = hit - 1;
+            }
+        }
+
+        // Entries read on this walk, so A can be set once the walk is known to succeed.
+        Span<ulong> used = stackalloc ulong[5];
+        int nUsed = 0;
+
+        while (true)
+        {
+            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
+            ulong e = mem.ReadWord(entryAddr);
+            r.Refs++;
+            used[nUsed++] = entryAddr;
+            if ((e & Pte.Present) == 0)
+            {
+                r.Fault = true;
+                return r;
+            }
+
+            acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
+            bool leaf = level == 1 || ((e & Pte.Ps) != 0 && level <= 3);
+            if ((e & Pte.Ps) != 0 && level >= 4)
+            {
+                r.Fault = true; // PS is reserved in PML4E/PML5E
+                return r;
+            }
+
+            if (leaf)
+            {
+                r.PageShift = Pte.Shift(level);
+                r.PageBase = e & Pte.AddrMask & ~((1UL << r.PageShift) - 1);
+                r.LeafPteAddr = entryAddr;
+                r.LeafPte = e;
+                r.LeafLevel = level;
+                r.Global = (e & Pte.Global) != 0;
+                break;
+            }
+
+            table = e & Pte.AddrMask;
+            psc?.Insert(va, level, pcid, table, acc);
+            level--;
+        }
+
+        r.Perms = ToPerms(acc);
+        if (!Permits(r.Perms, kind, user))
+        {
+            r.Fault = true;
+            return r;
+        }
+
+        bool dirty = (r.LeafPte & Pte.Dirty) != 0;
+        if (setAccessedDirty)
+        {
+            for (int i = 0; i < nUsed; i++)
+            {
+                mem.SetBits(used[i], Pte.Accessed);
+            }
+
+            if (kind == AccessKind.Write && !dirty)
+            {
+                mem.SetBits(r.LeafPteAddr, Pte.Dirty);
+                dirty = true;
+            }
+        }
+
+        r.Dirty = dirty;
+        return r;
+    }
+
+    /// <summary>The reference translation for <c>--verify</c>: a fresh walk that changes nothing.</summary>
+    public static Translation Reference(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels)
+    {
+        var w = Walk(mem, cr3, va, kind, user, levels, setAccessedDirty: false);
+        return w.Fault ? Translation.GuestFault : new Translation(w.FrameOf(va), w.Perms, false);
+    }
+
+    /// <summary>Effective permissions from accumulated RW/US/NX bits.</summary>
+    public static Perms ToPerms(ulong acc)
+    {
+        var p = Perms.None;
+        if ((acc & Pte.Rw) != 0)
+        {
+            p |= Perms.Write;
+        }
+
+        if ((acc & Pte.Us) != 0)
+        {
+            p |= Perms.User;
+        }
+
+        if ((acc & Pte.Nx) == 0)
+        {
+            p |= Perms.Exec;
+        }
+
+        return p;
+    }
+
+    /// <summary>Whether an access of this kind and privilege is allowed by <paramref name="p"/>.</summary>
+    public static bool Permits(Perms p, AccessKind kind, bool user)
+    {
+        if (user && (p & Perms.User) == 0)
+        {
+            return false;
+        }
+
+        return kind switch
+        {
+            AccessKind.Write => (p & Perms.Write) != 0,
+            AccessKind.Fetch => (p & Perms.Exec) != 0,
+            _ => true,
+        };
+    }
+}

@@ -1,0 +1,48 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.Native;
+
+/// <summary>
+/// No virtualization: the baseline every overhead is measured against (SPEC §3). Guest faults are the guest's
+/// own; a TLB miss is a 1-D walk of the guest tables, shortened by the paging-structure caches. No exits.
+/// </summary>
+public sealed class NativeEngine : IMmuEngine
+{
+    public static readonly EngineDescriptor Descriptor = new(
+        EngineRegistry.NativeName,
+        "No virtualization: the guest's tables are walked by hardware; the baseline for every overhead.",
+        [],
+        (config, _) => new NativeEngine(config));
+
+    private static readonly string[] Counters = ["tlb_permission_rewalks"];
+
+    public NativeEngine(MachineConfig config)
+    {
+        Machine = new GuestMachine(config);
+        Stats = new EngineStats(0, Counters.Length);
+    }
+
+    public IReadOnlyList<ExitKind> ExitKinds => [];
+
+    public IReadOnlyList<string> CounterNames => Counters;
+
+    public EngineStats Stats { get; }
+
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(this, batch, start, end, verify);
+
+    public GuestMachine Machine { get; }
+
+    public Translation Access(in MemoryAccess access) => HardwareMmu.Translate(Machine, Stats, access, permissionRewalkCounter: 0);
+
+    public void LoadCr3(in Cr3Load load) => HardwareMmu.LoadCr3(Machine, load);
+
+    public void WritePageTable(in PageTableWrite write) => Machine.Memory.Store(write.Pa, write.Value, write.Width);
+
+    public void Invalidate(in Invalidation inv) => HardwareMmu.Invalidate(Machine, inv);
+
+    public void TableDying(in TableDying hint)
+    {
+        // Native hardware has no use for the hint.
+    }
+}

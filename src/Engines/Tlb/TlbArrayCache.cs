@@ -1,0 +1,128 @@
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.Tlb;
+
+/// <summary>
+/// One set-associative TLB array for a single page size, LRU within a set. Entries are tagged by virtual page
+/// number and PCID; a global entry matches every PCID. Stored per entry: the page's guest-physical base, the
+/// permissions hardware enforces (<see cref="TlbHit.HwPerms"/>), the guest permissions the engine reports for
+/// verification, the D bit, and the G bit.
+/// </summary>
+internal sealed class TlbArrayCache
+{
+    private const ulong Invalid = ulong.MaxValue;
+    private readonly int _sets;
+    private readonly int _ways;
+    private readonly ulong[] _vpn;
+    private readonly ushort[] _pcid;
+    private readonly ulong[] _base;
+    private readonly byte[] _flags; // bit0 valid-global, bit1 dirty
+    private readonly Perms[] _hw;
+    private readonly Perms[] _guest;
+    private readonly long[] _stamp;
+    private long _clock;
+
+    public TlbArrayCache(TlbArray geometry, int pageShift)
+    {
+        _ways = geometry.Ways;
+        _sets = Math.Max(1, geometry.Entries / geometry.Ways);
+        PageShift = pageShift;
+        int n = _sets * _ways;
+        _vpn = Enumerable.Repeat(Invalid, n).ToArray();
+        _pcid = new ushort[n];
+        _base = new ulong[n];
+        _flags = new byte[n];
+        _hw = new Perms[n];
+        _guest = new Perms[n];
+        _stamp = new long[n];
+    }
+
+    public int PageShift { get; }
+
+    public bool Lookup(ulong va, ushort pcid, out TlbHit hit)
+    {
+        ulong vpn = va >> PageShift;
+        int first = (int)(vpn % (ulong)_sets) * _ways;
+        for (int i = first; i < first + _ways; i++)
+        {
+            if (_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0))
+            {
+                _stamp[i] = ++_clock;
+                hit = new TlbHit(true, _base[i] + (va & ((1UL << PageShift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
+                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0);
+                return true;
+            }
+        }
+
+        hit = default;
+        return false;
+    }
+
+    /// <summary>Inserts (or overwrites) the entry for <paramref name="va"/>; <paramref name="pageBase"/> is aligned to this array's size.</summary>
+    public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
+    {
+        ulong vpn = va >> PageShift;
+        int first = (int)(vpn % (ulong)_sets) * _ways;
+        int victim = first;
+        for (int i = first; i < first + _ways; i++)
+        {
+            if ((_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0)) || _vpn[i] == Invalid)
+            {
+                victim = i;
+                break;
+            }
+
+            if (_stamp[i] < _stamp[victim])
+            {
+                victim = i;
+            }
+        }
+
+        _vpn[victim] = vpn;
+        _pcid[victim] = pcid;
+        _base[victim] = pageBase;
+        _hw[victim] = hw;
+        _guest[victim] = guest;
+        _flags[victim] = (byte)((global ? 1 : 0) | (dirty ? 2 : 0));
+        _stamp[victim] = ++_clock;
+    }
+
+    /// <summary>INVLPG semantics: drops the entry for <paramref name="va"/> in <paramref name="pcid"/> and any global entry for it.</summary>
+    public void InvalidatePage(ulong va, ushort pcid)
+    {
+        ulong vpn = va >> PageShift;
+        int first = (int)(vpn % (ulong)_sets) * _ways;
+        for (int i = first; i < first + _ways; i++)
+        {
+            if (_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0))
+            {
+                _vpn[i] = Invalid;
+            }
+        }
+    }
+
+    /// <summary>Drops non-global entries of <paramref name="pcid"/>, or of every PCID when null; globals too when <paramref name="includeGlobal"/>.</summary>
+    public int Flush(ushort? pcid, bool includeGlobal)
+    {
+        int dropped = 0;
+        for (int i = 0; i < _vpn.Length; i++)
+        {
+            if (_vpn[i] == Invalid)
+            {
+                continue;
+            }
+
+            bool global = (_flags[i] & 1) != 0;
+            if ((includeGlobal || !global) && (pcid is null || _pcid[i] == pcid.Value || (includeGlobal && global)))
+            {
+                _vpn[i] = Invalid;
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+}
+
+/// <summary>A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D and G.</summary>
+public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global);

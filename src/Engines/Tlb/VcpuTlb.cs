@@ -1,0 +1,125 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.Tlb;
+
+/// <summary>
+/// A vCPU's TLB hierarchy (SPEC §2): first-level data and instruction arrays per page size, then a unified
+/// second-level TLB. A miss in both levels is a TLB miss and costs a page walk. A translation whose page size
+/// a level has no array for is cached there fractured into the largest smaller size it has (or not at all in
+/// the STLB, as Nehalem's 4 KiB-only STLB does with 2 MiB pages).
+/// </summary>
+public sealed class VcpuTlb
+{
+    private readonly TlbArrayCache?[] _l1d = new TlbArrayCache?[3];
+    private readonly TlbArrayCache?[] _l1i = new TlbArrayCache?[3];
+    private readonly TlbArrayCache?[] _stlb = new TlbArrayCache?[3];
+    private readonly List<TlbArrayCache> _all = [];
+
+    public VcpuTlb(TlbGeometry g)
+    {
+        _l1d[0] = Make(g.L1d4K, 12);
+        _l1d[1] = Make(g.L1d2M, 21);
+        _l1d[2] = Make(g.L1d1G, 30);
+        _l1i[0] = Make(g.L1i4K, 12);
+        _l1i[1] = Make(g.L1i2M, 21);
+        if (g.Stlb is not null)
+        {
+            _stlb[0] = Make(g.Stlb, 12);
+            _stlb[1] = g.Stlb2M ? Make(g.Stlb, 21) : null;
+            _stlb[2] = g.Stlb1G ? Make(g.Stlb, 30) : null;
+        }
+    }
+
+    /// <summary>Hits served by the second level (after a first-level miss).</summary>
+    public long StlbHits { get; private set; }
+
+    /// <summary>Looks the va up in the first level for this access kind, then the STLB (refilling the first level).</summary>
+    public bool Lookup(ulong va, ushort pcid, AccessKind kind, out TlbHit hit)
+    {
+        var l1 = kind == AccessKind.Fetch ? _l1i : _l1d;
+        for (int s = 0; s < 3; s++)
+        {
+            if (l1[s] is { } a && a.Lookup(va, pcid, out hit))
+            {
+                return true;
+            }
+        }
+
+        for (int s = 0; s < 3; s++)
+        {
+            if (_stlb[s] is { } a && a.Lookup(va, pcid, out hit))
+            {
+                StlbHits++;
+                Fill(l1, va, pcid, a.PageShift, hit.Frame & ~((1UL << a.PageShift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global);
+                return true;
+            }
+        }
+
+        hit = default;
+        return false;
+    }
+
+    /// <summary>Caches a translation of a page of size 2^<paramref name="pageShift"/> at <paramref name="pageBase"/> in both levels.</summary>
+    public void Insert(ulong va, ushort pcid, AccessKind kind, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
+    {
+        Fill(kind == AccessKind.Fetch ? _l1i : _l1d, va, pcid, pageShift, pageBase, hw, guest, dirty, global);
+        int s = SizeIndex(pageShift);
+        if (_stlb[s] is { } st)
+        {
+            st.Insert(va, pcid, pageBase, hw, guest, dirty, global);
+        }
+        else if (s == 2 && _stlb[1] is { } st2)
+        {
+            // A 1 GiB page in an STLB that holds 2 MiB entries but not 1 GiB ones is fractured to 2 MiB.
+            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global);
+        }
+    }
+
+    /// <summary>INVLPG for <paramref name="va"/> in <paramref name="pcid"/> (global entries for it too), every page size.</summary>
+    public void InvalidatePage(ulong va, ushort pcid)
+    {
+        foreach (var a in _all)
+        {
+            a.InvalidatePage(va, pcid);
+        }
+    }
+
+    /// <summary>Drops non-global entries of one PCID (null: of every PCID); with <paramref name="includeGlobal"/> drops everything matched plus all globals.</summary>
+    public void Flush(ushort? pcid, bool includeGlobal)
+    {
+        foreach (var a in _all)
+        {
+            a.Flush(pcid, includeGlobal);
+        }
+    }
+
+    private static void Fill(TlbArrayCache?[] l1, ulong va, ushort pcid, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
+    {
+        for (int s = SizeIndex(pageShift); s >= 0; s--)
+        {
+            if (l1[s] is { } a)
+            {
+                a.Insert(va, pcid, Fracture(va, pageBase, pageShift, a.PageShift), hw, guest, dirty, global);
+                return;
+            }
+        }
+    }
+
+    private static ulong Fracture(ulong va, ulong pageBase, int pageShift, int toShift) =>
+        pageBase + (va & ((1UL << pageShift) - 1) & ~((1UL << toShift) - 1));
+
+    private static int SizeIndex(int pageShift) => pageShift switch { 12 => 0, 21 => 1, _ => 2 };
+
+    private TlbArrayCache? Make(TlbArray? g, int shift)
+    {
+        if (g is null)
+        {
+            return null;
+        }
+
+        var a = new TlbArrayCache(g, shift);
+        _all.Add(a);
+        return a;
+    }
+}

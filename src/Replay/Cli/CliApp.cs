@@ -1,0 +1,55 @@
+using System.CommandLine;
+
+namespace Replay.Cli;
+
+/// <summary>The command line, built in one place (SPEC §6). Output goes through injectable writers so tests capture it.</summary>
+public static class CliApp
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+
+    internal static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
+
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand(
+            "replay: replays recorded guest MMU traces (memory accesses, CR3 loads, page-table writes, invalidations) " +
+            "through hypervisor MMU-virtualization strategies on a VT-x exit-cost model, and writes Parquet reports.");
+        root.Add(Verbose);
+        var run = RunCommand.Build(stdout, stderr);
+        RunCommand.AttachTo(root, stdout, stderr);
+        root.Add(run);
+        root.Add(InfoCommands.Engines(stdout));
+        root.Add(InfoCommands.Profiles(stdout));
+        root.Add(InspectCommand.Build(stdout, stderr));
+        root.Add(GenCommand.Build(stdout, stderr));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = Build(stdout, stderr);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await stderr.WriteLineAsync($"replay: {e.Message}").ConfigureAwait(false);
+            }
+
+            await stderr.WriteLineAsync("Run 'replay --help' for usage.").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return await parse.InvokeAsync(config).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return Errors.Report(ex, stderr, parse.GetValue(Verbose));
+        }
+    }
+}

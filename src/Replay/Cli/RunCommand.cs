@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Reflection;
+using Replay.Analysis.Costs;
+using Replay.Analysis.Reports;
+using Replay.Driver;
+using Replay.Engines.Contract;
+
+namespace Replay.Cli;
+
+/// <summary><c>replay [run] TRACE... [--engine ...] [--profile ...] [--out DIR] [--verify] [--strict] [--window N] [--json]</c>.</summary>
+internal sealed class RunCommand
+{
+    private readonly Argument<string[]> _traces = new("trace") { Description = "Trace file(s) in replay's Parquet format (SPEC §1).", Arity = ArgumentArity.OneOrMore };
+    private readonly Option<string[]> _engines = new("--engine", "-e")
+    {
+        Description = "Engine as NAME[:key=value,...]; repeatable; 'all' = every engine (default). See 'replay engines'.",
+        DefaultValueFactory = _ => ["all"],
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<string> _profile = new("--profile", "-p") { Description = "Cost profile: a built-in name (see 'replay profiles') or a JSON file.", DefaultValueFactory = _ => ProfileCatalog.DefaultName };
+    private readonly Option<string?> _out = new("--out", "-o") { Description = "Report folder (default reports/<trace stem>/ per trace)." };
+    private readonly Option<bool> _verify = new("--verify") { Description = "Check every access of every engine against a fresh walk of the guest tables." };
+    private readonly Option<bool> _strict = new("--strict") { Description = "Stop at the first trace well-formedness warning." };
+    private readonly Option<long> _window = new("--window") { Description = "Events per timeline window.", DefaultValueFactory = _ => 1_000_000 };
+    private readonly Option<bool> _json = new("--json") { Description = "Print the summary as JSON instead of a table." };
+
+    private RunCommand()
+    {
+        _window.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() <= 0)
+            {
+                r.AddError("--window must be a positive number of events.");
+            }
+        });
+    }
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var cmd = new Command("run", "Replay traces through engines and write Parquet reports (the default command).");
+        new RunCommand().Configure(cmd, stdout, stderr);
+        return cmd;
+    }
+
+    /// <summary>Makes the root command itself accept a run (<c>replay TRACE ...</c>).</summary>
+    public static void AttachTo(RootCommand root, TextWriter stdout, TextWriter stderr) => new RunCommand().Configure(root, stdout, stderr);
+
+    private void Configure(Command cmd, TextWriter stdout, TextWriter stderr)
+    {
+        cmd.Add(_traces);
+        cmd.Add(_engines);
+        cmd.Add(_profile);
+        cmd.Add(_out);
+        cmd.Add(_verify);
+        cmd.Add(_strict);
+        cmd.Add(_window);
+        cmd.Add(_json);
+        cmd.SetAction((parse, ct) => ExecuteAsync(parse, stdout, stderr, ct));
+    }
+
+    private async Task<int> ExecuteAsync(ParseResult parse, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        var profile = ProfileCatalog.Resolve(parse.GetValue(_profile)!);
+        var specs = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
+        var traces = parse.GetValue(_traces)!;
+        string? outDir = parse.GetValue(_out);
+        using var progress = new ProgressBar(stderr);
+        var outcomes = new List<ReplayOutcome>();
+        foreach (var trace in traces)
+        {
+            var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict));
+            progress.Label = Path.GetFileName(trace);
+            outcomes.Add(await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false));
+        }
+
+        progress.Done();
+
+        // Every replay finished before anything is written: a bad trace leaves existing reports untouched.
+        string command = "replay " + string.Join(' ', parse.Tokens.Select(t => t.Value));
+        var written = new List<(string Dir, ReportTables Tables)>();
+        if (outDir is not null)
+        {
+            written.Add((outDir, ReportBuilder.Build(profile, outcomes.Select(o => o.Result))));
+        }
+        else
+        {
+            written.AddRange(outcomes.Select(o => (
+                Path.Combine("reports", Path.GetFileNameWithoutExtension(o.Result.Trace)),
+                ReportBuilder.Build(profile, [o.Result]))));
+        }
+
+        foreach (var (dir, tables) in written)
+        {
+            string sha = string.Join(",", tables.Summary.Select(s => s.TraceSha256).Distinct());
+            await ReportWriter.WriteAsync(dir, tables, profile, new ReportProvenance(Version, Commit, command, sha), ct).ConfigureAwait(false);
+        }
+
+        var summary = written.SelectMany(w => w.Tables.Summary).ToList();
+        if (parse.GetValue(_json))
+        {
+            SummaryPrinter.PrintJson(stdout, summary);
+        }
+        else
+        {
+            SummaryPrinter.PrintTable(stdout, summary, outcomes, written.Select(w => w.Dir).ToList(), profile.Name);
+        }
+
+        return CliApp.Success;
+    }
+
+    private static List<EngineSpec> ParseEngines(IEnumerable<string> values)
+    {
+        var specs = new List<EngineSpec>();
+        foreach (var v in values.SelectMany(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            var add = string.Equals(v, "all", StringComparison.OrdinalIgnoreCase) ? EngineRegistry.AllDefaults() : [EngineRegistry.Parse(v)];
+            foreach (var s in add)
+            {
+                if (!specs.Any(x => x.CanonicalName == s.CanonicalName))
+                {
+                    specs.Add(s);
+                }
+            }
+        }
+
+        return specs;
+    }
+
+    internal static string Version =>
+        typeof(RunCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    internal static string Commit =>
+        typeof(RunCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion is { } v && v.Contains('+', StringComparison.Ordinal)
+            ? v[(v.IndexOf('+', StringComparison.Ordinal) + 1)..]
+            : "unknown";
+}

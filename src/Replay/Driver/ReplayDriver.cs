@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Replay.Analysis.Reports;
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+using Replay.Engines.Tlb;
+using Replay.Engines.Trace;
+using Replay.Trace;
+
+namespace Replay.Driver;
+
+/// <summary>What to replay and how.</summary>
+public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> Engines, TlbGeometry Tlb,
+    long Window = 1_000_000, bool Verify = false, bool Strict = false);
+
+/// <summary>A replayed trace: the results for the reports plus what the checker found.</summary>
+public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long Warnings,
+    IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds);
+
+/// <summary>
+/// Replays one trace through several engines at once. The trace is read once, a row group at a time into two
+/// reused batches (the next is decoded while the current one replays); each batch is checked, cut into
+/// segments at phase marks and timeline-window edges, and replayed by every engine in parallel. Native always
+/// runs (reported only when asked for) so overheads are measured in the same run.
+/// </summary>
+public static class ReplayDriver
+{
+    public static async Task<ReplayOutcome> RunAsync(ReplayRequest req, IProgress<double>? progress = null, CancellationToken ct = default)
+    {
+        var wall = Stopwatch.StartNew();
+        var hashTask = Task.Run(() => Sha256Of(req.TracePath), ct);
+        await using var reader = await TraceReader.OpenAsync(req.TracePath, ct).ConfigureAwait(false);
+        var info = reader.Info;
+        var config = new MachineConfig(info.Vcpus, info.MemoryBytes, info.PagingLevels, info.Pcid, req.Tlb);
+
+        var runs = req.Engines.Select(s => new EngineRun(s, s.Create(config), reported: true)).ToList();
+        if (!runs.Any(r => r.Spec.IsNative))
+        {
+            var native = EngineRegistry.Parse(EngineRegistry.NativeName);
+            runs.Add(new EngineRun(native, native.Create(config), reported: false));
+        }
+
+        var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);
+        var segments = new List<Segment>();
+        var cur = new EventBatch(1 << 16);
+        var next = new EventBatch(1 << 16);
+        bool has = await reader.ReadNextAsync(cur, ct).ConfigureAwait(false);
+        long done = 0;
+        while (has)
+        {
+            var pending = reader.ReadNextAsync(next, ct).AsTask();
+            try
+            {
+                Segmentize(cur, req.Window, info, checker, segments);
+                Parallel.ForEach(runs, new ParallelOptions { CancellationToken = ct }, run => Replay(run, cur, segments, req.Verify));
+            }
+            catch
+            {
+                await pending.ConfigureAwait(false);
+                throw;
+            }
+
+            done += cur.Count;
+            progress?.Report(reader.RowCount == 0 ? 1 : done / (double)reader.RowCount);
+            has = await pending.ConfigureAwait(false);
+            (cur, next) = (next, cur);
+        }
+
+        long lastEvent = done - 1;
+        foreach (var run in runs)
+        {
+            run.AfterSegment();
+            run.EndPhase();
+            run.EndWindow(lastEvent / req.Window, lastEvent, run.LastTime);
+        }
+
+        string sha = await hashTask.ConfigureAwait(false);
+        var result = new TraceRunResult(Path.GetFileName(req.TracePath), sha, runs.Select(r => r.ToResult()).ToList());
+        return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Cuts the batch at marks and window edges, checking each piece and tallying its events.</summary>
+    private static void Segmentize(EventBatch b, long window, TraceInfo info, TraceChecker checker, List<Segment> segments)
+    {
+        segments.Clear();
+        int start = 0;
+        for (int i = 1; i <= b.Count; i++)
+        {
+            bool edge = i == b.Count
+                || (i > start && (b.Op[i] == (byte)TraceOp.Mark || (b.FirstRow + i) % window == 0));
+            if (!edge)
+            {
+                continue;
+            }
+
+            var s = new Segment { Start = start, End = i };
+            s.Warnings = checker.Check(b, start, i);
+            for (int k = start; k < i; k++)
+            {
+                switch (b.Op[k])
+                {
+                    case <= 2: s.Accesses++; break;
+                    case 3: s.Cr3++; break;
+                    case 4: s.PtWrites++; break;
+                    case 5: s.Invlpgs++; break;
+                    case 6: s.Flushes++; break;
+                }
+            }
+
+            long firstRow = b.FirstRow + start;
+            s.WindowEdge = firstRow % window == 0 && firstRow > 0;
+            s.Window = firstRow / window;
+            if (b.Op[start] == (byte)TraceOp.Mark)
+            {
+                ulong id = b.Value[start];
+                s.Phase = info.Markers.TryGetValue(id, out var label) ? label : $"mark {id}";
+            }
+
+            s.LastTime = b.HasTime ? b.Time[i - 1] : null;
+            segments.Add(s);
+            start = i;
+        }
+    }
+
+    private static void Replay(EngineRun run, EventBatch b, List<Segment> segments, bool verify)
+    {
+        foreach (var s in segments)
+        {
+            if (s.WindowEdge)
+            {
+                long first = b.FirstRow + s.Start;
+                run.EndWindow(s.Window - 1, first - 1, run.LastTime);
+            }
+
+            if (s.Phase is not null)
+            {
+                run.StartPhase(s.Phase);
+            }
+
+            long t0 = Stopwatch.GetTimestamp();
+            run.Engine.Run(b, s.Start, s.End, verify);
+            run.Ticks += Stopwatch.GetTimestamp() - t0;
+            var st = run.Stats;
+            st.Events += s.End - s.Start;
+            st.Accesses += s.Accesses;
+            st.Cr3Loads += s.Cr3;
+            st.PtWrites += s.PtWrites;
+            st.Invlpgs += s.Invlpgs;
+            st.Flushes += s.Flushes;
+            st.TraceWarnings += s.Warnings;
+            run.LastTime = s.LastTime;
+            run.AfterSegment();
+        }
+    }
+
+    private static string Sha256Of(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
+
+    private sealed class Segment
+    {
+        public int Start;
+        public int End;
+        public int Warnings;
+        public long Accesses;
+        public long Cr3;
+        public long PtWrites;
+        public long Invlpgs;
+        public long Flushes;
+        public bool WindowEdge;
+        public long Window;
+        public string? Phase;
+        public long? LastTime;
+    }
+}

@@ -1,0 +1,312 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+using Replay.Trace;
+
+namespace Replay.Driver;
+
+/// <summary>A rule of SPEC §1 broken by the trace; with <c>--strict</c> the first one stops the run.</summary>
+public sealed class TraceWarningException(string message) : Exception(message);
+
+/// <summary>
+/// Checks the well-formedness rules of SPEC §1 once per trace, ahead of the engines, and makes every va
+/// canonical (sign-extended) so engines see what hardware would. Rules checked:
+/// non-canonical va; <c>flush</c> value other than 0/1; CR3 bit 63 with PCID off; a <c>ptwrite</c> crossing
+/// an 8-byte word; <c>time</c> going backwards on a vCPU; and TLB coherence: after a <c>ptwrite</c> that removes
+/// or narrows a present entry of a live hierarchy, a vCPU that loaded that hierarchy must see an INVLPG of the
+/// va, a flush or a CR3 load before it touches the va again. For the last rule the checker keeps its own copy
+/// of guest page-table memory and an inverse page table (child table → the entries that point to it), so it
+/// can tell which va range a written entry maps without walking anything per access.
+/// A vCPU number beyond the declared count is an error, not a warning.
+/// </summary>
+public sealed class TraceChecker
+{
+    private const int MaxPaths = 64;
+    private readonly string _file;
+    private readonly int _vcpus;
+    private readonly int _levels;
+    private readonly bool _pcid;
+    private readonly bool _strict;
+    private readonly GuestMemory _mem = new();
+    private readonly Dictionary<ulong, List<ulong>> _parents = new(); // child table frame -> entry addresses pointing at it
+    private readonly Dictionary<ulong, ulong> _rootVcpus = new();    // root frame -> bitmask of vCPUs that loaded it
+    private readonly List<PendingRange>[] _pending;
+    private readonly long[] _lastTime;
+    private readonly List<(long Row, string Message)> _first = [];
+
+    public TraceChecker(string file, TraceInfo info, bool strict)
+    {
+        _file = file;
+        _vcpus = info.Vcpus;
+        _levels = info.PagingLevels;
+        _pcid = info.Pcid;
+        _strict = strict;
+        _pending = Enumerable.Range(0, _vcpus).Select(_ => new List<PendingRange>()).ToArray();
+        _lastTime = Enumerable.Repeat(long.MinValue, _vcpus).ToArray();
+    }
+
+    /// <summary>Total warnings so far.</summary>
+    public long Warnings { get; private set; }
+
+    /// <summary>The first few warnings (row and text), for <c>inspect</c> and the summary.</summary>
+    public IReadOnlyList<(long Row, string Message)> FirstWarnings => _first;
+
+    /// <summary>Checks events [start, end) of the batch; returns how many warnings they raised.</summary>
+    public int Check(EventBatch b, int start, int end)
+    {
+        int warnings = 0;
+        int vaBits = _levels == 5 ? 57 : 48;
+        for (int i = start; i < end; i++)
+        {
+            long row = b.FirstRow + i;
+            int vcpu = b.Vcpu[i];
+            if (vcpu >= _vcpus)
+            {
+                throw new TraceFormatException($"{_file}: row {row}, column 'vcpu': vCPU {vcpu}, but the trace declares {_vcpus} vCPU(s) (replay.guest.vcpus).");
+            }
+
+            if (b.HasTime)
+            {
+                if (b.Time[i] < _lastTime[vcpu])
+                {
+                    warnings += Warn(row, $"time goes backwards on vCPU {vcpu}");
+                }
+
+                _lastTime[vcpu] = b.Time[i];
+            }
+
+            byte op = b.Op[i];
+            if (TraceOps.NeedsVa(op) || op == 4)
+            {
+                ulong va = b.Va[i];
+                ulong canonical = (ulong)((long)(va << (64 - vaBits)) >> (64 - vaBits));
+                if (canonical != va)
+                {
+                    if (op != 4)
+                    {
+                        warnings += Warn(row, $"non-canonical va 0x{va:x}");
+                    }
+
+                    b.Va[i] = canonical;
+                }
+            }
+
+            switch (op)
+            {
+                case <= 2:
+                    warnings += CheckAccess(vcpu, b.Va[i], row);
+                    break;
+                case 3:
+                    warnings += LoadCr3(vcpu, b.Value[i], row);
+                    break;
+                case 4:
+                case 7:
+                    warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == 7);
+                    break;
+                case 5:
+                    _pending[vcpu].RemoveAll(p => p.Contains(b.Va[i]));
+                    break;
+                case 6:
+                    if (b.Value[i] > 1)
+                    {
+                        warnings += Warn(row, $"flush value {b.Value[i]} is neither 0 nor 1");
+                    }
+
+                    bool all = b.Value[i] != 0;
+                    _pending[vcpu].RemoveAll(p => all || !p.Global);
+                    break;
+            }
+        }
+
+        return warnings;
+    }
+
+    private int CheckAccess(int vcpu, ulong va, long row)
+    {
+        var pending = _pending[vcpu];
+        if (pending.Count == 0)
+        {
+            return 0;
+        }
+
+        int idx = pending.FindIndex(p => p.Contains(va));
+        if (idx < 0)
+        {
+            return 0;
+        }
+
+        pending.RemoveAt(idx);
+        return Warn(row, $"vCPU {vcpu} uses va 0x{va:x} after a ptwrite narrowed its translation, with no invlpg, flush or cr3 load between");
+    }
+
+    private int LoadCr3(int vcpu, ulong value, long row)
+    {
+        int w = 0;
+        bool noFlush = (value & Pte.Cr3NoFlush) != 0;
+        if (noFlush && !_pcid)
+        {
+            w = Warn(row, "CR3 bit 63 set but the trace has PCID off");
+        }
+
+        ulong root = (value & Pte.AddrMask) >> 12;
+        _rootVcpus[root] = (_rootVcpus.TryGetValue(root, out ulong m) ? m : 0) | (1UL << (vcpu & 63));
+        if (!(noFlush && _pcid))
+        {
+            _pending[vcpu].RemoveAll(p => !p.Global);
+        }
+
+        return w;
+    }
+
+    private int Store(ulong pa, ulong value, int width, long row, bool init)
+    {
+        int w = 0;
+        if ((pa & 7) + (ulong)width > 8)
+        {
+            w += Warn(row, $"ptwrite of {width} bytes at 0x{pa:x} crosses an 8-byte page-table entry");
+        }
+
+        var (old, updated) = _mem.Store(pa, value, width);
+        if (old == updated)
+        {
+            return w;
+        }
+
+        // Links are recorded whatever the level (tables are often written before their root is loaded).
+        ulong entryAddr = pa & ~7UL;
+        Relink(entryAddr, old, updated);
+        int level = LevelOf(entryAddr >> 12);
+
+        if (!init && level > 0 && Narrows(old, updated))
+        {
+            MarkPending(entryAddr, level, old);
+        }
+
+        return w;
+    }
+
+    private static bool Narrows(ulong old, ulong updated)
+    {
+        if ((old & Pte.Present) == 0)
+        {
+            return false;
+        }
+
+        const ulong perms = Pte.Rw | Pte.Us;
+        return (updated & Pte.Present) == 0
+            || (old & Pte.AddrMask) != (updated & Pte.AddrMask)
+            || (old & Pte.Ps) != (updated & Pte.Ps)
+            || (old & perms & ~updated) != 0
+            || ((updated & Pte.Nx) != 0 && (old & Pte.Nx) == 0);
+    }
+
+    private void Relink(ulong entryAddr, ulong old, ulong updated)
+    {
+        if (IsTableLink(old) && _parents.TryGetValue((old & Pte.AddrMask) >> 12, out var list))
+        {
+            list.Remove(entryAddr);
+        }
+
+        if (IsTableLink(updated))
+        {
+            ulong child = (updated & Pte.AddrMask) >> 12;
+            if (!_parents.TryGetValue(child, out var l))
+            {
+                _parents[child] = l = [];
+            }
+
+            if (!l.Contains(entryAddr))
+            {
+                l.Add(entryAddr);
+            }
+        }
+    }
+
+    private static bool IsTableLink(ulong e) => (e & Pte.Present) != 0 && (e & Pte.Ps) == 0;
+
+    /// <summary>Level of the table in <paramref name="frame"/> (5/4 = root … 1 = PT), or 0 if no loaded root reaches it.</summary>
+    private int LevelOf(ulong frame, int depth = 0)
+    {
+        if (_rootVcpus.ContainsKey(frame))
+        {
+            return _levels;
+        }
+
+        if (depth >= _levels || !_parents.TryGetValue(frame, out var parents) || parents.Count == 0)
+        {
+            return 0;
+        }
+
+        int parentLevel = LevelOf(parents[0] >> 12, depth + 1);
+        return parentLevel > 1 ? parentLevel - 1 : 0;
+    }
+
+    /// <summary>Records, on every vCPU that loaded a root above it, the va range the narrowed entry mapped.</summary>
+    private void MarkPending(ulong entryAddr, int level, ulong old)
+    {
+        bool global = level <= 3 && (level == 1 || (old & Pte.Ps) != 0) && (old & Pte.Global) != 0;
+        ulong size = 1UL << Pte.Shift(level);
+        var paths = new List<(ulong Va, ulong Vcpus)>();
+        CollectPaths(entryAddr, level, 0, paths);
+        foreach (var (va, vcpus) in paths)
+        {
+            for (int v = 0; v < _vcpus; v++)
+            {
+                if ((vcpus & (1UL << (v & 63))) != 0)
+                {
+                    _pending[v].Add(new PendingRange(va, va + size - 1, global));
+                }
+            }
+        }
+    }
+
+    private void CollectPaths(ulong entryAddr, int level, ulong vaSoFar, List<(ulong, ulong)> paths)
+    {
+        if (paths.Count >= MaxPaths)
+        {
+            return;
+        }
+
+        ulong va = vaSoFar | ((entryAddr & 0xFFF) >> 3 << Pte.Shift(level));
+        ulong frame = entryAddr >> 12;
+        if (level == _levels)
+        {
+            if (_rootVcpus.TryGetValue(frame, out ulong vcpus))
+            {
+                int bits = _levels == 5 ? 57 : 48;
+                paths.Add(((ulong)((long)(va << (64 - bits)) >> (64 - bits)), vcpus));
+            }
+
+            return;
+        }
+
+        if (_parents.TryGetValue(frame, out var parents))
+        {
+            foreach (var p in parents)
+            {
+                CollectPaths(p, level + 1, va, paths);
+            }
+        }
+    }
+
+    private int Warn(long row, string message)
+    {
+        Warnings++;
+        if (_strict)
+        {
+            throw new TraceWarningException($"{_file}: row {row}: {message} (--strict).");
+        }
+
+        if (_first.Count < 10)
+        {
+            _first.Add((row, message));
+        }
+
+        return 1;
+    }
+
+    private readonly record struct PendingRange(ulong First, ulong Last, bool Global)
+    {
+        public bool Contains(ulong va) => va >= First && va <= Last;
+    }
+}

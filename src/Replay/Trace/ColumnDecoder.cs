@@ -1,0 +1,171 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Parquet;
+using Parquet.Schema;
+using Replay.Engines.Trace;
+
+namespace Replay.Trace;
+
+/// <summary>
+/// Decodes one trace column of one row group into its <see cref="EventBatch"/> array. Each decoder owns a
+/// <see cref="ParquetReader"/> (so a file stream) of its own, which lets the columns of a row group decode
+/// in parallel. A REQUIRED column of exactly the batch's type is read straight into the batch; an OPTIONAL
+/// one of that type is read raw and its nulls spread out in place; anything else goes through a reused
+/// scratch buffer and is converted. Scratch memory follows the row-group size, not the trace length.
+/// Only one decode runs on a decoder at a time.
+/// </summary>
+internal sealed class ColumnDecoder : IAsyncDisposable
+{
+    private readonly ParquetReader _reader;
+    private readonly DataField _field;
+    private int[] _levels = [];
+    private bool[] _nulls = [];
+    private bool _hasNulls;
+    private Array? _scratch;
+
+    private ColumnDecoder(ParquetReader reader, DataField field, TraceColumn column)
+    {
+        _reader = reader;
+        _field = field;
+        Column = column;
+    }
+
+    public TraceColumn Column { get; }
+
+    /// <summary>Rows of the last decoded group with no value (va, pa and value only; other columns default or fail).</summary>
+    public NullMap Nulls => _hasNulls ? new NullMap(false, _nulls) : default;
+
+    public static async Task<ColumnDecoder> OpenAsync(string path, TraceColumn column, CancellationToken ct)
+    {
+        ParquetReader reader = await ParquetFile.OpenAsync(path, ct);
+        try
+        {
+            DataField field = TraceSchema.Map(reader.Schema, path)[column]
+                ?? throw new TraceFormatException(path, null, column.Name(), "no such column");
+            return new ColumnDecoder(reader, field, column);
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Fills rows [0, n) of this column in <paramref name="dst"/>; returns the first bad value, if any.</summary>
+    public async Task<RowError?> DecodeAsync(int rowGroup, EventBatch dst, int n, CancellationToken ct)
+    {
+        using ParquetRowGroupReader rg = _reader.OpenRowGroupReader(rowGroup);
+        _hasNulls = false;
+        Type type = _field.ClrType;
+        return type == typeof(bool) ? await ReadSameTypeAsync(rg, dst.User, n, false, ct)
+            : type == typeof(byte) ? await DecodeAsync<byte>(rg, dst, n, ct)
+            : type == typeof(ushort) ? await DecodeAsync<ushort>(rg, dst, n, ct)
+            : type == typeof(ulong) ? await DecodeAsync<ulong>(rg, dst, n, ct)
+            : type == typeof(long) ? await DecodeAsync<long>(rg, dst, n, ct)
+            : type == typeof(int) ? await DecodeAsync<int>(rg, dst, n, ct)
+            : type == typeof(uint) ? await DecodeAsync<uint>(rg, dst, n, ct)
+            : type == typeof(short) ? await DecodeAsync<short>(rg, dst, n, ct)
+            : await DecodeAsync<sbyte>(rg, dst, n, ct);
+    }
+
+    public ValueTask DisposeAsync() => _reader.DisposeAsync();
+
+    private async Task<RowError?> DecodeAsync<T>(ParquetRowGroupReader rg, EventBatch dst, int n, CancellationToken ct)
+        where T : unmanaged, IBinaryInteger<T>
+    {
+        Array target = Target(dst);
+        if (target.GetType() == typeof(T[]))
+        {
+            T fill = Column == TraceColumn.Width ? T.CreateTruncating(8) : T.Zero;
+            return await ReadSameTypeAsync(rg, Unsafe.As<T[]>(target), n, fill, ct);
+        }
+
+        T?[] scratch = _scratch is T?[] s && s.Length >= n ? s : new T?[n];
+        _scratch = scratch;
+        await rg.ReadAsync(_field, scratch.AsMemory(0, n), cancellationToken: ct);
+        return ColumnConverter.Convert<T>(this, scratch.AsSpan(0, n), dst);
+    }
+
+    private async Task<RowError?> ReadSameTypeAsync<T>(ParquetRowGroupReader rg, T[] target, int n, T fill, CancellationToken ct)
+        where T : struct
+    {
+        if (!_field.IsNullable)
+        {
+            await rg.ReadAsync(_field, target.AsMemory(0, n), cancellationToken: ct);
+            return null;
+        }
+
+        if (_levels.Length < n)
+        {
+            _levels = new int[n];
+        }
+
+        await rg.ReadRawAsync(_field, target.AsMemory(0, n), _levels.AsMemory(0, n), null, ct);
+        return SpreadNulls(target.AsSpan(0, n), _levels.AsSpan(0, n), fill);
+    }
+
+    /// <summary>
+    /// A raw read packs the present values at the front; this moves each to its row (back to front, so in
+    /// place) and gives null rows <paramref name="fill"/>.
+    /// </summary>
+    private RowError? SpreadNulls<T>(Span<T> values, ReadOnlySpan<int> levels, T fill)
+    {
+        int present = levels.Length - levels.Count(0);
+        if (present == levels.Length)
+        {
+            return null;
+        }
+
+        if (Column is TraceColumn.Op or TraceColumn.Time)
+        {
+            return NullError(levels.IndexOf(0));
+        }
+
+        Span<bool> nulls = MarkNulls(levels.Length);
+        int next = present - 1;
+        for (int i = levels.Length - 1; i >= 0; i--)
+        {
+            bool isNull = levels[i] == 0;
+            values[i] = isNull ? fill : values[next--];
+            if (!nulls.IsEmpty)
+            {
+                nulls[i] = isNull;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>For va, pa and value, a per-row null flag buffer to fill; empty for the other columns.</summary>
+    internal Span<bool> MarkNulls(int n)
+    {
+        if (Column is not (TraceColumn.Va or TraceColumn.Pa or TraceColumn.Value))
+        {
+            return default;
+        }
+
+        if (_nulls.Length < n)
+        {
+            _nulls = new bool[n];
+        }
+
+        _hasNulls = true;
+        return _nulls.AsSpan(0, n);
+    }
+
+    internal RowError NullError(int index) => new(index, Column, Column == TraceColumn.Op
+        ? "null, but every row needs an op"
+        : "null, but a trace with times needs one on every row");
+
+    private Array Target(EventBatch dst) => Column switch
+    {
+        TraceColumn.Op => dst.Op,
+        TraceColumn.Vcpu => dst.Vcpu,
+        TraceColumn.Va => dst.Va,
+        TraceColumn.Pa => dst.Pa,
+        TraceColumn.Value => dst.Value,
+        TraceColumn.User => dst.User,
+        TraceColumn.Width => dst.Width,
+        _ => dst.Time,
+    };
+}

@@ -1,0 +1,64 @@
+using Parquet;
+
+namespace Replay.Trace;
+
+/// <summary>
+/// Opens a Parquet file and turns every way that can fail (missing, unreadable, not Parquet, truncated,
+/// damaged footer) into one <see cref="TraceFormatException"/> sentence that names the file.
+/// </summary>
+internal static class ParquetFile
+{
+    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+
+    public static async Task<ParquetReader> OpenAsync(string path, CancellationToken ct)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, useAsync: false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new TraceFormatException(path, null, null, "no such file", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new TraceFormatException(path, null, null, $"cannot be opened ({e.GetType().Name})", e);
+        }
+
+        try
+        {
+            CheckMagic(stream, path);
+            return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
+        }
+        catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
+        {
+            await stream.DisposeAsync();
+            throw new TraceFormatException(path, null, null, $"a damaged Parquet file whose footer cannot be read ({e.GetType().Name})", e);
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Tells a file that is not Parquet at all from one cut short, before the library tries to parse it.</summary>
+    private static void CheckMagic(FileStream stream, string path)
+    {
+        Span<byte> head = stackalloc byte[4];
+        Span<byte> tail = stackalloc byte[4];
+        if (stream.Length < 12 || stream.Read(head) < 4 || !head.SequenceEqual(Magic))
+        {
+            throw new TraceFormatException(path, null, null, "not a Parquet file");
+        }
+
+        stream.Seek(-4, SeekOrigin.End);
+        if (stream.Read(tail) < 4 || !tail.SequenceEqual(Magic))
+        {
+            throw new TraceFormatException(path, null, null, "a truncated Parquet file (its footer is missing)");
+        }
+
+        stream.Seek(0, SeekOrigin.Begin);
+    }
+}

@@ -1,0 +1,151 @@
+using Replay.Engines.Trace;
+
+namespace Replay.Trace;
+
+/// <summary>
+/// Decodes whole row groups of one trace into <see cref="EventBatch"/>es: one task per column (each
+/// column has its own reader and stream), then defaults for absent columns, then the SPEC §1 row checks.
+/// A bad row group throws a <see cref="TraceFormatException"/> naming its earliest bad row, so the result
+/// is the same whatever order the column tasks finish in. One decode at a time.
+/// </summary>
+internal sealed class RowGroupDecoder : IAsyncDisposable
+{
+    private readonly string _path;
+    private readonly ColumnDecoder[] _columns;
+    private readonly long[] _rowCounts;
+    private readonly long[] _firstRows;
+
+    private RowGroupDecoder(string path, ColumnDecoder[] columns, long[] rowCounts)
+    {
+        _path = path;
+        _columns = columns;
+        _rowCounts = rowCounts;
+        _firstRows = new long[rowCounts.Length];
+        for (int g = 1; g < rowCounts.Length; g++)
+        {
+            _firstRows[g] = _firstRows[g - 1] + rowCounts[g - 1];
+        }
+    }
+
+    public string Path => _path;
+
+    public int Count => _rowCounts.Length;
+
+    public long RowCount => Count == 0 ? 0 : _firstRows[^1] + _rowCounts[^1];
+
+    public bool HasTime => Find(TraceColumn.Time) is not null;
+
+    /// <summary>vCPU count rows are checked against; set once the trace's count is known.</summary>
+    public int Vcpus { get; set; } = int.MaxValue;
+
+    public static async Task<RowGroupDecoder> OpenAsync(string path, TraceSchema schema, long[] rowCounts, CancellationToken ct)
+    {
+        var columns = new List<ColumnDecoder>();
+        try
+        {
+            foreach (TraceColumn column in TraceColumns.All)
+            {
+                if (schema[column] is not null)
+                {
+                    columns.Add(await ColumnDecoder.OpenAsync(path, column, ct));
+                }
+            }
+
+            return new RowGroupDecoder(path, [.. columns], rowCounts);
+        }
+        catch
+        {
+            foreach (ColumnDecoder c in columns)
+            {
+                await c.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public ColumnDecoder? Find(TraceColumn column) => Array.Find(_columns, c => c.Column == column);
+
+    /// <summary>Rows of group <paramref name="group"/>, checked to fit one batch.</summary>
+    public int Rows(int group) => _rowCounts[group] <= Array.MaxLength
+        ? (int)_rowCounts[group]
+        : throw new TraceFormatException(_path, _firstRows[group], null, $"row group {group} has {_rowCounts[group]} rows, more than one batch can hold");
+
+    public async Task DecodeAsync(int group, EventBatch dst, CancellationToken ct)
+    {
+        int n = Rows(group);
+        dst.EnsureCapacity(n);
+        FillAbsentColumns(dst, n);
+
+        var tasks = new Task<RowError?>[_columns.Length];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            ColumnDecoder column = _columns[i];
+            tasks[i] = Task.Run(() => column.DecodeAsync(group, dst, n, ct), ct);
+        }
+
+        await WhenAllAsync(group, tasks, n);
+        RowError? first = null;
+        foreach (Task<RowError?> t in tasks)
+        {
+            first = RowError.First(first, t.Result);
+        }
+
+        first = RowError.First(first, BatchValidator.Check(dst, n, Vcpus, Nulls(TraceColumn.Va), Nulls(TraceColumn.Pa), Nulls(TraceColumn.Value)));
+        if (first is { } error)
+        {
+            throw error.ToException(_path, _firstRows[group]);
+        }
+
+        dst.Count = n;
+        dst.FirstRow = _firstRows[group];
+        dst.HasTime = HasTime;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (ColumnDecoder c in _columns)
+        {
+            await c.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits for every column; a library failure becomes one error naming the first failed column.</summary>
+    private async Task WhenAllAsync(int group, Task<RowError?>[] tasks, int n)
+    {
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (Exception) when (Array.Find(tasks, t => t.IsFaulted)?.Exception?.InnerException is { } e
+            && e is not TraceFormatException and not OperationCanceledException)
+        {
+            int failed = Array.FindIndex(tasks, t => t.IsFaulted);
+            string rows = $"rows {_firstRows[group]} to {_firstRows[group] + n - 1}";
+            throw new TraceFormatException(_path, null, _columns[failed].Column.Name(), $"row group {group} ({rows}) cannot be decoded ({e.GetType().Name})", e);
+        }
+    }
+
+    private NullMap Nulls(TraceColumn column) => Find(column)?.Nulls ?? NullMap.MissingColumn;
+
+    private void FillAbsentColumns(EventBatch dst, int n)
+    {
+        foreach (TraceColumn column in (ReadOnlySpan<TraceColumn>)[TraceColumn.Vcpu, TraceColumn.Va, TraceColumn.Pa, TraceColumn.Value, TraceColumn.User, TraceColumn.Width])
+        {
+            if (Find(column) is not null)
+            {
+                continue;
+            }
+
+            switch (column)
+            {
+                case TraceColumn.Vcpu: Array.Clear(dst.Vcpu, 0, n); break;
+                case TraceColumn.Va: Array.Clear(dst.Va, 0, n); break;
+                case TraceColumn.Pa: Array.Clear(dst.Pa, 0, n); break;
+                case TraceColumn.Value: Array.Clear(dst.Value, 0, n); break;
+                case TraceColumn.User: Array.Clear(dst.User, 0, n); break;
+                default: dst.Width.AsSpan(0, n).Fill(8); break;
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text.Json;
+using Replay.Engines.Trace;
+
+namespace Replay.Trace;
+
+/// <summary>
+/// The key-value metadata of trace format v1 (SPEC §1): the keys, how a <see cref="TraceInfo"/> is written
+/// into them, and how they are read back with the documented defaults for missing keys.
+/// </summary>
+internal static class TraceMetadata
+{
+    public const string Version = "replay.trace.version";
+    public const string Vcpus = "replay.guest.vcpus";
+    public const string MemoryBytes = "replay.guest.memory_bytes";
+    public const string PagingLevels = "replay.guest.paging_levels";
+    public const string Pcid = "replay.guest.pcid";
+    public const string Source = "replay.source";
+    public const string Markers = "replay.markers";
+
+    /// <summary>The only trace format version this build reads and writes.</summary>
+    public const string CurrentVersion = "1";
+
+    public static Dictionary<string, string> ToMetadata(TraceInfo info)
+    {
+        var markers = new SortedDictionary<ulong, string>(info.Markers.ToDictionary());
+        return new Dictionary<string, string>
+        {
+            [Version] = CurrentVersion,
+            [Vcpus] = info.Vcpus.ToString(CultureInfo.InvariantCulture),
+            [MemoryBytes] = info.MemoryBytes.ToString(CultureInfo.InvariantCulture),
+            [PagingLevels] = info.PagingLevels.ToString(CultureInfo.InvariantCulture),
+            [Pcid] = info.Pcid ? "true" : "false",
+            [Source] = info.Source,
+            [Markers] = JsonSerializer.Serialize(markers),
+        };
+    }
+
+    /// <summary>
+    /// Reads <see cref="TraceInfo"/> from metadata. <paramref name="vcpus"/> is the declared vCPU count,
+    /// or null when the file does not say (the caller then derives it from the data).
+    /// </summary>
+    public static TraceInfo Parse(IReadOnlyDictionary<string, string> meta, string path, out int? vcpus)
+    {
+        if (meta.TryGetValue(Version, out string? version) && version.Trim() != CurrentVersion)
+        {
+            throw Bad(path, Version, version, $"version {CurrentVersion}");
+        }
+
+        vcpus = meta.TryGetValue(Vcpus, out string? v) ? (int)ParseNumber(path, Vcpus, v, int.MaxValue) : null;
+        return new TraceInfo
+        {
+            Vcpus = vcpus ?? 1,
+            MemoryBytes = meta.TryGetValue(MemoryBytes, out string? m)
+                ? ParseNumber(path, MemoryBytes, m, ulong.MaxValue)
+                : TraceInfo.DefaultMemoryBytes,
+            PagingLevels = meta.TryGetValue(PagingLevels, out string? l)
+                ? (l.Trim() is "4" or "5" ? l.Trim()[0] - '0' : throw Bad(path, PagingLevels, l, "4 or 5"))
+                : 4,
+            Pcid = meta.TryGetValue(Pcid, out string? p) && ParseBool(path, p),
+            Source = meta.TryGetValue(Source, out string? s) ? s : "",
+            Markers = meta.TryGetValue(Markers, out string? j) ? ParseMarkers(path, j) : new Dictionary<ulong, string>(),
+        };
+    }
+
+    private static ulong ParseNumber(string path, string key, string text, ulong max) =>
+        ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) && n >= 1 && n <= max
+            ? n
+            : throw Bad(path, key, text, $"a whole number from 1 to {max}");
+
+    private static bool ParseBool(string path, string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw Bad(path, Pcid, text, "true or false"),
+    };
+
+    private static Dictionary<ulong, string> ParseMarkers(string path, string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Dictionary<ulong, string>>(json) ?? [];
+        }
+        catch (JsonException e)
+        {
+            throw new TraceFormatException(path, null, null, $"metadata '{Markers}' is not a JSON object of marker id to label ({e.Message.TrimEnd('.')})", e);
+        }
+    }
+
+    private static TraceFormatException Bad(string path, string key, string value, string expected) =>
+        new(path, null, null, $"metadata '{key}' is '{value}', expected {expected}");
+}

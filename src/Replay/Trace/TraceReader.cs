@@ -1,0 +1,178 @@
+using Parquet;
+using Replay.Engines.Trace;
+
+namespace Replay.Trace;
+
+/// <summary>
+/// Reads a trace (SPEC §1) one row group at a time into a caller's reused <see cref="EventBatch"/>.
+/// The columns of a group decode in parallel, and while the caller replays one group the next is decoded
+/// into a second buffer, so memory is about two row groups whatever the trace length. Events always come
+/// in file order. Every row is checked; a bad one throws a <see cref="TraceFormatException"/> when the
+/// caller reaches its group. Not thread-safe: one caller at a time.
+/// </summary>
+public sealed class TraceReader : IDisposable, IAsyncDisposable
+{
+    private readonly RowGroupDecoder _groups;
+    private readonly EventBatch _ahead;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _inflight;
+    private int _inflightGroup = -1;
+    private int _next;
+    private bool _disposed;
+
+    private TraceReader(string path, TraceInfo info, IReadOnlyDictionary<string, string> metadata, RowGroupDecoder groups, EventBatch ahead)
+    {
+        Path = path;
+        Info = info;
+        Metadata = metadata;
+        _groups = groups;
+        _ahead = ahead;
+    }
+
+    public string Path { get; }
+
+    public long RowCount => _groups.RowCount;
+
+    public int RowGroupCount => _groups.Count;
+
+    /// <summary>The guest the trace was recorded on; SPEC §1 defaults fill what the metadata lacks.</summary>
+    public TraceInfo Info { get; }
+
+    /// <summary>The file's key-value metadata as stored.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>True when the trace has a <c>time</c> column.</summary>
+    public bool HasTime => _groups.HasTime;
+
+    /// <summary>Opens a trace and reads its schema and metadata; throws <see cref="TraceFormatException"/> when it cannot be a trace.</summary>
+    public static async Task<TraceReader> OpenAsync(string path, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ParquetReader file = await ParquetFile.OpenAsync(path, ct);
+        RowGroupDecoder? groups = null;
+        try
+        {
+            TraceSchema schema = TraceSchema.Map(file.Schema, path);
+            var metadata = new Dictionary<string, string>(file.CustomMetadata ?? []);
+            TraceInfo info = TraceMetadata.Parse(metadata, path, out int? vcpus);
+            long[] rowCounts = new long[file.RowGroupCount];
+            for (int g = 0; g < rowCounts.Length; g++)
+            {
+                using ParquetRowGroupReader rg = file.OpenRowGroupReader(g);
+                rowCounts[g] = rg.RowCount;
+            }
+
+            groups = await RowGroupDecoder.OpenAsync(path, schema, rowCounts, ct);
+            var ahead = new EventBatch(0);
+            groups.Vcpus = vcpus ?? await VcpuCount.FromDataAsync(file, schema[TraceColumn.Vcpu], groups, ahead, ct);
+            return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, ahead);
+        }
+        catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
+        {
+            await DisposeQuietlyAsync(groups);
+            throw new TraceFormatException(path, null, null, $"a damaged Parquet file ({e.GetType().Name})", e);
+        }
+        catch
+        {
+            await DisposeQuietlyAsync(groups);
+            throw;
+        }
+        finally
+        {
+            await file.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Fills <paramref name="batch"/> with the next row group (Count, FirstRow, HasTime and the columns);
+    /// false when the trace is exhausted.
+    /// </summary>
+    public async ValueTask<bool> ReadNextAsync(EventBatch batch, CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_next >= _groups.Count)
+        {
+            return false;
+        }
+
+        int group = _next++;
+        if (_inflight is { } ready && _inflightGroup == group)
+        {
+            _inflightGroup = -1;
+            await ready.WaitAsync(ct);
+            BatchCopy.CopyAll(_ahead, batch);
+        }
+        else
+        {
+            await DrainAsync();
+            await _groups.DecodeAsync(group, batch, ct);
+        }
+
+        StartPrefetch();
+        return true;
+    }
+
+    /// <summary>Starts again from the first row group (a prefetch already running is waited out, then dropped).</summary>
+    public void Rewind()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _next = 0;
+        _inflightGroup = -1;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await _stop.CancelAsync();
+        await DrainAsync();
+        await _groups.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private void StartPrefetch()
+    {
+        if (_next >= _groups.Count)
+        {
+            return;
+        }
+
+        int group = _next;
+        _inflightGroup = group;
+        CancellationToken stop = _stop.Token;
+        _inflight = Task.Run(() => _groups.DecodeAsync(group, _ahead, stop), stop);
+    }
+
+    /// <summary>Waits for any decode still writing the second buffer; its result, even an error, is no longer wanted.</summary>
+    private async Task DrainAsync()
+    {
+        if (_inflight is { } task)
+        {
+            _inflight = null;
+            _inflightGroup = -1;
+            try
+            {
+                await task;
+            }
+            catch (Exception)
+            {
+                // Dropped prefetch: the group is decoded again (and its error raised) if it is read.
+            }
+        }
+    }
+
+    private static async ValueTask DisposeQuietlyAsync(RowGroupDecoder? groups)
+    {
+        if (groups is not null)
+        {
+            await groups.DisposeAsync();
+        }
+    }
+}

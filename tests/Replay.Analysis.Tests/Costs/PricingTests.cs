@@ -1,0 +1,78 @@
+using Replay.Analysis.Costs;
+using Replay.Engines.Contract;
+
+namespace Replay.Analysis.Tests.Costs;
+
+public class PricingTests
+{
+    private static readonly ExitKind Fill = new(ExitReason.ExceptionNmi, "shadow_fill");
+    private static readonly ExitKind Cr3 = new(ExitReason.CrAccess, "cr3_flush");
+
+    /// <summary>
+    /// Round profile: vmexit 1000; shadow_fill 500 + 200/unit; cr3_flush 300 + 2/unit; walk 10/ref, 2/psc hit;
+    /// guest 1/access, 1000/fault.
+    /// </summary>
+    internal static EngineStats TwoKinds()
+    {
+        var s = new EngineStats(2, 0)
+        {
+            Accesses = 1000, PtWrites = 20, GuestFaults = 2, WalkRefs = 50, PscHits = 5,
+        };
+        s.ExitCounts[0] = 3; s.ExitUnits[0] = 4;    // 3 hidden faults that built 4 shadow pages
+        s.ExitCounts[1] = 2; s.ExitUnits[1] = 100;  // 2 CR3 loads that dropped 100 entries
+        return s;
+    }
+
+    [Fact]
+    public void One_exit_kind_costs_count_times_transition_and_fixed_plus_units_times_per_unit()
+    {
+        // 3 × (1000 + 500) + 4 × 200 = 4500 + 800 = 5300
+        Assert.Equal(5300, Pricing.ExitCycles(TestProfiles.Round, Fill, 3, 4));
+        // PV kinds pay their own transition: 2 × (50 + 70) + 3 × 20 = 240 + 60 = 300
+        Assert.Equal(300, Pricing.ExitCycles(TestProfiles.Round, new(ExitReason.Hypercall, "mmu_update"), 2, 3));
+    }
+
+    [Fact]
+    public void Price_adds_exits_walks_and_the_guest_own_work()
+    {
+        // exits: shadow_fill 3 × (1000 + 500) + 4 × 200 = 5300; cr3_flush 2 × (1000 + 300) + 100 × 2 = 2800; sum 8100
+        // walk:  50 refs × 10 + 5 psc hits × 2 = 510;  mmu = 8100 + 510 = 8610
+        // guest: (1000 accesses + 20 pt writes) × 1 + 2 faults × 1000 = 3020;  total = 3020 + 8610 = 11630
+        var p = Pricing.Price(TestProfiles.Round, [Fill, Cr3], TwoKinds());
+        Assert.Equal(new PricedStats(8100, 510, 8610, 3020, 11630), p);
+    }
+
+    [Fact]
+    public void A_handler_missing_from_the_profile_is_an_error_naming_it_even_with_no_exits()
+    {
+        var kinds = new[] { Fill, new ExitKind(ExitReason.ExceptionNmi, "pt_emulate") };
+        var e = Assert.Throws<ProfileException>(() => Pricing.Price(TestProfiles.Round, kinds, new EngineStats(2, 0)));
+        Assert.Contains("'pt_emulate'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'round'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Stats_that_do_not_match_the_kinds_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => Pricing.Price(TestProfiles.Round, [Fill], new EngineStats(2, 0)));
+    }
+
+    [Fact]
+    public void Transition_cycles_follow_the_reason_transition()
+    {
+        var p = TestProfiles.Round;
+        Assert.Equal(1000, p.TransitionCycles(Transition.VmExit));
+        Assert.Equal(100, p.TransitionCycles(Transition.PvTrap));
+        Assert.Equal(50, p.TransitionCycles(Transition.Hypercall));
+    }
+
+    [Fact]
+    public void Every_built_in_prices_the_P4_hidden_fault_near_the_measured_11242_cycles()
+    {
+        // Prescott: 3963 + 6902 = 10865, within 4% of Adams & Agesen's 11242 (their exit + entry was 4340, not 3963).
+        var p4 = ProfileCatalog.Resolve("prescott");
+        double hidden = Pricing.ExitCycles(p4, Fill, 1, 0);
+        Assert.Equal(10865, hidden);
+        Assert.InRange(hidden / 11242, 0.96, 1.0);
+    }
+}

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using Replay.Analysis.Costs;
+
+namespace Replay.Analysis.Tests.Costs;
+
+public class ProfileCatalogTests
+{
+    /// <summary>Handlers the engines of SPEC §3 take; every built-in profile must price all of them.</summary>
+    public static readonly string[] EngineHandlers =
+    [
+        "shadow_fill", "guest_pf_reflect", "cr3_flush", "flush_all", "invlpg",
+        "pt_emulate", "fast_emulate", "oos_unsync", "oos_resync", "cr3_switch", "unshadow",
+        "ptwr_disconnect", "ptwr_reconnect", "ptwr_emulate", "mmu_update", "new_baseptr", "mmuext_op", "ept_fill",
+    ];
+
+    public static TheoryData<string> BuiltInNames() => new(ProfileCatalog.BuiltIn.Select(p => p.Name));
+
+    [Fact]
+    public void Built_ins_span_generations_from_the_first_VT_x_to_Skylake()
+    {
+        var names = ProfileCatalog.BuiltIn.Select(p => p.Name).ToList();
+        Assert.Equal(["prescott", "nehalem", "sandybridge", "skylake"], names);
+        Assert.Equal("skylake", ProfileCatalog.Default.Name);
+    }
+
+    [Fact]
+    public void Every_embedded_profile_file_is_a_built_in()
+    {
+        var resources = typeof(ProfileCatalog).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith("profiles.", StringComparison.Ordinal));
+        Assert.Equal(ProfileCatalog.BuiltIn.Count, resources.Count());
+    }
+
+    [Theory]
+    [MemberData(nameof(BuiltInNames))]
+    public void Every_number_of_a_built_in_has_a_labelled_source(string name)
+    {
+        var profile = ProfileCatalog.Resolve(name);
+        Assert.Empty(ProfileAudit.Problems(profile));
+    }
+
+    [Theory]
+    [MemberData(nameof(BuiltInNames))]
+    public void Every_source_of_a_built_in_is_an_estimate_or_cites_REFERENCES(string name)
+    {
+        var profile = ProfileCatalog.Resolve(name);
+        Assert.All(profile.Sources, s =>
+            Assert.True(s.Value.Contains("[est]", StringComparison.Ordinal) || s.Value.Contains("REFERENCES", StringComparison.Ordinal), s.Key));
+    }
+
+    [Theory]
+    [MemberData(nameof(BuiltInNames))]
+    public void Every_built_in_prices_every_engine_handler(string name)
+    {
+        var profile = ProfileCatalog.Resolve(name);
+        Assert.All(EngineHandlers, h => Assert.True(profile.Handlers.ContainsKey(h), h));
+        Assert.False(string.IsNullOrWhiteSpace(profile.Description));
+        Assert.NotNull(profile.Tlb.L1d4K);
+        Assert.NotNull(profile.Tlb.L1i4K);
+    }
+
+    [Fact]
+    public void The_audit_reports_a_number_without_source_and_an_unlabelled_source()
+    {
+        // Round has no sources at all: every cost and both TLB arrays lack one.
+        var problems = ProfileAudit.Problems(TestProfiles.Round);
+        Assert.Contains(problems, p => p.Contains("'transitions.vmexit'", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("'tlb.stlb'", StringComparison.Ordinal));
+
+        var json = TestProfiles.RoundJson.Replace("\"tlb\":", "\"sources\": { \"walk.ref_cycles\": \"trust me\", \"walk.nope\": \"[est] x\" },\n  \"tlb\":", StringComparison.Ordinal);
+        problems = ProfileAudit.Problems(ProfileCatalog.Parse(json));
+        Assert.Contains(problems, p => p.Contains("'walk.ref_cycles'", StringComparison.Ordinal) && p.Contains("mark", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("'walk.nope'", StringComparison.Ordinal) && p.Contains("names no number", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Prescott_carries_the_published_Pentium_4_numbers()
+    {
+        var p = ProfileCatalog.Resolve("prescott");
+        Assert.Equal(3963, p.Transitions.VmExit);          // Agesen et al. 2012, Table 1
+        Assert.Equal(1093, p.GuestFaultCycles);             // Adams & Agesen 2006, native page fault
+        Assert.Equal(11242 - 1931 - 2409, p.Handler("shadow_fill").Fixed);
+        Assert.Equal(12733 - 1931 - 2409, p.Handler("pt_emulate").Fixed);
+        Assert.Null(p.Tlb.Stlb);
+        Assert.Equal(new(64, 64), p.Tlb.L1d4K);
+    }
+
+    [Fact]
+    public void Newer_generations_scale_handlers_by_their_vmexit_round_trip()
+    {
+        // 6902 × 1009/3963 = 1757.3 → 1757
+        var nehalem = ProfileCatalog.Resolve("nehalem");
+        Assert.Equal(1009, nehalem.Transitions.VmExit);
+        Assert.Equal(1757, nehalem.Handler("shadow_fill").Fixed);
+        Assert.Equal(new(512, 4), nehalem.Tlb.Stlb);
+        Assert.False(nehalem.Tlb.Stlb2M);
+        Assert.Equal(4, nehalem.Tlb.PscPdpt);
+    }
+
+    [Fact]
+    public void Skylake_has_the_large_STLB_that_holds_2M_pages()
+    {
+        var p = ProfileCatalog.Resolve("SKYLAKE");
+        Assert.Equal(new(1536, 12), p.Tlb.Stlb);
+        Assert.True(p.Tlb.Stlb2M);
+        Assert.False(p.Tlb.Stlb1G);
+        Assert.Equal(new(4, 4), p.Tlb.L1d1G);
+    }
+
+    [Fact]
+    public void A_profile_keeps_its_exact_document_text()
+    {
+        var p = ProfileCatalog.Resolve("nehalem");
+        using var doc = JsonDocument.Parse(p.Json);
+        Assert.Equal("nehalem", doc.RootElement.GetProperty("name").GetString());
+        Assert.Same(p, ProfileCatalog.Resolve("nehalem"));
+    }
+
+    [Fact]
+    public void Resolve_loads_a_file_path()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("mine.json");
+        File.WriteAllText(path, TestProfiles.RoundJson);
+        var p = ProfileCatalog.Resolve(path);
+        Assert.Equal("round", p.Name);
+        Assert.Equal(TestProfiles.RoundJson, p.Json);
+        Assert.Equal(new HandlerCost(500, 200), p.Handler("shadow_fill"));
+    }
+
+    [Fact]
+    public void An_unknown_name_lists_the_built_ins()
+    {
+        var e = Assert.Throws<ProfileException>(() => ProfileCatalog.Resolve("haswell"));
+        Assert.Contains("'haswell'", e.Message, StringComparison.Ordinal);
+        Assert.All(ProfileCatalog.BuiltIn, p => Assert.Contains(p.Name, e.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_missing_file_is_named()
+    {
+        var e = Assert.Throws<ProfileException>(() => ProfileCatalog.Resolve("/nonexistent/mine.json"));
+        Assert.Contains("/nonexistent/mine.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Malformed_JSON_names_the_file_and_the_line()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("broken.json");
+        File.WriteAllText(path, "{\n  \"name\": \"broken\",\n  \"transitions\": { \"vmexit\": 1000 \"pv_trap\": 1 }\n}\n");
+        var e = Assert.Throws<ProfileException>(() => ProfileCatalog.Resolve(path));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains("line 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"ref_cycles\": 10, ", "walk.ref_cycles")]
+    [InlineData("\"guest_fault_cycles\": 1000 ", "guest.guest_fault_cycles")]
+    [InlineData("\"l1d_4k\": { \"entries\": 64, \"ways\": 4 },", "tlb.l1d_4k")]
+    public void A_missing_required_field_is_named(string removed, string field)
+    {
+        string json = TestProfiles.RoundJson.Replace(removed, "", StringComparison.Ordinal);
+        Assert.NotEqual(TestProfiles.RoundJson, json);
+        var e = Assert.Throws<ProfileException>(() => ProfileCatalog.Parse(json, "profile file 'x.json'"));
+        Assert.Contains($"'{field}'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("x.json", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\"ref_cycles\": 10", "\"ref_cycle\": 10", "walk.ref_cycle")]
+    [InlineData("\"vmexit\": 1000", "\"vmexit\": -1", "transitions.vmexit")]
+    [InlineData("\"entries\": 512, \"ways\": 4", "\"entries\": 512, \"ways\": 5", "tlb.stlb")]
+    [InlineData("[\"4k\"]", "[\"2m\"]", "tlb.stlb.page_sizes")]
+    public void A_bad_field_is_named(string from, string to, string field)
+    {
+        string json = TestProfiles.RoundJson.Replace(from, to, StringComparison.Ordinal);
+        var e = Assert.Throws<ProfileException>(() => ProfileCatalog.Parse(json));
+        Assert.Contains($"'{field}", e.Message, StringComparison.Ordinal);
+    }
+}
