@@ -38,6 +38,7 @@ public static class ReportBuilder
 
     private static void AddEngine(ReportTables t, CostProfile profile, TraceRunResult trace, EngineRunResult run, Dictionary<string, PricedStats> baseline)
     {
+        bool isAll = true;
         foreach (var phase in Phases(run))
         {
             var priced = Pricing.Price(profile, run.ExitKinds, phase.Stats);
@@ -46,11 +47,13 @@ public static class ReportBuilder
                 throw new ArgumentException($"Trace '{trace.Trace}': engine '{run.Engine}' has phase '{phase.Phase}' but the native run does not.", nameof(trace));
             }
 
-            double seconds = ReferenceEquals(phase.Stats, run.All) ? run.ReplaySeconds
+            // Phases are not timed separately: a named phase gets the run's time in proportion to its events.
+            double seconds = isAll ? run.ReplaySeconds
                 : run.All.Events == 0 ? 0
                 : run.ReplaySeconds * phase.Stats.Events / run.All.Events;
             t.Summary.Add(Summary(profile, trace, run, phase, priced, native, seconds));
             AddExits(t.Exits, profile, trace, run, phase);
+            isAll = false;
         }
 
         foreach (var w in run.Windows)

@@ -17,7 +17,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
         "Shadow paging that discards the vCPU's shadow at every guest CR3 load (a virtual TLB).",
         [
             new EngineOption("keep_global", OptionKind.Bool, "false", "Keep shadow entries of global guest pages across CR3 loads and flush 0."),
-            new EngineOption("prefetch", OptionKind.Int, "0", "Neighbouring present guest entries filled with each hidden fault (same shadow L1 page).", Max: 511),
+            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: 511),
         ],
         (config, o) => new ShadowFlushEngine(config, o.GetBool("keep_global"), o.GetInt("prefetch")));
 
@@ -225,8 +225,10 @@ public sealed class ShadowFlushEngine : IMmuEngine
                 continue;
             }
 
+            // Like KVM's FNAME(prefetch_invalid_gpte): only entries the guest has already accessed are
+            // prefetched, so a prefetch never takes away an A-bit update the guest would see.
             var w = PageWalker.Walk(Machine.Memory, cr3, nva, AccessKind.Read, user: false, Machine.Levels, setAccessedDirty: false);
-            if (!w.Fault)
+            if (!w.Fault && (w.LeafPte & Pte.Accessed) != 0)
             {
                 sh.Leaves[nvpn] = MakeLeaf(w, nva);
                 Stats.Counters[CPrefetch]++;

@@ -27,6 +27,14 @@ internal sealed class RunCommand
 
     private RunCommand()
     {
+        // System.CommandLine hands an unknown "--flag" to a greedy argument; make it the usage error it is.
+        _traces.Validators.Add(r =>
+        {
+            foreach (var t in r.Tokens.Where(t => t.Value.StartsWith('-')))
+            {
+                r.AddError($"Unrecognized option '{t.Value}'.");
+            }
+        });
         _window.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<long>() <= 0)

@@ -1,0 +1,135 @@
+using DuckDB.NET.Data;
+
+namespace Replay.Tests.Cli;
+
+/// <summary>
+/// Every bad input gets one clear sentence on stderr, exit code 1 (2 for usage errors), no stack trace,
+/// and leaves an existing report folder exactly as it was.
+/// </summary>
+public sealed class BadInputTests : IDisposable
+{
+    private readonly TempDir _d = Cli.Temp();
+
+    public void Dispose() => _d.Dispose();
+
+    [Fact]
+    public async Task A_missing_trace_names_the_file() =>
+        await AssertFails([_d.File("nope.pq")], "nope.pq");
+
+    [Fact]
+    public async Task A_file_that_is_not_parquet_names_the_file()
+    {
+        await File.WriteAllTextAsync(_d.File("text.pq"), "read,0x1000\nwrite,0x2000\n");
+        await AssertFails([_d.File("text.pq")], "text.pq");
+    }
+
+    [Fact]
+    public async Task A_truncated_trace_names_the_file()
+    {
+        string good = await GoodTrace();
+        var bytes = await File.ReadAllBytesAsync(good);
+        await File.WriteAllBytesAsync(_d.File("cut.pq"), bytes[..(bytes.Length / 2)]);
+        await AssertFails([_d.File("cut.pq")], "cut.pq");
+    }
+
+    [Fact]
+    public async Task A_trace_without_an_op_column_names_the_column() =>
+        await AssertFails([await Duck("noop.pq", "SELECT 4096::UBIGINT AS va")], "noop.pq", "'op'");
+
+    [Fact]
+    public async Task An_unknown_op_code_names_the_row() =>
+        await AssertFails([await Duck("badop.pq", "SELECT * FROM (VALUES (0::UTINYINT, 4096::UBIGINT), (0, 8192), (42, 0)) t(op, va)")], "badop.pq", "row 2", "'op'");
+
+    [Fact]
+    public async Task A_null_where_the_op_needs_a_value_names_the_row_and_column() =>
+        await AssertFails([await Duck("nullpa.pq", "SELECT * FROM (VALUES (0::UTINYINT, 4096::UBIGINT, NULL::UBIGINT, 0::UBIGINT), (4, 0, NULL, 7)) t(op, va, pa, value)")], "nullpa.pq", "row 1", "'pa'");
+
+    [Fact]
+    public async Task An_unknown_engine_lists_the_valid_ones() =>
+        await AssertFails([await GoodTrace(), "--engine", "vtlb"], "vtlb", "native", "shadow-flush");
+
+    [Fact]
+    public async Task A_bad_option_value_says_what_the_option_takes() =>
+        await AssertFails([await GoodTrace(), "--engine", "shadow-flush:keep_global=maybe"], "keep_global", "true or false");
+
+    [Fact]
+    public async Task An_unknown_option_lists_the_engines_options() =>
+        await AssertFails([await GoodTrace(), "--engine", "shadow-flush:oos=off"], "oos", "keep_global");
+
+    [Fact]
+    public async Task An_unknown_profile_lists_the_built_in_ones() =>
+        await AssertFails([await GoodTrace(), "--profile", "pentium-pro"], "pentium-pro", "skylake");
+
+    [Fact]
+    public async Task A_malformed_profile_names_the_file()
+    {
+        await File.WriteAllTextAsync(_d.File("broken.json"), "{ \"name\": \"x\", ");
+        await AssertFails([await GoodTrace(), "--profile", _d.File("broken.json")], "broken.json");
+    }
+
+    [Fact]
+    public async Task Strict_mode_stops_at_the_first_warning_with_its_row() =>
+        await AssertFails([await Duck("warn.pq", "SELECT * FROM (VALUES (6::UTINYINT, 0::UBIGINT, 5::UBIGINT)) t(op, va, value)"), "--strict"], "row 0", "flush value 5");
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("run x.pq --no-such-option")]
+    [InlineData("gen no-such-workload -o x.pq")]
+    [InlineData("run x.pq --window 0")]
+    public async Task Usage_errors_exit_with_2(string commandLine)
+    {
+        var (code, _, err) = await Cli.RunAsync(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(2, code);
+        Assert.NotEmpty(err);
+    }
+
+    private async Task AssertFails(string[] args, params string[] mentions)
+    {
+        // An existing report folder with an old report and a file of the user's.
+        string reports = _d.File("reports");
+        Directory.CreateDirectory(reports);
+        await File.WriteAllTextAsync(Path.Combine(reports, "summary.parquet"), "old report");
+        await File.WriteAllTextAsync(Path.Combine(reports, "notes.txt"), "mine");
+        var before = Snapshot(reports);
+
+        var (code, stdout, stderr) = await Cli.RunAsync([.. args, "--out", reports]);
+
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.StartsWith("replay: ", lines[0]);
+        Assert.DoesNotContain("   at ", stderr);
+        foreach (var m in mentions)
+        {
+            Assert.Contains(m, stderr);
+        }
+
+        Assert.Equal(before, Snapshot(reports));
+    }
+
+    private static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(File.ReadAllBytes(f)));
+
+    private async Task<string> GoodTrace()
+    {
+        string path = _d.File("good.pq");
+        if (!File.Exists(path))
+        {
+            await Cli.RunAsync("gen", "demand", "-o", path, "--events", "2000");
+        }
+
+        return path;
+    }
+
+    private async Task<string> Duck(string name, string select)
+    {
+        string path = _d.File(name);
+        using var c = new DuckDBConnection("Data Source=:memory:");
+        await c.OpenAsync();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"COPY ({select}) TO '{path}' (FORMAT parquet)";
+        await cmd.ExecuteNonQueryAsync();
+        return path;
+    }
+}
