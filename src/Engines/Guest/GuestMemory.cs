@@ -35,14 +35,8 @@ public sealed class GuestMemory
     public (ulong Old, ulong New) Store(ulong pa, ulong value, int width)
     {
         ulong old = ReadWord(pa);
-        if (width >= 8)
-        {
-            WriteWord(pa, value);
-            return (old, value);
-        }
-
         int shift = (int)(pa & 7) * 8;
-        ulong mask = (width == 8 ? ulong.MaxValue : (1UL << (width * 8)) - 1) << shift;
+        ulong mask = (width >= 8 ? ulong.MaxValue : (1UL << (width * 8)) - 1) << shift; // bytes past the word fall off
         ulong updated = (old & ~mask) | ((value << shift) & mask);
         WriteWord(pa, updated);
         return (old, updated);

@@ -47,8 +47,41 @@ public struct WalkResult
 /// </summary>
 public static class PageWalker
 {
-    /// <summary>Walks <paramref name="va"/> from the table at CR3 <paramref name="cr3"/>.</summary>
+    /// <summary>
+    /// Walks <paramref name="va"/> from the table at CR3 <paramref name="cr3"/>. A page fault invalidates the
+    /// paging-structure-cache entries for the faulting address (Intel SDM Vol. 3 §4.10.4.1), so every failed
+    /// walk drops them; one that started from a cached entry is then retried from the root, as the access
+    /// retried after the spurious fault would be, and sees the current tables. So the caches never turn a
+    /// change SPEC §1 lets the guest make without an invalidation (a not-present or narrower entry becoming
+    /// present or wider) into a fault. The references of both walks are counted.
+    /// </summary>
     public static WalkResult Walk(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
+        bool setAccessedDirty, PagingStructureCache? psc = null, ushort pcid = 0)
+    {
+        var r = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid);
+        if (r.Fault && psc is not null)
+        {
+            psc.InvalidateVa(va, pcid);
+            if (r.PscHit)
+            {
+                // Only a spurious fault (the cached entry was stale) changes the outcome; a genuine one is
+                // reported as first taken, and its retry never happened.
+                var retry = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid);
+                if (!retry.Fault)
+                {
+                    retry.Refs += r.Refs;
+                    retry.PscHit = true;
+                    return retry;
+                }
+
+                psc.InvalidateVa(va, pcid);
+            }
+        }
+
+        return r;
+    }
+
+    private static WalkResult WalkOnce(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
         bool setAccessedDirty, PagingStructureCache? psc = null, ushort pcid = 0)
     {
         var r = default(WalkResult);

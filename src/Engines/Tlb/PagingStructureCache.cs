@@ -44,6 +44,15 @@ public sealed class PagingStructureCache
     public void Insert(ulong va, int level, ushort pcid, ulong table, ulong accumulatedPte) =>
         _levels[level]?.Insert(Key(va, level, pcid), table, accumulatedPte);
 
+    /// <summary>Drops the entries that would serve <paramref name="va"/> in <paramref name="pcid"/> (what a page fault does).</summary>
+    public void InvalidateVa(ulong va, ushort pcid)
+    {
+        for (int level = 2; level < _levels.Length; level++)
+        {
+            _levels[level]?.Remove(Key(va, level, pcid));
+        }
+    }
+
     /// <summary>Drops every entry tagged with <paramref name="pcid"/>.</summary>
     public void FlushPcid(ushort pcid)
     {
@@ -112,6 +121,15 @@ public sealed class PagingStructureCache
             _tables[victim] = table;
             _acc[victim] = acc;
             _stamps[victim] = ++_clock;
+        }
+
+        public void Remove(ulong key)
+        {
+            int i = Array.IndexOf(_keys, key);
+            if (i >= 0)
+            {
+                _keys[i] = Invalid;
+            }
         }
 
         public void FlushPcid(ushort pcid)

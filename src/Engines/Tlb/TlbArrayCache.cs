@@ -20,7 +20,9 @@ internal sealed class TlbArrayCache
     private readonly Perms[] _hw;
     private readonly Perms[] _guest;
     private readonly long[] _stamp;
+    private readonly byte[] _origShift; // size of the page the entry was cut from (> PageShift when fractured)
     private long _clock;
+    private bool _holdsFractured;
 
     public TlbArrayCache(TlbArray geometry, int pageShift)
     {
@@ -35,6 +37,7 @@ internal sealed class TlbArrayCache
         _hw = new Perms[n];
         _guest = new Perms[n];
         _stamp = new long[n];
+        _origShift = new byte[n];
     }
 
     public int PageShift { get; }
@@ -58,8 +61,11 @@ internal sealed class TlbArrayCache
         return false;
     }
 
-    /// <summary>Inserts (or overwrites) the entry for <paramref name="va"/>; <paramref name="pageBase"/> is aligned to this array's size.</summary>
-    public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
+    /// <summary>
+    /// Inserts (or overwrites) the entry for <paramref name="va"/>; <paramref name="pageBase"/> is aligned to this
+    /// array's size; <paramref name="origShift"/> is the size of the translation it came from (larger when fractured).
+    /// </summary>
+    public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global, int origShift = 0)
     {
         ulong vpn = va >> PageShift;
         int first = (int)(vpn % (ulong)_sets) * _ways;
@@ -85,9 +91,15 @@ internal sealed class TlbArrayCache
         _guest[victim] = guest;
         _flags[victim] = (byte)((global ? 1 : 0) | (dirty ? 2 : 0));
         _stamp[victim] = ++_clock;
+        _origShift[victim] = (byte)origShift;
+        _holdsFractured |= origShift > PageShift;
     }
 
-    /// <summary>INVLPG semantics: drops the entry for <paramref name="va"/> in <paramref name="pcid"/> and any global entry for it.</summary>
+    /// <summary>
+    /// INVLPG semantics: drops the entry for <paramref name="va"/> in <paramref name="pcid"/> and any global entry
+    /// for it, and every piece fractured from a larger page that contains <paramref name="va"/> (those sit in
+    /// other sets, so the array is scanned when it holds any).
+    /// </summary>
     public void InvalidatePage(ulong va, ushort pcid)
     {
         ulong vpn = va >> PageShift;
@@ -95,6 +107,21 @@ internal sealed class TlbArrayCache
         for (int i = first; i < first + _ways; i++)
         {
             if (_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0))
+            {
+                _vpn[i] = Invalid;
+            }
+        }
+
+        if (!_holdsFractured)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _vpn.Length; i++)
+        {
+            int orig = _origShift[i];
+            if (_vpn[i] != Invalid && orig > PageShift && (_pcid[i] == pcid || (_flags[i] & 1) != 0)
+                && (_vpn[i] << PageShift) >> orig == (va & 0x01FF_FFFF_FFFF_FFFFUL) >> orig)
             {
                 _vpn[i] = Invalid;
             }

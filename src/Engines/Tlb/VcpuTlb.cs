@@ -52,6 +52,7 @@ public sealed class VcpuTlb
             {
                 StlbHits++;
                 Fill(l1, va, pcid, a.PageShift, hit.Frame & ~((1UL << a.PageShift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global);
+                // (an STLB entry is refilled into L1 at the STLB entry's size; a fractured STLB entry stays fractured)
                 return true;
             }
         }
@@ -67,12 +68,12 @@ public sealed class VcpuTlb
         int s = SizeIndex(pageShift);
         if (_stlb[s] is { } st)
         {
-            st.Insert(va, pcid, pageBase, hw, guest, dirty, global);
+            st.Insert(va, pcid, pageBase, hw, guest, dirty, global, pageShift);
         }
         else if (s == 2 && _stlb[1] is { } st2)
         {
             // A 1 GiB page in an STLB that holds 2 MiB entries but not 1 GiB ones is fractured to 2 MiB.
-            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global);
+            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global, pageShift);
         }
     }
 
@@ -100,7 +101,7 @@ public sealed class VcpuTlb
         {
             if (l1[s] is { } a)
             {
-                a.Insert(va, pcid, Fracture(va, pageBase, pageShift, a.PageShift), hw, guest, dirty, global);
+                a.Insert(va, pcid, Fracture(va, pageBase, pageShift, a.PageShift), hw, guest, dirty, global, pageShift);
                 return;
             }
         }

@@ -24,7 +24,7 @@ internal static class InfoCommands
                         OptionKind.Int => $"{o.Min}..{o.Max}",
                         _ => string.Join("|", o.Choices!),
                     };
-                    stdout.WriteLine($"    {o.Name}={o.Default,-8} ({values}) {o.Description}");
+                    stdout.WriteLine($"    {o.Name + "=" + o.Default,-20} ({values}) {o.Description}");
                 }
             }
 

@@ -149,8 +149,9 @@ public sealed class PageWalkerTests
         pt.Map(va, 0x80_0000);
         pt.Set(va, 4, Pte.Ps);
 
-        Assert.Equal(2, Walk(pt, va, AccessKind.Read, user: false).Refs);
-        Assert.True(Walk(pt, va, AccessKind.Read, user: false).Fault);
+        var pml4 = Walk(pt, va, AccessKind.Read, user: false);
+        Assert.True(pml4.Fault);
+        Assert.Equal(2, pml4.Refs);
 
         pt.Set(va, 5, Pte.Ps);
         var w = Walk(pt, va, AccessKind.Read, user: false);
