@@ -13,13 +13,33 @@ public sealed class VerifyException(long eventIndex, Translation engine, Transla
 }
 
 /// <summary>
-/// The hot loop: feeds a range of a batch to one engine, one hook per event, in order. Generic over the
-/// sealed engine type so the JIT can devirtualize and inline the hooks (dispatch once, not per event).
+/// An engine's hooks as a struct, so <see cref="ReplayLoop.Run{THooks}"/> is compiled once per engine with
+/// direct, inlinable calls (the JIT specialises generics over value types; over classes it shares one body).
+/// Each engine implements it as a tiny struct forwarding to its own sealed methods.
+/// </summary>
+public interface IEngineHooks
+{
+    GuestMachine Machine { get; }
+
+    Translation Access(in MemoryAccess access);
+
+    void LoadCr3(in Cr3Load load);
+
+    void WritePageTable(in PageTableWrite write);
+
+    void Invalidate(in Invalidation inv);
+
+    void TableDying(in TableDying hint);
+}
+
+/// <summary>
+/// The hot loop: feeds a range of a batch to one engine, one hook per event, in order. Dispatch happens once
+/// per call (over the hooks struct), not per event.
 /// </summary>
 public static class ReplayLoop
 {
-    public static void Run<TEngine>(TEngine engine, EventBatch b, int start, int end, bool verify)
-        where TEngine : IMmuEngine
+    public static void Run<THooks>(THooks engine, EventBatch b, int start, int end, bool verify)
+        where THooks : struct, IEngineHooks
     {
         var op = b.Op;
         var vcpu = b.Vcpu;

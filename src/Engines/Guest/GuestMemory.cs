@@ -6,9 +6,10 @@ namespace Replay.Engines.Guest;
 /// </summary>
 public sealed class GuestMemory
 {
+    private const int CacheSize = 256; // direct-mapped frame cache in front of the dictionary (a walk touches 4-5 frames)
     private readonly Dictionary<ulong, ulong[]> _frames = new();
-    private ulong _lastFrame = ulong.MaxValue;
-    private ulong[]? _lastWords;
+    private readonly ulong[] _cacheFrame = Enumerable.Repeat(ulong.MaxValue, CacheSize).ToArray();
+    private readonly ulong[]?[] _cacheWords = new ulong[CacheSize][];
 
     /// <summary>Number of frames that have ever been written.</summary>
     public int FrameCount => _frames.Count;
@@ -54,15 +55,16 @@ public sealed class GuestMemory
 
     private ulong[]? Find(ulong frame)
     {
-        if (frame == _lastFrame)
+        int slot = (int)(frame & (CacheSize - 1));
+        if (_cacheFrame[slot] == frame)
         {
-            return _lastWords;
+            return _cacheWords[slot];
         }
 
         if (_frames.TryGetValue(frame, out var words))
         {
-            _lastFrame = frame;
-            _lastWords = words;
+            _cacheFrame[slot] = frame;
+            _cacheWords[slot] = words;
             return words;
         }
 
@@ -79,8 +81,9 @@ public sealed class GuestMemory
 
         words = new ulong[512];
         _frames.Add(frame, words);
-        _lastFrame = frame;
-        _lastWords = words;
+        int slot = (int)(frame & (CacheSize - 1));
+        _cacheFrame[slot] = frame;
+        _cacheWords[slot] = words;
         return words;
     }
 }

@@ -29,7 +29,7 @@ public sealed class NativeEngine : IMmuEngine
 
     public EngineStats Stats { get; }
 
-    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(this, batch, start, end, verify);
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
 
     public GuestMachine Machine { get; }
 
@@ -44,5 +44,20 @@ public sealed class NativeEngine : IMmuEngine
     public void TableDying(in TableDying hint)
     {
         // Native hardware has no use for the hint.
+    }
+
+    private readonly struct Hooks(NativeEngine e) : IEngineHooks
+    {
+        public GuestMachine Machine => e.Machine;
+
+        public Translation Access(in MemoryAccess access) => e.Access(access);
+
+        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
+
+        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
+
+        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
+
+        public void TableDying(in TableDying hint) => e.TableDying(hint);
     }
 }

@@ -66,7 +66,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
 
     public EngineStats Stats { get; }
 
-    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(this, batch, start, end, verify);
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
 
     public GuestMachine Machine { get; }
 
@@ -305,5 +305,20 @@ public sealed class ShadowFlushEngine : IMmuEngine
         }
 
         Stats.SetShadowPages(total);
+    }
+
+    private readonly struct Hooks(ShadowFlushEngine e) : IEngineHooks
+    {
+        public GuestMachine Machine => e.Machine;
+
+        public Translation Access(in MemoryAccess access) => e.Access(access);
+
+        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
+
+        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
+
+        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
+
+        public void TableDying(in TableDying hint) => e.TableDying(hint);
     }
 }

@@ -6,28 +6,37 @@ namespace Replay.Engines.Tlb;
 /// One set-associative TLB array for a single page size, LRU within a set. Entries are tagged by virtual page
 /// number and PCID; a global entry matches every PCID. Stored per entry: the page's guest-physical base, the
 /// permissions hardware enforces (<see cref="TlbHit.HwPerms"/>), the guest permissions the engine reports for
-/// verification, the D bit, and the G bit.
+/// verification, the D bit, the G bit, and the size of the page the entry was cut from.
+/// Flushes are O(1): every entry carries its LRU stamp, which is also its age, and a flush records the clock;
+/// an entry stamped before the flush that covers it is dead (and, being oldest, the first LRU victim).
 /// </summary>
 internal sealed class TlbArrayCache
 {
     private const ulong Invalid = ulong.MaxValue;
     private readonly int _sets;
     private readonly int _ways;
+    private readonly ulong _setMask;
+    private readonly bool _pow2;
     private readonly ulong[] _vpn;
     private readonly ushort[] _pcid;
     private readonly ulong[] _base;
-    private readonly byte[] _flags; // bit0 valid-global, bit1 dirty
+    private readonly byte[] _flags; // bit0 global, bit1 dirty
     private readonly Perms[] _hw;
     private readonly Perms[] _guest;
     private readonly long[] _stamp;
     private readonly byte[] _origShift; // size of the page the entry was cut from (> PageShift when fractured)
-    private long _clock;
+    private readonly long[] _pcidFlushedAt = new long[4096];
+    private long _nonGlobalFlushedAt;
+    private long _allFlushedAt;
+    private long _clock = 1;
     private bool _holdsFractured;
 
     public TlbArrayCache(TlbArray geometry, int pageShift)
     {
         _ways = geometry.Ways;
         _sets = Math.Max(1, geometry.Entries / geometry.Ways);
+        _pow2 = (_sets & (_sets - 1)) == 0;
+        _setMask = (ulong)_sets - 1;
         PageShift = pageShift;
         int n = _sets * _ways;
         _vpn = Enumerable.Repeat(Invalid, n).ToArray();
@@ -42,13 +51,22 @@ internal sealed class TlbArrayCache
 
     public int PageShift { get; }
 
+    /// <summary>False until the first insert: lookups in an array that never held anything are skipped.</summary>
+    public bool Used { get; private set; }
+
     public bool Lookup(ulong va, ushort pcid, out TlbHit hit)
     {
+        if (!Used)
+        {
+            hit = default;
+            return false;
+        }
+
         ulong vpn = va >> PageShift;
-        int first = (int)(vpn % (ulong)_sets) * _ways;
+        int first = SetStart(vpn);
         for (int i = first; i < first + _ways; i++)
         {
-            if (_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0))
+            if (_vpn[i] == vpn && Live(i, pcid))
             {
                 _stamp[i] = ++_clock;
                 hit = new TlbHit(true, _base[i] + (va & ((1UL << PageShift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
@@ -67,11 +85,14 @@ internal sealed class TlbArrayCache
     /// </summary>
     public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global, int origShift = 0)
     {
+        Used = true;
         ulong vpn = va >> PageShift;
-        int first = (int)(vpn % (ulong)_sets) * _ways;
+        int first = SetStart(vpn);
         int victim = first;
         for (int i = first; i < first + _ways; i++)
         {
+            // Reuse the slot of the same page (live or dead) or an empty one; otherwise evict the oldest,
+            // which is also where flushed entries end up.
             if ((_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0)) || _vpn[i] == Invalid)
             {
                 victim = i;
@@ -91,7 +112,7 @@ internal sealed class TlbArrayCache
         _guest[victim] = guest;
         _flags[victim] = (byte)((global ? 1 : 0) | (dirty ? 2 : 0));
         _stamp[victim] = ++_clock;
-        _origShift[victim] = (byte)origShift;
+        _origShift[victim] = (byte)Math.Max(origShift, PageShift);
         _holdsFractured |= origShift > PageShift;
     }
 
@@ -103,10 +124,10 @@ internal sealed class TlbArrayCache
     public void InvalidatePage(ulong va, ushort pcid)
     {
         ulong vpn = va >> PageShift;
-        int first = (int)(vpn % (ulong)_sets) * _ways;
+        int first = SetStart(vpn);
         for (int i = first; i < first + _ways; i++)
         {
-            if (_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0))
+            if (_vpn[i] == vpn && Live(i, pcid))
             {
                 _vpn[i] = Invalid;
             }
@@ -117,38 +138,68 @@ internal sealed class TlbArrayCache
             return;
         }
 
+        ulong canonical = va & 0x01FF_FFFF_FFFF_FFFFUL;
         for (int i = 0; i < _vpn.Length; i++)
         {
             int orig = _origShift[i];
-            if (_vpn[i] != Invalid && orig > PageShift && (_pcid[i] == pcid || (_flags[i] & 1) != 0)
-                && (_vpn[i] << PageShift) >> orig == (va & 0x01FF_FFFF_FFFF_FFFFUL) >> orig)
+            if (_vpn[i] != Invalid && orig > PageShift && Live(i, pcid) && (_vpn[i] << PageShift) >> orig == canonical >> orig)
             {
                 _vpn[i] = Invalid;
             }
         }
     }
 
-    /// <summary>Drops non-global entries of <paramref name="pcid"/>, or of every PCID when null; globals too when <paramref name="includeGlobal"/>.</summary>
-    public int Flush(ushort? pcid, bool includeGlobal)
+    /// <summary>
+    /// Drops non-global entries of one PCID (null: of every PCID); with <paramref name="includeGlobal"/> and no
+    /// PCID, everything.
+    /// </summary>
+    public void Flush(ushort? pcid, bool includeGlobal)
     {
-        int dropped = 0;
-        for (int i = 0; i < _vpn.Length; i++)
+        long now = ++_clock;
+        if (includeGlobal && pcid is null)
         {
-            if (_vpn[i] == Invalid)
+            _allFlushedAt = now;
+        }
+        else if (pcid is null)
+        {
+            _nonGlobalFlushedAt = now;
+        }
+        else
+        {
+            _pcidFlushedAt[pcid.Value] = now;
+            if (includeGlobal)
             {
-                continue;
-            }
-
-            bool global = (_flags[i] & 1) != 0;
-            if ((includeGlobal || !global) && (pcid is null || _pcid[i] == pcid.Value || (includeGlobal && global)))
-            {
-                _vpn[i] = Invalid;
-                dropped++;
+                for (int i = 0; i < _vpn.Length; i++)
+                {
+                    if ((_flags[i] & 1) != 0)
+                    {
+                        _vpn[i] = Invalid;
+                    }
+                }
             }
         }
 
-        return dropped;
+        _clock++;
     }
+
+    /// <summary>Whether entry <paramref name="i"/> (whose vpn matched) is alive and visible to <paramref name="pcid"/>.</summary>
+    private bool Live(int i, ushort pcid)
+    {
+        long stamp = _stamp[i];
+        if (stamp <= _allFlushedAt)
+        {
+            return false;
+        }
+
+        if ((_flags[i] & 1) != 0)
+        {
+            return true;
+        }
+
+        return _pcid[i] == pcid && stamp > _nonGlobalFlushedAt && stamp > _pcidFlushedAt[pcid];
+    }
+
+    private int SetStart(ulong vpn) => (int)(_pow2 ? vpn & _setMask : vpn % (ulong)_sets) * _ways;
 }
 
 /// <summary>A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D and G.</summary>

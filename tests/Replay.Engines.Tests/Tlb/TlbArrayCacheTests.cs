@@ -138,9 +138,8 @@ public sealed class TlbArrayCacheTests
         Insert(t, 1, pcid: 1, global: true);
         Insert(t, 2, pcid: 2);
 
-        int dropped = t.Flush(1, includeGlobal: false);
+        t.Flush(1, includeGlobal: false);
 
-        Assert.Equal(1, dropped);
         Assert.False(Hits(t, 0, pcid: 1));
         Assert.True(Hits(t, 1, pcid: 1));
         Assert.True(Hits(t, 2, pcid: 2));
@@ -154,9 +153,8 @@ public sealed class TlbArrayCacheTests
         Insert(t, 1, pcid: 1, global: true);
         Insert(t, 2, pcid: 2);
 
-        int dropped = t.Flush(null, includeGlobal: false);
+        t.Flush(null, includeGlobal: false);
 
-        Assert.Equal(2, dropped);
         Assert.False(Hits(t, 0, pcid: 1));
         Assert.True(Hits(t, 1, pcid: 7));
         Assert.False(Hits(t, 2, pcid: 2));
@@ -171,12 +169,12 @@ public sealed class TlbArrayCacheTests
         Insert(t, 3, pcid: 3, global: true);
 
         // One PCID plus every global: the PCID-2 entry is another PCID's and survives.
-        Assert.Equal(2, t.Flush(5, includeGlobal: true));
+        t.Flush(5, includeGlobal: true);
         Assert.True(Hits(t, 2, pcid: 2));
         Assert.False(Hits(t, 1, pcid: 1));
         Assert.False(Hits(t, 3, pcid: 3));
 
-        Assert.Equal(1, t.Flush(null, includeGlobal: true));
+        t.Flush(null, includeGlobal: true);
         Assert.False(Hits(t, 2, pcid: 2));
     }
 
