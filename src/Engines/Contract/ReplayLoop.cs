@@ -38,6 +38,8 @@ public interface IEngineHooks
 /// </summary>
 public static class ReplayLoop
 {
+    // Called a few times per million events: tiering would leave it in tier-0/OSR code for most of a run.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void Run<THooks>(THooks engine, EventBatch b, int start, int end, bool verify)
         where THooks : struct, IEngineHooks
     {

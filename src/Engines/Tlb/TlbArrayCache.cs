@@ -3,7 +3,8 @@ using Replay.Engines.Guest;
 namespace Replay.Engines.Tlb;
 
 /// <summary>
-/// One set-associative TLB array for a single page size, LRU within a set. Entries are tagged by virtual page
+/// One set-associative TLB array for one page size, or shared by two (an STLB holding 4 KiB and 2 MiB entries:
+/// each size indexes its own set by its own page number, and both compete for the same entries), LRU within a set. Entries are tagged by virtual page
 /// number and PCID; a global entry matches every PCID. Stored per entry: the page's guest-physical base, the
 /// permissions hardware enforces (<see cref="TlbHit.HwPerms"/>), the guest permissions the engine reports for
 /// verification, the D bit, the G bit, and the size of the page the entry was cut from.
@@ -24,15 +25,17 @@ internal sealed class TlbArrayCache
     private readonly Perms[] _hw;
     private readonly Perms[] _guest;
     private readonly long[] _stamp;
-    private readonly byte[] _origShift; // size of the page the entry was cut from (> PageShift when fractured)
+    private readonly byte[] _origShift; // size of the page the entry was cut from (> its own size when fractured)
+    private readonly byte[] _size;      // the entry's own page size (PageShift, or AltShift in a shared array)
     private readonly long[] _pcidFlushedAt = new long[4096];
     private long _nonGlobalFlushedAt;
     private long _allFlushedAt;
     private long _clock = 1;
     private bool _holdsFractured;
 
-    public TlbArrayCache(TlbArray geometry, int pageShift)
+    public TlbArrayCache(TlbArray geometry, int pageShift, int altShift = 0)
     {
+        AltShift = altShift;
         _ways = geometry.Ways;
         _sets = Math.Max(1, geometry.Entries / geometry.Ways);
         _pow2 = (_sets & (_sets - 1)) == 0;
@@ -47,9 +50,13 @@ internal sealed class TlbArrayCache
         _guest = new Perms[n];
         _stamp = new long[n];
         _origShift = new byte[n];
+        _size = new byte[n];
     }
 
     public int PageShift { get; }
+
+    /// <summary>The second page size a shared array holds (0 when it holds one size).</summary>
+    public int AltShift { get; }
 
     /// <summary>False until the first insert: lookups in an array that never held anything are skipped.</summary>
     public bool Used { get; private set; }
@@ -62,15 +69,20 @@ internal sealed class TlbArrayCache
             return false;
         }
 
-        ulong vpn = va >> PageShift;
+        return Probe(va, pcid, PageShift, out hit) || (AltShift != 0 && Probe(va, pcid, AltShift, out hit));
+    }
+
+    private bool Probe(ulong va, ushort pcid, int shift, out TlbHit hit)
+    {
+        ulong vpn = va >> shift;
         int first = SetStart(vpn);
         for (int i = first; i < first + _ways; i++)
         {
-            if (_vpn[i] == vpn && Live(i, pcid))
+            if (_vpn[i] == vpn && _size[i] == shift && Live(i, pcid))
             {
                 _stamp[i] = ++_clock;
-                hit = new TlbHit(true, _base[i] + (va & ((1UL << PageShift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
-                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0);
+                hit = new TlbHit(true, _base[i] + (va & ((1UL << shift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
+                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0, (byte)shift);
                 return true;
             }
         }
@@ -81,19 +93,21 @@ internal sealed class TlbArrayCache
 
     /// <summary>
     /// Inserts (or overwrites) the entry for <paramref name="va"/>; <paramref name="pageBase"/> is aligned to this
-    /// array's size; <paramref name="origShift"/> is the size of the translation it came from (larger when fractured).
+    /// entry's size <paramref name="shift"/> (0: this array's <see cref="PageShift"/>); <paramref name="origShift"/> is the
+    /// size of the translation it came from (larger when fractured).
     /// </summary>
-    public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global, int origShift = 0)
+    public void Insert(ulong va, ushort pcid, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global, int origShift = 0, int shift = 0)
     {
         Used = true;
-        ulong vpn = va >> PageShift;
+        shift = shift == 0 ? PageShift : shift;
+        ulong vpn = va >> shift;
         int first = SetStart(vpn);
         int victim = first;
         for (int i = first; i < first + _ways; i++)
         {
             // Reuse the slot of the same page (live or dead) or an empty one; otherwise evict the oldest,
             // which is also where flushed entries end up.
-            if ((_vpn[i] == vpn && (_pcid[i] == pcid || (_flags[i] & 1) != 0)) || _vpn[i] == Invalid)
+            if ((_vpn[i] == vpn && _size[i] == shift && (_pcid[i] == pcid || (_flags[i] & 1) != 0)) || _vpn[i] == Invalid)
             {
                 victim = i;
                 break;
@@ -112,8 +126,9 @@ internal sealed class TlbArrayCache
         _guest[victim] = guest;
         _flags[victim] = (byte)((global ? 1 : 0) | (dirty ? 2 : 0));
         _stamp[victim] = ++_clock;
-        _origShift[victim] = (byte)Math.Max(origShift, PageShift);
-        _holdsFractured |= origShift > PageShift;
+        _size[victim] = (byte)shift;
+        _origShift[victim] = (byte)Math.Max(origShift, shift);
+        _holdsFractured |= origShift > shift;
     }
 
     /// <summary>
@@ -123,14 +138,10 @@ internal sealed class TlbArrayCache
     /// </summary>
     public void InvalidatePage(ulong va, ushort pcid)
     {
-        ulong vpn = va >> PageShift;
-        int first = SetStart(vpn);
-        for (int i = first; i < first + _ways; i++)
+        Drop(va, pcid, PageShift);
+        if (AltShift != 0)
         {
-            if (_vpn[i] == vpn && Live(i, pcid))
-            {
-                _vpn[i] = Invalid;
-            }
+            Drop(va, pcid, AltShift);
         }
 
         if (!_holdsFractured)
@@ -142,7 +153,20 @@ internal sealed class TlbArrayCache
         for (int i = 0; i < _vpn.Length; i++)
         {
             int orig = _origShift[i];
-            if (_vpn[i] != Invalid && orig > PageShift && Live(i, pcid) && (_vpn[i] << PageShift) >> orig == canonical >> orig)
+            if (_vpn[i] != Invalid && orig > _size[i] && Live(i, pcid) && (_vpn[i] << _size[i]) >> orig == canonical >> orig)
+            {
+                _vpn[i] = Invalid;
+            }
+        }
+    }
+
+    private void Drop(ulong va, ushort pcid, int shift)
+    {
+        ulong vpn = va >> shift;
+        int first = SetStart(vpn);
+        for (int i = first; i < first + _ways; i++)
+        {
+            if (_vpn[i] == vpn && _size[i] == shift && Live(i, pcid))
             {
                 _vpn[i] = Invalid;
             }
@@ -202,5 +226,5 @@ internal sealed class TlbArrayCache
     private int SetStart(ulong vpn) => (int)(_pow2 ? vpn & _setMask : vpn % (ulong)_sets) * _ways;
 }
 
-/// <summary>A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D and G.</summary>
-public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global);
+/// <summary>A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D, G, and the entry's page size.</summary>
+public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global, byte Shift = 12);

@@ -25,8 +25,10 @@ public sealed class VcpuTlb
         _l1i[1] = Make(g.L1i2M, 21);
         if (g.Stlb is not null)
         {
-            _stlb[0] = Make(g.Stlb, 12);
-            _stlb[1] = g.Stlb2M ? Make(g.Stlb, 21) : null;
+            // 4 KiB and 2 MiB translations share the STLB's entries (Haswell to Skylake); 1 GiB ones, where
+            // held, sit in an array of their own (Ice Lake's second STLB array).
+            _stlb[0] = Make(g.Stlb, 12, g.Stlb2M ? 21 : 0);
+            _stlb[1] = g.Stlb2M ? _stlb[0] : null;
             _stlb[2] = g.Stlb1G ? Make(g.Stlb, 30) : null;
         }
     }
@@ -46,12 +48,13 @@ public sealed class VcpuTlb
             }
         }
 
-        for (int s = 0; s < 3; s++)
+        for (int s = 0; s < 3; s += s == 0 && _stlb[1] == _stlb[0] ? 2 : 1)
         {
             if (_stlb[s] is { } a && a.Lookup(va, pcid, out hit))
             {
                 StlbHits++;
-                Fill(l1, va, pcid, a.PageShift, hit.Frame & ~((1UL << a.PageShift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global);
+                int shift = hit.Shift;
+                Fill(l1, va, pcid, shift, hit.Frame & ~((1UL << shift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global);
                 // (an STLB entry is refilled into L1 at the STLB entry's size; a fractured STLB entry stays fractured)
                 return true;
             }
@@ -68,12 +71,12 @@ public sealed class VcpuTlb
         int s = SizeIndex(pageShift);
         if (_stlb[s] is { } st)
         {
-            st.Insert(va, pcid, pageBase, hw, guest, dirty, global, pageShift);
+            st.Insert(va, pcid, pageBase, hw, guest, dirty, global, pageShift, pageShift);
         }
         else if (s == 2 && _stlb[1] is { } st2)
         {
             // A 1 GiB page in an STLB that holds 2 MiB entries but not 1 GiB ones is fractured to 2 MiB.
-            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global, pageShift);
+            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global, pageShift, 21);
         }
     }
 
@@ -112,14 +115,14 @@ public sealed class VcpuTlb
 
     private static int SizeIndex(int pageShift) => pageShift switch { 12 => 0, 21 => 1, _ => 2 };
 
-    private TlbArrayCache? Make(TlbArray? g, int shift)
+    private TlbArrayCache? Make(TlbArray? g, int shift, int altShift = 0)
     {
         if (g is null)
         {
             return null;
         }
 
-        var a = new TlbArrayCache(g, shift);
+        var a = new TlbArrayCache(g, shift, altShift);
         _all.Add(a);
         return a;
     }

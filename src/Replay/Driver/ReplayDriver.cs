@@ -80,6 +80,7 @@ public static class ReplayDriver
     }
 
     /// <summary>Cuts the batch at marks and window edges, checking each piece and tallying its events.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void Segmentize(EventBatch b, long window, TraceInfo info, TraceChecker checker, List<Segment> segments)
     {
         segments.Clear();

@@ -52,6 +52,7 @@ public sealed class TraceChecker
     public IReadOnlyList<(long Row, string Message)> FirstWarnings => _first;
 
     /// <summary>Checks events [start, end) of the batch; returns how many warnings they raised.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Check(EventBatch b, int start, int end)
     {
         int warnings = 0;

@@ -92,7 +92,7 @@ public sealed class TlbArrayCacheTests
         Assert.True(t.Lookup(va, 3, out var hit));
 
         // Offset in the page 0x1AB567, 4 KiB-aligned: 0x1AB000.
-        Assert.Equal(new TlbHit(true, 0x801A_B000, Perms.Write | Perms.User, Perms.User, true, true), hit);
+        Assert.Equal(new TlbHit(true, 0x801A_B000, Perms.Write | Perms.User, Perms.User, true, true, 21), hit);
         Assert.Equal(21, t.PageShift);
     }
 
@@ -194,5 +194,26 @@ public sealed class TlbArrayCacheTests
         Assert.True(Hits(t, 0, pcid: 2));
         Assert.False(Hits(t, 1, pcid: 3));
         Assert.True(Hits(t, 3, pcid: 1));
+    }
+
+    [Fact]
+    public void A_shared_STLB_holds_4KiB_and_2MiB_entries_in_the_same_ways()
+    {
+        // One set of 2 ways shared by both sizes (Skylake's STLB holds 4K and 2M pages in one array).
+        var t = new TlbArrayCache(new TlbArray(2, 2), 12, altShift: 21);
+        t.Insert(0x20_0000, 0, 0x4000_0000, Perms.Write, Perms.Write, dirty: true, global: false, origShift: 21, shift: 21);
+        t.Insert(0x1000, 0, 0x9000, Perms.Write, Perms.Write, dirty: true, global: false, origShift: 12, shift: 12);
+
+        // Both hit, each at its own size: a va anywhere in the 2 MiB page finds the 2 MiB entry.
+        Assert.True(t.Lookup(0x20_0000 + 0x5_3000, 0, out var big));
+        Assert.Equal(0x4005_3000UL, big.Frame);
+        Assert.Equal(21, big.Shift);
+        Assert.True(t.Lookup(0x1000, 0, out var small));
+        Assert.Equal(12, small.Shift);
+
+        // A third translation evicts the least recently used of the two, whatever its size: the 2 MiB one.
+        t.Insert(0x2000, 0, 0xA000, Perms.Write, Perms.Write, dirty: true, global: false, origShift: 12, shift: 12);
+        Assert.False(t.Lookup(0x20_0000, 0, out _));
+        Assert.True(t.Lookup(0x1000, 0, out _));
     }
 }
