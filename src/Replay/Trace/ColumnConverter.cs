@@ -18,9 +18,9 @@ internal static class ColumnConverter
         TraceColumn column = decoder.Column;
         return column switch
         {
-            TraceColumn.Op => Narrow(decoder, src, dst.Op, 0, byte.MaxValue, v => $"unknown op code {v}"),
-            TraceColumn.Vcpu => Narrow(decoder, src, dst.Vcpu, 0, ushort.MaxValue, v => $"{v} does not fit in uint16"),
-            TraceColumn.Width => Narrow(decoder, src, dst.Width, 8, byte.MaxValue, v => $"width {v} is not 1, 2, 4 or 8"),
+            TraceColumn.Op => Narrow(decoder, src, dst.Op, 0, byte.MaxValue),
+            TraceColumn.Vcpu => Narrow(decoder, src, dst.Vcpu, 0, ushort.MaxValue),
+            TraceColumn.Width => Narrow(decoder, src, dst.Width, 8, byte.MaxValue),
             TraceColumn.User => ToBool(column, src, dst.User),
             TraceColumn.Time => ToTime(decoder, src, dst.Time),
             TraceColumn.Va => ToBits(decoder, src, dst.Va),
@@ -29,7 +29,15 @@ internal static class ColumnConverter
         };
     }
 
-    private static RowError? Narrow<T, TDst>(ColumnDecoder decoder, ReadOnlySpan<T?> src, TDst[] dst, byte fill, ulong max, Func<T, string> problem)
+    /// <summary>The error for a stored op, vcpu or width that does not fit its column's type.</summary>
+    public static RowError OutOfRange<T>(TraceColumn column, int index, T value) => new(index, column, column switch
+    {
+        TraceColumn.Op => $"unknown op code {value}",
+        TraceColumn.Width => $"width {value} is not 1, 2, 4 or 8",
+        _ => $"{value} does not fit in uint16",
+    });
+
+    private static RowError? Narrow<T, TDst>(ColumnDecoder decoder, ReadOnlySpan<T?> src, TDst[] dst, byte fill, ulong max)
         where T : struct, IBinaryInteger<T>
         where TDst : struct, IBinaryInteger<TDst>
     {
@@ -46,7 +54,7 @@ internal static class ColumnConverter
             }
             else if (T.IsNegative(v) || ulong.CreateTruncating(v) > max)
             {
-                return new RowError(i, decoder.Column, problem(v));
+                return OutOfRange(decoder.Column, i, v);
             }
             else
             {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 using Replay.Engines.Trace;
@@ -7,26 +8,29 @@ using Replay.Engines.Trace;
 namespace Replay.Trace;
 
 /// <summary>
-/// Decodes one trace column of one row group into its <see cref="EventBatch"/> array. Each decoder owns a
-/// <see cref="ParquetReader"/> (so a file stream) of its own, which lets the columns of a row group decode
-/// in parallel. A REQUIRED column of exactly the batch's type is read straight into the batch; an OPTIONAL
-/// one of that type is read raw and its nulls spread out in place; anything else goes through a reused
-/// scratch buffer and is converted. Scratch memory follows the row-group size, not the trace length.
+/// Decodes one trace column of one row group into its <see cref="EventBatch"/> array, on its own
+/// <see cref="ParquetReader"/> and stream so the columns of a row group can decode in parallel.
+/// A REQUIRED, PLAIN chunk of exactly the batch's type (what <see cref="TraceWriter"/> writes) goes through
+/// <see cref="DirectChunkReader"/> straight into the batch; otherwise Parquet.Net reads it: an OPTIONAL
+/// column of the batch's type raw, with its nulls then spread out in place, anything else into a reused
+/// scratch buffer that is then converted. Memory follows the row-group size, not the trace length.
 /// Only one decode runs on a decoder at a time.
 /// </summary>
 internal sealed class ColumnDecoder : IAsyncDisposable
 {
     private readonly ParquetReader _reader;
     private readonly DataField _field;
+    private readonly DirectChunkReader _direct;
     private int[] _levels = [];
     private bool[] _nulls = [];
     private bool _hasNulls;
     private Array? _scratch;
 
-    private ColumnDecoder(ParquetReader reader, DataField field, TraceColumn column)
+    private ColumnDecoder(ParquetReader reader, DataField field, TraceColumn column, DirectChunkReader direct)
     {
         _reader = reader;
         _field = field;
+        _direct = direct;
         Column = column;
     }
 
@@ -35,14 +39,14 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     /// <summary>Rows of the last decoded group with no value (va, pa and value only; other columns default or fail).</summary>
     public NullMap Nulls => _hasNulls ? new NullMap(false, _nulls) : default;
 
-    public static async Task<ColumnDecoder> OpenAsync(string path, TraceColumn column, CancellationToken ct)
+    public static async Task<ColumnDecoder> OpenAsync(string path, TraceColumn column, SafeFileHandle file, CancellationToken ct)
     {
         ParquetReader reader = await ParquetFile.OpenAsync(path, ct);
         try
         {
             DataField field = TraceSchema.Map(reader.Schema, path)[column]
                 ?? throw new TraceFormatException(path, null, column.Name(), "no such column");
-            return new ColumnDecoder(reader, field, column);
+            return new ColumnDecoder(reader, field, column, new DirectChunkReader(file));
         }
         catch
         {
@@ -56,6 +60,11 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     {
         using ParquetRowGroupReader rg = _reader.OpenRowGroupReader(rowGroup);
         _hasNulls = false;
+        if (TryDirect(rg, dst, n, out RowError? error))
+        {
+            return error;
+        }
+
         Type type = _field.ClrType;
         return type == typeof(bool) ? await ReadSameTypeAsync(rg, dst.User, n, false, ct)
             : type == typeof(byte) ? await DecodeAsync<byte>(rg, dst, n, ct)
@@ -68,7 +77,35 @@ internal sealed class ColumnDecoder : IAsyncDisposable
             : await DecodeAsync<sbyte>(rg, dst, n, ct);
     }
 
-    public ValueTask DisposeAsync() => _reader.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        _direct.Dispose();
+        return _reader.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The fast path for chunks of exactly the batch's type in the shape <see cref="TraceWriter"/> writes.
+    /// Anything it declines or fails on is read again by Parquet.Net, whose verdict then stands.
+    /// </summary>
+    private bool TryDirect(ParquetRowGroupReader rg, EventBatch dst, int n, out RowError? error)
+    {
+        error = null;
+        Array target = Target(dst);
+        if (target.GetType().GetElementType() != _field.ClrType || rg.GetMetadata(_field) is not { } chunk)
+        {
+            return false;
+        }
+
+        try
+        {
+            return _direct.TryRead(chunk, _field, Column, target, n, out error);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            error = null;
+            return false;
+        }
+    }
 
     private async Task<RowError?> DecodeAsync<T>(ParquetRowGroupReader rg, EventBatch dst, int n, CancellationToken ct)
         where T : unmanaged, IBinaryInteger<T>

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using Replay.Engines.Trace;
 
 namespace Replay.Trace;
@@ -11,13 +12,15 @@ namespace Replay.Trace;
 internal sealed class RowGroupDecoder : IAsyncDisposable
 {
     private readonly string _path;
+    private readonly SafeFileHandle _file;
     private readonly ColumnDecoder[] _columns;
     private readonly long[] _rowCounts;
     private readonly long[] _firstRows;
 
-    private RowGroupDecoder(string path, ColumnDecoder[] columns, long[] rowCounts)
+    private RowGroupDecoder(string path, SafeFileHandle file, ColumnDecoder[] columns, long[] rowCounts)
     {
         _path = path;
+        _file = file;
         _columns = columns;
         _rowCounts = rowCounts;
         _firstRows = new long[rowCounts.Length];
@@ -41,20 +44,22 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
     public static async Task<RowGroupDecoder> OpenAsync(string path, TraceSchema schema, long[] rowCounts, CancellationToken ct)
     {
         var columns = new List<ColumnDecoder>();
+        SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         try
         {
             foreach (TraceColumn column in TraceColumns.All)
             {
                 if (schema[column] is not null)
                 {
-                    columns.Add(await ColumnDecoder.OpenAsync(path, column, ct));
+                    columns.Add(await ColumnDecoder.OpenAsync(path, column, file, ct));
                 }
             }
 
-            return new RowGroupDecoder(path, [.. columns], rowCounts);
+            return new RowGroupDecoder(path, file, [.. columns], rowCounts);
         }
         catch
         {
+            file.Dispose();
             foreach (ColumnDecoder c in columns)
             {
                 await c.DisposeAsync();
@@ -108,6 +113,8 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
         {
             await c.DisposeAsync();
         }
+
+        _file.Dispose();
     }
 
     /// <summary>Waits for every column; a library failure becomes one error naming the first failed column.</summary>

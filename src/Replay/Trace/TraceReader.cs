@@ -5,10 +5,12 @@ namespace Replay.Trace;
 
 /// <summary>
 /// Reads a trace (SPEC §1) one row group at a time into a caller's reused <see cref="EventBatch"/>.
-/// The columns of a group decode in parallel, and while the caller replays one group the next is decoded
-/// into a second buffer, so memory is about two row groups whatever the trace length. Events always come
+/// The columns of a group decode in parallel. A caller that alternates two batches (reading the next
+/// while it replays the current) gets each group decoded straight into its batch; a caller that passes
+/// the same batch every time gets the next group decoded ahead into a second buffer while it works, then
+/// copied. Either way memory is about two row groups whatever the trace length, and events always come
 /// in file order. Every row is checked; a bad one throws a <see cref="TraceFormatException"/> when the
-/// caller reaches its group. Not thread-safe: one caller at a time.
+/// caller reaches its group. One call at a time.
 /// </summary>
 public sealed class TraceReader : IDisposable, IAsyncDisposable
 {
@@ -18,6 +20,7 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
     private Task? _inflight;
     private int _inflightGroup = -1;
     private int _next;
+    private EventBatch? _lastBatch;
     private bool _disposed;
 
     private TraceReader(string path, TraceInfo info, IReadOnlyDictionary<string, string> metadata, RowGroupDecoder groups, EventBatch ahead)
@@ -96,6 +99,9 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
             return false;
         }
 
+        // Prefetching only pays when the caller cannot overlap reading with its own work, i.e. reuses one batch.
+        bool prefetch = ReferenceEquals(batch, _lastBatch);
+        _lastBatch = batch;
         int group = _next++;
         if (_inflight is { } ready && _inflightGroup == group)
         {
@@ -109,7 +115,11 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
             await _groups.DecodeAsync(group, batch, ct);
         }
 
-        StartPrefetch();
+        if (prefetch)
+        {
+            StartPrefetch();
+        }
+
         return true;
     }
 

@@ -1,0 +1,73 @@
+namespace Replay.Trace;
+
+/// <summary>
+/// The few fields of a Parquet page header the direct column reader needs, parsed from Thrift's compact
+/// protocol (parquet-format <c>PageHeader</c>, <c>DataPageHeader</c>, <c>DataPageHeaderV2</c>). Every other
+/// field is skipped. Parquet.Net keeps its Thrift reader internal, hence this small one.
+/// </summary>
+internal struct ThriftPageHeader
+{
+    public const int DataPage = 0;
+    public const int DictionaryPage = 2;
+    public const int DataPageV2 = 3;
+
+    public int Type;
+    public int UncompressedSize;
+    public int CompressedSize;
+    public int NumValues;
+    public int Encoding;
+    public int LevelsByteLength;
+    public bool IsCompressed;
+
+    /// <summary>Parses a header at the start of <paramref name="src"/>; returns its length in bytes.</summary>
+    public static int Parse(ReadOnlySpan<byte> src, out ThriftPageHeader header)
+    {
+        var r = new ThriftCompactReader(src);
+        header = new ThriftPageHeader { Type = -1, IsCompressed = true };
+        short id = 0;
+        while (r.NextField(ref id, out int type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.I32: header.Type = r.ReadInt(); break;
+                case 2 when type == ThriftCompactReader.I32: header.UncompressedSize = r.ReadInt(); break;
+                case 3 when type == ThriftCompactReader.I32: header.CompressedSize = r.ReadInt(); break;
+                case 5 when type == ThriftCompactReader.Struct: ParseDataPage(ref r, ref header); break;
+                case 8 when type == ThriftCompactReader.Struct: ParseDataPageV2(ref r, ref header); break;
+                default: r.Skip(type); break;
+            }
+        }
+
+        return r.Position;
+    }
+
+    private static void ParseDataPage(ref ThriftCompactReader r, ref ThriftPageHeader header)
+    {
+        short id = 0;
+        while (r.NextField(ref id, out int type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.I32: header.NumValues = r.ReadInt(); break;
+                case 2 when type == ThriftCompactReader.I32: header.Encoding = r.ReadInt(); break;
+                default: r.Skip(type); break;
+            }
+        }
+    }
+
+    private static void ParseDataPageV2(ref ThriftCompactReader r, ref ThriftPageHeader header)
+    {
+        short id = 0;
+        while (r.NextField(ref id, out int type))
+        {
+            switch (id)
+            {
+                case 1 when type == ThriftCompactReader.I32: header.NumValues = r.ReadInt(); break;
+                case 4 when type == ThriftCompactReader.I32: header.Encoding = r.ReadInt(); break;
+                case 5 or 6 when type == ThriftCompactReader.I32: header.LevelsByteLength += r.ReadInt(); break;
+                case 7 when type is ThriftCompactReader.True or ThriftCompactReader.False: header.IsCompressed = type == ThriftCompactReader.True; break;
+                default: r.Skip(type); break;
+            }
+        }
+    }
+}
