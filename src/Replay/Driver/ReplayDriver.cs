@@ -41,28 +41,33 @@ public static class ReplayDriver
         }
 
         var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);
-        var segments = new List<Segment>();
-        var cur = new EventBatch(1 << 16);
-        var next = new EventBatch(1 << 16);
-        bool has = await reader.ReadNextAsync(cur, ct).ConfigureAwait(false);
+
+        // A three-stage pipeline over two reused batches: while the engines replay batch N (in parallel, one
+        // task each), batch N+1 is decoded and then checked. Checking stays in trace order, and nothing is
+        // written until the whole trace has replayed, so an error found ahead leaves no partial report.
+        var cur = new Staged();
+        var next = new Staged();
+        bool has = await cur.LoadAsync(reader, checker, req.Window, info, ct).ConfigureAwait(false);
         long done = 0;
         while (has)
         {
-            var pending = reader.ReadNextAsync(next, ct).AsTask();
+            var staged = next;
+            var ahead = Task.Run(() => staged.LoadAsync(reader, checker, req.Window, info, ct), ct);
             try
             {
-                Segmentize(cur, req.Window, info, checker, segments);
-                Parallel.ForEach(runs, new ParallelOptions { CancellationToken = ct }, run => Replay(run, cur, segments, req.Verify));
+                var batch = cur;
+                Parallel.ForEach(runs, new ParallelOptions { CancellationToken = ct }, run => Replay(run, batch.Batch, batch.Segments, req.Verify));
             }
             catch
             {
-                await pending.ConfigureAwait(false);
+                // The replay error is the one to report; let the read-ahead finish (and drop its outcome).
+                await Task.WhenAny(ahead).ConfigureAwait(false);
                 throw;
             }
 
-            done += cur.Count;
+            done += cur.Batch.Count;
             progress?.Report(reader.RowCount == 0 ? 1 : done / (double)reader.RowCount);
-            has = await pending.ConfigureAwait(false);
+            has = await ahead.ConfigureAwait(false);
             (cur, next) = (next, cur);
         }
 
@@ -88,7 +93,7 @@ public static class ReplayDriver
         for (int i = 1; i <= b.Count; i++)
         {
             bool edge = i == b.Count
-                || (i > start && (b.Op[i] == (byte)TraceOp.Mark || (b.FirstRow + i) % window == 0));
+                || b.Op[i] == (byte)TraceOp.Mark || (b.FirstRow + i) % window == 0;
             if (!edge)
             {
                 continue;
@@ -125,7 +130,7 @@ public static class ReplayDriver
 
     private static void Replay(EngineRun run, EventBatch b, List<Segment> segments, bool verify)
     {
-        foreach (var s in segments)
+        foreach (ref readonly var s in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments))
         {
             if (s.WindowEdge)
             {
@@ -160,7 +165,26 @@ public static class ReplayDriver
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
-    private sealed class Segment
+    /// <summary>A batch and its checked segments, refilled batch after batch.</summary>
+    private sealed class Staged
+    {
+        public EventBatch Batch { get; } = new(1 << 16);
+
+        public List<Segment> Segments { get; } = [];
+
+        public async Task<bool> LoadAsync(TraceReader reader, TraceChecker checker, long window, TraceInfo info, CancellationToken ct)
+        {
+            if (!await reader.ReadNextAsync(Batch, ct).ConfigureAwait(false))
+            {
+                return false;
+            }
+
+            Segmentize(Batch, window, info, checker, Segments);
+            return true;
+        }
+    }
+
+    private struct Segment
     {
         public int Start;
         public int End;

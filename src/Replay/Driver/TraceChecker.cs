@@ -33,6 +33,7 @@ public sealed class TraceChecker
     private readonly List<PendingRange>[] _pending;
     private readonly long[] _lastTime;
     private readonly List<(long Row, string Message)> _first = [];
+    private readonly List<(ulong Va, ulong Vcpus)> _paths = [];
 
     public TraceChecker(string file, TraceInfo info, bool strict)
     {
@@ -105,7 +106,7 @@ public sealed class TraceChecker
                     warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == 7);
                     break;
                 case 5:
-                    _pending[vcpu].RemoveAll(p => p.Contains(b.Va[i]));
+                    RemovePending(vcpu, b.Va[i], everything: false, nonGlobal: false);
                     break;
                 case 6:
                     if (b.Value[i] > 1)
@@ -113,8 +114,7 @@ public sealed class TraceChecker
                         warnings += Warn(row, $"flush value {b.Value[i]} is neither 0 nor 1");
                     }
 
-                    bool all = b.Value[i] != 0;
-                    _pending[vcpu].RemoveAll(p => all || !p.Global);
+                    RemovePending(vcpu, 0, everything: b.Value[i] != 0, nonGlobal: true);
                     break;
             }
         }
@@ -130,7 +130,16 @@ public sealed class TraceChecker
             return 0;
         }
 
-        int idx = pending.FindIndex(p => p.Contains(va));
+        int idx = -1;
+        for (int k = 0; k < pending.Count; k++)
+        {
+            if (pending[k].Contains(va))
+            {
+                idx = k;
+                break;
+            }
+        }
+
         if (idx < 0)
         {
             return 0;
@@ -153,7 +162,7 @@ public sealed class TraceChecker
         _rootVcpus[root] = (_rootVcpus.TryGetValue(root, out ulong m) ? m : 0) | (1UL << (vcpu & 63));
         if (!(noFlush && _pcid))
         {
-            _pending[vcpu].RemoveAll(p => !p.Global);
+            RemovePending(vcpu, 0, everything: false, nonGlobal: true);
         }
 
         return w;
@@ -176,9 +185,7 @@ public sealed class TraceChecker
         // Links are recorded whatever the level (tables are often written before their root is loaded).
         ulong entryAddr = pa & ~7UL;
         Relink(entryAddr, old, updated);
-        int level = LevelOf(entryAddr >> 12);
-
-        if (!init && level > 0 && Narrows(old, updated))
+        if (!init && Narrows(old, updated) && LevelOf(entryAddr >> 12) is int level and > 0)
         {
             MarkPending(entryAddr, level, old);
         }
@@ -247,7 +254,8 @@ public sealed class TraceChecker
     {
         bool global = level <= 3 && (level == 1 || (old & Pte.Ps) != 0) && (old & Pte.Global) != 0;
         ulong size = 1UL << Pte.Shift(level);
-        var paths = new List<(ulong Va, ulong Vcpus)>();
+        var paths = _paths;
+        paths.Clear();
         CollectPaths(entryAddr, level, 0, paths);
         foreach (var (va, vcpus) in paths)
         {
@@ -286,6 +294,20 @@ public sealed class TraceChecker
             foreach (var p in parents)
             {
                 CollectPaths(p, level + 1, va, paths);
+            }
+        }
+    }
+
+    /// <summary>Drops a vCPU's pending ranges: those containing <paramref name="va"/>, or every non-global one, or all.</summary>
+    private void RemovePending(int vcpu, ulong va, bool everything, bool nonGlobal)
+    {
+        var pending = _pending[vcpu];
+        for (int k = pending.Count - 1; k >= 0; k--)
+        {
+            var p = pending[k];
+            if (everything || (nonGlobal ? !p.Global : p.Contains(va)))
+            {
+                pending.RemoveAt(k);
             }
         }
     }
