@@ -8,20 +8,10 @@ namespace Replay.Engines.Trace;
 /// </summary>
 public sealed class EventBatch
 {
-    public EventBatch(int capacity)
-    {
-        Capacity = capacity;
-        Op = new byte[capacity];
-        Vcpu = new ushort[capacity];
-        Va = new ulong[capacity];
-        Pa = new ulong[capacity];
-        Value = new ulong[capacity];
-        User = new bool[capacity];
-        Width = new byte[capacity];
-        Time = new long[capacity];
-    }
+    public EventBatch(int capacity) => Allocate(capacity);
 
     public int Capacity { get; private set; }
+
 
     /// <summary>Number of valid events in the arrays.</summary>
     public int Count { get; set; }
@@ -44,20 +34,10 @@ public sealed class EventBatch
     /// <summary>Grows the arrays (contents discarded) so at least <paramref name="capacity"/> events fit.</summary>
     public void EnsureCapacity(int capacity)
     {
-        if (capacity <= Capacity)
+        if (capacity > Capacity)
         {
-            return;
+            Allocate(capacity);
         }
-
-        Capacity = capacity;
-        Op = new byte[capacity];
-        Vcpu = new ushort[capacity];
-        Va = new ulong[capacity];
-        Pa = new ulong[capacity];
-        Value = new ulong[capacity];
-        User = new bool[capacity];
-        Width = new byte[capacity];
-        Time = new long[capacity];
     }
 
     /// <summary>Appends one event (used by generators and tests; the reader fills the arrays directly).</summary>
@@ -81,16 +61,29 @@ public sealed class EventBatch
 
     private void Grow()
     {
-        int cap = Math.Max(16, Capacity * 2);
-        var b = new EventBatch(cap);
-        Array.Copy(Op, b.Op, Count);
-        Array.Copy(Vcpu, b.Vcpu, Count);
-        Array.Copy(Va, b.Va, Count);
-        Array.Copy(Pa, b.Pa, Count);
-        Array.Copy(Value, b.Value, Count);
-        Array.Copy(User, b.User, Count);
-        Array.Copy(Width, b.Width, Count);
-        Array.Copy(Time, b.Time, Count);
-        (Op, Vcpu, Va, Pa, Value, User, Width, Time, Capacity) = (b.Op, b.Vcpu, b.Va, b.Pa, b.Value, b.User, b.Width, b.Time, cap);
+        var old = (Op, Vcpu, Va, Pa, Value, User, Width, Time);
+        Allocate(Math.Max(16, Capacity * 2));
+        old.Op.AsSpan(0, Count).CopyTo(Op);
+        old.Vcpu.AsSpan(0, Count).CopyTo(Vcpu);
+        old.Va.AsSpan(0, Count).CopyTo(Va);
+        old.Pa.AsSpan(0, Count).CopyTo(Pa);
+        old.Value.AsSpan(0, Count).CopyTo(Value);
+        old.User.AsSpan(0, Count).CopyTo(User);
+        old.Width.AsSpan(0, Count).CopyTo(Width);
+        old.Time.AsSpan(0, Count).CopyTo(Time);
+    }
+
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Op), nameof(Vcpu), nameof(Va), nameof(Pa), nameof(Value), nameof(User), nameof(Width), nameof(Time))]
+    private void Allocate(int capacity)
+    {
+        Capacity = capacity;
+        Op = new byte[capacity];
+        Vcpu = new ushort[capacity];
+        Va = new ulong[capacity];
+        Pa = new ulong[capacity];
+        Value = new ulong[capacity];
+        User = new bool[capacity];
+        Width = new byte[capacity];
+        Time = new long[capacity];
     }
 }

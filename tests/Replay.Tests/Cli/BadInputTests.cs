@@ -1,4 +1,4 @@
-using DuckDB.NET.Data;
+using Replay.Tests.Trace;
 
 namespace Replay.Tests.Cli;
 
@@ -9,8 +9,13 @@ namespace Replay.Tests.Cli;
 public sealed class BadInputTests : IDisposable
 {
     private readonly TempDir _d = Cli.Temp();
+    private readonly TraceFiles _files = new();
 
-    public void Dispose() => _d.Dispose();
+    public void Dispose()
+    {
+        _d.Dispose();
+        _files.Dispose();
+    }
 
     [Fact]
     public async Task A_missing_trace_names_the_file() =>
@@ -122,14 +127,5 @@ public sealed class BadInputTests : IDisposable
         return path;
     }
 
-    private async Task<string> Duck(string name, string select)
-    {
-        string path = _d.File(name);
-        using var c = new DuckDBConnection("Data Source=:memory:");
-        await c.OpenAsync();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = $"COPY ({select}) TO '{path}' (FORMAT parquet)";
-        await cmd.ExecuteNonQueryAsync();
-        return path;
-    }
+    private Task<string> Duck(string name, string select) => _files.DuckAsync(name, select);
 }
