@@ -1,0 +1,45 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+using Replay.Tests.Trace;
+
+namespace Replay.Tests.Cli;
+
+/// <summary>--verify stops at the first access whose translation differs from a fresh walk, naming the event.</summary>
+public sealed class VerifyTests : IDisposable
+{
+    private readonly TraceFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    [Fact]
+    public async Task Verify_catches_a_stale_TLB_entry_left_by_a_remap_without_INVLPG()
+    {
+        // Events 0-3 build the tables and load CR3; 4 maps va 0x400000 -> frame 0x100; 5 reads it (now cached);
+        // 6 remaps it to frame 0x200 with no invalidation; 7 reads it again: native hardware still uses the
+        // cached frame 0x100, but a fresh walk gives 0x200.
+        const ulong pt = 0x13;
+        const ulong table = Pte.Present | Pte.Rw | Pte.Us;
+        var b = new EventBatch(8);
+        b.Add(TraceOp.PtInit, pa: 0x10 << 12, value: (0x11UL << 12) | table);
+        b.Add(TraceOp.PtInit, pa: 0x11 << 12, value: (0x12UL << 12) | table);
+        b.Add(TraceOp.PtInit, pa: (0x12 << 12) + 16, value: (pt << 12) | table);
+        b.Add(TraceOp.Cr3, value: 0x10 << 12);
+        b.Add(TraceOp.PtWrite, pa: pt << 12, value: (0x100UL << 12) | table);
+        b.Add(TraceOp.Read, va: 0x40_0000, user: true);
+        b.Add(TraceOp.PtWrite, pa: pt << 12, value: (0x200UL << 12) | table);
+        b.Add(TraceOp.Read, va: 0x40_0000, user: true);
+        string trace = await _files.WriteAsync("stale.pq", b, new TraceInfo { Vcpus = 1 });
+
+        var (code, _, err) = await Cli.RunAsync(trace, "--engine", "native", "--verify", "--out", _files.PathOf("r"));
+
+        Assert.Equal(1, code);
+        Assert.Contains("--verify failed at event 7", err);
+        Assert.Contains("frame 0x100000", err);
+        Assert.Contains("frame 0x200000", err);
+
+        // Without --verify the run completes and the checker counts the broken coherence rule.
+        (code, var stdout, _) = await Cli.RunAsync(trace, "--engine", "native", "--out", _files.PathOf("r2"));
+        Assert.Equal(0, code);
+        Assert.Contains("1 trace warning(s)", stdout);
+    }
+}
