@@ -33,7 +33,9 @@ internal sealed class VirtualTlb(int levels)
     public bool HasRoot { get; set; }
 
     /// <summary>Shadow table pages in use, root included.</summary>
-    public long Pages => (HasRoot ? 1 : 0) + _pages.Sum(p => (long)p.Count);
+    public long Pages => (HasRoot ? 1 : 0) + _lowerPages;
+
+    private long _lowerPages;
 
     public int Levels { get; } = levels;
 
@@ -56,6 +58,7 @@ internal sealed class VirtualTlb(int levels)
             }
         }
 
+        _lowerPages += created;
         return created;
     }
 
@@ -67,6 +70,8 @@ internal sealed class VirtualTlb(int levels)
         {
             p.Clear();
         }
+
+        _lowerPages = 0;
 
         if (!keepGlobal)
         {
