@@ -6,7 +6,8 @@ namespace Replay.Analysis.Costs;
 /// <summary>
 /// Reads the profile JSON schema (SPEC §4; snake_case, see <c>Profiles/skylake.json</c>). Every cost is
 /// required; TLB arrays other than <c>l1d_4k</c> and <c>l1i_4k</c> may be null or absent (the CPU has none);
-/// <c>tlb.psc</c>, <c>description</c> and <c>sources</c> are optional. Unknown fields in the fixed sections are
+/// <c>tlb.psc</c>, <c>tlb.nested_tlb</c> (the EPT engine's gpa → hpa TLB), <c>tlb.ept_psc</c> (EPT paging-structure
+/// caches: <c>pml4</c>, <c>pdpt</c>, <c>pd</c>; absent = 0), <c>description</c> and <c>sources</c> are optional. Unknown fields in the fixed sections are
 /// errors, so a misspelt key cannot silently fall back to a default.
 /// </summary>
 internal static class ProfileParser
@@ -140,12 +141,18 @@ internal static class ProfileParser
 
         public TlbGeometry Tlb(JsonElement tlb)
         {
-            Known(tlb, "tlb", "l1d_4k", "l1d_2m", "l1d_1g", "l1i_4k", "l1i_2m", "stlb", "psc");
+            Known(tlb, "tlb", "l1d_4k", "l1d_2m", "l1d_1g", "l1i_4k", "l1i_2m", "stlb", "psc", "nested_tlb", "ept_psc");
             var stlb = TlbArrayAt(tlb, "stlb", required: false, withPageSizes: true, out bool stlb2M, out bool stlb1G);
-            var psc = tlb.TryGetProperty("psc", out var pe) && pe.ValueKind != JsonValueKind.Null ? Object(tlb, "tlb", "psc") : default;
+            var psc = OptionalObject(tlb, "psc");
             if (psc.ValueKind == JsonValueKind.Object)
             {
                 Known(psc, "tlb.psc", "pml5", "pml4", "pdpt", "pd");
+            }
+
+            var eptPsc = OptionalObject(tlb, "ept_psc");
+            if (eptPsc.ValueKind == JsonValueKind.Object)
+            {
+                Known(eptPsc, "tlb.ept_psc", "pml4", "pdpt", "pd");
             }
 
             return new TlbGeometry
@@ -162,8 +169,16 @@ internal static class ProfileParser
                 PscPml4 = PscEntries(psc, "pml4"),
                 PscPdpt = PscEntries(psc, "pdpt"),
                 PscPd = PscEntries(psc, "pd"),
+                NestedTlb = TlbArrayAt(tlb, "nested_tlb", required: false, withPageSizes: false, out _, out _),
+                EptPscPml4 = PscEntries(eptPsc, "pml4", "tlb.ept_psc"),
+                EptPscPdpt = PscEntries(eptPsc, "pdpt", "tlb.ept_psc"),
+                EptPscPd = PscEntries(eptPsc, "pd", "tlb.ept_psc"),
             };
         }
+
+        /// <summary>An optional object field of <c>tlb</c>: <c>default</c> when absent or null.</summary>
+        private JsonElement OptionalObject(JsonElement tlb, string name) =>
+            tlb.TryGetProperty(name, out var e) && e.ValueKind != JsonValueKind.Null ? Object(tlb, "tlb", name) : default;
 
         public Dictionary<string, string> Sources(JsonElement root)
         {
@@ -229,8 +244,8 @@ internal static class ProfileParser
             }
         }
 
-        private int PscEntries(JsonElement psc, string name) =>
-            psc.ValueKind == JsonValueKind.Object && psc.TryGetProperty(name, out _) ? Count(psc, "tlb.psc", name) : 0;
+        private int PscEntries(JsonElement psc, string name, string path = "tlb.psc") =>
+            psc.ValueKind == JsonValueKind.Object && psc.TryGetProperty(name, out _) ? Count(psc, path, name) : 0;
 
         private int Count(JsonElement obj, string path, string name)
         {

@@ -1,3 +1,4 @@
+using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
 using Replay.Engines.ShadowFlush;
@@ -28,6 +29,7 @@ public static class EngineRegistry
     [
         NativeEngine.Descriptor,
         ShadowFlushEngine.Descriptor,
+        EptEngine.Descriptor,
     ];
 
     public static EngineDescriptor? Find(string name) =>

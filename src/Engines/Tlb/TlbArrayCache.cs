@@ -82,7 +82,7 @@ internal sealed class TlbArrayCache
             {
                 _stamp[i] = ++_clock;
                 hit = new TlbHit(true, _base[i] + (va & ((1UL << shift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
-                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0, (byte)shift);
+                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0, (byte)shift, _origShift[i] > shift ? _origShift[i] : (byte)0);
                 return true;
             }
         }
@@ -226,5 +226,8 @@ internal sealed class TlbArrayCache
     private int SetStart(ulong vpn) => (int)(_pow2 ? vpn & _setMask : vpn % (ulong)_sets) * _ways;
 }
 
-/// <summary>A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D, G, and the entry's page size.</summary>
-public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global, byte Shift = 12);
+/// <summary>
+/// A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D, G, the entry's
+/// page size, and the size of the page it was fractured or splintered from (0 when it was not).
+/// </summary>
+public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global, byte Shift = 12, byte OrigShift = 0);

@@ -35,6 +35,21 @@ public sealed record TlbGeometry
     /// <summary>Paging-structure cache of PD entries.</summary>
     public int PscPd { get; init; }
 
+    /// <summary>
+    /// The nested TLB (gpa page → hpa) of the EPT engine's 2-D walk (Bhargava et al.'s NTLB; Intel's cached
+    /// guest-physical mappings); null when the CPU has none or no EPT.
+    /// </summary>
+    public TlbArray? NestedTlb { get; init; }
+
+    /// <summary>EPT paging-structure cache of EPT PML4 entries (gpa-prefix keyed; 0 = absent).</summary>
+    public int EptPscPml4 { get; init; }
+
+    /// <summary>EPT paging-structure cache of EPT PDPT entries.</summary>
+    public int EptPscPdpt { get; init; }
+
+    /// <summary>EPT paging-structure cache of EPT PD entries.</summary>
+    public int EptPscPd { get; init; }
+
     /// <summary>A Skylake-like default used by tests that do not care about geometry.</summary>
     public static readonly TlbGeometry Default = new()
     {
@@ -48,5 +63,9 @@ public sealed record TlbGeometry
         PscPml4 = 2,
         PscPdpt = 4,
         PscPd = 32,
+        NestedTlb = new(32, 32),
+        EptPscPml4 = 2,
+        EptPscPdpt = 4,
+        EptPscPd = 32,
     };
 }

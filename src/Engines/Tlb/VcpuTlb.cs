@@ -54,8 +54,9 @@ public sealed class VcpuTlb
             {
                 StlbHits++;
                 int shift = hit.Shift;
-                Fill(l1, va, pcid, shift, hit.Frame & ~((1UL << shift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global);
-                // (an STLB entry is refilled into L1 at the STLB entry's size; a fractured STLB entry stays fractured)
+                Fill(l1, va, pcid, shift, hit.Frame & ~((1UL << shift) - 1), hit.HwPerms, hit.GuestPerms, hit.Dirty, hit.Global, hit.OrigShift);
+                // (an STLB entry is refilled into L1 at the STLB entry's size; a fractured STLB entry stays fractured
+                // and keeps the size of its original page, so INVLPG anywhere in that page still drops it)
                 return true;
             }
         }
@@ -80,6 +81,28 @@ public sealed class VcpuTlb
         }
     }
 
+    /// <summary>
+    /// Caches a translation of a 2^<paramref name="pageShift"/> page as entries no larger than 2^<paramref name="maxEntryShift"/>:
+    /// under EPT a combined mapping is no larger than the EPT page that backs it (splintering). Each piece keeps the
+    /// size of the guest page, so INVLPG anywhere in that page drops every piece, as for fractured entries.
+    /// </summary>
+    public void InsertSplintered(ulong va, ushort pcid, AccessKind kind, int pageShift, ulong pageBase, int maxEntryShift,
+        Perms hw, Perms guest, bool dirty, bool global)
+    {
+        if (maxEntryShift >= pageShift)
+        {
+            Insert(va, pcid, kind, pageShift, pageBase, hw, guest, dirty, global);
+            return;
+        }
+
+        ulong pieceBase = Fracture(va, pageBase, pageShift, maxEntryShift);
+        Fill(kind == AccessKind.Fetch ? _l1i : _l1d, va, pcid, maxEntryShift, pieceBase, hw, guest, dirty, global, pageShift);
+        if (_stlb[SizeIndex(maxEntryShift)] is { } st)
+        {
+            st.Insert(va, pcid, pieceBase, hw, guest, dirty, global, pageShift, maxEntryShift);
+        }
+    }
+
     /// <summary>INVLPG for <paramref name="va"/> in <paramref name="pcid"/> (global entries for it too), every page size.</summary>
     public void InvalidatePage(ulong va, ushort pcid)
     {
@@ -98,13 +121,14 @@ public sealed class VcpuTlb
         }
     }
 
-    private static void Fill(TlbArrayCache?[] l1, ulong va, ushort pcid, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
+    private static void Fill(TlbArrayCache?[] l1, ulong va, ushort pcid, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global,
+        int origShift = 0)
     {
         for (int s = SizeIndex(pageShift); s >= 0; s--)
         {
             if (l1[s] is { } a)
             {
-                a.Insert(va, pcid, Fracture(va, pageBase, pageShift, a.PageShift), hw, guest, dirty, global, pageShift);
+                a.Insert(va, pcid, Fracture(va, pageBase, pageShift, a.PageShift), hw, guest, dirty, global, Math.Max(pageShift, origShift));
                 return;
             }
         }

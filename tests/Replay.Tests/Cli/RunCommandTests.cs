@@ -14,7 +14,11 @@ public sealed class RunCommandTests
         using var d = Cli.Temp();
         string trace = d.File($"{workload}.pq");
         Assert.Equal(0, (await Cli.RunAsync("gen", workload, "-o", trace, "--events", "30000", "--seed", seed.ToString())).Code);
-        foreach (var engine in new[] { "native", "shadow-flush", "shadow-flush:keep_global=true", "shadow-flush:prefetch=8" })
+        foreach (var engine in new[]
+        {
+            "native", "shadow-flush", "shadow-flush:keep_global=true", "shadow-flush:prefetch=8",
+            "ept", "ept:prepopulate=true", "ept:large_pages=true", "ept:ept_levels=5",
+        })
         {
             var (code, _, err) = await Cli.RunAsync(trace, "--engine", engine, "--verify", "--strict", "--out", d.File("r-" + engine.Replace(':', '_')));
             Assert.True(code == 0, $"{engine}: {err}");

@@ -1,0 +1,338 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.Ept;
+
+/// <summary>
+/// Hardware two-dimensional paging (SPEC §3 <c>ept</c>): the guest owns its tables, CR3, INVLPG and page faults
+/// outright (none of them exits), and a per-VM EPT maps guest-physical memory. A TLB miss is a 2-D walk: each guest
+/// table the walker reads, and the final data gpa, is first translated through the EPT. The first touch of a guest
+/// frame (or, with <c>large_pages</c>, a 2 MiB guest-physical region) that the EPT does not map is an EPT violation
+/// (<c>EPT_VIOLATION</c>/<c>ept_fill</c>, units = EPT pages created); the hypervisor maps it and the access restarts.
+/// EPT pages are reported as this engine's shadow pages. TLB, CR3, INVLPG and flush semantics on the guest TLB
+/// are native's (VPID keeps the TLB across exits); the TLB holds combined gva → gpa/hpa translations, each no
+/// larger than the EPT page backing it.
+/// </summary>
+public sealed class EptEngine : IMmuEngine
+{
+    public static readonly EngineDescriptor Descriptor = new(
+        "ept",
+        "Hardware two-dimensional paging (EPT): no exits for guest page-table work; TLB misses are 2-D walks.",
+        [
+            new EngineOption("prepopulate", OptionKind.Bool, "false", "Map all guest memory in the EPT up front, so no EPT violations occur."),
+            new EngineOption("ept_levels", OptionKind.Int, "4", "Levels of the EPT (4 or 5).", Min: 4, Max: 5),
+            new EngineOption("large_pages", OptionKind.Bool, "false", "The host backs guest memory with 2 MiB pages: EPT leaves at level 2."),
+        ],
+        (config, o) => new EptEngine(config, new EptOptions(o.GetBool("prepopulate"), o.GetInt("ept_levels"), o.GetBool("large_pages"))));
+
+    // Exit kinds.
+    private const int EptFill = 0;
+    private static readonly ExitKind[] Kinds = [new(ExitReason.EptViolation, "ept_fill")];
+
+    // Counters.
+    private const int CViolations = 0;
+    private const int CNestedTlbHits = 1;
+    private const int CNestedTlbMisses = 2;
+    private const int CEptWalkRefs = 3;
+    private const int CGuestWalkRefs = 4;
+    private const int CEptPscHits = 5;
+    private const int CGuestPscHits = 6;
+    private const int CRewalk = 7;
+    private static readonly string[] Counters =
+    [
+        "ept_violations", "nested_tlb_hits", "nested_tlb_misses", "ept_walk_refs", "guest_walk_refs",
+        "ept_psc_hits", "guest_psc_hits", "tlb_permission_rewalks",
+    ];
+
+    private readonly EptMap _ept;
+    private readonly NestedMmu[] _nested;
+    private readonly EptOptions _options;
+    private bool _started;
+
+    public EptEngine(MachineConfig config, EptOptions? options = null)
+    {
+        _options = options ?? new EptOptions();
+        if (_options.EptLevels is < 4 or > 5)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "EPT has 4 or 5 levels.");
+        }
+
+        Machine = new GuestMachine(config);
+        Stats = new EngineStats(Kinds.Length, Counters.Length);
+        _ept = new EptMap(_options.EptLevels, _options.LargePages);
+        _nested = Machine.Vcpus.Select(_ => new NestedMmu(config.Tlb, _ept)).ToArray();
+    }
+
+    private enum Outcome
+    {
+        Translated,
+        GuestFault,
+        Violation,
+    }
+
+    public IReadOnlyList<ExitKind> ExitKinds => Kinds;
+
+    public IReadOnlyList<string> CounterNames => Counters;
+
+    public EngineStats Stats { get; }
+
+    public GuestMachine Machine { get; }
+
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify)
+    {
+        if (!_started)
+        {
+            Start();
+        }
+
+        ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
+    }
+
+    public Translation Access(in MemoryAccess access)
+    {
+        var a = access;
+        var v = Machine.Vcpus[a.Vcpu];
+        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        {
+            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User) && (a.Kind != AccessKind.Write || hit.Dirty))
+            {
+                return new Translation(hit.Frame, hit.GuestPerms, false);
+            }
+
+            v.Tlb.InvalidatePage(a.Va, v.Pcid);
+            Stats.Counters[CRewalk]++;
+        }
+
+        Stats.TlbMisses++;
+        var n = _nested[a.Vcpu];
+        while (true)
+        {
+            var t = default(WalkTally);
+            var w = Walk(v, n, a, ref t, out var outcome, out ulong faultGpa);
+            bool dataViolation = outcome == Outcome.Translated && !n.Translate(w.FrameOf(a.Va), ref t);
+            if (dataViolation)
+            {
+                outcome = Outcome.Violation;
+                faultGpa = w.FrameOf(a.Va);
+            }
+
+            Count(t);
+            switch (outcome)
+            {
+                case Outcome.GuestFault:
+                    Stats.GuestFaults++;
+                    return Translation.GuestFault;
+                case Outcome.Violation:
+                    // The access restarts after the exit and walks again from its TLB miss.
+                    Violation(v, n, faultGpa, a.Va, dataViolation);
+                    continue;
+            }
+
+            v.Tlb.InsertSplintered(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, _ept.PageShift, w.Perms, w.Perms, w.Dirty, w.Global);
+            return new Translation(w.FrameOf(a.Va), w.Perms, false);
+        }
+    }
+
+    public void LoadCr3(in Cr3Load load) => HardwareMmu.LoadCr3(Machine, load);
+
+    public void WritePageTable(in PageTableWrite write) => Machine.Memory.Store(write.Pa, write.Value, write.Width);
+
+    public void Invalidate(in Invalidation inv) => HardwareMmu.Invalidate(Machine, inv);
+
+    public void TableDying(in TableDying hint)
+    {
+        // The guest's tables are its own business under EPT.
+    }
+
+    /// <summary>Builds the EPT root (and with <c>prepopulate</c> the whole map) before the first event.</summary>
+    private void Start()
+    {
+        _started = true;
+        long built = 1 + (_options.Prepopulate ? _ept.Prepopulate(Machine.Config.MemoryBytes) : 0);
+        Stats.ShadowPagesCreated += built;
+        Stats.SetShadowPages(_ept.Pages);
+    }
+
+    /// <summary>
+    /// The guest dimension of a 2-D walk, with the guest paging-structure caches' fault semantics of
+    /// <see cref="PageWalker.Walk"/>: a failed walk drops the va's cached entries, and one that started from a
+    /// cached entry is retried from the root; a genuine fault is reported as first taken and the retry's counts
+    /// are dropped. A walk stopped by an EPT violation returns at once.
+    /// </summary>
+    private WalkResult Walk(VcpuState v, NestedMmu n, in MemoryAccess a, ref WalkTally tally, out Outcome outcome, out ulong faultGpa)
+    {
+        var t = default(WalkTally);
+        var r = WalkOnce(v, n, a, ref t, out outcome, out faultGpa);
+        if (outcome == Outcome.GuestFault)
+        {
+            v.Psc.InvalidateVa(a.Va, v.Pcid);
+            if (r.PscHit)
+            {
+                var t2 = default(WalkTally);
+                var retry = WalkOnce(v, n, a, ref t2, out var outcome2, out ulong faultGpa2);
+                if (outcome2 != Outcome.GuestFault)
+                {
+                    retry.PscHit = true;
+                    t.Add(t2);
+                    tally.Add(t);
+                    Stats.PscHits++;
+                    Stats.Counters[CGuestPscHits]++;
+                    outcome = outcome2;
+                    faultGpa = faultGpa2;
+                    return retry;
+                }
+
+                v.Psc.InvalidateVa(a.Va, v.Pcid);
+            }
+        }
+
+        if (r.PscHit)
+        {
+            Stats.PscHits++;
+            Stats.Counters[CGuestPscHits]++;
+        }
+
+        tally.Add(t);
+        return r;
+    }
+
+    /// <summary>
+    /// One attempt of the guest dimension, mirroring PageWalker's walk entry for entry (permissions, PS rules, A/D
+    /// updates on success, guest paging-structure-cache fills), with a nested translation of each guest table's gpa
+    /// before its entry is read.
+    /// </summary>
+    private WalkResult WalkOnce(VcpuState v, NestedMmu n, in MemoryAccess a, ref WalkTally t, out Outcome outcome, out ulong faultGpa)
+    {
+        var mem = Machine.Memory;
+        var psc = v.Psc;
+        ulong va = a.Va;
+        var r = default(WalkResult);
+        ulong table = v.Cr3 & Pte.AddrMask;
+        int level = Machine.Levels;
+        ulong acc = Pte.Rw | Pte.Us;
+        int hit = psc.Lookup(va, v.Pcid, Machine.Levels, out ulong cachedTable, out ulong cachedAcc);
+        if (hit != 0)
+        {
+            r.PscHit = true;
+            table = cachedTable;
+            acc = cachedAcc;
+            level = hit - 1;
+        }
+
+        Span<ulong> used = stackalloc ulong[5];
+        int nUsed = 0;
+        faultGpa = 0;
+        while (true)
+        {
+            if (!n.Translate(table, ref t))
+            {
+                r.Fault = true;
+                outcome = Outcome.Violation;
+                faultGpa = table;
+                return r;
+            }
+
+            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
+            ulong e = mem.ReadWord(entryAddr);
+            r.Refs++;
+            t.GuestRefs++;
+            used[nUsed++] = entryAddr;
+            if ((e & Pte.Present) == 0 || ((e & Pte.Ps) != 0 && level >= 4))
+            {
+                r.Fault = true; // not present, or PS (reserved) in a PML4E/PML5E
+                outcome = Outcome.GuestFault;
+                return r;
+            }
+
+            acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
+            if (level == 1 || (e & Pte.Ps) != 0)
+            {
+                r.PageShift = Pte.Shift(level);
+                r.PageBase = e & Pte.AddrMask & ~((1UL << r.PageShift) - 1);
+                r.LeafPteAddr = entryAddr;
+                r.LeafPte = e;
+                r.LeafLevel = level;
+                r.Global = (e & Pte.Global) != 0;
+                break;
+            }
+
+            table = e & Pte.AddrMask;
+            psc.Insert(va, level, v.Pcid, table, acc);
+            level--;
+        }
+
+        r.Perms = PageWalker.ToPerms(acc);
+        if (!PageWalker.Permits(r.Perms, a.Kind, a.User))
+        {
+            r.Fault = true;
+            outcome = Outcome.GuestFault;
+            return r;
+        }
+
+        bool dirty = (r.LeafPte & Pte.Dirty) != 0;
+        for (int i = 0; i < nUsed; i++)
+        {
+            mem.SetBits(used[i], Pte.Accessed);
+        }
+
+        if (a.Kind == AccessKind.Write && !dirty)
+        {
+            mem.SetBits(r.LeafPteAddr, Pte.Dirty);
+            dirty = true;
+        }
+
+        r.Dirty = dirty;
+        outcome = Outcome.Translated;
+        return r;
+    }
+
+    /// <summary>
+    /// An EPT violation: exit, map the gpa (creating EPT pages), and drop the cached mappings the SDM says a
+    /// violation invalidates: guest-physical ones for that gpa and, when it was the data access's own gpa,
+    /// combined ones for the va.
+    /// </summary>
+    private void Violation(VcpuState v, NestedMmu n, ulong gpa, ulong va, bool isData)
+    {
+        int created = _ept.Fill(gpa);
+        Stats.Exit(EptFill, created);
+        Stats.Counters[CViolations]++;
+        Stats.ShadowPagesCreated += created;
+        Stats.SetShadowPages(_ept.Pages);
+        n.InvalidateGpa(gpa);
+        if (isData)
+        {
+            v.Tlb.InvalidatePage(va, v.Pcid);
+            v.Psc.InvalidateVa(va, v.Pcid);
+        }
+    }
+
+    private void Count(in WalkTally t)
+    {
+        Stats.WalkRefs += t.GuestRefs + t.EptRefs;
+        Stats.PscHits += t.EptPscHits;
+        var c = Stats.Counters;
+        c[CGuestWalkRefs] += t.GuestRefs;
+        c[CEptWalkRefs] += t.EptRefs;
+        c[CNestedTlbHits] += t.NestedTlbHits;
+        c[CNestedTlbMisses] += t.NestedTlbMisses;
+        c[CEptPscHits] += t.EptPscHits;
+    }
+
+    private readonly struct Hooks(EptEngine e) : IEngineHooks
+    {
+        public GuestMachine Machine => e.Machine;
+
+        public Translation Access(in MemoryAccess access) => e.Access(access);
+
+        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
+
+        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
+
+        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
+
+        public void TableDying(in TableDying hint) => e.TableDying(hint);
+    }
+}
+
+/// <summary>Options of the <c>ept</c> engine (SPEC §3); defaults as <c>replay engines</c> lists them.</summary>
+public sealed record EptOptions(bool Prepopulate = false, int EptLevels = 4, bool LargePages = false);

@@ -1,0 +1,92 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Tlb;
+
+namespace Replay.Engines.Ept;
+
+/// <summary>What one 2-D walk (or one attempt of it) did, counted as it happened.</summary>
+internal struct WalkTally
+{
+    public long GuestRefs;
+    public long EptRefs;
+    public long NestedTlbHits;
+    public long NestedTlbMisses;
+    public long EptPscHits;
+
+    public void Add(in WalkTally o)
+    {
+        GuestRefs += o.GuestRefs;
+        EptRefs += o.EptRefs;
+        NestedTlbHits += o.NestedTlbHits;
+        NestedTlbMisses += o.NestedTlbMisses;
+        EptPscHits += o.EptPscHits;
+    }
+}
+
+/// <summary>
+/// One vCPU's gpa → hpa hardware: a nested TLB (gpa page → hpa, untagged by anything the guest controls) and
+/// EPT paging-structure caches (gpa-prefix keyed, like the guest's). A nested translation first looks in the
+/// nested TLB (a hit costs no reference); on a miss it walks the EPT, one reference per entry read, starting
+/// below the deepest EPT paging-structure-cache hit. Both caches only grow stale when EPT entries are removed
+/// or narrowed, which never happens here (violations only add entries), so they are never flushed; an EPT
+/// violation drops what would translate the faulting gpa (Intel SDM Vol. 3C §28.3.3.1), which is nothing in the
+/// nested TLB and at most the upper EPT entries in the paging-structure caches.
+/// </summary>
+internal sealed class NestedMmu
+{
+    private const Perms All = Perms.Write | Perms.User | Perms.Exec;
+    private readonly EptMap _ept;
+    private readonly TlbArrayCache? _tlb;
+    private readonly PagingStructureCache _psc;
+
+    public NestedMmu(TlbGeometry g, EptMap ept)
+    {
+        _ept = ept;
+        _tlb = g.NestedTlb is null ? null : new TlbArrayCache(g.NestedTlb, ept.PageShift);
+        _psc = new PagingStructureCache(new TlbGeometry { PscPml4 = g.EptPscPml4, PscPdpt = g.EptPscPdpt, PscPd = g.EptPscPd });
+    }
+
+    /// <summary>Translates <paramref name="gpa"/>; false on an EPT violation (an EPT entry on the way is not present).</summary>
+    public bool Translate(ulong gpa, ref WalkTally t)
+    {
+        if (_tlb is not null && _tlb.Lookup(gpa, 0, out _))
+        {
+            t.NestedTlbHits++;
+            return true;
+        }
+
+        t.NestedTlbMisses++;
+        int level = _ept.Levels;
+        int hit = _psc.Lookup(gpa, 0, _ept.Levels, out _, out _);
+        if (hit != 0)
+        {
+            t.EptPscHits++;
+            level = hit - 1;
+        }
+
+        for (; ; level--)
+        {
+            t.EptRefs++;
+            if (!_ept.EntryPresent(gpa, level))
+            {
+                return false;
+            }
+
+            if (level == _ept.LeafLevel)
+            {
+                break;
+            }
+
+            _psc.Insert(gpa, level, 0, 0, 0);
+        }
+
+        _tlb?.Insert(gpa, 0, gpa & ~((1UL << _ept.PageShift) - 1), All, All, dirty: true, global: false);
+        return true;
+    }
+
+    /// <summary>An EPT violation on <paramref name="gpa"/>: drops the cached guest-physical mappings that would translate it.</summary>
+    public void InvalidateGpa(ulong gpa)
+    {
+        _tlb?.InvalidatePage(gpa, 0);
+        _psc.InvalidateVa(gpa, 0);
+    }
+}
