@@ -44,6 +44,9 @@ public class ReplayBenchmarks
     [Benchmark(Description = "replay shadow-flush (+native)")]
     public Task<long> ShadowFlush() => Replay("shadow-flush");
 
+    [Benchmark(Description = "replay ept (+native)")]
+    public Task<long> Ept() => Replay("ept");
+
     private async Task<long> Replay(string engine)
     {
         var req = new ReplayRequest(_trace, [EngineRegistry.Parse(engine)], ProfileCatalog.Default.Tlb);
