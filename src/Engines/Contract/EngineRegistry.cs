@@ -2,6 +2,7 @@ using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
 using Replay.Engines.ShadowFlush;
+using Replay.Engines.WritablePt;
 
 namespace Replay.Engines.Contract;
 
@@ -29,6 +30,7 @@ public static class EngineRegistry
     [
         NativeEngine.Descriptor,
         ShadowFlushEngine.Descriptor,
+        WritablePtEngine.Descriptor,
         EptEngine.Descriptor,
     ];
 

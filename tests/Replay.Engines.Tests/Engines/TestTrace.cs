@@ -56,6 +56,35 @@ internal sealed class TestTrace
         Put(table + ((ulong)Pte.Index(va, 1) << 3), value, init: false);
     }
 
+    /// <summary>Frame of the level-<paramref name="level"/> table on the path to <paramref name="va"/> (level = Levels: the root).</summary>
+    public ulong TableOf(ulong root, ulong va, int level)
+    {
+        ulong table = root << 12;
+        for (int l = Levels; l > level; l--)
+        {
+            table = _mirror.ReadWord(table + ((ulong)Pte.Index(va, l) << 3)) & Pte.AddrMask;
+        }
+
+        return table >> 12;
+    }
+
+    /// <summary>Gpa of the level-<paramref name="level"/> entry the walk of <paramref name="va"/> reads.</summary>
+    public ulong EntryOf(ulong root, ulong va, int level) =>
+        (TableOf(root, va, level) << 12) + ((ulong)Pte.Index(va, level) << 3);
+
+    /// <summary>A raw <c>ptwrite</c> of <paramref name="width"/> bytes at <paramref name="pa"/>, through linear address <paramref name="va"/> (0: unknown).</summary>
+    public void PtWrite(ulong pa, ulong value, ulong va = 0, int vcpu = 0, int width = 8)
+    {
+        _mirror.Store(pa, value, width);
+        Batch.Add(TraceOp.PtWrite, va: va, pa: pa, value: value, vcpu: vcpu, width: width);
+    }
+
+    /// <summary>A raw <c>ptinit</c> at <paramref name="pa"/>.</summary>
+    public void PtInit(ulong pa, ulong value) => Put(pa, value, init: true);
+
+    /// <summary>A <c>ptdying</c> hint for the hierarchy at <paramref name="root"/>.</summary>
+    public void Dying(ulong root, int vcpu = 0) => Batch.Add(TraceOp.PtDying, pa: root << 12, vcpu: vcpu);
+
     public void Cr3(ulong root, ushort pcid = 0, bool noFlush = false, int vcpu = 0) =>
         Batch.Add(TraceOp.Cr3, value: (root << 12) | pcid | (noFlush ? Pte.Cr3NoFlush : 0), vcpu: vcpu);
 

@@ -17,6 +17,7 @@ public sealed class RunCommandTests
         foreach (var engine in new[]
         {
             "native", "shadow-flush", "shadow-flush:keep_global=true", "shadow-flush:prefetch=8",
+            "writable-pt", "writable-pt:unpin_on_dying=false",
             "ept", "ept:prepopulate=true", "ept:large_pages=true", "ept:ept_levels=5",
         })
         {
