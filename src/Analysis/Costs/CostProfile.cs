@@ -50,6 +50,7 @@ public sealed class CostProfile
         Transition.VmExit => Transitions.VmExit,
         Transition.PvTrap => Transitions.PvTrap,
         Transition.Hypercall => Transitions.Hypercall,
+        Transition.None => 0,
         _ => throw new ArgumentOutOfRangeException(nameof(transition), transition, "Unknown transition."),
     };
 

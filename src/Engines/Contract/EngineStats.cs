@@ -57,6 +57,16 @@ public sealed class EngineStats
         ExitUnits[kind] += units;
     }
 
+    /// <summary>
+    /// Records handler work of kind <paramref name="kind"/> done inside another exit (its reason has
+    /// <see cref="Transition.None"/>): counted and priced, but not an exit.
+    /// </summary>
+    public void Within(int kind, long units = 0)
+    {
+        ExitCounts[kind]++;
+        ExitUnits[kind] += units;
+    }
+
     /// <summary>Updates the current shadow page level and its peak.</summary>
     public void SetShadowPages(long pages)
     {

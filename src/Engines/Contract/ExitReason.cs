@@ -11,6 +11,12 @@ public enum Transition : byte
 
     /// <summary>A paravirtual hypercall.</summary>
     Hypercall = 2,
+
+    /// <summary>
+    /// No transition of its own: work a handler does inside another exit (writable-pt's reconnect during a
+    /// hypercall or a disconnect trap). Priced at its handler's cost only and not counted as an exit.
+    /// </summary>
+    None = 3,
 }
 
 /// <summary>
@@ -26,6 +32,9 @@ public sealed record ExitReason(string Name, int Code, Transition Transition)
     public static readonly ExitReason EptViolation = new("EPT_VIOLATION", 48, Transition.VmExit);
     public static readonly ExitReason PvTrap = new("PV_TRAP", -1, Transition.PvTrap);
     public static readonly ExitReason Hypercall = new("HYPERCALL", -1, Transition.Hypercall);
+
+    /// <summary>Work done inside another exit (see <see cref="Transition.None"/>); reported under this name.</summary>
+    public static readonly ExitReason WithinExit = new("WITHIN_EXIT", -1, Transition.None);
 }
 
 /// <summary>One kind of exit an engine can take: a reason and the handler that serves it.</summary>

@@ -61,7 +61,11 @@ public sealed class WritablePtEngine : IMmuEngine
     private const int MmuUpdate = 3;
     private const int NewBaseptr = 4;
     private const int MmuextOp = 5;
+    private const int ReconnectWithin = 6;
 
+    // A reconnect is its own exit only when an access faults inside the disconnected range; the ones a hypercall
+    // (cleanup_writable_pagetable) or a disconnect trap (slot conflict, SMP rule) performs are work inside that
+    // exit: recorded as WITHIN_EXIT/ptwr_reconnect, priced at ptwr_reconnect's cost with no transition of their own.
     private static readonly ExitKind[] Kinds =
     [
         new(ExitReason.PvTrap, "ptwr_disconnect"),
@@ -70,6 +74,7 @@ public sealed class WritablePtEngine : IMmuEngine
         new(ExitReason.Hypercall, "mmu_update"),
         new(ExitReason.Hypercall, "new_baseptr"),
         new(ExitReason.Hypercall, "mmuext_op"),
+        new(ExitReason.WithinExit, "ptwr_reconnect"),
     ];
 
     private const ulong NoEntry = ulong.MaxValue;
@@ -164,7 +169,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// </summary>
     public void LoadCr3(in Cr3Load load)
     {
-        long units = ReconnectAll(ReconnectHypercall);
+        ReconnectAll(ReconnectHypercall);
         long released = _tables.Released;
         ulong root = (load.Value & Pte.AddrMask) >> 12;
         ulong old = _roots[load.Vcpu];
@@ -177,7 +182,7 @@ public sealed class WritablePtEngine : IMmuEngine
 
         _roots[load.Vcpu] = root;
         HardwareMmu.LoadCr3(Machine, load);
-        EndHypercall(NewBaseptr, units, released);
+        EndHypercall(NewBaseptr, released);
     }
 
     public void WritePageTable(in PageTableWrite write)
@@ -206,11 +211,11 @@ public sealed class WritablePtEngine : IMmuEngine
         else if (table.Level >= 2)
         {
             // do_mmu_update: cleanup_writable_pagetable, then validate and apply one entry.
-            long units = ReconnectAll(ReconnectHypercall);
+            ReconnectAll(ReconnectHypercall);
             long released = _tables.Released;
             Store(write, table);
             Stats.EmulatedWrites++;
-            EndHypercall(MmuUpdate, units, released);
+            EndHypercall(MmuUpdate, released);
         }
         else
         {
@@ -221,9 +226,9 @@ public sealed class WritablePtEngine : IMmuEngine
     /// <summary>MMUEXT_INVLPG_LOCAL or MMUEXT_TLB_FLUSH_LOCAL: reconnect both slots, then the invalidation itself.</summary>
     public void Invalidate(in Invalidation inv)
     {
-        long units = ReconnectAll(ReconnectHypercall);
+        ReconnectAll(ReconnectHypercall);
         HardwareMmu.Invalidate(Machine, inv);
-        Stats.Exit(MmuextOp, units);
+        Stats.Exit(MmuextOp);
     }
 
     /// <summary>With <see cref="WritablePtOptions.UnpinOnDying"/>: MMUEXT_UNPIN_TABLE of a pinned root.</summary>
@@ -235,10 +240,10 @@ public sealed class WritablePtEngine : IMmuEngine
             return;
         }
 
-        long units = ReconnectAll(ReconnectHypercall);
+        ReconnectAll(ReconnectHypercall);
         long released = _tables.Released;
         _tables.Unpin(root);
-        EndHypercall(MmuextOp, units, released);
+        EndHypercall(MmuextOp, released);
     }
 
     /// <summary>
@@ -257,13 +262,13 @@ public sealed class WritablePtEngine : IMmuEngine
         ulong region = l1.Va >> 21;
         if (l1.MultiVa)
         {
-            EmulateWrite(write, EmulateMultiL2, units: 0);
+            EmulateWrite(write, EmulateMultiL2);
             return;
         }
 
         if (write.Va != 0 && ((write.Va & _vaMask) >> 21) == region)
         {
-            EmulateWrite(write, EmulateSelfMap, units: 0);
+            EmulateWrite(write, EmulateSelfMap);
             return;
         }
 
@@ -272,16 +277,21 @@ public sealed class WritablePtEngine : IMmuEngine
         int which = active ? PtwrSlot.Active : PtwrSlot.Inactive;
         if (_smp && l1.ParentLinks != (active ? 1 : 0))
         {
-            EmulateWrite(write, EmulateSmp, ReconnectAll(ReconnectSmp));
+            ReconnectAll(ReconnectSmp);
+            EmulateWrite(write, EmulateSmp);
             return;
         }
 
         var slot = _slots[which];
-        long units = slot.InUse ? ReconnectSlot(which, ReconnectConflict) : 0;
+        if (slot.InUse)
+        {
+            ReconnectSlot(which, ReconnectConflict);
+        }
+
         if (slot.PrevUpdates == 0)
         {
             slot.PrevUpdates = 1;
-            EmulateWrite(write, EmulateEmptyBatch, units);
+            EmulateWrite(write, EmulateEmptyBatch);
             return;
         }
 
@@ -297,32 +307,29 @@ public sealed class WritablePtEngine : IMmuEngine
 
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
         Stats.Counters[Updates]++;
-        Stats.Exit(Disconnect, units);
+        Stats.Exit(Disconnect);
     }
 
     /// <summary><c>ptwr_emulated_update</c>: Xen validates and performs the one store.</summary>
-    private void EmulateWrite(in PageTableWrite write, int reason, long units)
+    private void EmulateWrite(in PageTableWrite write, int reason)
     {
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
         Stats.EmulatedWrites++;
         Stats.Counters[Emulations]++;
         Stats.Counters[reason]++;
-        Stats.Exit(Emulate, units);
+        Stats.Exit(Emulate);
     }
 
-    /// <summary><c>cleanup_writable_pagetable</c>: reconnects ACTIVE then INACTIVE; returns the entries revalidated.</summary>
-    private long ReconnectAll(int trigger)
+    /// <summary><c>cleanup_writable_pagetable</c>: reconnects ACTIVE then INACTIVE.</summary>
+    private void ReconnectAll(int trigger)
     {
-        long units = 0;
         for (int which = PtwrSlot.Active; which <= PtwrSlot.Inactive; which++)
         {
             if (_slots[which].InUse)
             {
-                units += ReconnectSlot(which, trigger);
+                ReconnectSlot(which, trigger);
             }
         }
-
-        return units;
     }
 
     /// <summary>
@@ -330,7 +337,8 @@ public sealed class WritablePtEngine : IMmuEngine
     /// (<c>flush_tlb_one_mask</c>; skipped when the trace did not record that va), compare all 512 entries with
     /// the snapshot and revalidate the changed ones (<c>revalidate_l1</c>), record the count in the slot and in
     /// the <c>wpt_updates</c> histogram, and for ACTIVE make its L2 entry present again (modelled state only:
-    /// guest memory never lost the bit). Returns the entries changed.
+    /// guest memory never lost the bit). Returns the entries changed; a reconnect done inside another exit (any
+    /// trigger but an access fault) is recorded here as WITHIN_EXIT/ptwr_reconnect work with those units.
     /// </summary>
     private int ReconnectSlot(int which, int trigger)
     {
@@ -348,6 +356,11 @@ public sealed class WritablePtEngine : IMmuEngine
         Stats.Counters[trigger]++;
         Stats.Counters[ReconnectEntries] += modified;
         Stats.Resyncs++;
+        if (trigger != ReconnectAccess)
+        {
+            Stats.Within(ReconnectWithin, modified);
+        }
+
         return modified;
     }
 
@@ -355,7 +368,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// Records a hypercall exit; if it untyped a page table, Xen's <c>free_page_type</c> set
     /// <c>DOP_FLUSH_ALL_TLBS</c> and <c>process_deferred_ops</c> flushes every vCPU's TLB before returning.
     /// </summary>
-    private void EndHypercall(int kind, long units, long releasedBefore)
+    private void EndHypercall(int kind, long releasedBefore)
     {
         if (_tables.Released != releasedBefore)
         {
@@ -363,7 +376,7 @@ public sealed class WritablePtEngine : IMmuEngine
         }
 
         SyncTableCounters();
-        Stats.Exit(kind, units);
+        Stats.Exit(kind);
     }
 
     private void FlushDomainTlbs(int counter)

@@ -30,6 +30,8 @@ public class PricingTests
         Assert.Equal(5300, Pricing.ExitCycles(TestProfiles.Round, Fill, 3, 4));
         // PV kinds pay their own transition: 2 × (50 + 70) + 3 × 20 = 240 + 60 = 300
         Assert.Equal(300, Pricing.ExitCycles(TestProfiles.Round, new(ExitReason.Hypercall, "mmu_update"), 2, 3));
+        // Work done inside another exit pays no transition: 2 × (0 + 70) + 3 × 20 = 140 + 60 = 200
+        Assert.Equal(200, Pricing.ExitCycles(TestProfiles.Round, new(ExitReason.WithinExit, "mmu_update"), 2, 3));
     }
 
     [Fact]

@@ -120,7 +120,19 @@ internal static class EngineAssert
 
     public static long Units(this IMmuEngine e, string handler) => e.Stats.ExitUnits[Index(e, handler)];
 
+    /// <summary>Handler work done inside other exits (reason WITHIN_EXIT): how often, and its units.</summary>
+    public static long WithinCount(this IMmuEngine e, string handler) => e.Stats.ExitCounts[WithinIndex(e, handler)];
+
+    public static long WithinUnits(this IMmuEngine e, string handler) => e.Stats.ExitUnits[WithinIndex(e, handler)];
+
     public static long Counter(this IMmuEngine e, string name) => e.Stats.Counters[e.CounterNames.ToList().IndexOf(name)];
+
+    private static int WithinIndex(IMmuEngine e, string handler)
+    {
+        int i = e.ExitKinds.ToList().FindIndex(k => k.Handler == handler && k.Reason == ExitReason.WithinExit);
+        Assert.True(i >= 0, $"engine has no work {handler} within exits");
+        return i;
+    }
 
     private static int Index(IMmuEngine e, string handler)
     {

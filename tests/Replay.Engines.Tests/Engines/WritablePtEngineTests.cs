@@ -37,7 +37,7 @@ public sealed class WritablePtEngineTests
         t.SetLeaf(r, Page(A, 2), Leaf(0x102)); // trap: prev 1 -> disconnect (snapshot holds entry 1), the write lands
         t.SetLeaf(r, Page(A, 3), Leaf(0x103)); // native
         t.SetLeaf(r, Page(A, 3), Leaf(0x113)); // native, same entry again
-        t.Invlpg(A);                           // mmuext_op: reconnect; entries 2 and 3 differ -> units 2
+        t.Invlpg(A);                           // mmuext_op, inside it a reconnect: entries 2 and 3 differ -> units 2
         t.Read(Page(A, 3));                    // reconnected: an ordinary walk, frame 0x113
         var e = t.Run(new WritablePtEngine(Config()));
 
@@ -48,8 +48,10 @@ public sealed class WritablePtEngineTests
         Assert.Equal(1, e.Count("ptwr_disconnect"));
         Assert.Equal(0, e.Units("ptwr_disconnect"));
         Assert.Equal(1, e.Count("mmuext_op"));
-        Assert.Equal(2, e.Units("mmuext_op"));
+        Assert.Equal(0, e.Units("mmuext_op"));
         Assert.Equal(0, e.Count("ptwr_reconnect"));
+        Assert.Equal(1, e.WithinCount("ptwr_reconnect")); // the reconnect inside the hypercall: work, not an exit
+        Assert.Equal(2, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(2, e.Counter("ptwr_traps"));
         Assert.Equal(1, e.Counter("ptwr_emulations"));
         Assert.Equal(1, e.Counter("ptwr_emulate_empty_batch"));
@@ -73,22 +75,24 @@ public sealed class WritablePtEngineTests
         t.Map(r, Far, 0x200);
         t.Cr3(r);
         t.SetLeaf(r, Page(A, 1), Leaf(0x101));   // T1: emulate (slot's first trap)
-        t.SetLeaf(r, Page(A, 2), Leaf(0x102));   // T2: disconnect L1(A)                     units 0
+        t.SetLeaf(r, Page(A, 2), Leaf(0x102));   // T2: disconnect L1(A)
         t.SetLeaf(r, Page(A, 3), Leaf(0x103));   // native
-        t.SetLeaf(r, Page(Far, 1), Leaf(0x201)); // T3: ACTIVE busy -> reconnect L1(A): entries 2,3 -> 2;
-                                                 //     prev 2 -> disconnect L1(Far)          units 2
-        t.SetLeaf(r, Page(A, 4), Leaf(0x104));   // T4: reconnect L1(Far): entry 1 -> 1; disconnect L1(A) units 1
+        t.SetLeaf(r, Page(Far, 1), Leaf(0x201)); // T3: ACTIVE busy -> reconnect L1(A) within the trap: entries 2,3
+                                                 //     -> units 2; prev 2 -> disconnect L1(Far)
+        t.SetLeaf(r, Page(A, 4), Leaf(0x104));   // T4: reconnect L1(Far) within: entry 1 -> units 1; disconnect L1(A)
         t.SetLeaf(r, Page(A, 5), Leaf(0x105));   // native
-        t.Flush(all: false);                     // mmuext_op: reconnect L1(A): entries 4,5 -> units 2
+        t.Flush(all: false);                     // mmuext_op, reconnect L1(A) within: entries 4,5 -> units 2
         t.Read(Page(A, 4));
         t.Read(Page(Far, 1));
         var e = t.Run(new WritablePtEngine(Config()));
 
         Assert.Equal(1, e.Count("ptwr_emulate"));
         Assert.Equal(3, e.Count("ptwr_disconnect"));
-        Assert.Equal(3, e.Units("ptwr_disconnect"));       // 0 + 2 + 1
-        Assert.Equal(2, e.Units("mmuext_op"));
+        Assert.Equal(0, e.Units("ptwr_disconnect"));
+        Assert.Equal(0, e.Units("mmuext_op"));
         Assert.Equal(0, e.Count("ptwr_reconnect"));         // conflict reconnects are work inside the trap, not exits
+        Assert.Equal(3, e.WithinCount("ptwr_reconnect"));   // T3, T4, the flush
+        Assert.Equal(5, e.WithinUnits("ptwr_reconnect"));   // 2 + 1 + 2
         Assert.Equal(2, e.Counter("reconnect_conflict"));
         Assert.Equal(1, e.Counter("reconnect_hypercall"));
         Assert.Equal(5, e.Counter("reconnect_entries"));
@@ -191,7 +195,7 @@ public sealed class WritablePtEngineTests
         t.SetLeaf(r, Page(Far, 1), Leaf(0x201)); // L1(Far) is mapped once: ACTIVE, prev 0 -> emulate
         t.SetLeaf(r, Page(Far, 2), Leaf(0x202)); // disconnect L1(Far)
         t.Read(Page(Alias, 1));                  // PD 6 is not the disconnected PD 4: no reconnect; frame 0x101
-        t.PtWrite(t.EntryOf(r, Alias, 2), 0);    // mmu_update: reconnect L1(Far) (entry 2: units 1), unlink PD 6
+        t.PtWrite(t.EntryOf(r, Alias, 2), 0);    // mmu_update, inside it a reconnect of L1(Far) (entry 2: units 1); unlink PD 6
         t.SetLeaf(r, Page(A, 3), Leaf(0x103));   // still linked once: Xen keeps PGT_va_unknown until the type
                                                  // count drops to 0, so this is emulated too
         var e = t.Run(new WritablePtEngine(Config()));
@@ -202,7 +206,9 @@ public sealed class WritablePtEngineTests
         Assert.Equal(4, e.Counter("ptwr_emulations"));
         Assert.Equal(1, e.Count("ptwr_disconnect"));
         Assert.Equal(1, e.Count("mmu_update"));
-        Assert.Equal(1, e.Units("mmu_update"));
+        Assert.Equal(0, e.Units("mmu_update"));
+        Assert.Equal(1, e.WithinCount("ptwr_reconnect"));
+        Assert.Equal(1, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(0, e.Count("ptwr_reconnect"));
         Assert.Equal(5, e.Counter("ptwr_traps"));
         Assert.Equal(5, e.Stats.EmulatedWrites);           // 4 emulated + 1 mmu_update
@@ -244,13 +250,15 @@ public sealed class WritablePtEngineTests
         ulong far1 = t.EntryOf(r, Page(Far, 1), 1);
         t.SetLeaf(r, Page(A, 1), Leaf(0x101));               // prev 1 -> disconnect L1(A)
         t.SetLeaf(r, Page(A, 2), Leaf(0x102));               // native
-        t.PtWrite(pd4, 0);                                   // mmu_update: reconnect L1(A) (units 2), then the unlink
+        t.PtWrite(pd4, 0);                                   // mmu_update, inside it a reconnect of L1(A) (units 2), then the unlink
                                                              // untypes L1(Far): deferred flush of every TLB
         t.PtWrite(far1, Leaf(0x201));                        // L1(Far) is no page table now: a plain store
         var e = t.Run(new WritablePtEngine(Config()));
 
         Assert.Equal(2, e.Count("mmu_update"));
-        Assert.Equal(2, e.Units("mmu_update"));
+        Assert.Equal(0, e.Units("mmu_update"));
+        Assert.Equal(1, e.WithinCount("ptwr_reconnect"));
+        Assert.Equal(2, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(1, e.Count("ptwr_emulate"));
         Assert.Equal(1, e.Count("ptwr_disconnect"));
         Assert.Equal(1, e.Counter("reconnect_hypercall"));
@@ -306,10 +314,12 @@ public sealed class WritablePtEngineTests
         var e = t.Run(new WritablePtEngine(Config()));
 
         Assert.Equal(3, e.Count("new_baseptr"));
-        Assert.Equal(1, e.Units("new_baseptr"));
+        Assert.Equal(0, e.Units("new_baseptr"));
         Assert.Equal(3, e.Count("mmuext_op"));
-        Assert.Equal(4, e.Units("mmuext_op"));
+        Assert.Equal(0, e.Units("mmuext_op"));
         Assert.Equal(4, e.Counter("reconnect_hypercall"));
+        Assert.Equal(4, e.WithinCount("ptwr_reconnect"));   // inside the invlpg, both flushes and the cr3
+        Assert.Equal(5, e.WithinUnits("ptwr_reconnect"));   // 2 + 1 + 1 + 1
         Assert.Equal(1, e.Count("ptwr_emulate"));
         Assert.Equal(4, e.Count("ptwr_disconnect"));
         Assert.Equal(3, e.Counter("wpt_updates_1"));
@@ -354,7 +364,7 @@ public sealed class WritablePtEngineTests
         t.Read(A);                                // TLB hit, and nothing of r1 is disconnected: no reconnect
         t.SetLeaf(r1, Page(A, 1), Leaf(0x101));   // ACTIVE slot's first trap: emulate
         t.SetLeaf(r1, Page(A, 2), Leaf(0x102));   // ACTIVE disconnect: TLB flush
-        t.Cr3(r2);                                // new_baseptr: reconnect ACTIVE (1) then INACTIVE (2): units 3
+        t.Cr3(r2);                                // new_baseptr, inside it reconnect ACTIVE (1) then INACTIVE (2)
         t.Read(Page(A, 2));                       // TLB miss 2: frame 0x302
         var e = t.Run(new WritablePtEngine(Config()));
 
@@ -362,7 +372,9 @@ public sealed class WritablePtEngineTests
         Assert.Equal(1, e.Counter("ptwr_batches_active"));
         Assert.Equal(1, e.Counter("disconnect_tlb_flushes"));
         Assert.Equal(2, e.Count("ptwr_emulate"));
-        Assert.Equal(3, e.Units("new_baseptr"));
+        Assert.Equal(0, e.Units("new_baseptr"));
+        Assert.Equal(2, e.WithinCount("ptwr_reconnect"));
+        Assert.Equal(3, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(2, e.Counter("reconnect_hypercall"));
         Assert.Equal(0, e.Count("ptwr_reconnect"));
         Assert.Equal(1, e.Counter("wpt_updates_1"));
@@ -395,7 +407,9 @@ public sealed class WritablePtEngineTests
         Assert.Equal(1, e.Counter("wpt_updates_185_512"));
         Assert.Equal(5, e.Count("ptwr_disconnect"));
         Assert.Equal(2, e.Count("ptwr_emulate"));
-        Assert.Equal(210, e.Units("mmuext_op"));
+        Assert.Equal(0, e.Units("mmuext_op"));
+        Assert.Equal(5, e.WithinCount("ptwr_reconnect"));   // one inside each invlpg
+        Assert.Equal(210, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(210, e.Counter("reconnect_entries"));
         Assert.Equal(212, e.Counter("ptwr_updates"));     // 1 + 4 + 5 + 2 + 200 stores
     }
@@ -435,12 +449,14 @@ public sealed class WritablePtEngineTests
                                                               // emulate
         t.SetLeaf(r1, Page(A, 4), Leaf(0x104));               // ACTIVE, prev 1 -> disconnect
         t.PtWrite(t.EntryOf(r1, Page(A, 5), 1), Leaf(0x105), vcpu: 1); // the other vCPU writes natively too
-        t.SetLeaf(r2, Page(A, 2), Leaf(0x302));               // INACTIVE: cleanup reconnects ACTIVE (entries 4,5: 2),
-                                                              // then emulate with units 2
+        t.SetLeaf(r2, Page(A, 2), Leaf(0x302));               // INACTIVE: cleanup reconnects ACTIVE within the trap
+                                                              // (entries 4,5: units 2), then emulate
         var e = t.Run(new WritablePtEngine(Config(vcpus: 2)));
 
         Assert.Equal(3, e.Count("ptwr_emulate"));
-        Assert.Equal(2, e.Units("ptwr_emulate"));
+        Assert.Equal(0, e.Units("ptwr_emulate"));
+        Assert.Equal(1, e.WithinCount("ptwr_reconnect"));
+        Assert.Equal(2, e.WithinUnits("ptwr_reconnect"));
         Assert.Equal(2, e.Counter("ptwr_emulate_smp"));
         Assert.Equal(1, e.Counter("ptwr_emulate_empty_batch"));
         Assert.Equal(1, e.Counter("reconnect_smp"));
