@@ -44,6 +44,9 @@ public class ReplayBenchmarks
     [Benchmark(Description = "replay shadow-flush (+native)")]
     public Task<long> ShadowFlush() => Replay("shadow-flush");
 
+    [Benchmark(Description = "replay writable-pt (+native)")]
+    public Task<long> WritablePt() => Replay("writable-pt");
+
     [Benchmark(Description = "replay ept (+native)")]
     public Task<long> Ept() => Replay("ept");
 
