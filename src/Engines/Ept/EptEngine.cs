@@ -91,19 +91,12 @@ public sealed class EptEngine : IMmuEngine
     public Translation Access(in MemoryAccess access)
     {
         var a = access;
-        var v = Machine.Vcpus[a.Vcpu];
-        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, CRewalk, out var hit))
         {
-            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User) && (a.Kind != AccessKind.Write || hit.Dirty))
-            {
-                return new Translation(hit.Frame, hit.GuestPerms, false);
-            }
-
-            v.Tlb.InvalidatePage(a.Va, v.Pcid);
-            Stats.Counters[CRewalk]++;
+            return hit;
         }
 
-        Stats.TlbMisses++;
+        var v = Machine.Vcpus[a.Vcpu];
         var n = _nested[a.Vcpu];
         while (true)
         {

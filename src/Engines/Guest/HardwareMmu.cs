@@ -16,19 +16,12 @@ public static class HardwareMmu
     /// </summary>
     public static Translation Translate(GuestMachine m, EngineStats stats, in MemoryAccess a, int permissionRewalkCounter)
     {
-        var v = m.Vcpus[a.Vcpu];
-        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        if (TryTlbHit(m, stats, a, permissionRewalkCounter, out var hit))
         {
-            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User) && (a.Kind != AccessKind.Write || hit.Dirty))
-            {
-                return new Translation(hit.Frame, hit.GuestPerms, false);
-            }
-
-            v.Tlb.InvalidatePage(a.Va, v.Pcid);
-            stats.Counters[permissionRewalkCounter]++;
+            return hit;
         }
 
-        stats.TlbMisses++;
+        var v = m.Vcpus[a.Vcpu];
         var w = PageWalker.Walk(m.Memory, v.Cr3, a.Va, a.Kind, a.User, m.Levels, setAccessedDirty: true, v.Psc, v.Pcid);
         stats.WalkRefs += w.Refs;
         if (w.PscHit)
@@ -44,6 +37,31 @@ public static class HardwareMmu
 
         v.Tlb.Insert(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, w.Perms, w.Perms, w.Dirty, w.Global);
         return new Translation(w.FrameOf(a.Va), w.Perms, false);
+    }
+
+    /// <summary>
+    /// The TLB side of an access on the guest's own translations: a hit that permits the access (and, for a write,
+    /// has D set) is the translation; a hit that does not is dropped and counted in counter
+    /// <paramref name="permissionRewalkCounter"/>. On false the access is a TLB miss, already counted.
+    /// </summary>
+    public static bool TryTlbHit(GuestMachine m, EngineStats stats, in MemoryAccess a, int permissionRewalkCounter, out Translation translation)
+    {
+        var v = m.Vcpus[a.Vcpu];
+        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        {
+            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User) && (a.Kind != AccessKind.Write || hit.Dirty))
+            {
+                translation = new Translation(hit.Frame, hit.GuestPerms, false);
+                return true;
+            }
+
+            v.Tlb.InvalidatePage(a.Va, v.Pcid);
+            stats.Counters[permissionRewalkCounter]++;
+        }
+
+        stats.TlbMisses++;
+        translation = default;
+        return false;
     }
 
     /// <summary>

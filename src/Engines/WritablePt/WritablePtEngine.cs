@@ -117,19 +117,12 @@ public sealed class WritablePtEngine : IMmuEngine
     public Translation Access(in MemoryAccess access)
     {
         var a = access;
-        var v = Machine.Vcpus[a.Vcpu];
-        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, PermissionRewalks, out var hit))
         {
-            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User) && (a.Kind != AccessKind.Write || hit.Dirty))
-            {
-                return new Translation(hit.Frame, hit.GuestPerms, false);
-            }
-
-            v.Tlb.InvalidatePage(a.Va, v.Pcid);
-            Stats.Counters[PermissionRewalks]++;
+            return hit;
         }
 
-        Stats.TlbMisses++;
+        var v = Machine.Vcpus[a.Vcpu];
         var active = _slots[PtwrSlot.Active];
         bool inRegion = active.InUse && ((a.Va & _vaMask) >> 21) == active.Region;
         if (inRegion && L2EntryOf(v.Cr3, a.Va) == active.L2Entry)
