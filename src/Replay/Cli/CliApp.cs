@@ -15,11 +15,10 @@ public static class CliApp
     {
         var root = new RootCommand(
             "replay: replays recorded guest MMU traces (memory accesses, CR3 loads, page-table writes, invalidations) " +
-            "through hypervisor MMU-virtualization strategies on a VT-x exit-cost model, and writes Parquet reports.");
+            "through hypervisor MMU-virtualization strategies on a VT-x exit-cost model, and writes Parquet reports. " +
+            "'replay TRACE... [options]' is short for 'replay run TRACE... [options]'.");
         root.Add(Verbose);
-        var run = RunCommand.Build(stdout, stderr);
-        RunCommand.AttachTo(root, stdout, stderr);
-        root.Add(run);
+        root.Add(RunCommand.Build(stdout, stderr));
         root.Add(InfoCommands.Engines(stdout));
         root.Add(InfoCommands.Profiles(stdout));
         root.Add(InspectCommand.Build(stdout, stderr));
@@ -27,10 +26,27 @@ public static class CliApp
         return root;
     }
 
+    /// <summary>
+    /// <c>replay TRACE...</c> means <c>replay run TRACE...</c> (SPEC §6): unless the first token names a command or
+    /// is a flag only the root understands (help, version), <c>run</c> is put in front.
+    /// </summary>
+    internal static string[] DefaultToRun(RootCommand root, string[] args)
+    {
+        if (args.Length == 0)
+        {
+            return args;
+        }
+
+        string first = args[0];
+        bool isCommand = root.Subcommands.Any(c => c.Name == first || c.Aliases.Contains(first));
+        bool rootOnly = first is "-h" or "-?" or "--help" or "/?" or "/h" or "--version" || first.StartsWith('[');
+        return isCommand || rootOnly ? args : ["run", .. args];
+    }
+
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var root = Build(stdout, stderr);
-        var parse = root.Parse(args);
+        var parse = root.Parse(DefaultToRun(root, args));
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors)

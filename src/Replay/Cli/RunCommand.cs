@@ -51,9 +51,6 @@ internal sealed class RunCommand
         return cmd;
     }
 
-    /// <summary>Makes the root command itself accept a run (<c>replay TRACE ...</c>).</summary>
-    public static void AttachTo(RootCommand root, TextWriter stdout, TextWriter stderr) => new RunCommand().Configure(root, stdout, stderr);
-
     private void Configure(Command cmd, TextWriter stdout, TextWriter stderr)
     {
         cmd.Add(_traces);

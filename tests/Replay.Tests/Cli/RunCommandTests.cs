@@ -117,4 +117,20 @@ public sealed class RunCommandTests
         Assert.Contains("prescott", stdout);
         Assert.Contains("nehalem", stdout);
     }
+
+    [Fact]
+    public async Task Replay_TRACE_is_short_for_replay_run_TRACE_and_subcommand_help_is_its_own()
+    {
+        using var d = Cli.Temp();
+        string trace = d.File("t.pq");
+        await Cli.RunAsync("gen", "demand", "-o", trace, "--events", "1000");
+        var (code, stdout, _) = await Cli.RunAsync("--engine", "native", trace, "--out", d.File("r"));
+        Assert.Equal(0, code);
+        Assert.Contains("native", stdout);
+
+        (code, stdout, _) = await Cli.RunAsync("gen", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("replay gen <workload> [options]", stdout);
+        Assert.DoesNotContain("<trace>", stdout);
+    }
 }
