@@ -100,8 +100,19 @@ public sealed class EptEngine : IMmuEngine
         var n = _nested[a.Vcpu];
         while (true)
         {
-            var t = default(WalkTally);
-            var w = Walk(v, n, a, ref t, out var outcome, out ulong faultGpa);
+            // The guest dimension is PageWalker's walk; the hook translates each guest table's gpa first.
+            var tables = new NestedTables(n);
+            var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Machine.Levels, setAccessedDirty: true, v.Psc, v.Pcid, ref tables);
+            var t = tables.Tally;
+            t.GuestRefs += w.Refs;
+            if (w.PscHit)
+            {
+                Stats.PscHits++;
+                Stats.Counters[CGuestPscHits]++;
+            }
+
+            var outcome = w.Stopped ? Outcome.Violation : w.Fault ? Outcome.GuestFault : Outcome.Translated;
+            ulong faultGpa = w.StoppedAt;
             bool dataViolation = outcome == Outcome.Translated && !n.Translate(w.FrameOf(a.Va), ref t);
             if (dataViolation)
             {
@@ -147,139 +158,6 @@ public sealed class EptEngine : IMmuEngine
     }
 
     /// <summary>
-    /// The guest dimension of a 2-D walk, with the guest paging-structure caches' fault semantics of
-    /// <see cref="PageWalker.Walk"/>: a failed walk drops the va's cached entries, and one that started from a
-    /// cached entry is retried from the root; a genuine fault is reported as first taken and the retry's counts
-    /// are dropped. A walk stopped by an EPT violation returns at once.
-    /// </summary>
-    private WalkResult Walk(VcpuState v, NestedMmu n, in MemoryAccess a, ref WalkTally tally, out Outcome outcome, out ulong faultGpa)
-    {
-        var t = default(WalkTally);
-        var r = WalkOnce(v, n, a, ref t, out outcome, out faultGpa);
-        if (outcome == Outcome.GuestFault)
-        {
-            v.Psc.InvalidateVa(a.Va, v.Pcid);
-            if (r.PscHit)
-            {
-                var t2 = default(WalkTally);
-                var retry = WalkOnce(v, n, a, ref t2, out var outcome2, out ulong faultGpa2);
-                if (outcome2 != Outcome.GuestFault)
-                {
-                    retry.PscHit = true;
-                    t.Add(t2);
-                    tally.Add(t);
-                    Stats.PscHits++;
-                    Stats.Counters[CGuestPscHits]++;
-                    outcome = outcome2;
-                    faultGpa = faultGpa2;
-                    return retry;
-                }
-
-                v.Psc.InvalidateVa(a.Va, v.Pcid);
-            }
-        }
-
-        if (r.PscHit)
-        {
-            Stats.PscHits++;
-            Stats.Counters[CGuestPscHits]++;
-        }
-
-        tally.Add(t);
-        return r;
-    }
-
-    /// <summary>
-    /// One attempt of the guest dimension, mirroring PageWalker's walk entry for entry (permissions, PS rules, A/D
-    /// updates on success, guest paging-structure-cache fills), with a nested translation of each guest table's gpa
-    /// before its entry is read.
-    /// </summary>
-    private WalkResult WalkOnce(VcpuState v, NestedMmu n, in MemoryAccess a, ref WalkTally t, out Outcome outcome, out ulong faultGpa)
-    {
-        var mem = Machine.Memory;
-        var psc = v.Psc;
-        ulong va = a.Va;
-        var r = default(WalkResult);
-        ulong table = v.Cr3 & Pte.AddrMask;
-        int level = Machine.Levels;
-        ulong acc = Pte.Rw | Pte.Us;
-        int hit = psc.Lookup(va, v.Pcid, Machine.Levels, out ulong cachedTable, out ulong cachedAcc);
-        if (hit != 0)
-        {
-            r.PscHit = true;
-            table = cachedTable;
-            acc = cachedAcc;
-            level = hit - 1;
-        }
-
-        Span<ulong> used = stackalloc ulong[5];
-        int nUsed = 0;
-        faultGpa = 0;
-        while (true)
-        {
-            if (!n.Translate(table, ref t))
-            {
-                r.Fault = true;
-                outcome = Outcome.Violation;
-                faultGpa = table;
-                return r;
-            }
-
-            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
-            ulong e = mem.ReadWord(entryAddr);
-            r.Refs++;
-            t.GuestRefs++;
-            used[nUsed++] = entryAddr;
-            if ((e & Pte.Present) == 0 || ((e & Pte.Ps) != 0 && level >= 4))
-            {
-                r.Fault = true; // not present, or PS (reserved) in a PML4E/PML5E
-                outcome = Outcome.GuestFault;
-                return r;
-            }
-
-            acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
-            if (level == 1 || (e & Pte.Ps) != 0)
-            {
-                r.PageShift = Pte.Shift(level);
-                r.PageBase = e & Pte.AddrMask & ~((1UL << r.PageShift) - 1);
-                r.LeafPteAddr = entryAddr;
-                r.LeafPte = e;
-                r.LeafLevel = level;
-                r.Global = (e & Pte.Global) != 0;
-                break;
-            }
-
-            table = e & Pte.AddrMask;
-            psc.Insert(va, level, v.Pcid, table, acc);
-            level--;
-        }
-
-        r.Perms = PageWalker.ToPerms(acc);
-        if (!PageWalker.Permits(r.Perms, a.Kind, a.User))
-        {
-            r.Fault = true;
-            outcome = Outcome.GuestFault;
-            return r;
-        }
-
-        bool dirty = (r.LeafPte & Pte.Dirty) != 0;
-        for (int i = 0; i < nUsed; i++)
-        {
-            mem.SetBits(used[i], Pte.Accessed);
-        }
-
-        if (a.Kind == AccessKind.Write && !dirty)
-        {
-            mem.SetBits(r.LeafPteAddr, Pte.Dirty);
-            dirty = true;
-        }
-
-        r.Dirty = dirty;
-        outcome = Outcome.Translated;
-        return r;
-    }
-
-    /// <summary>
     /// An EPT violation: exit, map the gpa (creating EPT pages), and drop the cached mappings the SDM says a
     /// violation invalidates: guest-physical ones for that gpa and, when it was the data access's own gpa,
     /// combined ones for the va.
@@ -309,6 +187,14 @@ public sealed class EptEngine : IMmuEngine
         c[CNestedTlbHits] += t.NestedTlbHits;
         c[CNestedTlbMisses] += t.NestedTlbMisses;
         c[CEptPscHits] += t.EptPscHits;
+    }
+
+    /// <summary>Translates each guest table's gpa through the nested MMU before the walker reads it.</summary>
+    private struct NestedTables(NestedMmu nested) : IGuestTableAccess
+    {
+        public WalkTally Tally;
+
+        public bool BeforeRead(ulong tableGpa) => nested.Translate(tableGpa, ref Tally);
     }
 
     private readonly struct Hooks(EptEngine e) : IEngineHooks

@@ -6,8 +6,14 @@ namespace Replay.Engines.Guest;
 /// <summary>Outcome of one page walk.</summary>
 public struct WalkResult
 {
-    /// <summary>The walk failed: a not-present entry, a reserved PS bit, or a permission violation.</summary>
+    /// <summary>The walk failed: a not-present entry, a reserved PS bit, or a permission violation (or it was stopped).</summary>
     public bool Fault;
+
+    /// <summary>The table hook stopped the walk before reading an entry (under EPT: the table's gpa is not mapped).</summary>
+    public bool Stopped;
+
+    /// <summary>With <see cref="Stopped"/>: the guest-physical address of the table the walk could not read.</summary>
+    public ulong StoppedAt;
 
     /// <summary>Guest-physical base of the whole page (aligned to <see cref="PageShift"/>).</summary>
     public ulong PageBase;
@@ -41,6 +47,22 @@ public struct WalkResult
 }
 
 /// <summary>
+/// Called by <see cref="PageWalker"/> before it reads an entry of a guest table, with the table's guest-physical
+/// address; returning false stops the walk there. Under EPT this is where each guest table's gpa is translated
+/// (and where an EPT violation stops the walk). Implemented by structs so the walk is specialised per caller.
+/// </summary>
+public interface IGuestTableAccess
+{
+    bool BeforeRead(ulong tableGpa);
+}
+
+/// <summary>Guest tables read directly (native, shadow, PV): never stops a walk.</summary>
+public struct DirectTableAccess : IGuestTableAccess
+{
+    public readonly bool BeforeRead(ulong tableGpa) => true;
+}
+
+/// <summary>
 /// The x86-64 IA-32e page walk of SPEC §2: 4- or 5-level, 2 MiB and 1 GiB leaves, P/RW/US/NX honoured with
 /// EFER.NXE=1, CR0.WP=1, SMEP/SMAP off; sets A in every entry it reads and D in the leaf on a write, only when
 /// the walk succeeds. Optionally consults and fills paging-structure caches.
@@ -58,22 +80,37 @@ public static class PageWalker
     public static WalkResult Walk(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
         bool setAccessedDirty, PagingStructureCache? psc = null, ushort pcid = 0)
     {
-        var r = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid);
-        if (r.Fault && psc is not null)
+        var direct = default(DirectTableAccess);
+        return Walk(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid, ref direct);
+    }
+
+    /// <summary>
+    /// The same walk with a hook before every entry read (see <see cref="IGuestTableAccess"/>). A stopped walk is
+    /// returned at once, without touching the caches; a retry that stops counts as not genuine (its state stays).
+    /// When a retry turns out genuine, the hook's state is restored to before it: the retry never happened.
+    /// </summary>
+    public static WalkResult Walk<TAccess>(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
+        bool setAccessedDirty, PagingStructureCache? psc, ushort pcid, ref TAccess tables)
+        where TAccess : struct, IGuestTableAccess
+    {
+        var r = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid, ref tables);
+        if (r.Fault && !r.Stopped && psc is not null)
         {
             psc.InvalidateVa(va, pcid);
             if (r.PscHit)
             {
                 // Only a spurious fault (the cached entry was stale) changes the outcome; a genuine one is
                 // reported as first taken, and its retry never happened.
-                var retry = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid);
-                if (!retry.Fault)
+                var before = tables;
+                var retry = WalkOnce(mem, cr3, va, kind, user, levels, setAccessedDirty, psc, pcid, ref tables);
+                if (!retry.Fault || retry.Stopped)
                 {
                     retry.Refs += r.Refs;
                     retry.PscHit = true;
                     return retry;
                 }
 
+                tables = before;
                 psc.InvalidateVa(va, pcid);
             }
         }
@@ -81,8 +118,9 @@ public static class PageWalker
         return r;
     }
 
-    private static WalkResult WalkOnce(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
-        bool setAccessedDirty, PagingStructureCache? psc = null, ushort pcid = 0)
+    private static WalkResult WalkOnce<TAccess>(GuestMemory mem, ulong cr3, ulong va, AccessKind kind, bool user, int levels,
+        bool setAccessedDirty, PagingStructureCache? psc, ushort pcid, ref TAccess tables)
+        where TAccess : struct, IGuestTableAccess
     {
         var r = default(WalkResult);
         ulong table = cr3 & Pte.AddrMask;
@@ -109,6 +147,14 @@ public static class PageWalker
 
         while (true)
         {
+            if (!tables.BeforeRead(table))
+            {
+                r.Fault = true;
+                r.Stopped = true;
+                r.StoppedAt = table;
+                return r;
+            }
+
             ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
             ulong e = mem.ReadWord(entryAddr);
             r.Refs++;
