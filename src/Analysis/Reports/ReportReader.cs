@@ -27,6 +27,24 @@ public static class ReportReader
 
     private static async Task<List<TRow>> ReadAsync<TRow>(string path, ReportTable<TRow> table, CancellationToken ct)
     {
+        var rows = new List<TRow>();
+        foreach (var (columns, count) in await ReadColumnsAsync(path, table, ct).ConfigureAwait(false))
+        {
+            for (int i = 0; i < count; i++)
+            {
+                rows.Add(table.Create(new RowCursor(columns, i)));
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// The table's columns as typed arrays (long[], int[], double[], long?[], string[]), one dictionary per row
+    /// group, keyed by column name; for readers that want every column without knowing the row type (export).
+    /// </summary>
+    internal static async Task<List<(Dictionary<string, Array> Columns, int Count)>> ReadColumnsAsync<TRow>(string path, ReportTable<TRow> table, CancellationToken ct = default)
+    {
         await using var reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
         var fields = new Dictionary<string, DataField>(StringComparer.Ordinal);
         foreach (var f in reader.Schema.DataFields)
@@ -34,7 +52,7 @@ public static class ReportReader
             fields[f.Name] = f;
         }
 
-        var rows = new List<TRow>();
+        var groups = new List<(Dictionary<string, Array>, int)>();
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
@@ -47,12 +65,9 @@ public static class ReportReader
                 columns[column.Name] = await column.ReadAsync(group, field, count, ct).ConfigureAwait(false);
             }
 
-            for (int i = 0; i < count; i++)
-            {
-                rows.Add(table.Create(new RowCursor(columns, i)));
-            }
+            groups.Add((columns, count));
         }
 
-        return rows;
+        return groups;
     }
 }

@@ -23,6 +23,7 @@ public static class CliApp
         root.Add(InfoCommands.Profiles(stdout));
         root.Add(InspectCommand.Build(stdout, stderr));
         root.Add(GenCommand.Build(stdout, stderr));
+        root.Add(ExportCommand.Build(stdout));
         return root;
     }
 

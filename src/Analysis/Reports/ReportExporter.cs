@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Replay.Analysis.Reports;
+
+/// <summary>The text formats a report can be exported to.</summary>
+public enum ExportFormat
+{
+    Csv,
+    Json,
+}
+
+/// <summary>
+/// Exports the report files of a folder to CSV (RFC 4180, header row, invariant culture, non-finite doubles as
+/// <c>inf</c>/<c>-inf</c>/<c>nan</c> as pandas reads them, a null <c>time_ns</c> as an empty field) or JSON (one
+/// array of row objects per file, as pandas' <c>orient="records"</c>; non-finite doubles as <c>null</c>), column
+/// for column as SPEC §5 lists them. For tools and machines without a Parquet reader.
+/// </summary>
+public static class ReportExporter
+{
+    /// <summary>Writes one text file per report file present in <paramref name="reportDir"/>; returns their paths.</summary>
+    public static async Task<IReadOnlyList<string>> ExportAsync(string reportDir, ExportFormat format, string outDir, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(outDir);
+        var written = new List<string?>
+        {
+            await ExportAsync(ReportSchema.Summary, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.Exits, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.Timeline, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.Counters, reportDir, format, outDir, ct).ConfigureAwait(false),
+        };
+        return written.OfType<string>().ToList();
+    }
+
+    /// <summary>The report file names an export looks for.</summary>
+    public static IReadOnlyList<string> FileNames { get; } =
+        [ReportSchema.Summary.FileName, ReportSchema.Exits.FileName, ReportSchema.Timeline.FileName, ReportSchema.Counters.FileName];
+
+    private static async Task<string?> ExportAsync<TRow>(ReportTable<TRow> table, string reportDir, ExportFormat format, string outDir, CancellationToken ct)
+    {
+        string source = Path.Combine(reportDir, table.FileName);
+        if (!File.Exists(source))
+        {
+            return null;
+        }
+
+        var groups = await ReportReader.ReadColumnsAsync(source, table, ct).ConfigureAwait(false);
+        var names = table.Columns.Select(c => c.Name).ToList();
+        string target = Path.Combine(outDir, Path.ChangeExtension(table.FileName, format == ExportFormat.Csv ? ".csv" : ".json"));
+        string temp = target + ".tmp";
+        await using (var stream = File.Create(temp))
+        {
+            if (format == ExportFormat.Csv)
+            {
+                await using var w = new StreamWriter(stream, new UTF8Encoding(false));
+                await w.WriteLineAsync(string.Join(',', names)).ConfigureAwait(false);
+                foreach (var (columns, count) in groups)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        await w.WriteLineAsync(string.Join(',', names.Select(n => CsvField(columns[n], i)))).ConfigureAwait(false);
+                    }
+                }
+            }
+            else
+            {
+                await using var w = new Utf8JsonWriter(stream);
+                w.WriteStartArray();
+                foreach (var (columns, count) in groups)
+                {
+                    for (int i = 0; i < count; i++)
+                    {
+                        w.WriteStartObject();
+                        foreach (var n in names)
+                        {
+                            w.WritePropertyName(n);
+                            JsonValue(w, columns[n], i);
+                        }
+
+                        w.WriteEndObject();
+                    }
+                }
+
+                w.WriteEndArray();
+            }
+        }
+
+        File.Move(temp, target, overwrite: true);
+        return target;
+    }
+
+    private static string CsvField(Array column, int i) => column switch
+    {
+        long[] l => l[i].ToString(CultureInfo.InvariantCulture),
+        int[] n => n[i].ToString(CultureInfo.InvariantCulture),
+        double[] d => double.IsNaN(d[i]) ? "nan" : double.IsPositiveInfinity(d[i]) ? "inf" : double.IsNegativeInfinity(d[i]) ? "-inf"
+            : d[i].ToString("R", CultureInfo.InvariantCulture),
+        long?[] n => n[i]?.ToString(CultureInfo.InvariantCulture) ?? "",
+        string?[] s => Quote(s[i] ?? ""),
+        _ => throw new InvalidDataException($"Unexpected report column type {column.GetType().Name}."),
+    };
+
+    private static string Quote(string s) =>
+        s.AsSpan().IndexOfAny(",\"\r\n") < 0 && s.Trim() == s ? s : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static void JsonValue(Utf8JsonWriter w, Array column, int i)
+    {
+        switch (column)
+        {
+            case long[] l:
+                w.WriteNumberValue(l[i]);
+                break;
+            case int[] n:
+                w.WriteNumberValue(n[i]);
+                break;
+            case double[] d when double.IsFinite(d[i]):
+                w.WriteNumberValue(d[i]);
+                break;
+            case double[]:
+                w.WriteNullValue();
+                break;
+            case long?[] n when n[i] is { } v:
+                w.WriteNumberValue(v);
+                break;
+            case long?[]:
+                w.WriteNullValue();
+                break;
+            case string?[] s:
+                w.WriteStringValue(s[i] ?? "");
+                break;
+            default:
+                throw new InvalidDataException($"Unexpected report column type {column.GetType().Name}.");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Globalization;
+using System.Text.Json;
+using Replay.Analysis.Reports;
+
+namespace Replay.Tests.Cli;
+
+public sealed class ExportCommandTests : IDisposable
+{
+    private readonly TempDir _d = Cli.Temp();
+
+    public void Dispose() => _d.Dispose();
+
+    [Fact]
+    public async Task CSV_export_holds_every_row_and_column_with_values_that_round_trip_exactly()
+    {
+        string report = await Report();
+        var (code, stdout, err) = await Cli.RunAsync("export", report, "--format", "csv", "--out", _d.File("csv"));
+        Assert.True(code == 0, err);
+        Assert.Equal(4, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var summary = await ReportReader.ReadSummaryAsync(Path.Combine(report, "summary.parquet"));
+        var lines = await File.ReadAllLinesAsync(_d.File("csv/summary.csv"));
+        Assert.Equal(summary.Count + 1, lines.Length);
+        var header = lines[0].Split(',').ToList();
+        Assert.Equal("trace", header[0]);
+        Assert.Equal("psc_hits", header[^1]);
+        for (int i = 0; i < summary.Count; i++)
+        {
+            var fields = lines[i + 1].Split(',');
+            Assert.Equal(summary[i].Engine, fields[header.IndexOf("engine")]);
+            Assert.Equal(summary[i].Exits, long.Parse(fields[header.IndexOf("exits")], CultureInfo.InvariantCulture));
+            Assert.Equal(summary[i].MmuCycles, double.Parse(fields[header.IndexOf("mmu_cycles")], CultureInfo.InvariantCulture));
+            Assert.Equal(summary[i].Slowdown, double.Parse(fields[header.IndexOf("slowdown")], CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task JSON_export_is_an_array_of_row_objects_per_file()
+    {
+        string report = await Report();
+        var (code, _, err) = await Cli.RunAsync("export", report, "-f", "json", "--out", _d.File("json"));
+        Assert.True(code == 0, err);
+
+        var exits = await ReportReader.ReadExitsAsync(Path.Combine(report, "exits.parquet"));
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(_d.File("json/exits.json")));
+        var rows = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(exits.Count, rows.Count);
+        for (int i = 0; i < exits.Count; i++)
+        {
+            Assert.Equal(exits[i].Handler, rows[i].GetProperty("handler").GetString());
+            Assert.Equal(exits[i].Count, rows[i].GetProperty("count").GetInt64());
+            Assert.Equal(exits[i].Cycles, rows[i].GetProperty("cycles").GetDouble());
+        }
+
+        using var timeline = JsonDocument.Parse(await File.ReadAllTextAsync(_d.File("json/timeline.json")));
+        Assert.All(timeline.RootElement.EnumerateArray(), w => Assert.Equal(JsonValueKind.Number, w.GetProperty("time_ns").ValueKind));
+    }
+
+    [Fact]
+    public async Task A_missing_or_empty_report_folder_is_an_error_and_a_bad_format_a_usage_error()
+    {
+        var (code, _, err) = await Cli.RunAsync("export", _d.File("nope"));
+        Assert.Equal(1, code);
+        Assert.Contains("no such report folder", err);
+
+        Directory.CreateDirectory(_d.File("empty"));
+        (code, _, err) = await Cli.RunAsync("export", _d.File("empty"));
+        Assert.Equal(1, code);
+        Assert.Contains("no report files", err);
+
+        (code, _, _) = await Cli.RunAsync("export", _d.File("empty"), "--format", "xml");
+        Assert.Equal(2, code);
+    }
+
+    private async Task<string> Report()
+    {
+        string trace = _d.File("t.pq");
+        await Cli.RunAsync("gen", "ctxswitch", "-o", trace, "--events", "5000");
+        var (code, _, err) = await Cli.RunAsync(trace, "--engine", "all", "--out", _d.File("report"), "--window", "2000");
+        Assert.True(code == 0, err);
+        return _d.File("report");
+    }
+}
