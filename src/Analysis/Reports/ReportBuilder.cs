@@ -18,10 +18,10 @@ public static class ReportBuilder
         foreach (var trace in traces)
         {
             var native = Native(trace);
-            var baseline = new Dictionary<string, PricedStats>(StringComparer.Ordinal);
+            var baseline = new Dictionary<string, (PricedStats Priced, EngineStats Stats)>(StringComparer.Ordinal);
             foreach (var phase in Phases(native))
             {
-                if (!baseline.TryAdd(phase.Phase, Pricing.Price(profile, native.ExitKinds, phase.Stats)))
+                if (!baseline.TryAdd(phase.Phase, (Pricing.Price(profile, native.ExitKinds, phase.Stats), phase.Stats)))
                 {
                     throw new ArgumentException($"Trace '{trace.Trace}' has phase '{phase.Phase}' twice; phase names must be unique and not '{AllPhase}'.", nameof(traces));
                 }
@@ -36,7 +36,7 @@ public static class ReportBuilder
         return tables;
     }
 
-    private static void AddEngine(ReportTables t, CostProfile profile, TraceRunResult trace, EngineRunResult run, Dictionary<string, PricedStats> baseline)
+    private static void AddEngine(ReportTables t, CostProfile profile, TraceRunResult trace, EngineRunResult run, Dictionary<string, (PricedStats Priced, EngineStats Stats)> baseline)
     {
         bool isAll = true;
         foreach (var phase in Phases(run))
@@ -51,7 +51,11 @@ public static class ReportBuilder
             double seconds = isAll ? run.ReplaySeconds
                 : run.All.Events == 0 ? 0
                 : run.ReplaySeconds * phase.Stats.Events / run.All.Events;
-            t.Summary.Add(Summary(profile, trace, run, phase, priced, native, seconds));
+            t.Summary.Add(Summary(profile, trace, run, phase, priced, native.Priced, seconds) with
+            {
+                NativeWalkRefs = native.Stats.WalkRefs,
+                NativePscHits = native.Stats.PscHits,
+            });
             AddExits(t.Exits, profile, trace, run, phase);
             isAll = false;
         }
@@ -65,7 +69,24 @@ public static class ReportBuilder
                 Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
                 Accesses = s.Accesses, Exits = s.Exits, GuestFaults = s.GuestFaults, TlbMisses = s.TlbMisses,
                 MmuCycles = Pricing.Price(profile, run.ExitKinds, s).MmuCycles, ShadowPages = s.ShadowPages,
+                WalkRefs = s.WalkRefs, PscHits = s.PscHits,
             });
+            for (int i = 0; i < run.ExitKinds.Count; i++)
+            {
+                if (s.ExitCounts[i] == 0)
+                {
+                    continue;
+                }
+
+                var kind = run.ExitKinds[i];
+                t.TimelineExits.Add(new TimelineExitRow
+                {
+                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
+                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
+                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
+                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                });
+            }
         }
 
         for (int i = 0; i < run.CounterNames.Count; i++)

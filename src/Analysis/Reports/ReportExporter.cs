@@ -29,13 +29,15 @@ public static class ReportExporter
             await ExportAsync(ReportSchema.Exits, reportDir, format, outDir, ct).ConfigureAwait(false),
             await ExportAsync(ReportSchema.Timeline, reportDir, format, outDir, ct).ConfigureAwait(false),
             await ExportAsync(ReportSchema.Counters, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.TimelineExits, reportDir, format, outDir, ct).ConfigureAwait(false),
         };
         return written.OfType<string>().ToList();
     }
 
     /// <summary>The report file names an export looks for.</summary>
     public static IReadOnlyList<string> FileNames { get; } =
-        [ReportSchema.Summary.FileName, ReportSchema.Exits.FileName, ReportSchema.Timeline.FileName, ReportSchema.Counters.FileName];
+        [ReportSchema.Summary.FileName, ReportSchema.Exits.FileName, ReportSchema.Timeline.FileName, ReportSchema.Counters.FileName,
+            ReportSchema.TimelineExits.FileName];
 
     private static async Task<string?> ExportAsync<TRow>(ReportTable<TRow> table, string reportDir, ExportFormat format, string outDir, CancellationToken ct)
     {

@@ -54,6 +54,12 @@ public sealed record SummaryRow
 
     /// <summary>Paging-structure-cache hits, kept so a report can be re-priced exactly.</summary>
     public long PscHits { get; init; }
+
+    /// <summary>Native's walk references in the same trace and phase (its whole MMU cost), for exact re-pricing.</summary>
+    public long NativeWalkRefs { get; init; }
+
+    /// <summary>Native's paging-structure-cache hits in the same trace and phase.</summary>
+    public long NativePscHits { get; init; }
 }
 
 /// <summary>One row of <c>exits.parquet</c>: one exit kind that happened at least once in a phase.</summary>
@@ -95,6 +101,27 @@ public sealed record TimelineRow
 
     /// <summary>Shadow pages allocated at the end of the window.</summary>
     public long ShadowPages { get; init; }
+
+    public long WalkRefs { get; init; }
+    public long PscHits { get; init; }
+}
+
+/// <summary>
+/// One row of <c>timeline_exits.parquet</c>: one exit kind that happened in a timeline window (long form, like
+/// <c>exits.parquet</c>), so the timeline's cycles can be re-priced exactly.
+/// </summary>
+public sealed record TimelineExitRow
+{
+    public required string Trace { get; init; }
+    public required string Engine { get; init; }
+    public required string Profile { get; init; }
+    public long Window { get; init; }
+    public required string Reason { get; init; }
+    public int ReasonCode { get; init; }
+    public required string Handler { get; init; }
+    public long Count { get; init; }
+    public long Units { get; init; }
+    public double Cycles { get; init; }
 }
 
 /// <summary>One row of <c>counters.parquet</c>: one engine-specific counter over the whole trace.</summary>
@@ -106,5 +133,8 @@ public sealed record CounterRow
     public long Value { get; init; }
 }
 
-/// <summary>The four report tables of one run.</summary>
-public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits, List<TimelineRow> Timeline, List<CounterRow> Counters);
+/// <summary>The report tables of one run.</summary>
+public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits, List<TimelineRow> Timeline, List<CounterRow> Counters)
+{
+    public List<TimelineExitRow> TimelineExits { get; init; } = [];
+}

@@ -1,6 +1,6 @@
 namespace Replay.Analysis.Reports;
 
-/// <summary>The four report files of SPEC §5, column by column. Writer and reader both go through these.</summary>
+/// <summary>The report files of SPEC §5 (plus <c>timeline_exits</c>), column by column. Writer and reader both go through these.</summary>
 internal static class ReportSchema
 {
     public static readonly ReportTable<SummaryRow> Summary = new(
@@ -40,6 +40,8 @@ internal static class ReportSchema
             Column.Of<SummaryRow, double>("replay_seconds", r => r.ReplaySeconds),
             Column.Of<SummaryRow, double>("events_per_second", r => r.EventsPerSecond),
             Column.Of<SummaryRow, long>("psc_hits", r => r.PscHits),
+            Column.Of<SummaryRow, long>("native_walk_refs", r => r.NativeWalkRefs),
+            Column.Of<SummaryRow, long>("native_psc_hits", r => r.NativePscHits),
         ],
         c => new SummaryRow
         {
@@ -56,7 +58,7 @@ internal static class ReportSchema
             ShadowPagesEvicted = c.Long("shadow_pages_evicted"), EmulatedWrites = c.Long("emulated_writes"),
             Unsyncs = c.Long("unsyncs"), Resyncs = c.Long("resyncs"), Unshadows = c.Long("unshadows"),
             ReplaySeconds = c.Double("replay_seconds"), EventsPerSecond = c.Double("events_per_second"),
-            PscHits = c.Long("psc_hits"),
+            PscHits = c.Long("psc_hits"), NativeWalkRefs = c.Long("native_walk_refs"), NativePscHits = c.Long("native_psc_hits"),
         });
 
     public static readonly ReportTable<ExitRow> Exits = new(
@@ -96,6 +98,8 @@ internal static class ReportSchema
             Column.Of<TimelineRow, long>("tlb_misses", r => r.TlbMisses),
             Column.Of<TimelineRow, double>("mmu_cycles", r => r.MmuCycles),
             Column.Of<TimelineRow, long>("shadow_pages", r => r.ShadowPages),
+            Column.Of<TimelineRow, long>("walk_refs", r => r.WalkRefs),
+            Column.Of<TimelineRow, long>("psc_hits", r => r.PscHits),
         ],
         c => new TimelineRow
         {
@@ -103,7 +107,28 @@ internal static class ReportSchema
             Window = c.Long("window"), FirstEvent = c.Long("first_event"), LastEvent = c.Long("last_event"),
             TimeNs = c.NullableLong("time_ns"), Accesses = c.Long("accesses"), Exits = c.Long("exits"),
             GuestFaults = c.Long("guest_faults"), TlbMisses = c.Long("tlb_misses"), MmuCycles = c.Double("mmu_cycles"),
-            ShadowPages = c.Long("shadow_pages"),
+            ShadowPages = c.Long("shadow_pages"), WalkRefs = c.Long("walk_refs"), PscHits = c.Long("psc_hits"),
+        });
+
+    public static readonly ReportTable<TimelineExitRow> TimelineExits = new(
+        "timeline_exits.parquet",
+        [
+            Column.String<TimelineExitRow>("trace", r => r.Trace),
+            Column.String<TimelineExitRow>("engine", r => r.Engine),
+            Column.String<TimelineExitRow>("profile", r => r.Profile),
+            Column.Of<TimelineExitRow, long>("window", r => r.Window),
+            Column.String<TimelineExitRow>("reason", r => r.Reason),
+            Column.Of<TimelineExitRow, int>("reason_code", r => r.ReasonCode),
+            Column.String<TimelineExitRow>("handler", r => r.Handler),
+            Column.Of<TimelineExitRow, long>("count", r => r.Count),
+            Column.Of<TimelineExitRow, long>("units", r => r.Units),
+            Column.Of<TimelineExitRow, double>("cycles", r => r.Cycles),
+        ],
+        c => new TimelineExitRow
+        {
+            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Window = c.Long("window"),
+            Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
+            Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
         });
 
     public static readonly ReportTable<CounterRow> Counters = new(

@@ -15,6 +15,7 @@ public static class ReportWriter
     public const string ExitsFile = "exits.parquet";
     public const string TimelineFile = "timeline.parquet";
     public const string CountersFile = "counters.parquet";
+    public const string TimelineExitsFile = "timeline_exits.parquet";
 
     /// <summary>About 1M rows per row group, as SPEC §1 asks of every writer in the project.</summary>
     internal const int RowGroupSize = 1 << 20;
@@ -44,6 +45,7 @@ public static class ReportWriter
             written.Add(await WriteTempAsync(dir, ReportSchema.Exits, tables.Exits, metadata, ct).ConfigureAwait(false));
             written.Add(await WriteTempAsync(dir, ReportSchema.Timeline, tables.Timeline, metadata, ct).ConfigureAwait(false));
             written.Add(await WriteTempAsync(dir, ReportSchema.Counters, tables.Counters, metadata, ct).ConfigureAwait(false));
+            written.Add(await WriteTempAsync(dir, ReportSchema.TimelineExits, tables.TimelineExits, metadata, ct).ConfigureAwait(false));
             foreach (var (temp, final) in written)
             {
                 File.Move(temp, final, overwrite: true);

@@ -35,6 +35,12 @@ public sealed record ExitReason(string Name, int Code, Transition Transition)
 
     /// <summary>Work done inside another exit (see <see cref="Transition.None"/>); reported under this name.</summary>
     public static readonly ExitReason WithinExit = new("WITHIN_EXIT", -1, Transition.None);
+
+    /// <summary>Every reason an engine reports, for reading reports back.</summary>
+    public static IReadOnlyList<ExitReason> All { get; } = [ExceptionNmi, Invlpg, Vmcall, CrAccess, EptViolation, PvTrap, Hypercall, WithinExit];
+
+    /// <summary>The reason a report names, or null when this version does not know it.</summary>
+    public static ExitReason? FromName(string name) => All.FirstOrDefault(r => r.Name == name);
 }
 
 /// <summary>One kind of exit an engine can take: a reason and the handler that serves it.</summary>

@@ -24,6 +24,7 @@ public static class CliApp
         root.Add(InspectCommand.Build(stdout, stderr));
         root.Add(GenCommand.Build(stdout, stderr));
         root.Add(ExportCommand.Build(stdout));
+        root.Add(RepriceCommand.Build(stdout, stderr));
         return root;
     }
 

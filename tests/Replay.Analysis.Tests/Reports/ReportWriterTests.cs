@@ -8,7 +8,7 @@ public class ReportWriterTests
 {
     private static readonly ReportProvenance Provenance = new("0.1.0", "deadbeef", "replay t.pq --engine shadow-flush", "abc123");
 
-    private static readonly string[] Files = ["counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet"];
+    private static readonly string[] Files = ["counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet", "timeline_exits.parquet"];
 
     private static ReportTables Tables() => ReportBuilder.Build(TestProfiles.Round, [ReportBuilderTests.Trace(reportNative: true)]);
 
@@ -55,7 +55,7 @@ public class ReportWriterTests
 
         Assert.Empty(await ReportReader.ReadSummaryAsync(dir.File(ReportWriter.SummaryFile)));
         Assert.Empty(await ReportReader.ReadTimelineAsync(dir.File(ReportWriter.TimelineFile)));
-        Assert.Equal(4, Directory.GetFiles(dir.Path).Length);
+        Assert.Equal(5, Directory.GetFiles(dir.Path).Length);
     }
 
     [Fact]
@@ -93,8 +93,8 @@ public class ReportWriterTests
         await ReportWriter.WriteAsync(dir.Path, Tables(), TestProfiles.Round, Provenance);
 
         var summary = await Columns(dir.File(ReportWriter.SummaryFile));
-        Assert.Equal(34, summary.Count);
-        Assert.Equal("psc_hits", summary.Keys.Last());
+        Assert.Equal(36, summary.Count);
+        Assert.Equal("native_psc_hits", summary.Keys.Last());
         Assert.True(IsString(summary["engine"]));
         Assert.True(IsString(summary["trace_sha256"]));
         Assert.Equal(Parquet.Meta.Type.INT64, summary["accesses"].Type);
@@ -121,7 +121,7 @@ public class ReportWriterTests
     }
 
     [Fact]
-    public void Summary_columns_are_SPEC_order_then_psc_hits()
+    public void Summary_columns_are_SPEC_order_then_the_counts_re_pricing_needs()
     {
         string[] spec =
         [
@@ -129,11 +129,12 @@ public class ReportWriterTests
             "flushes", "guest_faults", "trace_warnings", "tlb_misses", "walk_refs", "exits", "exit_cycles", "walk_cycles",
             "mmu_cycles", "overhead_cycles", "overhead_per_kaccess", "guest_cycles", "total_cycles", "slowdown",
             "shadow_pages_peak", "shadow_pages_created", "shadow_pages_evicted", "emulated_writes", "unsyncs", "resyncs",
-            "unshadows", "replay_seconds", "events_per_second", "psc_hits",
+            "unshadows", "replay_seconds", "events_per_second", "psc_hits", "native_walk_refs", "native_psc_hits",
         ];
         Assert.Equal(spec, ReportSchema.Summary.Columns.Select(c => c.Name));
         Assert.Equal(
-            ["trace", "engine", "profile", "window", "first_event", "last_event", "time_ns", "accesses", "exits", "guest_faults", "tlb_misses", "mmu_cycles", "shadow_pages"],
+            ["trace", "engine", "profile", "window", "first_event", "last_event", "time_ns", "accesses", "exits", "guest_faults", "tlb_misses", "mmu_cycles", "shadow_pages",
+             "walk_refs", "psc_hits"],
             ReportSchema.Timeline.Columns.Select(c => c.Name));
     }
 

@@ -16,14 +16,14 @@ public sealed class ExportCommandTests : IDisposable
         string report = await Report();
         var (code, stdout, err) = await Cli.RunAsync("export", report, "--format", "csv", "--out", _d.File("csv"));
         Assert.True(code == 0, err);
-        Assert.Equal(4, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(5, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // summary, exits, timeline, counters, timeline_exits
 
         var summary = await ReportReader.ReadSummaryAsync(Path.Combine(report, "summary.parquet"));
         var lines = await File.ReadAllLinesAsync(_d.File("csv/summary.csv"));
         Assert.Equal(summary.Count + 1, lines.Length);
         var header = lines[0].Split(',').ToList();
         Assert.Equal("trace", header[0]);
-        Assert.Equal("psc_hits", header[^1]);
+        Assert.Equal("native_psc_hits", header[^1]);
         for (int i = 0; i < summary.Count; i++)
         {
             var fields = lines[i + 1].Split(',');
