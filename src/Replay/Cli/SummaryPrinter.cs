@@ -52,6 +52,6 @@ internal static class SummaryPrinter
             }
         }
 
-        stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters}.parquet")))}");
+        stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters,timeline_exits}.parquet")))}");
     }
 }
