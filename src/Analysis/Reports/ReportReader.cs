@@ -21,6 +21,9 @@ public static class ReportReader
     public static Task<List<TimelineExitRow>> ReadTimelineExitsAsync(string path, CancellationToken ct = default) =>
         ReadAsync(path, ReportSchema.TimelineExits, ct);
 
+    public static Task<List<CompareRow>> ReadCompareAsync(string path, CancellationToken ct = default) =>
+        ReadAsync(path, ReportSchema.Compare, ct);
+
     /// <summary>The file's key-value metadata (<c>replay.version</c>, <c>replay.profile</c>, …).</summary>
     public static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path, CancellationToken ct = default)
     {

@@ -140,4 +140,26 @@ internal static class ReportSchema
             Column.Of<CounterRow, long>("value", r => r.Value),
         ],
         c => new CounterRow { Trace = c.String("trace"), Engine = c.String("engine"), Name = c.String("name"), Value = c.Long("value") });
+
+    public static readonly ReportTable<CompareRow> Compare = new(
+        "compare.parquet",
+        [
+            Column.String<CompareRow>("trace", r => r.Trace),
+            Column.String<CompareRow>("engine", r => r.Engine),
+            Column.String<CompareRow>("profile", r => r.Profile),
+            Column.String<CompareRow>("phase", r => r.Phase),
+            Column.String<CompareRow>("metric", r => r.Metric),
+            Column.Of<CompareRow, double>("base", r => r.Base),
+            Column.Of<CompareRow, double>("current", r => r.Current),
+            Column.Of<CompareRow, double>("delta", r => r.Delta),
+            Column.Of<CompareRow, double>("delta_pct", r => r.DeltaPct),
+            Column.Of<CompareRow, double>("limit_pct", r => r.LimitPct),
+            Column.String<CompareRow>("status", r => r.Status),
+        ],
+        c => new CompareRow
+        {
+            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
+            Metric = c.String("metric"), Base = c.Double("base"), Current = c.Double("current"), Delta = c.Double("delta"),
+            DeltaPct = c.Double("delta_pct"), LimitPct = c.Double("limit_pct"), Status = c.String("status"),
+        });
 }

@@ -60,6 +60,21 @@ public static class ReportWriter
         }
     }
 
+    /// <summary>Writes <c>compare.parquet</c> (temp name, then rename) with the version, commit and command.</summary>
+    public static async Task<string> WriteCompareAsync(string dir, List<CompareRow> rows, ReportProvenance provenance, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(dir);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["replay.version"] = provenance.Version,
+            ["replay.commit"] = provenance.Commit,
+            ["replay.command"] = provenance.Command,
+        };
+        var (temp, final) = await WriteTempAsync(dir, ReportSchema.Compare, rows, metadata, ct).ConfigureAwait(false);
+        File.Move(temp, final, overwrite: true);
+        return final;
+    }
+
     private static async Task<(string Temp, string Final)> WriteTempAsync<TRow>(
         string dir, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
     {

@@ -25,6 +25,7 @@ public static class CliApp
         root.Add(GenCommand.Build(stdout, stderr));
         root.Add(ExportCommand.Build(stdout));
         root.Add(RepriceCommand.Build(stdout, stderr));
+        root.Add(CompareCommand.Build(stdout));
         return root;
     }
 
