@@ -26,6 +26,7 @@ public static class CliApp
         root.Add(ExportCommand.Build(stdout));
         root.Add(RepriceCommand.Build(stdout, stderr));
         root.Add(CompareCommand.Build(stdout));
+        root.Add(ReportCommand.Build(stdout));
         return root;
     }
 

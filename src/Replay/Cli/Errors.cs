@@ -17,7 +17,8 @@ internal static class Errors
 
         string message = ex switch
         {
-            TraceFormatException or ProfileException or EngineSpecException or TraceWarningException or VerifyException or UsageException => ex.Message,
+            TraceFormatException or ProfileException or EngineSpecException or TraceWarningException or VerifyException or UsageException
+                or InvalidDataException => ex.Message,
             FileNotFoundException f => $"{f.FileName ?? "file"}: no such file.",
             DirectoryNotFoundException d => d.Message,
             UnauthorizedAccessException u => u.Message,
