@@ -4,7 +4,7 @@ namespace Replay.Analysis.Reports;
 internal static class ReportSchema
 {
     public static readonly ReportTable<SummaryRow> Summary = new(
-        "summary.parquet",
+        ReportWriter.SummaryFile,
         [
             Column.String<SummaryRow>("trace", r => r.Trace),
             Column.String<SummaryRow>("trace_sha256", r => r.TraceSha256),
@@ -62,7 +62,7 @@ internal static class ReportSchema
         });
 
     public static readonly ReportTable<ExitRow> Exits = new(
-        "exits.parquet",
+        ReportWriter.ExitsFile,
         [
             Column.String<ExitRow>("trace", r => r.Trace),
             Column.String<ExitRow>("engine", r => r.Engine),
@@ -83,7 +83,7 @@ internal static class ReportSchema
         });
 
     public static readonly ReportTable<TimelineRow> Timeline = new(
-        "timeline.parquet",
+        ReportWriter.TimelineFile,
         [
             Column.String<TimelineRow>("trace", r => r.Trace),
             Column.String<TimelineRow>("engine", r => r.Engine),
@@ -111,7 +111,7 @@ internal static class ReportSchema
         });
 
     public static readonly ReportTable<TimelineExitRow> TimelineExits = new(
-        "timeline_exits.parquet",
+        ReportWriter.TimelineExitsFile,
         [
             Column.String<TimelineExitRow>("trace", r => r.Trace),
             Column.String<TimelineExitRow>("engine", r => r.Engine),
@@ -132,7 +132,7 @@ internal static class ReportSchema
         });
 
     public static readonly ReportTable<CounterRow> Counters = new(
-        "counters.parquet",
+        ReportWriter.CountersFile,
         [
             Column.String<CounterRow>("trace", r => r.Trace),
             Column.String<CounterRow>("engine", r => r.Engine),
@@ -142,7 +142,7 @@ internal static class ReportSchema
         c => new CounterRow { Trace = c.String("trace"), Engine = c.String("engine"), Name = c.String("name"), Value = c.Long("value") });
 
     public static readonly ReportTable<CompareRow> Compare = new(
-        "compare.parquet",
+        ReportWriter.CompareFile,
         [
             Column.String<CompareRow>("trace", r => r.Trace),
             Column.String<CompareRow>("engine", r => r.Engine),

@@ -16,6 +16,7 @@ public static class ReportWriter
     public const string TimelineFile = "timeline.parquet";
     public const string CountersFile = "counters.parquet";
     public const string TimelineExitsFile = "timeline_exits.parquet";
+    public const string CompareFile = "compare.parquet";
 
     /// <summary>About 1M rows per row group, as SPEC §1 asks of every writer in the project.</summary>
     internal const int RowGroupSize = 1 << 20;

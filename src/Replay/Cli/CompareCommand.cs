@@ -57,11 +57,7 @@ internal static class CompareCommand
 
     private static async Task<List<SummaryRow>> ReadSummary(string dir, CancellationToken ct)
     {
-        string path = Path.Combine(dir, ReportWriter.SummaryFile);
-        if (!File.Exists(path))
-        {
-            throw new UsageException(Directory.Exists(dir) ? $"{dir}: no {ReportWriter.SummaryFile} in it." : $"{dir}: no such report folder.");
-        }
+        string path = UsageException.RequireSummary(dir);
 
         try
         {

@@ -1,4 +1,5 @@
 using Replay.Analysis.Costs;
+using Replay.Analysis.Reports;
 using Replay.Driver;
 using Replay.Engines.Contract;
 using Replay.Trace;
@@ -36,4 +37,17 @@ internal static class Errors
 }
 
 /// <summary>A bad combination of arguments found after parsing; reported like other errors.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message)
+{
+    /// <summary>
+    /// The path of <c>summary.parquet</c> in report folder <paramref name="dir"/>; throws when the folder or the
+    /// summary is missing (every command that reads a report starts here).
+    /// </summary>
+    public static string RequireSummary(string dir)
+    {
+        string path = Path.Combine(dir, ReportWriter.SummaryFile);
+        return File.Exists(path)
+            ? path
+            : throw new UsageException(Directory.Exists(dir) ? $"{dir}: no {ReportWriter.SummaryFile} in it." : $"{dir}: no such report folder.");
+    }
+}

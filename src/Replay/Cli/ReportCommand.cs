@@ -16,11 +16,7 @@ internal static class ReportCommand
         cmd.SetAction(async (parse, ct) =>
         {
             string dir = parse.GetValue(report)!;
-            string summaryPath = Path.Combine(dir, ReportWriter.SummaryFile);
-            if (!File.Exists(summaryPath))
-            {
-                throw new UsageException(Directory.Exists(dir) ? $"{dir}: no {ReportWriter.SummaryFile} in it." : $"{dir}: no such report folder.");
-            }
+            string summaryPath = UsageException.RequireSummary(dir);
 
             var summary = await ReportReader.ReadSummaryAsync(summaryPath, ct).ConfigureAwait(false);
             var metadata = await ReportReader.ReadMetadataAsync(summaryPath, ct).ConfigureAwait(false);

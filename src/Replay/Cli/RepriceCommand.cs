@@ -16,10 +16,7 @@ internal static class RepriceCommand
         cmd.SetAction(async (parse, ct) =>
         {
             string dir = parse.GetValue(report)!;
-            if (!File.Exists(Path.Combine(dir, ReportWriter.SummaryFile)))
-            {
-                throw new UsageException(Directory.Exists(dir) ? $"{dir}: no {ReportWriter.SummaryFile} in it." : $"{dir}: no such report folder.");
-            }
+            UsageException.RequireSummary(dir);
 
             var p = ProfileCatalog.Resolve(parse.GetValue(profile)!);
             var repriced = await Repricer.RepriceAsync(dir, p, ct).ConfigureAwait(false);
