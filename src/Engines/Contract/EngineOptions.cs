@@ -14,6 +14,9 @@ public enum OptionKind
 public sealed record EngineOption(string Name, OptionKind Kind, string Default, string Description,
     IReadOnlyList<string>? Choices = null, long Min = 0, long Max = int.MaxValue)
 {
+    /// <summary>The default of a whole-number option whose value depends on another option (e.g. a personality).</summary>
+    public const string Auto = "auto";
+
     /// <summary>Validates and normalises a user-supplied value; throws <see cref="EngineSpecException"/>.</summary>
     public string Normalize(string engine, string value)
     {
@@ -27,6 +30,11 @@ public sealed record EngineOption(string Name, OptionKind Kind, string Default, 
                     _ => throw new EngineSpecException($"Option '{Name}' of engine '{engine}' takes true or false, not '{value}'."),
                 };
             case OptionKind.Int:
+                if (Default == Auto && string.Equals(value, Auto, StringComparison.OrdinalIgnoreCase))
+                {
+                    return Auto;
+                }
+
                 if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) || n < Min || n > Max)
                 {
                     throw new EngineSpecException($"Option '{Name}' of engine '{engine}' takes a whole number from {Min} to {Max}, not '{value}'.");

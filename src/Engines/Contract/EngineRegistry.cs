@@ -1,6 +1,7 @@
 using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.ShadowCached;
 using Replay.Engines.ShadowFlush;
 using Replay.Engines.WritablePt;
 
@@ -30,6 +31,7 @@ public static class EngineRegistry
     [
         NativeEngine.Descriptor,
         ShadowFlushEngine.Descriptor,
+        ShadowCachedEngine.Descriptor,
         WritablePtEngine.Descriptor,
         EptEngine.Descriptor,
     ];

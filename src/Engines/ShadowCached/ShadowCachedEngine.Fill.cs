@@ -1,0 +1,337 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>The hidden-fault handler (Xen <c>sh_page_fault</c>; KVM <c>FNAME(page_fault)</c> and <c>FNAME(fetch)</c>).</summary>
+public sealed partial class ShadowCachedEngine
+{
+    private Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
+    {
+        Count(Cnt.Fault);
+
+        // Xen's fast path for "magic" guest-not-present entries: the fault is the guest's, reflected without a
+        // walk. Not for an out-of-sync L1, whose magic entries may be stale (Xen falls back to the slow path).
+        if (_xen && !hw.Present && hw.MissedLevel == 1 && (hw.MissedEntry & SEntry.Gnp) != 0
+            && hw.Missed!.Type == ShadowType.L1 && _store.Frame(hw.Missed.Gfn) is { Oos: false })
+        {
+            Count(Cnt.FastGnp);
+            return Reflect();
+        }
+
+        var tables = default(TableRecorder);
+        var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref tables);
+        if (w.Fault)
+        {
+            Count(Cnt.BailRealFault);
+            return Reflect();
+        }
+
+        ulong frame = w.FrameOf(a.Va);
+        if (a.Kind == AccessKind.Write && _store.Frame(frame >> 12) is { Protected: true } fs)
+        {
+            return DataWriteToTable(a, frame, fs, w, tables);
+        }
+
+        if (hw.Present && a.Kind == AccessKind.Write)
+        {
+            Count(Cnt.DirtyFaults);
+        }
+
+        int created = FillPath(a.Vcpu, a.Va, w, tables, out int prefetched);
+        Count(Cnt.Fixed);
+        Stats.Exit(ShadowFill, created);
+        if (prefetched > 0)
+        {
+            Stats.Within(PrefetchWithin, prefetched);
+        }
+
+        _v[a.Vcpu].LastUnshadowFrame = VcpuShadow.None; // reset_early_unshadow: a fixed fault breaks the run
+        UpdatePages();
+
+        // The access restarts and the hardware walks the now-filled shadow.
+        var again = HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va);
+        return Insert(v, a, again);
+    }
+
+    private Translation Reflect()
+    {
+        Stats.Exit(GuestPfReflect);
+        Stats.GuestFaults++;
+        return Translation.GuestFault;
+    }
+
+    /// <summary>
+    /// Builds the shadow path for a successful guest walk: preallocates (Xen <c>shadow_prealloc</c>, KVM
+    /// <c>make_mmu_pages_available</c>), then finds or creates the shadow of every table the walk met, linking
+    /// each to its parent, propagates the leaf (splintering a superpage into 4 KiB entries) and prefetches.
+    /// Returns the shadow pages created.
+    /// </summary>
+    private int FillPath(int vcpu, ulong va, in WalkResult w, in TableRecorder tables, out int prefetched)
+    {
+        Preallocate(Levels);
+        var root = CurrentRoot(vcpu);
+        int created = 0;
+        var page = root;
+        var mem = Machine.Memory;
+        ulong chunkBase = 0;
+        for (int level = Levels; level >= 2; level--)
+        {
+            page.Flood = 0; // KVM: a fault walking through a page is a use of it (clear_sp_write_flooding_count)
+            int idx = Pte.Index(va, level);
+            ulong ge;
+            ulong childGfn;
+            ShadowType childType;
+            if (level > w.LeafLevel)
+            {
+                ge = mem.ReadWord(tables.Get(Levels - level) + ((ulong)idx << 3));
+                childGfn = tables.Get(Levels - level + 1) >> 12;
+                childType = (ShadowType)(level - 1);
+            }
+            else if (level == w.LeafLevel)
+            {
+                // The guest leaf is a superpage: the shadow entry points to its splinter page.
+                ge = mem.ReadWord(w.LeafPteAddr);
+                chunkBase = w.PageBase;
+                childGfn = chunkBase >> 12;
+                childType = level == 3 ? ShadowType.Fl2 : ShadowType.Fl1;
+            }
+            else
+            {
+                // Inside a 1 GiB splinter: the 2 MiB part this va falls in.
+                ge = Pte.Rw | Pte.Us | Pte.Present;
+                chunkBase += (ulong)idx << 21;
+                childGfn = chunkBase >> 12;
+                childType = ShadowType.Fl1;
+            }
+
+            ulong e = page.E[idx];
+            ShadowPage? child = null;
+            if ((e & SEntry.Present) != 0)
+            {
+                var c = _store.Page(SEntry.Child(e));
+                if (c.Gfn == childGfn && c.Type == childType)
+                {
+                    child = c;
+                }
+            }
+
+            if (child is null)
+            {
+                child = GetOrCreate(childGfn, childType, ref created);
+                var old = _store.Unlink(page, idx);
+                ShadowStore.Link(page, idx, child, ge);
+                if (old is not null)
+                {
+                    Release(old);
+                }
+            }
+
+            page = child;
+        }
+
+        int i1 = Pte.Index(va, 1);
+        if (page.Type == ShadowType.L1)
+        {
+            SetLeafFromGuest(page, i1, mem.ReadWord(w.LeafPteAddr));
+        }
+        else
+        {
+            SetLeaf(page, i1, SplinterLeaf(w.FrameOf(va), mem.ReadWord(w.LeafPteAddr)));
+        }
+
+        prefetched = _o.Prefetch > 1 ? Prefetch(page, i1, w) : 0;
+        return created;
+    }
+
+    /// <summary>Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.</summary>
+    private int Prefetch(ShadowPage page, int index, in WalkResult w)
+    {
+        int first;
+        int last;
+        if (_xen)
+        {
+            // The faulting entry and what follows, to the end of the shadow L1; stops at a present shadow entry.
+            first = index + 1;
+            last = Math.Min(511, index + _o.Prefetch - 1);
+        }
+        else
+        {
+            first = index - (index % _o.Prefetch);
+            last = Math.Min(511, first + _o.Prefetch - 1);
+        }
+
+        ulong tableBase = page.Type == ShadowType.L1 ? page.Gfn << 12 : 0;
+        ulong large = page.Type == ShadowType.L1 ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
+        int filled = 0;
+        for (int j = first; j <= last; j++)
+        {
+            if (j == index)
+            {
+                continue;
+            }
+
+            if ((page.E[j] & SEntry.Present) != 0)
+            {
+                if (_xen)
+                {
+                    break; // "If the shadow already contains a value, stop"
+                }
+
+                continue;
+            }
+
+            if (page.Type == ShadowType.L1)
+            {
+                ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
+                if ((g & (Pte.Present | Pte.Accessed)) != (Pte.Present | Pte.Accessed))
+                {
+                    // Xen propagates a not-present guest entry as a magic GNP entry; KVM skips it. With A clear
+                    // the shadow stays not present so the guest's A bit gets set on use.
+                    if (_xen)
+                    {
+                        SetLeafFromGuest(page, j, g);
+                    }
+
+                    continue;
+                }
+
+                SetLeafFromGuest(page, j, g);
+            }
+            else
+            {
+                SetLeaf(page, j, SplinterLeaf((page.Gfn << 12) + ((ulong)j << 12), large));
+            }
+
+            filled++;
+        }
+
+        Count(Cnt.Prefetched, filled);
+        return filled;
+    }
+
+    /// <summary>
+    /// A guest write whose target frame is a write-protected page table, reached through a data mapping:
+    /// the write fault of Xen/KVM on a shadowed frame. A leaf table that may go out of sync is unsynced and the
+    /// mapping filled writable; anything else is emulated (the data is unknown: a non-zero write).
+    /// </summary>
+    private Translation DataWriteToTable(in MemoryAccess a, ulong frame, FrameState fs, in WalkResult w, in TableRecorder tables)
+    {
+        var vs = _v[a.Vcpu];
+        if (_o.Oos && fs.MayUnsync && !(_xen && vs.LastWriteEmulOk && vs.LastEmulFrame == frame >> 12))
+        {
+            Unsync(a.Vcpu, frame >> 12, fs);
+            Stats.Exit(OosUnsync);
+            FillPath(a.Vcpu, a.Va, w, tables, out _);
+            UpdatePages();
+            var v = Machine.Vcpus[a.Vcpu];
+            return Insert(v, a, HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va));
+        }
+
+        ulong pa = frame | (a.Va & 0xFF8);
+        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, user: a.User, storeValue: false);
+        return new Translation(frame, w.Perms, false);
+    }
+
+    /// <summary>A shadow L1 entry derived from guest leaf entry <paramref name="g"/> (A/D emulation per SPEC's dirty tracking).</summary>
+    private ulong LeafFromGuest(ulong g)
+    {
+        if ((g & Pte.Present) == 0)
+        {
+            return _xen ? SEntry.Gnp : 0;
+        }
+
+        if ((g & Pte.Accessed) == 0)
+        {
+            return 0;
+        }
+
+        ulong frame = g & Pte.AddrMask;
+        ulong e = frame | (g & SEntry.GuestFlags) | SEntry.Present;
+        if ((g & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> 12) is not { Protected: true })
+        {
+            e |= SEntry.HwWrite;
+        }
+
+        return e;
+    }
+
+    /// <summary>
+    /// A 4 KiB splinter of a guest superpage: permissions live in the shadow entry that points to the splinter
+    /// page (copied from the guest's large entry), so the splinter entry itself only carries G and, when the
+    /// large entry is dirty, hardware write access.
+    /// </summary>
+    private ulong SplinterLeaf(ulong frame, ulong large)
+    {
+        ulong e = frame | Pte.Rw | Pte.Us | (large & Pte.Global) | SEntry.Present;
+        if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> 12) is not { Protected: true })
+        {
+            e |= SEntry.HwWrite;
+        }
+
+        return e;
+    }
+
+    /// <summary>
+    /// Propagates guest entry <paramref name="g"/> into a shadow L1. On an out-of-sync page the snapshot entry is
+    /// updated too (Xen's <c>sh_page_fault</c>, <c>sh_prefetch</c> and <c>sh_invlpg</c> do), so a later resync
+    /// diffs against what the shadow now reflects.
+    /// </summary>
+    private void SetLeafFromGuest(ShadowPage page, int index, ulong g)
+    {
+        SetLeaf(page, index, LeafFromGuest(g));
+        if (_xen && _store.Frame(page.Gfn) is { Oos: true, Snapshot: { } snap })
+        {
+            snap[index] = g;
+        }
+    }
+
+    private void SetLeaf(ShadowPage page, int index, ulong e)
+    {
+        page.E[index] = e;
+        if ((e & SEntry.HwWrite) != 0)
+        {
+            _store.NoteWritable((e & Pte.AddrMask) >> 12, page, index);
+        }
+    }
+
+    /// <summary>The vCPU's current root, created if it has none yet (a trace that starts without a CR3 load, or a KVM root zapped under it).</summary>
+    private ShadowPage CurrentRoot(int vcpu)
+    {
+        var vs = _v[vcpu];
+        if (vs.Root is { Dead: false } r)
+        {
+            return r;
+        }
+
+        int created = 0;
+        Preallocate(1);
+        var root = GetOrCreate(Machine.Vcpus[vcpu].Cr3 >> 12, _top, ref created);
+        SetRoot(vcpu, root);
+        UpdatePages();
+        return root;
+    }
+
+    /// <summary>Records the guest tables a software walk reads, top level first.</summary>
+    private struct TableRecorder : IGuestTableAccess
+    {
+        private ulong _t0, _t1, _t2, _t3, _t4;
+        private int _n;
+
+        public bool BeforeRead(ulong tableGpa)
+        {
+            switch (_n++)
+            {
+                case 0: _t0 = tableGpa; break;
+                case 1: _t1 = tableGpa; break;
+                case 2: _t2 = tableGpa; break;
+                case 3: _t3 = tableGpa; break;
+                default: _t4 = tableGpa; break;
+            }
+
+            return true;
+        }
+
+        public readonly ulong Get(int i) => i switch { 0 => _t0, 1 => _t1, 2 => _t2, 3 => _t3, _ => _t4 };
+    }
+}

@@ -1,0 +1,240 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>CR3 loads, flushes and INVLPG (Xen <c>sh_update_cr3</c>, <c>sh_invlpg</c>; KVM <c>kvm_mmu_new_pgd</c>, <c>kvm_mmu_invlpg</c>).</summary>
+public sealed partial class ShadowCachedEngine
+{
+    public void LoadCr3(in Cr3Load load)
+    {
+        var v = Machine.Vcpus[load.Vcpu];
+        var vs = _v[load.Vcpu];
+        ulong gfn = (load.Value & Pte.AddrMask) >> 12;
+        bool noFlush = Machine.Config.Pcid && (load.Value & Pte.Cr3NoFlush) != 0;
+        int built = 0;
+        if (_xen)
+        {
+            // sh_update_cr3: resync this vCPU's OOS pages, find (or build) the top-level shadow, pin it at the head
+            // of the pinned list, then make other vCPUs' OOS pages safe for the new tables.
+            XenResyncOwn(load.Vcpu);
+            var root = FindRoot(gfn, ref built);
+            Pin(root);
+            SetRoot(load.Vcpu, root);
+            XenSyncOthers(load.Vcpu, root);
+            vs.LastWriteEmulOk = false;
+            vs.Dying = false;
+        }
+        else
+        {
+            KvmNewPgd(load.Vcpu, gfn, ref built);
+            if (!noFlush)
+            {
+                KvmSyncRoots(vs, includePrev: false); // kvm_invalidate_pcid → KVM_REQ_MMU_SYNC
+            }
+        }
+
+        HardwareMmu.LoadCr3(Machine, load);
+        _ = v;
+        Stats.Exit(Cr3Switch, built);
+        UpdatePages();
+    }
+
+    public void Invalidate(in Invalidation inv)
+    {
+        var vs = _v[inv.Vcpu];
+        if (inv.Kind == InvalidationKind.Page)
+        {
+            // sh_invlpg / kvm_mmu_invlpg: an out-of-sync leaf entry for the va is brought up to date (KVM: under
+            // every cached root), then the hardware drops the va.
+            Count(Cnt.Invlpg);
+            vs.LastWriteEmulOk = false;
+            ResyncEntry(CurrentRoot(inv.Vcpu), inv.Va);
+            if (!_xen)
+            {
+                foreach (var p in vs.Prev)
+                {
+                    if (p is { Dead: false })
+                    {
+                        ResyncEntry(p, inv.Va);
+                    }
+                }
+            }
+
+            HardwareMmu.Invalidate(Machine, inv);
+            Stats.Exit(InvlpgExit);
+            return;
+        }
+
+        // A guest TLB flush (CR4.PGE toggle, INVPCID, or flush 0 as a CR3 reload) is a full resync, as at a CR3 load.
+        if (_xen)
+        {
+            var root = CurrentRoot(inv.Vcpu);
+            XenResyncOwn(inv.Vcpu);
+            XenSyncOthers(inv.Vcpu, root);
+            vs.LastWriteEmulOk = false;
+        }
+        else
+        {
+            CurrentRoot(inv.Vcpu);
+            KvmSyncRoots(vs, includePrev: true); // kvm_vcpu_flush_tlb_guest
+        }
+
+        HardwareMmu.Invalidate(Machine, inv);
+        Stats.Exit(inv.Kind == InvalidationKind.All ? FlushAll : Cr3Switch);
+        UpdatePages();
+    }
+
+    /// <summary>
+    /// Xen <c>shadow_sync_other_vcpus</c>: other vCPUs' OOS pages are updated but stay out of sync, skipping those
+    /// the new tables do not map (<c>sh_safe_not_to_sync</c>).
+    /// </summary>
+    private void XenSyncOthers(int vcpu, ShadowPage root)
+    {
+        for (int o = 0; o < _v.Length; o++)
+        {
+            if (o == vcpu)
+            {
+                continue;
+            }
+
+            foreach (ulong gfn in _v[o].Oos)
+            {
+                if (gfn != VcpuShadow.None && _store.Frame(gfn)?.Find(ShadowType.L1) is { } l1 && Reachable(l1, root))
+                {
+                    ResyncOnly(gfn);
+                }
+            }
+        }
+    }
+
+    /// <summary>The top-level shadow of guest root <paramref name="gfn"/>, built (after preallocating) on a miss.</summary>
+    private ShadowPage FindRoot(ulong gfn, ref int built)
+    {
+        var existing = _store.Find(gfn, _top);
+        if (existing is not null)
+        {
+            Count(Cnt.HashLookups);
+            existing.Flood = 0;
+            return existing;
+        }
+
+        Preallocate(1);
+        return GetOrCreate(gfn, _top, ref built);
+    }
+
+    /// <summary>Xen <c>sh_set_toplevel_shadow</c>: pin, most recently loaded first.</summary>
+    private void Pin(ShadowPage root)
+    {
+        if (root.PinNode is not null)
+        {
+            _store.Pinned.Remove(root.PinNode);
+        }
+
+        root.Pinned = true;
+        root.PinNode = _store.Pinned.AddFirst(root);
+    }
+
+    /// <summary>Makes <paramref name="root"/> the vCPU's current root; the old one loses the vCPU's reference.</summary>
+    private void SetRoot(int vcpu, ShadowPage root)
+    {
+        var vs = _v[vcpu];
+        var old = vs.Root;
+        if (old == root)
+        {
+            return;
+        }
+
+        root.RootCount++;
+        vs.Root = root;
+        if (old is { Dead: false })
+        {
+            old.RootCount--;
+            Release(old);
+        }
+    }
+
+    /// <summary>
+    /// KVM <c>kvm_mmu_new_pgd</c> → <c>fast_pgd_switch</c>: the current root and <c>roots</c> previous ones are
+    /// cached per vCPU, most recently used first; a hit swaps roots, a miss pushes the current root into the cache
+    /// (dropping the least recently used) and loads the root's shadow page from the hash, or builds it.
+    /// </summary>
+    private void KvmNewPgd(int vcpu, ulong gfn, ref int built)
+    {
+        var vs = _v[vcpu];
+        var current = vs.Root is { Dead: false } c ? c : null;
+        if (current is not null && current.Gfn == gfn)
+        {
+            return;
+        }
+
+        var prev = vs.Prev;
+        int hit = Array.FindIndex(prev, p => p is { Dead: false } && p.Gfn == gfn);
+        ShadowPage next;
+        if (hit >= 0)
+        {
+            Count(Cnt.PrevRootHits);
+            next = prev[hit]!;
+            Array.Copy(prev, 0, prev, 1, hit);
+            prev[0] = current;
+            vs.Root = next;
+            return;
+        }
+
+        // Miss: the current root goes to the front of the cache; the oldest cached root is released.
+        if (prev.Length == 0)
+        {
+            if (current is not null)
+            {
+                current.RootCount--;
+            }
+        }
+        else
+        {
+            if (prev[^1] is { Dead: false } evicted)
+            {
+                evicted.RootCount--;
+            }
+
+            Array.Copy(prev, 0, prev, 1, prev.Length - 1);
+            prev[0] = current;
+        }
+
+        vs.Root = null;
+        next = FindRoot(gfn, ref built);
+        next.RootCount++;
+        vs.Root = next;
+    }
+
+    /// <summary>
+    /// Xen <c>sh_pagetable_dying</c> (HVMOP_pagetable_dying, a VMCALL): the hierarchy rooted at the hinted frame
+    /// is being torn down. Its top-level shadow loses its user mappings (freeing the shadows below), or goes
+    /// entirely if no vCPU has it loaded; from now on the domain uses the hint instead of the two-write heuristic,
+    /// and this vCPU unshadows at the first emulated zero write.
+    /// </summary>
+    private void XenPagetableDying(in TableDying hint)
+    {
+        ulong gfn = hint.Pa >> 12;
+        _dyingOp = true;
+        _v[hint.Vcpu].Dying = true;
+        long freed = 0;
+        if (_store.Frame(gfn) is { } fs)
+        {
+            fs.Dying = true;
+            if (fs.Find(_top) is { } top)
+            {
+                if (top.RootCount == 0)
+                {
+                    freed = Unshadow(gfn);
+                }
+                else
+                {
+                    freed = UnhookUser(top);
+                }
+            }
+        }
+
+        Stats.Exit(DyingHypercall, freed);
+        UpdatePages();
+    }
+}

@@ -1,0 +1,224 @@
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>Out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
+public sealed partial class ShadowCachedEngine
+{
+    private const int EntriesPerTable = 512;
+
+    /// <summary>Unsyncs a leaf table frame on a write fault by <paramref name="vcpu"/> (Xen <c>sh_unsync</c>, KVM <c>kvm_unsync_page</c>).</summary>
+    private void Unsync(int vcpu, ulong gfn, FrameState fs)
+    {
+        Count(Cnt.Unsync);
+        Stats.Unsyncs++;
+        if (_xen)
+        {
+            OosHashAdd(vcpu, gfn);
+            fs.OosVcpu = vcpu;
+            fs.Snapshot = (ulong[]?)Machine.Memory.Frame(gfn)?.Clone() ?? new ulong[EntriesPerTable];
+        }
+
+        fs.Oos = true;
+        _oosFrames.Add(gfn);
+    }
+
+    /// <summary>
+    /// Xen <c>oos_hash_add</c>: slot = frame mod 3; an occupant sitting in its own home slot is moved on to the
+    /// next (second chance), and whoever is there is evicted with a full resync.
+    /// </summary>
+    private void OosHashAdd(int vcpu, ulong gfn)
+    {
+        var slots = _v[vcpu].Oos;
+        int n = slots.Length;
+        int idx = (int)(gfn % (ulong)n);
+        ulong placing = gfn;
+        if (slots[idx] != VcpuShadow.None && (int)(slots[idx] % (ulong)n) == idx)
+        {
+            (slots[idx], placing) = (placing, slots[idx]);
+            idx = (idx + 1) % n;
+        }
+
+        if (slots[idx] != VcpuShadow.None)
+        {
+            Count(Cnt.UnsyncEvict);
+            ResyncFull(slots[idx]);
+        }
+
+        slots[idx] = placing;
+    }
+
+    /// <summary>
+    /// Pulls an out-of-sync frame back into sync: write-protect it again, then bring its shadow up to date
+    /// (Xen <c>_sh_resync</c>: diff against the snapshot; KVM <c>kvm_sync_page</c>: re-read every entry).
+    /// Units: the 512 entries compared.
+    /// </summary>
+    private void ResyncFull(ulong gfn)
+    {
+        var fs = _store.Frame(gfn);
+        if (fs is not { Oos: true })
+        {
+            return;
+        }
+
+        if (_xen)
+        {
+            RemoveFromSlots(fs.OosVcpu, gfn);
+        }
+
+        fs.Oos = false;
+        _oosFrames.Remove(gfn);
+        WriteProtect(gfn);
+        RefreshLeafTable(fs, keepSnapshot: false);
+        fs.Snapshot = null;
+        Count(Cnt.Resync);
+        Stats.Resyncs++;
+        Stats.Within(OosResync, EntriesPerTable);
+        FlushEverywhere(); // oos.c: "we just have to be very careful to *always* flush the tlbs on resync"
+    }
+
+    /// <summary>
+    /// Xen <c>_sh_resync_l1</c> alone (another vCPU's OOS page at a CR3 load, <c>shadow_sync_other_vcpus</c>):
+    /// the shadow is brought up to date and the snapshot with it, but the page stays out of sync.
+    /// </summary>
+    private void ResyncOnly(ulong gfn)
+    {
+        var fs = _store.Frame(gfn)!;
+        RefreshLeafTable(fs, keepSnapshot: true);
+        Count(Cnt.ResyncOnly);
+        Stats.Within(OosResync, EntriesPerTable);
+        FlushEverywhere();
+    }
+
+    private void RefreshLeafTable(FrameState fs, bool keepSnapshot)
+    {
+        var page = fs.Find(ShadowType.L1);
+        if (page is null)
+        {
+            return;
+        }
+
+        var guest = Machine.Memory.Frame(page.Gfn);
+        var snap = fs.Snapshot;
+        for (int i = 0; i < EntriesPerTable; i++)
+        {
+            ulong g = guest is null ? 0 : guest[i];
+            if (_xen)
+            {
+                if (snap is not null && snap[i] == g)
+                {
+                    continue;
+                }
+
+                if (keepSnapshot && snap is not null)
+                {
+                    snap[i] = g;
+                }
+
+                SetLeaf(page, i, LeafFromGuest(g));
+            }
+            else if ((page.E[i] & SEntry.Present) != 0)
+            {
+                // FNAME(sync_spte): present sptes are re-derived from the guest entry (dropped if it went away).
+                SetLeaf(page, i, LeafFromGuest(g));
+            }
+        }
+    }
+
+    /// <summary>INVLPG on an out-of-sync leaf table: the one entry is brought up to date (oos.c rule 2's exception; KVM <c>sync_spte</c>).</summary>
+    private void ResyncEntry(ShadowPage root, ulong va)
+    {
+        var page = root;
+        for (int level = Levels; level >= 2; level--)
+        {
+            ulong e = page.E[Pte.Index(va, level)];
+            if ((e & SEntry.Present) == 0)
+            {
+                return;
+            }
+
+            page = _store.Page(SEntry.Child(e));
+        }
+
+        if (page.Type != ShadowType.L1 || _store.Frame(page.Gfn) is not { Oos: true })
+        {
+            return;
+        }
+
+        int i = Pte.Index(va, 1);
+        SetLeafFromGuest(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+        Stats.Within(OosResync, 1);
+    }
+
+    private void RemoveFromSlots(int vcpu, ulong gfn)
+    {
+        var slots = _v[vcpu].Oos;
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] == gfn)
+            {
+                slots[i] = VcpuShadow.None;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Xen <c>shadow_resync_current_vcpu</c> (at a CR3 load or guest TLB flush): this vCPU's OOS pages are
+    /// resynced; other vCPUs' are then made safe by <c>XenSyncOthers</c>.
+    /// </summary>
+    private void XenResyncOwn(int vcpu)
+    {
+        foreach (ulong gfn in _v[vcpu].Oos.ToArray())
+        {
+            if (gfn != VcpuShadow.None)
+            {
+                ResyncFull(gfn);
+            }
+        }
+    }
+
+    /// <summary>KVM <c>kvm_mmu_sync_roots</c> (and <c>kvm_mmu_sync_prev_roots</c>): sync every unsync page under the given roots.</summary>
+    private void KvmSyncRoots(VcpuShadow vs, bool includePrev)
+    {
+        _unsyncScratch.Clear();
+        foreach (ulong gfn in _oosFrames)
+        {
+            if (_store.Frame(gfn)?.Find(ShadowType.L1) is { } p
+                && ((vs.Root is { } r && Reachable(p, r)) || (includePrev && vs.Prev.Any(q => q is not null && Reachable(p, q)))))
+            {
+                _unsyncScratch.Add(gfn);
+            }
+        }
+
+        _unsyncScratch.Sort();
+
+        foreach (ulong gfn in _unsyncScratch)
+        {
+            ResyncFull(gfn);
+        }
+    }
+
+    private readonly List<ulong> _unsyncScratch = [];
+
+    /// <summary>Every out-of-sync frame (Xen: over all vCPUs' slots; KVM: the unsync pages).</summary>
+    private readonly HashSet<ulong> _oosFrames = [];
+
+    /// <summary>Whether <paramref name="page"/> hangs below <paramref name="root"/> (following parent links up).</summary>
+    private bool Reachable(ShadowPage page, ShadowPage root)
+    {
+        if (page == root)
+        {
+            return true;
+        }
+
+        foreach (long loc in page.Parents)
+        {
+            if (Reachable(_store.Page((int)(loc >> 9)), root))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

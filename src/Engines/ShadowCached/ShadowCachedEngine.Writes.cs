@@ -1,0 +1,281 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>Write protection and emulated page-table writes (Xen <c>sh_page_fault</c>'s emulate path, hvm.c; KVM <c>kvm_mmu_track_write</c>).</summary>
+public sealed partial class ShadowCachedEngine
+{
+    public void WritePageTable(in PageTableWrite write)
+    {
+        ulong gfn = write.Pa >> 12;
+        var fs = _store.Frame(gfn);
+        if (write.IsInit)
+        {
+            // Initial contents: no exit, no cost; shadows (if any already exist) are kept coherent silently.
+            var (old, now) = Machine.Memory.Store(write.Pa, write.Value, write.Width);
+            if (fs is not null && old != now)
+            {
+                foreach (var s in fs.Shadows.ToArray())
+                {
+                    ValidateEntry(s, (int)((write.Pa >> 3) & 511), now, out _);
+                }
+
+                FlushEverywhere();
+            }
+
+            return;
+        }
+
+        if (fs is null || !fs.Protected)
+        {
+            // Not a shadowed table, or out of sync (writable): the store runs natively.
+            Machine.Memory.Store(write.Pa, write.Value, write.Width);
+            return;
+        }
+
+        var vs = _v[write.Vcpu];
+        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == gfn;
+        if (!fast && _xen && write.User)
+        {
+            // Xen never emulates a user-mode write to a page table: it unshadows the frame and lets the write run.
+            long freed = Unshadow(gfn);
+            Stats.Exit(UnshadowExit, freed);
+            Machine.Memory.Store(write.Pa, write.Value, write.Width);
+            UpdatePages();
+            return;
+        }
+
+        if (!fast && _o.Oos && fs.MayUnsync)
+        {
+            // Xen "always unsync" (d067e4b077) / KVM mmu_try_to_unsync_pages: the write fault on a leaf table makes
+            // it writable; this store and the following ones land natively until a resync.
+            Unsync(write.Vcpu, gfn, fs);
+            Stats.Exit(OosUnsync);
+            Machine.Memory.Store(write.Pa, write.Value, write.Width);
+            UpdatePages();
+            return;
+        }
+
+        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, write.User, storeValue: true, fast);
+    }
+
+    /// <summary>
+    /// One emulated write to a write-protected table frame. Xen validates every shadow of the frame
+    /// (<c>sh_validate_guest_entry</c>), skipping the aligned not-present → not-present case, then looks for an
+    /// early unshadow. KVM zaps: the page on a misaligned or narrow write or on flooding (non-leaf pages), else
+    /// the written entry.
+    /// </summary>
+    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool user, bool storeValue, bool fast = false)
+    {
+        _ = user;
+        ulong gfn = pa >> 12;
+        var fs = _store.Frame(gfn)!;
+        var vs = _v[vcpu];
+        ulong old = Machine.Memory.ReadWord(pa);
+        ulong now = storeValue ? Machine.Memory.Store(pa, value, width).New : old;
+        int index = (int)((pa >> 3) & 511);
+        Stats.EmulatedWrites++;
+        long units = 0;
+        bool changed = false;
+        if (_xen)
+        {
+            Count(fast ? Cnt.FastEmulate : Cnt.EmulateWrite);
+            bool aligned = (pa & 7) == 0 || (int)(pa & 7) + width <= 8;
+            if (storeValue && aligned && (old & Pte.Present) == 0 && (now & Pte.Present) == 0)
+            {
+                Count(Cnt.VerifySkipped); // SHOPT_SKIP_VERIFY
+            }
+            else
+            {
+                foreach (var s in fs.Shadows.ToArray())
+                {
+                    if (!s.Dead)
+                    {
+                        ValidateEntry(s, index, now, out bool c);
+                        changed |= c;
+                        units++;
+                    }
+                }
+            }
+
+            vs.LastWriteEmulOk = true;
+            vs.LastEmulFrame = gfn;
+            Stats.Exit(fast ? FastEmulate : PtEmulate, units);
+            if (changed)
+            {
+                FlushEverywhere();
+            }
+
+            // hvm.c sh_emulate_unmap_dest: a write of at least 4 bytes whose low 4 bytes are zero may unshadow.
+            if (storeValue && width >= 4 && (uint)value == 0)
+            {
+                CheckEarlyUnshadow(vs, gfn);
+            }
+            else
+            {
+                vs.LastUnshadowFrame = VcpuShadow.None;
+            }
+        }
+        else
+        {
+            Count(Cnt.EmulateWrite);
+            Count(Cnt.PteWrite);
+            bool misaligned = KvmMisaligned(pa, width);
+            long zapped = 0;
+            foreach (var s in fs.Shadows.ToArray())
+            {
+                if (s.Dead)
+                {
+                    continue;
+                }
+
+                bool flooded = !misaligned && s.Level > 1 && ++s.Flood >= 3;
+                if (misaligned || flooded)
+                {
+                    Count(Cnt.Flooded);
+                    zapped += Zap(s);
+                    continue;
+                }
+
+                if ((s.E[index] & SEntry.Present) != 0)
+                {
+                    if (s.Level > 1)
+                    {
+                        _store.Unlink(s, index);
+                        if (now != 0)
+                        {
+                            Count(Cnt.PdeZapped);
+                        }
+                    }
+                    else
+                    {
+                        s.E[index] = 0;
+                    }
+
+                    changed = true;
+                    units++;
+                }
+                else
+                {
+                    s.E[index] = 0;
+                }
+            }
+
+            Stats.Exit(PtEmulate, units);
+            if (zapped > 0)
+            {
+                Stats.Within(UnshadowWithin, zapped);
+            }
+
+            if (changed || zapped > 0)
+            {
+                FlushEverywhere();
+            }
+        }
+
+        UpdatePages();
+    }
+
+    /// <summary>KVM <c>detect_write_misaligned</c>: crosses an entry, or narrower than 4 bytes unless a 1-byte aligned write.</summary>
+    private static bool KvmMisaligned(ulong pa, int width)
+    {
+        ulong offset = pa & 0xFFF;
+        if ((offset & 7) == 0 && width == 1)
+        {
+            return false;
+        }
+
+        bool crosses = ((offset ^ (offset + (ulong)width - 1)) & ~7UL) != 0;
+        return crosses || width < 4;
+    }
+
+    /// <summary>
+    /// Xen validation of one guest entry into shadow <paramref name="s"/> (<c>validate_gl1e</c> …
+    /// <c>validate_gl4e</c>): a leaf entry is re-propagated; an upper entry links the existing shadow of what the
+    /// guest entry now points to, or stays not present until a fault builds it. Returns the shadow entry's change.
+    /// </summary>
+    private void ValidateEntry(ShadowPage s, int index, ulong g, out bool changed)
+    {
+        ulong before = s.E[index];
+        if (s.Level == 1)
+        {
+            SetLeaf(s, index, LeafFromGuest(g));
+            changed = (before & SEntry.Present) != 0 && before != s.E[index];
+            return;
+        }
+
+        ShadowPage? child = null;
+        if ((g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed))
+        {
+            bool large = (g & Pte.Ps) != 0 && s.Level <= 3;
+            ulong gfn = large ? (g & Pte.AddrMask & ~((1UL << Pte.Shift(s.Level)) - 1)) >> 12 : (g & Pte.AddrMask) >> 12;
+            var type = large ? (s.Level == 3 ? ShadowType.Fl2 : ShadowType.Fl1) : (ShadowType)(s.Level - 1);
+            Count(Cnt.HashLookups);
+            child = _store.Find(gfn, type);
+            if (child is not null && _xen && !child.IsSplinter && _store.Frame(gfn) is { Oos: true })
+            {
+                ResyncFull(gfn); // higher-level validation pulls an OOS L1 back into sync
+            }
+        }
+
+        var old = _store.Unlink(s, index);
+        if (child is not null && !child.Dead)
+        {
+            ShadowStore.Link(s, index, child, g);
+        }
+
+        if (old is not null)
+        {
+            Release(old);
+        }
+
+        changed = (before & SEntry.Present) != 0 && before != s.E[index];
+    }
+
+    /// <summary>
+    /// Xen <c>check_for_early_unshadow</c>: a second consecutive emulated zero write to one frame (or the first,
+    /// for a vCPU told its process is dying) unshadows it — never a top-level table once the domain uses the hint.
+    /// </summary>
+    private void CheckEarlyUnshadow(VcpuShadow vs, ulong gfn)
+    {
+        var fs = _store.Frame(gfn);
+        if (_o.EarlyUnshadow && fs is not null
+            && (vs.Dying || (!_dyingOp && vs.LastUnshadowFrame == gfn))
+            && !(_dyingOp && fs.Find(_top) is not null))
+        {
+            Count(Cnt.EarlyUnshadow);
+            long freed = Unshadow(gfn);
+            Stats.Within(UnshadowWithin, freed);
+            UpdatePages();
+        }
+
+        vs.LastUnshadowFrame = gfn;
+    }
+
+    /// <summary>
+    /// A frame gets its first shadow: remove every writable shadow mapping of it (Xen
+    /// <c>sh_remove_write_access</c>, KVM <c>kvm_mmu_slot_gfn_write_protect</c>) and flush if one was found.
+    /// </summary>
+    private void WriteProtect(ulong gfn)
+    {
+        int removed = _store.RemoveWriteAccess(gfn);
+        if (removed > 0)
+        {
+            Count(Cnt.Writeable, removed);
+            FlushEverywhere();
+        }
+    }
+
+    /// <summary>Drops every vCPU's TLB and paging-structure caches (the remote flush after a shadow change).</summary>
+    private void FlushEverywhere()
+    {
+        foreach (var v in Machine.Vcpus)
+        {
+            v.Tlb.Flush(null, includeGlobal: true);
+            v.Psc.FlushAll();
+        }
+    }
+
+    private void UpdatePages() => Stats.SetShadowPages(_store.Live);
+}

@@ -1,0 +1,234 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>
+/// Cached multi-shadow paging (SPEC §3 <c>shadow-cached</c>) with two personalities, Xen's shadow code and KVM's
+/// shadow MMU (REFERENCES §1–§3). Shadow pages are kept per (guest frame, type) in one domain-wide store and
+/// survive CR3 switches; every guest frame with a shadow is write-protected, so guest writes to it exit and are
+/// emulated (or, for a leaf table, let out of sync). The hardware walks the shadow of the vCPU's current root:
+/// TLB misses are 1-D walks of shadow entries, cached by the paging-structure caches.
+/// <para>
+/// Files: this one holds the access path and the hardware walk; <c>.Fill</c> the hidden-fault handler,
+/// <c>.Writes</c> write protection and emulation, <c>.Sync</c> out-of-sync pages, <c>.Roots</c> CR3 and
+/// invalidations, <c>.Pool</c> allocation and eviction, <c>.Free</c> unshadowing and zapping.
+/// </para>
+/// </summary>
+public sealed partial class ShadowCachedEngine : IMmuEngine
+{
+    public static readonly EngineDescriptor Descriptor = new(
+        "shadow-cached",
+        "Cached multi-shadow paging: shadows kept per guest table across CR3 switches, guest tables write-protected (Xen or KVM personality).",
+        [
+            new EngineOption("personality", OptionKind.Choice, "xen", "Whose shadow MMU: xen (xen/arch/x86/mm/shadow) or kvm (arch/x86/kvm/mmu).", ["xen", "kvm"]),
+            new EngineOption("oos", OptionKind.Bool, "true", "Let leaf tables go out of sync on a write (Xen: 3 slots per vCPU; KVM: unbounded unsync)."),
+            new EngineOption("prefetch", OptionKind.Int, EngineOption.Auto,
+                "Prefetch window of a hidden fault: xen 32 (the faulting entry and up to 31 after it, to the end of the shadow L1), kvm 8 (the aligned block).", Max: 512),
+            new EngineOption("pool_pages", OptionKind.Int, EngineOption.Auto,
+                "Shadow-page budget: xen 256 per vCPU + 2 per MiB of guest memory; kvm guest pages / 50, at least 64.", Min: 8, Max: 1L << 40),
+            new EngineOption("roots", OptionKind.Int, EngineOption.Auto, "kvm: previous roots cached per vCPU besides the current one (KVM_MMU_NUM_PREV_ROOTS, 3).", Max: 64),
+            new EngineOption("early_unshadow", OptionKind.Bool, "true", "xen: unshadow a frame after two consecutive emulated zero writes to it (SHOPT_EARLY_UNSHADOW)."),
+        ],
+        (config, o) => new ShadowCachedEngine(config, ShadowCachedOptions.From(o, config)));
+
+    // Exit kinds, indexed by the constants below. Work done inside another exit (resyncs at a CR3 load, an early
+    // unshadow after an emulation, eviction while allocating, prefetch after a fill) is WITHIN_EXIT, priced at its
+    // handler's cost with no transition of its own, as for writable-pt's reconnects.
+    private const int Cr3Switch = 0;
+    private const int FlushAll = 1;
+    private const int InvlpgExit = 2;
+    private const int ShadowFill = 3;
+    private const int GuestPfReflect = 4;
+    private const int PtEmulate = 5;
+    private const int FastEmulate = 6;
+    private const int OosUnsync = 7;
+    private const int UnshadowExit = 8;
+    private const int DyingHypercall = 9;
+    private const int OosResync = 10;
+    private const int UnshadowWithin = 11;
+    private const int PrefetchWithin = 12;
+
+    private static readonly ExitKind[] Kinds =
+    [
+        new(ExitReason.CrAccess, "cr3_switch"),
+        new(ExitReason.CrAccess, "flush_all"),
+        new(ExitReason.Invlpg, "invlpg"),
+        new(ExitReason.ExceptionNmi, "shadow_fill"),
+        new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
+        new(ExitReason.ExceptionNmi, "pt_emulate"),
+        new(ExitReason.ExceptionNmi, "fast_emulate"),
+        new(ExitReason.ExceptionNmi, "oos_unsync"),
+        new(ExitReason.ExceptionNmi, "unshadow"),
+        new(ExitReason.Vmcall, "unshadow"),
+        new(ExitReason.WithinExit, "oos_resync"),
+        new(ExitReason.WithinExit, "unshadow"),
+        new(ExitReason.WithinExit, "shadow_prefetch"),
+    ];
+
+    private readonly ShadowCachedOptions _o;
+    private readonly bool _xen;
+    private readonly ShadowStore _store = new();
+    private readonly VcpuShadow[] _v;
+    private readonly string[] _counterNames;
+    private readonly int[] _counterIndex;
+    private readonly ShadowType _top;
+
+    /// <summary>Xen: the domain has made a pagetable_dying call (<c>pagetable_dying_op</c>).</summary>
+    private bool _dyingOp;
+
+    public ShadowCachedEngine(MachineConfig config, ShadowCachedOptions options)
+    {
+        _o = options;
+        _xen = options.Personality == Personality.Xen;
+        Machine = new GuestMachine(config);
+        (_counterNames, _counterIndex) = ShadowCachedCounters.For(options.Personality);
+        Stats = new EngineStats(Kinds.Length, _counterNames.Length);
+        _v = Machine.Vcpus.Select(_ => new VcpuShadow(options.Roots)).ToArray();
+        _top = (ShadowType)config.PagingLevels;
+    }
+
+    public ShadowCachedOptions Options => _o;
+
+    public IReadOnlyList<ExitKind> ExitKinds => Kinds;
+
+    public IReadOnlyList<string> CounterNames => _counterNames;
+
+    public EngineStats Stats { get; }
+
+    public GuestMachine Machine { get; }
+
+    private int Levels => Machine.Levels;
+
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
+
+    public Translation Access(in MemoryAccess access)
+    {
+        var a = access;
+        var v = Machine.Vcpus[a.Vcpu];
+        if (v.Tlb.Lookup(a.Va, v.Pcid, a.Kind, out var hit))
+        {
+            if (PageWalker.Permits(hit.HwPerms, a.Kind, a.User))
+            {
+                return new Translation(hit.Frame, hit.GuestPerms, false);
+            }
+
+            v.Tlb.InvalidatePage(a.Va, v.Pcid);
+            Count(Cnt.Rewalks);
+        }
+
+        Stats.TlbMisses++;
+        var root = CurrentRoot(a.Vcpu);
+        var hw = HardwareWalk(v, root, a.Va);
+        if (hw.Present && PageWalker.Permits(hw.HwPerms, a.Kind, a.User))
+        {
+            return Insert(v, a, hw);
+        }
+
+        return HiddenFault(a, v, hw);
+    }
+
+    public void TableDying(in TableDying hint)
+    {
+        if (_xen)
+        {
+            XenPagetableDying(hint);
+        }
+    }
+
+    private void Count(Cnt c, long n = 1)
+    {
+        int i = _counterIndex[(int)c];
+        if (i >= 0)
+        {
+            Stats.Counters[i] += n;
+        }
+    }
+
+    private static Translation Insert(VcpuState v, in MemoryAccess a, in ShadowWalk hw)
+    {
+        v.Tlb.Insert(a.Va, v.Pcid, a.Kind, 12, hw.Frame, hw.HwPerms, hw.Perms, dirty: true, hw.Global);
+        return new Translation(hw.Frame, hw.Perms, false);
+    }
+
+    /// <summary>
+    /// The hardware walk of the shadow rooted at <paramref name="root"/>: one reference per level until a
+    /// not-present entry or the leaf, permissions accumulated as the processor does; the paging-structure
+    /// caches hold shadow upper entries (the child page's id stands for its address).
+    /// </summary>
+    private ShadowWalk HardwareWalk(VcpuState v, ShadowPage root, ulong va)
+    {
+        var r = default(ShadowWalk);
+        var page = root;
+        int level = Levels;
+        ulong acc = Pte.Rw | Pte.Us;
+        int hitLevel = v.Psc.Lookup(va, v.Pcid, level, out ulong cached, out ulong cachedAcc);
+        if (hitLevel != 0)
+        {
+            Stats.PscHits++;
+            page = _store.Page((int)cached);
+            acc = cachedAcc;
+            level = hitLevel - 1;
+        }
+
+        while (true)
+        {
+            Stats.WalkRefs++;
+            ulong e = page.E[Pte.Index(va, level)];
+            if ((e & SEntry.Present) == 0)
+            {
+                r.Missed = page;
+                r.MissedLevel = level;
+                r.MissedEntry = e;
+                return r;
+            }
+
+            acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
+            if (level == 1)
+            {
+                r.Present = true;
+                r.Frame = e & Pte.AddrMask;
+                r.Perms = PageWalker.ToPerms(acc);
+                r.HwPerms = (e & SEntry.HwWrite) != 0 ? r.Perms : r.Perms & ~Perms.Write;
+                r.Global = (e & Pte.Global) != 0;
+                r.Missed = page;
+                return r;
+            }
+
+            var child = _store.Page(SEntry.Child(e));
+            v.Psc.Insert(va, level, v.Pcid, (ulong)child.Id, acc);
+            page = child;
+            level--;
+        }
+    }
+
+    /// <summary>Result of a hardware walk of the shadow.</summary>
+    private struct ShadowWalk
+    {
+        public bool Present;
+        public ulong Frame;
+        public Perms Perms;
+        public Perms HwPerms;
+        public bool Global;
+
+        /// <summary>The page the walk stopped in (the leaf page when <see cref="Present"/>).</summary>
+        public ShadowPage? Missed;
+        public int MissedLevel;
+        public ulong MissedEntry;
+    }
+
+    private readonly struct Hooks(ShadowCachedEngine e) : IEngineHooks
+    {
+        public GuestMachine Machine => e.Machine;
+
+        public Translation Access(in MemoryAccess access) => e.Access(access);
+
+        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
+
+        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
+
+        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
+
+        public void TableDying(in TableDying hint) => e.TableDying(hint);
+    }
+}

@@ -1,0 +1,71 @@
+using System.Globalization;
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>Whose shadow MMU <see cref="ShadowCachedEngine"/> models.</summary>
+public enum Personality
+{
+    /// <summary>Xen's shadow code (<c>xen/arch/x86/mm/shadow/</c>), REFERENCES §1.</summary>
+    Xen,
+
+    /// <summary>KVM's shadow MMU (<c>arch/x86/kvm/mmu/mmu.c</c>), REFERENCES §2.</summary>
+    Kvm,
+}
+
+/// <summary>Options of <see cref="ShadowCachedEngine"/>, personality defaults resolved.</summary>
+/// <param name="Personality">Xen or KVM.</param>
+/// <param name="Oos">Let leaf tables go out of sync (Xen's OOS L1s, KVM's unsync pages).</param>
+/// <param name="Prefetch">Entries prefetched with each hidden fault (Xen 32 after the faulting one, KVM an aligned block of 8).</param>
+/// <param name="PoolPages">Shadow-page budget.</param>
+/// <param name="Roots">KVM: previous roots cached per vCPU besides the current one.</param>
+/// <param name="EarlyUnshadow">Xen: unshadow a frame after two consecutive emulated zero writes (and the <c>ptdying</c> rule).</param>
+public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow)
+{
+    /// <summary>Xen's OOS slots per vCPU (<c>SHADOW_OOS_PAGES</c>).</summary>
+    public const int XenOosSlots = 3;
+
+    /// <summary>Xen: shadow prefetch distance (<c>PREFETCH_DISTANCE</c> in multi.c).</summary>
+    public const int XenPrefetch = 32;
+
+    /// <summary>KVM: <c>PTE_PREFETCH_NUM</c>.</summary>
+    public const int KvmPrefetch = 8;
+
+    /// <summary>KVM: <c>KVM_NUM_MMU_PAGES</c> ratio, guest pages per shadow page.</summary>
+    public const long KvmPagesRatio = 50;
+
+    /// <summary>KVM: <c>KVM_MIN_ALLOC_MMU_PAGES</c>.</summary>
+    public const long KvmMinPages = 64;
+
+    /// <summary>KVM: <c>KVM_MIN_FREE_MMU_PAGES</c>.</summary>
+    public const long KvmMinFree = 5;
+
+    /// <summary>KVM: <c>KVM_REFILL_PAGES</c>.</summary>
+    public const long KvmRefill = 25;
+
+    /// <summary>KVM: <c>KVM_MMU_NUM_PREV_ROOTS</c>.</summary>
+    public const int KvmPrevRoots = 3;
+
+    /// <summary>
+    /// The pool budget SPEC §3 gives each personality: Xen 256 pages per vCPU + 2 per MiB of guest memory (the
+    /// toolstack's 1 MiB per vCPU + 8 KiB per MiB); KVM guest pages / 50, at least 64.
+    /// </summary>
+    public static long DefaultPool(Personality p, MachineConfig config) => p == Personality.Xen
+        ? (256L * Math.Max(1, config.Vcpus)) + (2L * (long)(config.MemoryBytes >> 20))
+        : Math.Max(KvmMinPages, (long)(config.MemoryBytes >> 12) / KvmPagesRatio);
+
+    /// <summary>Resolves the registry's option values ("auto" = the personality's default).</summary>
+    public static ShadowCachedOptions From(EngineOptions o, MachineConfig config)
+    {
+        var p = o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
+        int prefetch = Auto(o.Get("prefetch"), p == Personality.Xen ? XenPrefetch : KvmPrefetch);
+        long pool = Auto(o.Get("pool_pages"), DefaultPool(p, config));
+        int roots = Auto(o.Get("roots"), KvmPrevRoots);
+        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"));
+    }
+
+    private static int Auto(string value, int fallback) => value == "auto" ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
+
+    private static long Auto(string value, long fallback) => value == "auto" ? fallback : long.Parse(value, CultureInfo.InvariantCulture);
+}

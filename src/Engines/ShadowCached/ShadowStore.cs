@@ -1,0 +1,195 @@
+using Replay.Engines.Guest;
+
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>
+/// The domain's shadow pages: the hash from (guest frame, type) to shadow page (Xen's 251-bucket
+/// <c>shadow_hash</c>, KVM's <c>mmu_page_hash</c>), pages by id, parent links, the guest frames they shadow, and
+/// the reverse map of writable shadow mappings that write protection must find (Xen's
+/// <c>sh_remove_write_access</c>, KVM's rmap). Policy — when to create, free or evict — is the engine's.
+/// </summary>
+internal sealed class ShadowStore
+{
+    private readonly List<ShadowPage?> _byId = [];
+    private readonly Stack<int> _freeIds = new();
+    private readonly Dictionary<ulong, ShadowPage> _hash = new();
+    private readonly Dictionary<ulong, FrameState> _frames = new();
+    private readonly Dictionary<ulong, List<long>> _writable = new();
+    private long _writableEntries;
+    private long _created;
+
+    /// <summary>Shadow pages alive.</summary>
+    public long Live { get; private set; }
+
+    /// <summary>Xen: pinned top-level shadows, most recently loaded first (<c>pinned_shadows</c>).</summary>
+    public LinkedList<ShadowPage> Pinned { get; } = new();
+
+    /// <summary>KVM: every page in creation order, newest first (<c>active_mmu_pages</c>).</summary>
+    public LinkedList<ShadowPage> Active { get; } = new();
+
+    public static ulong KeyOf(ulong gfn, ShadowType type) => (gfn << 3) | (ulong)type;
+
+    public ShadowPage Page(int id) => _byId[id]!;
+
+    public ShadowPage? Find(ulong gfn, ShadowType type) => _hash.GetValueOrDefault(KeyOf(gfn, type));
+
+    public FrameState? Frame(ulong gfn) => _frames.GetValueOrDefault(gfn);
+
+    public IEnumerable<ShadowPage> All => _byId.Where(p => p is not null)!;
+
+    /// <summary>Creates an empty shadow page; a table type registers (promotes) its guest frame.</summary>
+    public ShadowPage Create(ulong gfn, ShadowType type)
+    {
+        int id = _freeIds.Count > 0 ? _freeIds.Pop() : _byId.Count;
+        var p = new ShadowPage(id, gfn, type, _created++);
+        if (id == _byId.Count)
+        {
+            _byId.Add(p);
+        }
+        else
+        {
+            _byId[id] = p;
+        }
+
+        _hash.Add(p.Key, p);
+        p.ActiveNode = Active.AddFirst(p);
+        Live++;
+        if (!p.IsSplinter)
+        {
+            if (!_frames.TryGetValue(gfn, out var f))
+            {
+                f = new FrameState();
+                _frames.Add(gfn, f);
+            }
+
+            f.Shadows.Add(p);
+        }
+
+        return p;
+    }
+
+    /// <summary>Removes a page whose entries and parent links are already cleared.</summary>
+    public void Remove(ShadowPage p)
+    {
+        p.Dead = true;
+        _hash.Remove(p.Key);
+        _byId[p.Id] = null;
+        _freeIds.Push(p.Id);
+        Active.Remove(p.ActiveNode!);
+        if (p.PinNode is not null)
+        {
+            Pinned.Remove(p.PinNode);
+            p.PinNode = null;
+        }
+
+        Live--;
+        if (!p.IsSplinter && _frames.TryGetValue(p.Gfn, out var f))
+        {
+            f.Shadows.Remove(p);
+            if (f.Shadows.Count == 0)
+            {
+                _frames.Remove(p.Gfn);
+            }
+        }
+    }
+
+    /// <summary>Points entry <paramref name="index"/> of <paramref name="parent"/> at <paramref name="child"/>.</summary>
+    public static void Link(ShadowPage parent, int index, ShadowPage child, ulong guestEntry)
+    {
+        parent.E[index] = SEntry.Link(child.Id, guestEntry);
+        child.Parents.Add(((long)parent.Id << 9) | (uint)index);
+    }
+
+    /// <summary>Clears upper entry <paramref name="index"/> of <paramref name="parent"/>; returns the child it linked, if any.</summary>
+    public ShadowPage? Unlink(ShadowPage parent, int index)
+    {
+        ulong e = parent.E[index];
+        parent.E[index] = 0;
+        if ((e & SEntry.Present) == 0)
+        {
+            return null;
+        }
+
+        var child = _byId[SEntry.Child(e)]!;
+        child.Parents.Remove(((long)parent.Id << 9) | (uint)index);
+        return child;
+    }
+
+    /// <summary>Records that leaf entry <paramref name="index"/> of <paramref name="page"/> lets the hardware write <paramref name="frame"/>.</summary>
+    public void NoteWritable(ulong frame, ShadowPage page, int index)
+    {
+        if (!_writable.TryGetValue(frame, out var list))
+        {
+            list = new List<long>(1);
+            _writable.Add(frame, list);
+        }
+
+        long loc = ((long)page.Id << 9) | (uint)index;
+        if (list.Count == 0 || list[^1] != loc)
+        {
+            list.Add(loc);
+            if (++_writableEntries > (1 << 20) + (Live * 64))
+            {
+                CompactWritable();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes every hardware-writable shadow mapping of <paramref name="frame"/> (the frame is becoming a
+    /// write-protected page table); returns how many entries were downgraded.
+    /// </summary>
+    public int RemoveWriteAccess(ulong frame)
+    {
+        if (!_writable.Remove(frame, out var list))
+        {
+            return 0;
+        }
+
+        _writableEntries -= list.Count;
+        int removed = 0;
+        foreach (long loc in list)
+        {
+            var p = _byId[(int)(loc >> 9)];
+            int i = (int)(loc & 511);
+            if (p is not null && p.Level == 1 && (p.E[i] & (SEntry.Present | SEntry.HwWrite)) == (SEntry.Present | SEntry.HwWrite)
+                && (p.E[i] & Pte.AddrMask) >> 12 == frame)
+            {
+                p.E[i] &= ~SEntry.HwWrite;
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>Drops stale reverse-map locations (entries since cleared, pages since freed).</summary>
+    private void CompactWritable()
+    {
+        _writable.Clear();
+        _writableEntries = 0;
+        foreach (var p in _byId)
+        {
+            if (p is null || p.Level != 1)
+            {
+                continue;
+            }
+
+            for (int i = 0; i < 512; i++)
+            {
+                if ((p.E[i] & (SEntry.Present | SEntry.HwWrite)) == (SEntry.Present | SEntry.HwWrite))
+                {
+                    ulong f = (p.E[i] & Pte.AddrMask) >> 12;
+                    if (!_writable.TryGetValue(f, out var list))
+                    {
+                        list = new List<long>(1);
+                        _writable.Add(f, list);
+                    }
+
+                    list.Add(((long)p.Id << 9) | (uint)i);
+                    _writableEntries++;
+                }
+            }
+        }
+    }
+}

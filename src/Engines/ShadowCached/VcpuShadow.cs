@@ -1,0 +1,27 @@
+namespace Replay.Engines.ShadowCached;
+
+/// <summary>Per-vCPU shadow state: roots, OOS slots, the emulation and early-unshadow memories.</summary>
+internal sealed class VcpuShadow(int prevRoots)
+{
+    public const ulong None = ulong.MaxValue;
+
+    /// <summary>The shadow of the loaded guest root (Xen <c>shadow_table[0]</c>, KVM <c>root</c>).</summary>
+    public ShadowPage? Root;
+
+    /// <summary>KVM: cached previous roots, most recently used first (<c>prev_roots</c>).</summary>
+    public readonly ShadowPage?[] Prev = new ShadowPage?[prevRoots];
+
+    /// <summary>Xen: OOS slots (<c>oos[SHADOW_OOS_PAGES]</c>), guest frame or <see cref="None"/>.</summary>
+    public readonly ulong[] Oos = [None, None, None];
+
+    /// <summary>Xen: the last emulation succeeded (<c>last_write_emul_ok</c>) on <see cref="LastEmulFrame"/>.</summary>
+    public bool LastWriteEmulOk;
+
+    public ulong LastEmulFrame = None;
+
+    /// <summary>Xen: <c>last_emulated_mfn_for_unshadow</c>.</summary>
+    public ulong LastUnshadowFrame = None;
+
+    /// <summary>Xen: this vCPU was told its process is being torn down (<c>pagetable_dying</c>).</summary>
+    public bool Dying;
+}
