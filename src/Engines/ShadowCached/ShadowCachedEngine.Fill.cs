@@ -69,7 +69,7 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private int FillPath(int vcpu, ulong va, in WalkResult w, in TableRecorder tables, out int prefetched)
     {
-        Preallocate(Levels);
+        Preallocate(Levels - 1); // Xen: shadow_prealloc(GUEST_PAGING_LEVELS - 1) before fixing a fault
         var root = CurrentRoot(vcpu);
         int created = 0;
         var page = root;

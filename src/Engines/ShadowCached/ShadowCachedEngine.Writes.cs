@@ -36,22 +36,23 @@ public sealed partial class ShadowCachedEngine
 
         var vs = _v[write.Vcpu];
         bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == gfn;
-        if (!fast && _xen && write.User)
-        {
-            // Xen never emulates a user-mode write to a page table: it unshadows the frame and lets the write run.
-            long freed = Unshadow(gfn);
-            Stats.Exit(UnshadowExit, freed);
-            Machine.Memory.Store(write.Pa, write.Value, write.Width);
-            UpdatePages();
-            return;
-        }
-
         if (!fast && _o.Oos && fs.MayUnsync)
         {
             // Xen "always unsync" (d067e4b077) / KVM mmu_try_to_unsync_pages: the write fault on a leaf table makes
             // it writable; this store and the following ones land natively until a resync.
             Unsync(write.Vcpu, gfn, fs);
             Stats.Exit(OosUnsync);
+            Machine.Memory.Store(write.Pa, write.Value, write.Width);
+            UpdatePages();
+            return;
+        }
+
+        if (!fast && _xen && write.User)
+        {
+            // Xen never emulates a user-mode write to a page table (it would have unsynced a leaf table above): it
+            // unshadows the frame and lets the write run.
+            long freed = Unshadow(gfn);
+            Stats.Exit(UnshadowExit, freed);
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
             UpdatePages();
             return;

@@ -73,10 +73,10 @@ internal sealed class TestTrace
         (TableOf(root, va, level) << 12) + ((ulong)Pte.Index(va, level) << 3);
 
     /// <summary>A raw <c>ptwrite</c> of <paramref name="width"/> bytes at <paramref name="pa"/>, through linear address <paramref name="va"/> (0: unknown).</summary>
-    public void PtWrite(ulong pa, ulong value, ulong va = 0, int vcpu = 0, int width = 8)
+    public void PtWrite(ulong pa, ulong value, ulong va = 0, int vcpu = 0, int width = 8, bool user = false)
     {
         _mirror.Store(pa, value, width);
-        Batch.Add(TraceOp.PtWrite, va: va, pa: pa, value: value, vcpu: vcpu, width: width);
+        Batch.Add(TraceOp.PtWrite, va: va, pa: pa, value: value, vcpu: vcpu, user: user, width: width);
     }
 
     /// <summary>A raw <c>ptinit</c> at <paramref name="pa"/>.</summary>

@@ -13,6 +13,7 @@ public sealed class RepriceCommandTests : IDisposable
     [Theory]
     [InlineData("all")]
     [InlineData("shadow-flush")] // native not reported: its walk counts ride on every summary row
+    [InlineData("shadow-cached:personality=kvm")] // WITHIN_EXIT work (resyncs, prefetch) re-priced too
     public async Task Repricing_equals_a_fresh_replay_with_that_profile_exactly(string engine)
     {
         string trace = _d.File("t.pq");

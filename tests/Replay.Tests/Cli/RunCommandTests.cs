@@ -17,6 +17,8 @@ public sealed class RunCommandTests
         foreach (var engine in new[]
         {
             "native", "shadow-flush", "shadow-flush:keep_global=true", "shadow-flush:prefetch=8",
+            "shadow-cached", "shadow-cached:personality=kvm", "shadow-cached:oos=false", "shadow-cached:personality=kvm,oos=false",
+            "shadow-cached:pool_pages=8", "shadow-cached:personality=kvm,pool_pages=8",
             "writable-pt", "writable-pt:unpin_on_dying=false",
             "ept", "ept:prepopulate=true", "ept:large_pages=true", "ept:ept_levels=5",
         })

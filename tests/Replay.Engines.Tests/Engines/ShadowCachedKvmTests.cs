@@ -1,0 +1,211 @@
+using Replay.Engines.Guest;
+using static Replay.Engines.Tests.Engines.ShadowCachedXenTests;
+
+namespace Replay.Engines.Tests.Engines;
+
+/// <summary>
+/// shadow-cached with the KVM personality against SPEC §3 and REFERENCES §2 (arch/x86/kvm/mmu/mmu.c), each
+/// expectation derived in a comment. Frames as in <see cref="ShadowCachedXenTests"/>: root 0x10, PDPT 0x11,
+/// PD 0x12, page table 0x13 for A.
+/// </summary>
+public sealed class ShadowCachedKvmTests
+{
+    private static ulong Pd(TestTrace t, ulong root, int index) => (t.TableOf(root, A, 2) << 12) + ((ulong)index << 3);
+
+    [Fact]
+    public void A_first_read_builds_the_root_and_three_pages_and_prefetches_only_accessed_entries_of_the_aligned_block()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, B, 0x101, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, 0x40_8000, 0x108, TestTrace.UserRw | Pte.Accessed); // index 8: outside A's block of 8
+        t.Cr3(r);
+        t.Read(A);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // cr3: root built (units 1). read A: fill l3, l2, l1 (units 3); pte_prefetch looks at entries 0-7 of the
+        // l1: only B (index 1) is present and accessed: 1 prefetched. Every new page is an mmu_cache_miss.
+        Assert.Equal(1, e.Units("cr3_switch"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+        Assert.Equal(1, e.WithinUnits("shadow_prefetch"));
+        Assert.Equal(4, e.Counter("mmu_cache_miss"));
+        Assert.Equal(1, e.Counter("pf_fixed"));
+        Assert.Equal(1, e.Counter("pf_taken"));
+    }
+
+    [Fact]
+    public void The_third_emulated_write_to_a_non_leaf_page_with_no_use_between_floods_and_zaps_it()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        for (int i = 10; i < 13; i++)
+        {
+            t.PtWrite(Pd(t, r, i), Leaf(0x300 + (ulong)i));
+        }
+
+        t.Read(A);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // Three writes to the PD (shadowed as an l2): each is emulated (pt_emulate, mmu_pte_write); the written
+        // shadow entries were not present (units 0). write_flooding_count reaches 3 on the third with no fault
+        // through the page between: the l2 shadow is zapped (mmu_flooded, mmu_shadow_zapped; 1 page freed within).
+        // read A: the l3 entry was unlinked: the walk reads root, l3 (2 refs) -> fill builds a new l2 (units 1);
+        // the l1 survived the zap unlinked and is found in the hash.
+        Assert.Equal(3, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Units("pt_emulate"));
+        Assert.Equal(3, e.Counter("mmu_pte_write"));
+        Assert.Equal(1, e.Counter("mmu_flooded"));
+        Assert.Equal(1, e.Counter("mmu_shadow_zapped"));
+        Assert.Equal(1, e.WithinUnits("unshadow"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(4, e.Units("shadow_fill"));
+        Assert.Equal(5, e.Counter("mmu_cache_miss"));
+        Assert.Equal(4, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void A_fault_through_the_page_between_writes_resets_the_flooding_count()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, B, 0x101);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(Pd(t, r, 10), Leaf(0x310));
+        t.PtWrite(Pd(t, r, 11), Leaf(0x311));
+        t.Read(B);
+        t.PtWrite(Pd(t, r, 12), Leaf(0x312));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // read B: its shadow entry is empty (B not accessed, not prefetched): the fault walks through the l2,
+        // clearing its count; the third write is the first since: no flood.
+        Assert.Equal(0, e.Counter("mmu_flooded"));
+        Assert.Equal(3, e.Count("pt_emulate"));
+    }
+
+    [Fact]
+    public void A_narrow_misaligned_write_zaps_the_page_but_a_one_byte_aligned_write_zaps_only_the_entry()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, A, 2), Leaf(t.TableOf(r, A, 1)) | Pte.Accessed, width: 1); // low byte: flags
+        t.Read(A);
+        t.PtWrite(Pd(t, r, 20) + 2, 0, width: 2);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // 1-byte write at an aligned offset: not misaligned; A's present l2 entry is zapped (units 1, pde_zapped).
+        // read A: refilled via the hash (the l1 is still there): fill units 0.
+        // 2-byte write: narrower than 4 bytes -> the l2 page is zapped (counted as mmu_flooded, as KVM does).
+        Assert.Equal(2, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Units("pt_emulate"));
+        Assert.Equal(1, e.Counter("mmu_pde_zapped"));
+        Assert.Equal(1, e.Counter("mmu_flooded"));
+        Assert.Equal(1, e.Counter("mmu_shadow_zapped"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+    }
+
+    [Fact]
+    public void A_leaf_table_goes_unsync_and_a_cr3_reload_syncs_all_512_entries()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.Cr3(r);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // B: mmu_try_to_unsync_pages: the l1 is the frame's only shadow -> unsync (oos_unsync), write native;
+        // C: native. cr3 (no PCID, so a flush): kvm_mmu_sync_roots syncs the unsync page: 512 entries re-read,
+        // write-protected again. D: unsync again.
+        Assert.Equal(2, e.Count("oos_unsync"));
+        Assert.Equal(2, e.Counter("mmu_unsync"));
+        Assert.Equal(1, e.Counter("mmu_sync_page"));
+        Assert.Equal(512, e.WithinUnits("oos_resync"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
+    public void A_cr3_load_with_the_pcid_no_flush_bit_does_not_sync()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r, pcid: 1);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.Cr3(r, pcid: 1, noFlush: true);
+        t.Flush(all: false);
+        var e = t.Run(Engine("personality=kvm", MachineConfig.Default(pcid: true)));
+
+        // CR3 with bit 63: kvm_set_cr3 skips the TLB flush and with it the sync. The guest's flush then syncs.
+        Assert.Equal(1, e.Counter("mmu_sync_page"));
+        Assert.Equal(1, e.WithinCount("oos_resync"));
+    }
+
+    [Fact]
+    public void The_root_cache_keeps_the_current_and_three_previous_roots()
+    {
+        var t = new TestTrace();
+        var p = new ulong[5];
+        for (int i = 0; i < 5; i++)
+        {
+            p[i] = t.NewRoot();
+            t.Map(p[i], A, 0x100 + (ulong)i);
+        }
+
+        foreach (int i in new[] { 0, 1, 2, 3, 0, 4, 1 })
+        {
+            t.Cr3(p[i]);
+            t.Read(A);
+        }
+
+        var e = t.Run(Engine("personality=kvm"));
+
+        // p0..p3: four misses, each root built (cache: current + 3 previous). p0: found among the previous
+        // roots (prev_root_hits 1). p4: miss, built; p1, the least recently used, leaves the cache. p1: miss in
+        // the cache, but its shadow page is still in the hash: nothing built.
+        Assert.Equal(1, e.Counter("prev_root_hits"));
+        Assert.Equal(7, e.Count("cr3_switch"));
+        Assert.Equal(5, e.Units("cr3_switch"));
+        Assert.Equal(5, e.Count("shadow_fill"));
+    }
+
+    [Fact]
+    public void Under_five_free_pages_the_oldest_created_non_root_pages_are_recycled()
+    {
+        var t = new TestTrace();
+        ulong p0 = t.NewRoot();
+        t.Map(p0, A, 0x100);
+        ulong p1 = t.NewRoot();
+        t.Map(p1, A, 0x200);
+        t.Cr3(p0);
+        t.Read(A);
+        t.Cr3(p1);
+        t.Read(A);
+        t.Cr3(p0);
+        t.Read(A);
+        var e = t.Run(Engine("personality=kvm,pool_pages=8"));
+
+        // p0: root + 3 = 4 pages (4 free). cr3 p1: fewer than 5 free -> zap up to 25 - 4 oldest-created pages,
+        // skipping roots (p0's root is a cached previous root): p0's l3, l2, l1 (mmu_recycled 3); p1's root
+        // and its 3 pages: 5 live. cr3 p0: a previous-root hit. read A: p0's root lost its l3 -> fault; 3 free
+        // -> zap p1's l3, l2, l1 (both roots skipped); p0's path is built again (units 3).
+        Assert.Equal(6, e.Counter("mmu_recycled"));
+        Assert.Equal(6, e.Stats.ShadowPagesEvicted);
+        Assert.Equal(9, e.Units("shadow_fill"));
+        Assert.Equal(1, e.Counter("prev_root_hits"));
+        Assert.Equal(5, e.Stats.ShadowPages);
+    }
+}

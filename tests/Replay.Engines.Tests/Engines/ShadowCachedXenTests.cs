@@ -1,0 +1,463 @@
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+using Replay.Engines.ShadowCached;
+using Replay.Engines.ShadowFlush;
+
+namespace Replay.Engines.Tests.Engines;
+
+/// <summary>
+/// shadow-cached with the Xen personality against SPEC §3 and REFERENCES §1, each expectation derived in a
+/// comment. TestTrace allocates table frames from 0x10: the first root is 0x10 and mapping A makes its PDPT
+/// 0x11, PD 0x12 and page table 0x13. Leaves are written without A, so prefetch never fills them; not-present
+/// guest entries are prefetched as Xen's magic GNP entries. The hardware TLB and paging-structure caches are
+/// flushed by every non-PCID CR3 load.
+/// </summary>
+public sealed class ShadowCachedXenTests
+{
+    internal const ulong A = 0x40_0000;  // PML4 0, PDPT 0, PD 2, PT index 0
+    internal const ulong B = 0x40_1000;  // same page table, index 1
+    internal const ulong C = 0x40_2000;
+    internal const ulong D = 0x40_3000;
+
+    internal static ShadowCachedEngine Engine(string options = "", MachineConfig? config = null) =>
+        (ShadowCachedEngine)EngineRegistry.Parse("shadow-cached" + (options.Length > 0 ? ":" + options : "")).Create(config ?? MachineConfig.Default());
+
+    internal static ulong Leaf(ulong frame) => (frame << 12) | TestTrace.UserRw;
+
+    [Fact]
+    public void A_first_read_builds_the_root_at_cr3_and_three_shadow_pages_in_one_hidden_fault()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.Read(A + 8);
+        var e = t.Run(Engine());
+
+        // cr3: CR_ACCESS/cr3_switch; the l4 shadow is not in the hash: built (units 1), pinned.
+        // read A: TLB miss; the hardware reads the shadow root entry (1 ref): not present -> #PF exit; the guest
+        //   walk succeeds -> shadow_fill creates l3, l2, l1 (units 3); prefetch looks at the 31 entries after A:
+        //   all guest-not-present, so they become magic GNP entries and nothing is filled. Restart: 4 refs.
+        // read A+8: TLB hit.
+        Assert.Equal(2, e.Stats.Exits);
+        Assert.Equal(1, e.Count("cr3_switch"));
+        Assert.Equal(1, e.Units("cr3_switch"));
+        Assert.Equal(1, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+        Assert.Equal(0, e.WithinCount("shadow_prefetch"));
+        Assert.Equal(5, e.Stats.WalkRefs);
+        Assert.Equal(4, e.Stats.ShadowPagesCreated);
+        Assert.Equal(4, e.Stats.ShadowPages);
+        Assert.Equal(4, e.Counter("shadow_hash_lookups"));
+        Assert.Equal(4, e.Counter("shadow_hash_lookup_miss"));
+        Assert.Equal(1, e.Counter("shadow_fault"));
+        Assert.Equal(1, e.Counter("shadow_fault_fixed"));
+    }
+
+    [Fact]
+    public void Shadows_survive_a_context_switch_so_switching_back_takes_no_hidden_fault()
+    {
+        var t = new TestTrace();
+        ulong p1 = t.NewRoot();
+        t.Map(p1, A, 0x100);
+        ulong p2 = t.NewRoot();
+        t.Map(p2, A, 0x200);
+        t.Cr3(p1);
+        t.Read(A);
+        t.Cr3(p2);
+        t.Read(A);
+        t.Cr3(p1);
+        t.Read(A);
+        var e = t.Run(Engine());
+
+        // cr3 p1 (build, units 1), read (fill 3, 1+4 refs); cr3 p2 (build, units 1), read (fill 3, 1+4 refs);
+        // cr3 p1: the pinned l4 shadow is found (units 0); read: TLB and PSC were flushed, the hardware walks the
+        // cached shadow (4 refs) and finds the leaf: no exit.
+        Assert.Equal(3, e.Count("cr3_switch"));
+        Assert.Equal(2, e.Units("cr3_switch"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(6, e.Units("shadow_fill"));
+        Assert.Equal(14, e.Stats.WalkRefs);
+        Assert.Equal(8, e.Stats.ShadowPages);
+
+        // shadow-flush throws its shadow away at each CR3 load: three hidden faults.
+        var flush = t.Run(new ShadowFlushEngine(MachineConfig.Default()));
+        Assert.Equal(3, flush.Count("shadow_fill"));
+    }
+
+    [Fact]
+    public void A_write_to_a_shadowed_table_is_emulated_and_validated_into_the_shadow()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.Read(B);
+        var e = t.Run(Engine("oos=false"));
+
+        // read A: fill units 3, 5 refs; the page table 0x13 is now write-protected.
+        // ptwrite B's PTE: #PF exit, pt_emulate; one shadow of the frame validated (units 1): the guest entry is
+        //   present but not accessed, so the shadow entry (the GNP magic from prefetch) becomes plain not-present.
+        //   No present shadow entry changed: no flush.
+        // read B: TLB miss; the PDE cache hit skips to the l1 (1 ref): not present -> #PF, fill with no new page
+        //   (units 0); restart via the PDE cache again (1 ref). 7 refs, 2 PSC hits.
+        Assert.Equal(1, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Units("pt_emulate"));
+        Assert.Equal(1, e.Stats.EmulatedWrites);
+        Assert.Equal(1, e.Counter("shadow_fault_emulate_write"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+        Assert.Equal(7, e.Stats.WalkRefs);
+        Assert.Equal(2, e.Stats.PscHits);
+    }
+
+    [Fact]
+    public void A_second_write_to_the_last_emulated_frame_takes_the_fast_emulation_path_until_a_cr3_load()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.Cr3(r);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
+        var e = t.Run(Engine("oos=false"));
+
+        // B: slow path (pt_emulate); C: same frame as the last emulated write -> fast_emulate; the CR3 load
+        // clears last_write_emul_ok, so D takes the slow path again. Each validates one shadow entry.
+        Assert.Equal(2, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Count("fast_emulate"));
+        Assert.Equal(1, e.Units("fast_emulate"));
+        Assert.Equal(2, e.Counter("shadow_fault_emulate_write"));
+        Assert.Equal(1, e.Counter("shadow_fault_fast_emulate"));
+        Assert.Equal(3, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
+    public void Two_consecutive_emulated_zero_writes_to_one_frame_unshadow_it()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, B, 0x101);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, A, 1), 0);
+        t.PtWrite(t.EntryOf(r, B, 1), 0);
+        t.PtWrite(t.EntryOf(r, A, 1), Leaf(0x100));
+        t.Read(A);
+        var e = t.Run(Engine("oos=false"));
+
+        // read A: fill (units 3). Zero to A's PTE: pt_emulate, the present shadow entry is cleared (units 1);
+        //   remembered as the last zero-written frame. Zero to B's PTE: fast_emulate (units 1), the second zero
+        //   write in a row to the frame -> early unshadow: its one shadow (the l1) freed, work within the exit.
+        // The next write to the frame is native (no exit). read A: TLB/PSC flushed by the unshadow; the walk
+        //   reads root, l3, l2 entries (3 refs; the l2 entry was unhooked) -> fill builds the l1 again (units 1).
+        Assert.Equal(1, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Count("fast_emulate"));
+        Assert.Equal(1, e.Counter("shadow_early_unshadow"));
+        Assert.Equal(1, e.Counter("shadow_unshadow"));
+        Assert.Equal(1, e.Stats.Unshadows);
+        Assert.Equal(1, e.WithinCount("unshadow"));
+        Assert.Equal(1, e.WithinUnits("unshadow"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(4, e.Units("shadow_fill"));
+        Assert.Equal(5, e.Stats.Exits);
+        Assert.Equal(5, e.Stats.ShadowPagesCreated);
+        Assert.Equal(4, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void A_non_zero_write_between_breaks_the_early_unshadow_run()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), 0);
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.PtWrite(t.EntryOf(r, D, 1), 0);
+        var e = t.Run(Engine("oos=false"));
+
+        // zero, non-zero (reset_early_unshadow), zero: never two zero writes in a row.
+        Assert.Equal(0, e.Counter("shadow_early_unshadow"));
+        Assert.Equal(0, e.Stats.Unshadows);
+        Assert.Equal(3, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
+    public void A_user_mode_page_table_write_unshadows_instead_of_emulating()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101), user: true);
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        var e = t.Run(Engine("oos=false"));
+
+        // The user-mode write exits (EXCEPTION_NMI/unshadow, units = the l1 shadow freed) and then runs
+        // natively; the frame is no longer shadowed, so the next write is native too.
+        Assert.Equal(1, e.Count("unshadow"));
+        Assert.Equal(1, e.Units("unshadow"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+        Assert.Equal(1, e.Stats.Unshadows);
+        Assert.Equal(3, e.Stats.Exits);
+    }
+
+    [Fact]
+    public void A_leaf_table_goes_out_of_sync_on_a_write_and_is_resynced_at_the_next_cr3_load()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.Read(B);
+        t.Cr3(r);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
+        var e = t.Run(Engine());
+
+        // ptwrite B: the page table is shadowed only as one l1: unsynced (oos_unsync; snapshot taken) and the
+        //   write runs natively; ptwrite C: native, no exit. read B: the shadow entry is a stale GNP magic, but
+        //   the page is out of sync, so no fast path: the slow path walks the guest and fills (units 0).
+        // cr3: this vCPU's OOS page is resynced: 512 entries compared against the snapshot (work within the
+        //   exit), write-protected again. ptwrite D: unsynced again.
+        Assert.Equal(2, e.Count("oos_unsync"));
+        Assert.Equal(2, e.Stats.Unsyncs);
+        Assert.Equal(2, e.Counter("shadow_unsync"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+        Assert.Equal(0, e.Counter("shadow_fault_fast_gnp"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(1, e.WithinCount("oos_resync"));
+        Assert.Equal(512, e.WithinUnits("oos_resync"));
+        Assert.Equal(1, e.Stats.Resyncs);
+        Assert.Equal(2, e.Count("cr3_switch"));
+        Assert.Equal(1, e.Units("cr3_switch"));
+    }
+
+    [Fact]
+    public void Out_of_sync_slots_are_frame_mod_3_with_a_second_chance_and_a_collision_evicts()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        ulong[] vas = [A, 0x60_0000, 0x80_0000, 0xA0_0000]; // page tables 0x13, 0x14, 0x15, 0x16
+        foreach (ulong va in vas)
+        {
+            t.Map(r, va, 0x100 + (va >> 21));
+        }
+
+        Assert.Equal([0x13UL, 0x14, 0x15, 0x16], vas.Select(v => t.TableOf(r, v, 1)));
+        t.Cr3(r);
+        foreach (ulong va in vas)
+        {
+            t.Read(va);
+        }
+
+        foreach (ulong va in vas)
+        {
+            t.PtWrite(t.EntryOf(r, va + 0x1000, 1), Leaf(0x200));
+        }
+
+        t.PtWrite(t.EntryOf(r, 0x60_2000, 1), Leaf(0x201));
+        var e = t.Run(Engine());
+
+        // Slots by frame mod 3: 0x13 -> 1, 0x14 -> 2, 0x15 -> 0: three unsyncs, no collision.
+        // 0x16 -> 1, held by 0x13 in its home slot: 0x16 takes it and 0x13 moves on to slot 2, whose occupant
+        //   0x14 is evicted with a full resync (512 compared).
+        // 0x14 is write-protected again: its next write unsyncs it into slot 2 (home), held by 0x13 (not its
+        //   home): 0x13 is evicted.
+        Assert.Equal(5, e.Count("oos_unsync"));
+        Assert.Equal(2, e.Counter("shadow_unsync_evict"));
+        Assert.Equal(2, e.WithinCount("oos_resync"));
+        Assert.Equal(1024, e.WithinUnits("oos_resync"));
+        Assert.Equal(2, e.Stats.Resyncs);
+    }
+
+    [Fact]
+    public void Invlpg_resyncs_only_the_one_entry_of_an_out_of_sync_table()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, A, 1), 0);
+        t.Invlpg(A);
+        t.Read(A);
+        var e = t.Run(Engine());
+
+        // ptwrite B: unsync; ptwrite A (zero): native. invlpg A: INVLPG exit, A's shadow entry re-propagated from
+        // the guest (1 entry, within the exit). read A: the shadow says guest-not-present, but the page is out of
+        // sync so the slow path walks the guest: a real guest fault, reflected.
+        Assert.Equal(1, e.Count("invlpg"));
+        Assert.Equal(1, e.WithinCount("oos_resync"));
+        Assert.Equal(1, e.WithinUnits("oos_resync"));
+        Assert.Equal(1, e.Count("guest_pf_reflect"));
+        Assert.Equal(1, e.Counter("shadow_fault_bail_real_fault"));
+        Assert.Equal(1, e.Stats.GuestFaults);
+        Assert.Equal(1, e.Counter("shadow_invlpg"));
+    }
+
+    [Fact]
+    public void A_fault_on_a_magic_guest_not_present_entry_is_reflected_without_a_guest_walk()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.Read(B);
+        var e = t.Run(Engine());
+
+        // read A's prefetch left B's shadow entry as a GNP magic entry in an in-sync l1; read B: PDE cache hit
+        // (1 ref), the magic entry -> shadow_fault_fast_gnp, reflected to the guest.
+        Assert.Equal(1, e.Counter("shadow_fault_fast_gnp"));
+        Assert.Equal(0, e.Counter("shadow_fault_bail_real_fault"));
+        Assert.Equal(1, e.Count("guest_pf_reflect"));
+        Assert.Equal(6, e.Stats.WalkRefs);
+    }
+
+    [Fact]
+    public void Prefetch_fills_accessed_entries_after_the_faulting_one()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, B, 0x101, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, C, 0x102, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, D, 0x103);
+        t.Cr3(r);
+        t.Read(A);
+        t.Read(B);
+        t.Read(D);
+        var e = t.Run(Engine());
+
+        // read A: fill; prefetch fills B and C (accessed), not D (A clear): within shadow_prefetch, units 2.
+        // read B: TLB miss, the prefetched shadow entry serves it (PDE cache, 1 ref), no exit.
+        // read D: no shadow entry -> fill (units 0); its prefetch starts after D and meets only GNP entries.
+        Assert.Equal(1, e.WithinCount("shadow_prefetch"));
+        Assert.Equal(2, e.WithinUnits("shadow_prefetch"));
+        Assert.Equal(2, e.Counter("prefetched"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+    }
+
+    [Fact]
+    public void Allocation_under_pressure_unpins_the_least_recently_loaded_root()
+    {
+        var t = new TestTrace();
+        ulong[] p = [t.NewRoot(), 0, 0];
+        t.Map(p[0], A, 0x100);
+        p[1] = t.NewRoot();
+        t.Map(p[1], A, 0x200);
+        p[2] = t.NewRoot();
+        t.Map(p[2], A, 0x300);
+        foreach (ulong root in p)
+        {
+            t.Cr3(root);
+            t.Read(A);
+        }
+
+        t.Cr3(p[0]);
+        var e = t.Run(Engine("pool_pages=8"));
+
+        // Each process needs 4 shadow pages. p0, p1: 8 pages, the whole pool. cr3 p2: one page needed ->
+        // shadow_prealloc stage 1 unpins from the least recently loaded end: p0's l4 (not loaded anywhere) and
+        // with it its l3, l2, l1: 4 freed. read A in p2: 5 + 3 <= 8. cr3 p0: its shadow is gone (built again,
+        // units 1) after unpinning p1 (4 more freed).
+        Assert.Equal(2, e.Counter("shadow_prealloc_1"));
+        Assert.Equal(0, e.Counter("shadow_prealloc_2"));
+        Assert.Equal(8, e.Stats.ShadowPagesEvicted);
+        Assert.Equal(2, e.WithinCount("unshadow"));
+        Assert.Equal(8, e.WithinUnits("unshadow"));
+        Assert.Equal(4, e.Units("cr3_switch"));
+        Assert.Equal(8, e.Stats.ShadowPagesPeak);
+        Assert.Equal(5, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void When_every_root_is_loaded_prealloc_unhooks_below_the_current_roots()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        ulong[] vas = [A, 0x8000_0000, 0x100_0000_0000];
+        foreach (ulong va in vas)
+        {
+            t.Map(r, va, 0x100);
+        }
+
+        t.Cr3(r);
+        t.Read(A);
+        t.Read(0x8000_0000);
+        t.Read(0x100_0000_0000);
+        var e = t.Run(Engine("pool_pages=8"));
+
+        // A: root + 3 = 4. 0x8000_0000 (another PDPT entry): l2, l1 = 6. 0x100_0000_0000 (another PML4 entry)
+        // needs 3: 6 + 3 > 8; stage 1 unpins the only root, but it is loaded (survives); stage 2 unhooks every
+        // entry of the loaded root: the 5 pages below it are freed; then 3 are built.
+        Assert.Equal(1, e.Counter("shadow_prealloc_1"));
+        Assert.Equal(1, e.Counter("shadow_prealloc_2"));
+        Assert.Equal(5, e.Stats.ShadowPagesEvicted);
+        Assert.Equal(4, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void Ptdying_for_an_unloaded_root_unshadows_its_hierarchy_in_the_hypercall()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.Cr3(p);
+        t.Read(A);
+        t.Cr3(q);
+        t.Dying(p);
+        var e = t.Run(Engine());
+
+        // The hint is a VMCALL; p's l4 shadow is loaded nowhere: sh_remove_shadows frees it and, by reference
+        // count, its l3, l2, l1 (units 4). q's root remains.
+        int vmcall = e.ExitKinds.ToList().FindIndex(k => k.Reason == ExitReason.Vmcall && k.Handler == "unshadow");
+        Assert.Equal(1, e.Stats.ExitCounts[vmcall]);
+        Assert.Equal(4, e.Stats.ExitUnits[vmcall]);
+        Assert.Equal(1, e.Counter("shadow_unshadow"));
+        Assert.Equal(1, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void After_ptdying_the_vcpu_unshadows_at_the_first_emulated_zero_write()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.PtInit(t.EntryOf(q, A, 2), (t.TableOf(p, A, 1) << 12) | TestTrace.UserRw); // q shares p's page table
+        t.Cr3(p);
+        t.Read(A);
+        t.Cr3(q);
+        t.Read(A);
+        t.Cr3(p);
+        t.Dying(p);
+        t.PtWrite(t.EntryOf(p, A, 1), 0);
+        var e = t.Run(Engine("oos=false"));
+
+        // p's l4 is loaded: the hint unhooks its user entries; its l3 and l2 go (units 2), the shared l1 lives on
+        // through q's l2. The zero write to the l1 is emulated and, the vCPU being told its process is dying,
+        // unshadows the frame at once (one zero write, not two).
+        Assert.Equal(2, e.Stats.ExitUnits[e.ExitKinds.ToList().FindIndex(k => k.Reason == ExitReason.Vmcall)]);
+        Assert.Equal(1, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Counter("shadow_early_unshadow"));
+        Assert.Equal(1, e.WithinUnits("unshadow"));
+    }
+}
