@@ -44,6 +44,12 @@ public class ReplayBenchmarks
     [Benchmark(Description = "replay shadow-flush (+native)")]
     public Task<long> ShadowFlush() => Replay("shadow-flush");
 
+    [Benchmark(Description = "replay shadow-cached xen (+native)")]
+    public Task<long> ShadowCachedXen() => Replay("shadow-cached");
+
+    [Benchmark(Description = "replay shadow-cached kvm (+native)")]
+    public Task<long> ShadowCachedKvm() => Replay("shadow-cached:personality=kvm");
+
     [Benchmark(Description = "replay writable-pt (+native)")]
     public Task<long> WritablePt() => Replay("writable-pt");
 

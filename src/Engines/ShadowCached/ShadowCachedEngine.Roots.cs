@@ -126,13 +126,16 @@ public sealed partial class ShadowCachedEngine
     /// <summary>Xen <c>sh_set_toplevel_shadow</c>: pin, most recently loaded first.</summary>
     private void Pin(ShadowPage root)
     {
-        if (root.PinNode is not null)
+        root.Pinned = true;
+        if (root.PinNode is null)
+        {
+            root.PinNode = _store.Pinned.AddFirst(root);
+        }
+        else if (root.PinNode != _store.Pinned.First)
         {
             _store.Pinned.Remove(root.PinNode);
+            _store.Pinned.AddFirst(root.PinNode);
         }
-
-        root.Pinned = true;
-        root.PinNode = _store.Pinned.AddFirst(root);
     }
 
     /// <summary>Makes <paramref name="root"/> the vCPU's current root; the old one loses the vCPU's reference.</summary>
@@ -169,7 +172,16 @@ public sealed partial class ShadowCachedEngine
         }
 
         var prev = vs.Prev;
-        int hit = Array.FindIndex(prev, p => p is { Dead: false } && p.Gfn == gfn);
+        int hit = -1;
+        for (int i = 0; i < prev.Length; i++)
+        {
+            if (prev[i] is { Dead: false } p && p.Gfn == gfn)
+            {
+                hit = i;
+                break;
+            }
+        }
+
         ShadowPage next;
         if (hit >= 0)
         {

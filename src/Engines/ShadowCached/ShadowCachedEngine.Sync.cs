@@ -168,11 +168,12 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private void XenResyncOwn(int vcpu)
     {
-        foreach (ulong gfn in _v[vcpu].Oos.ToArray())
+        var slots = _v[vcpu].Oos;
+        for (int i = 0; i < slots.Length; i++)
         {
-            if (gfn != VcpuShadow.None)
+            if (slots[i] != VcpuShadow.None)
             {
-                ResyncFull(gfn);
+                ResyncFull(slots[i]); // empties the slot
             }
         }
     }

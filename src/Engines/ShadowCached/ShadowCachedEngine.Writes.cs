@@ -134,7 +134,9 @@ public sealed partial class ShadowCachedEngine
                 bool flooded = !misaligned && s.Level > 1 && ++s.Flood >= 3;
                 if (misaligned || flooded)
                 {
+                    // KVM's answer to fork/exit bursts (REFERENCES §3): the analogue of Xen's early unshadow.
                     Count(Cnt.Flooded);
+                    Stats.Unshadows++;
                     zapped += Zap(s);
                     continue;
                 }

@@ -60,6 +60,7 @@ public sealed class ShadowCachedKvmTests
         Assert.Equal(3, e.Counter("mmu_pte_write"));
         Assert.Equal(1, e.Counter("mmu_flooded"));
         Assert.Equal(1, e.Counter("mmu_shadow_zapped"));
+        Assert.Equal(1, e.Stats.Unshadows);
         Assert.Equal(1, e.WithinUnits("unshadow"));
         Assert.Equal(2, e.Count("shadow_fill"));
         Assert.Equal(4, e.Units("shadow_fill"));

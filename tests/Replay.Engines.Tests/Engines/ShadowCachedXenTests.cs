@@ -460,4 +460,48 @@ public sealed class ShadowCachedXenTests
         Assert.Equal(1, e.Counter("shadow_early_unshadow"));
         Assert.Equal(1, e.WithinUnits("unshadow"));
     }
+
+    [Theory]
+    [InlineData("oos=false", 1, 0)]
+    [InlineData("", 0, 1)]
+    public void A_data_write_through_an_alias_of_a_shadowed_table_is_emulated_or_unsyncs_it(string options, int emulated, int unsyncs)
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        const ulong Alias = 0x60_0000;
+        t.Map(r, Alias, t.TableOf(r, A, 1), TestTrace.UserRw | Pte.Dirty); // the page table, mapped writable as data
+        t.Cr3(r);
+        t.Read(A);
+        t.Write(Alias + 0x10);
+        var e = t.Run(Engine(options));
+
+        // read A write-protects page table 0x13. The write through the alias faults on it: with OOS off it is
+        // emulated (one shadow validated would need the data; the write is a non-PT store: no entry units);
+        // with OOS on the frame, shadowed only as an l1, is unsynced and the alias filled writable.
+        Assert.Equal(emulated, e.Count("pt_emulate"));
+        Assert.Equal(emulated, e.Stats.EmulatedWrites);
+        Assert.Equal(unsyncs, e.Count("oos_unsync"));
+    }
+
+    [Fact]
+    public void A_frame_that_gets_its_first_shadow_loses_its_writable_shadow_mappings()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        const ulong Alias = 0x60_0000;
+        t.Map(r, Alias, t.TableOf(r, A, 1), TestTrace.UserRw | Pte.Dirty);
+        t.Cr3(r);
+        t.Write(Alias);
+        t.Read(A);
+        t.Write(Alias + 8);
+        var e = t.Run(Engine("oos=false"));
+
+        // write Alias: page table 0x13 is not shadowed yet: filled hardware-writable. read A shadows 0x13:
+        // sh_remove_write_access finds that writable entry (shadow_writeable 1) and flushes the TLBs; the next
+        // write through the alias faults and is emulated.
+        Assert.Equal(1, e.Counter("shadow_writeable"));
+        Assert.Equal(1, e.Count("pt_emulate"));
+    }
 }
