@@ -53,6 +53,9 @@ public sealed class ImportStats
     /// <summary>One line for people.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Records:N0} records ({Fetches:N0} fetches, {Loads:N0} loads, {Stores:N0} stores, {Modifies:N0} modifies) " +
-        $"from {Threads:N0} {(Processes == Threads ? "processes" : $"threads in {Processes:N0} processes")}; " +
+        $"from {Plural(Threads, "input")} in {Plural(Processes, "process")}; " +
         $"{BadRecords:N0} bad skipped; {Ignored:N0} ignored; {Events:N0} events written");
+
+    private static string Plural(long n, string word) =>
+        string.Create(CultureInfo.InvariantCulture, $"{n:N0} {word}{(n == 1 ? "" : word.EndsWith('s') ? "es" : "s")}");
 }
