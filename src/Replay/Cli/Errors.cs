@@ -2,6 +2,7 @@ using Replay.Analysis.Costs;
 using Replay.Analysis.Reports;
 using Replay.Driver;
 using Replay.Engines.Contract;
+using Replay.Import;
 using Replay.Trace;
 
 namespace Replay.Cli;
@@ -18,7 +19,7 @@ internal static class Errors
 
         string message = ex switch
         {
-            TraceFormatException or ProfileException or EngineSpecException or TraceWarningException or VerifyException or UsageException
+            TraceFormatException or ImportFormatException or ProfileException or EngineSpecException or TraceWarningException or VerifyException or UsageException
                 or InvalidDataException => ex.Message,
             FileNotFoundException f => $"{f.FileName ?? "file"}: no such file.",
             DirectoryNotFoundException d => d.Message,

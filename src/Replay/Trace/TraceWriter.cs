@@ -107,6 +107,18 @@ public sealed class TraceWriter : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Adds (or replaces) one key-value metadata entry, for facts known only once the rows are written (an
+    /// importer's counts). It goes into the footer that <see cref="CompleteAsync"/> writes.
+    /// </summary>
+    public void SetMetadata(string key, string value)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var meta = new Dictionary<string, string>(_writer.CustomMetadata ?? new Dictionary<string, string>()) { [key] = value };
+        _writer.CustomMetadata = meta;
+    }
+
     /// <summary>Writes the last row group and the footer, then renames the temporary file onto the target path.</summary>
     public async ValueTask CompleteAsync(CancellationToken ct = default)
     {

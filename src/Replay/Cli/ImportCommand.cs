@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Replay.Engines.Trace;
+using Replay.Import;
+
+namespace Replay.Cli;
+
+/// <summary><c>replay import lackey FILE... -o OUT</c> and <c>replay import drmemtrace DIR_OR_ZIP -o OUT</c>: real access streams as guest processes.</summary>
+internal static class ImportCommand
+{
+    public static Command Build(TextWriter stdout)
+    {
+        var cmd = new Command("import", "Import real memory-access traces as processes of a demand-paged guest (SPEC §1 trace out).");
+        cmd.Add(Lackey(stdout));
+        cmd.Add(DrMemTrace(stdout));
+        return cmd;
+    }
+
+    private static Command Lackey(TextWriter stdout)
+    {
+        var files = new Argument<string[]>("files")
+        {
+            Description = "valgrind lackey (--trace-mem=yes) or CS:APP cache-lab traces, plain or gzip; each becomes one process.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var common = new CommonOptions();
+        var slice = new Option<long>("--slice")
+        {
+            Description = "Records a file runs before the next file's turn (round-robin over files, a context switch each turn).",
+            DefaultValueFactory = _ => ImportOptions.DefaultSlice,
+        };
+        slice.Validators.Add(r => Positive(r, "--slice"));
+        var cmd = new Command("lackey", "Import lackey/cache-lab lines (I, L, S, M; M = load then store; ==pid== lines skipped).") { files, slice };
+        common.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            string[] inputs = parse.GetValue(files)!;
+            ImportOptions options = common.Options(parse) with { Slice = parse.GetValue(slice) };
+            var importer = new LackeyImporter(inputs, options);
+            string source = Source("lackey", inputs, options, $" --slice {options.Slice}");
+            var info = new TraceInfo { Vcpus = options.Vcpus, Source = source, Markers = importer.Markers };
+            string output = parse.GetValue(common.Output)!;
+            ImportStats stats = await ImportOutput.WriteAsync(output, info, importer.Run, ct).ConfigureAwait(false);
+            await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
+            return CliApp.Success;
+        });
+        return cmd;
+    }
+
+    private static Command DrMemTrace(TextWriter stdout)
+    {
+        var input = new Argument<string>("input")
+        {
+            Description = "A drmemtrace trace folder (every *.zip but cpu_schedule.bin.zip is one thread) or one thread's zip.",
+        };
+        var common = new CommonOptions();
+        var cmd = new Command("drmemtrace",
+            "Import DynamoRIO drmemtrace offline traces: threads of one PID share an address space, interleaved by timestamp markers.") { input };
+        common.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            string path = parse.GetValue(input)!;
+            ImportOptions options = common.Options(parse);
+            using var importer = new DrMemTraceImporter(path, options);
+            var info = new TraceInfo { Vcpus = options.Vcpus, Source = Source("drmemtrace", [path], options, ""), Markers = importer.Markers };
+            string output = parse.GetValue(common.Output)!;
+            ImportStats stats = await ImportOutput.WriteAsync(output, info, importer.Run, ct).ConfigureAwait(false);
+            await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
+            return CliApp.Success;
+        });
+        return cmd;
+    }
+
+    private static string Source(string format, IEnumerable<string> inputs, ImportOptions o, string extra)
+    {
+        var sb = new StringBuilder($"replay import {format} {string.Join(' ', inputs)}{extra} --vcpus {o.Vcpus}");
+        if (o.SkipBad)
+        {
+            sb.Append(" --skip-bad");
+        }
+
+        if (o.Limit is long limit)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" --limit {limit}");
+        }
+
+        return sb.ToString();
+    }
+
+    private static void Positive(System.CommandLine.Parsing.OptionResult r, string name)
+    {
+        if (r.GetValueOrDefault<long>() <= 0)
+        {
+            r.AddError($"{name} must be positive.");
+        }
+    }
+
+    /// <summary>The options both formats share.</summary>
+    private sealed class CommonOptions
+    {
+        public Option<string> Output { get; } = new("--output", "-o") { Description = "Trace file to write (.pq); written to a temporary name, then renamed.", Required = true };
+
+        public Option<int> Vcpus { get; } = new("--vcpus") { Description = "vCPUs of the guest (1-64).", DefaultValueFactory = _ => 1 };
+
+        public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Count and skip malformed lines or records instead of failing." };
+
+        public Option<long?> Limit { get; } = new("--limit") { Description = "Stop after this many access records." };
+
+        public void AddTo(Command cmd)
+        {
+            Vcpus.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<int>() is < 1 or > 64)
+                {
+                    r.AddError("--vcpus must be between 1 and 64.");
+                }
+            });
+            Limit.Validators.Add(r =>
+            {
+                if (r.GetValueOrDefault<long?>() is <= 0)
+                {
+                    r.AddError("--limit must be positive.");
+                }
+            });
+            cmd.Add(Output);
+            cmd.Add(Vcpus);
+            cmd.Add(SkipBad);
+            cmd.Add(Limit);
+        }
+
+        public ImportOptions Options(ParseResult parse) =>
+            new(parse.GetValue(Vcpus), ImportOptions.DefaultSlice, parse.GetValue(SkipBad), parse.GetValue(Limit));
+    }
+}

@@ -1,0 +1,99 @@
+using Replay.Engines.Trace;
+using Replay.Import;
+using Replay.Tests.Cli;
+using Replay.Trace;
+
+namespace Replay.Tests.Import;
+
+/// <summary><c>replay import</c> end to end: the trace it writes, its summary, its errors and exit codes.</summary>
+public sealed class ImportCommandTests : IDisposable
+{
+    private readonly TempDir _d = Cli.Cli.Temp();
+
+    public void Dispose() => _d.Dispose();
+
+    [Fact]
+    public async Task Two_lackey_files_with_slice_2_give_seven_cr3_loads_and_say_where_they_came_from()
+    {
+        // See LackeyImporterTests: yi (7 records) and dave (5) with slice 2 run in 7 alternating turns.
+        string yi = Samples.File("cachelab/yi.trace");
+        string dave = Samples.File("cachelab/dave.trace");
+        var (code, stdout, stderr) = await Cli.Cli.RunAsync("import", "lackey", yi, dave, "--slice", "2", "-o", _d.File("t.pq"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("12 records (0 fetches, 6 loads, 4 stores, 2 modifies)", stdout, StringComparison.Ordinal);
+        var (ops, meta) = await ReadAsync(_d.File("t.pq"));
+        Assert.Equal(7, ops[(int)TraceOp.Cr3]);
+        Assert.Equal(2, ops[(int)TraceOp.Mark]);
+        Assert.Equal($"replay import lackey {yi} {dave} --slice 2 --vcpus 1", meta["replay.source"]);
+        Assert.Equal("{\"1\":\"yi.trace\",\"2\":\"dave.trace\"}", meta["replay.markers"]);
+        Assert.Contains("\"modifies\":2", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_malformed_line_fails_with_file_and_line_and_leaves_an_existing_output_alone()
+    {
+        await File.WriteAllTextAsync(_d.File("bad.trace"), " L 10,4\n S 20,4\n X 30,4\n");
+        await File.WriteAllTextAsync(_d.File("out.pq"), "previous");
+        var (code, _, stderr) = await Cli.Cli.RunAsync("import", "lackey", _d.File("bad.trace"), "-o", _d.File("out.pq"));
+        Assert.Equal(1, code);
+        Assert.StartsWith($"replay: {_d.File("bad.trace")}:3: expected", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Equal("previous", await File.ReadAllTextAsync(_d.File("out.pq")));
+        Assert.Equal(["bad.trace", "out.pq"], Directory.GetFiles(_d.Path).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public async Task Skip_bad_counts_the_lines_it_skipped_and_stores_the_count()
+    {
+        await File.WriteAllTextAsync(_d.File("bad.trace"), " L 10,4\n S 20,4\n X 30,4\n ??\n M 40,4\n");
+        var (code, stdout, stderr) = await Cli.Cli.RunAsync("import", "lackey", _d.File("bad.trace"), "--skip-bad", "-o", _d.File("out.pq"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("2 bad skipped", stdout, StringComparison.Ordinal);
+        var (_, meta) = await ReadAsync(_d.File("out.pq"));
+        Assert.Contains("\"bad_records\":2", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_input_or_a_bad_option_fails_cleanly()
+    {
+        var (code, _, stderr) = await Cli.Cli.RunAsync("import", "drmemtrace", _d.File("nope"), "-o", _d.File("o.pq"));
+        Assert.Equal(1, code);
+        Assert.Contains("nope: no such file.", stderr, StringComparison.Ordinal);
+        (code, _, _) = await Cli.Cli.RunAsync("import", "lackey", _d.File("x"), "--slice", "0", "-o", _d.File("o.pq"));
+        Assert.Equal(2, code);
+        (code, _, _) = await Cli.Cli.RunAsync("import", "lackey", _d.File("x"));
+        Assert.Equal(2, code);
+    }
+
+    [Theory]
+    [InlineData("lackey")]
+    [InlineData("drmemtrace")]
+    public async Task An_imported_trace_replays_with_verify_and_strict_under_every_engine(string format)
+    {
+        string[] inputs = format == "lackey"
+            ? [Samples.File("lackey/lackey_tiny_n1000.txt.gz"), Samples.File("cachelab/trans.trace")]
+            : [Samples.ThreadSig];
+        string trace = _d.File("t.pq");
+        var (code, _, stderr) = await Cli.Cli.RunAsync(["import", format, .. inputs, "--vcpus", "2", "--limit", "20000", "-o", trace]);
+        Assert.True(code == 0, stderr);
+        (code, var stdout, stderr) = await Cli.Cli.RunAsync(trace, "--engine", "all", "--verify", "--strict", "--out", _d.File("reports"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("shadow-flush", stdout, StringComparison.Ordinal);
+    }
+
+    private static async Task<(long[] Ops, IReadOnlyDictionary<string, string> Meta)> ReadAsync(string path)
+    {
+        await using var reader = await TraceReader.OpenAsync(path);
+        var ops = new long[TraceOps.MaxOp + 1];
+        var batch = new EventBatch(1 << 16);
+        while (await reader.ReadNextAsync(batch))
+        {
+            for (int i = 0; i < batch.Count; i++)
+            {
+                ops[batch.Op[i]]++;
+            }
+        }
+
+        return (ops, reader.Metadata);
+    }
+}
