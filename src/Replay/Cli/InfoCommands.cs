@@ -21,6 +21,7 @@ internal static class InfoCommands
                     string values = o.Kind switch
                     {
                         OptionKind.Bool => "true|false",
+                        OptionKind.Int when o.Default == EngineOption.Auto => $"auto|{o.Min}..{o.Max}",
                         OptionKind.Int => $"{o.Min}..{o.Max}",
                         _ => string.Join("|", o.Choices!),
                     };

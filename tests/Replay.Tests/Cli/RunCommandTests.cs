@@ -105,6 +105,20 @@ public sealed class RunCommandTests
         Assert.Contains("replay.source = replay gen ctxswitch --seed 1 --events 10000", stdout);
     }
 
+    [Theory]
+    [InlineData("shadow-cached:personality=KVM,prefetch=auto", "shadow-cached:personality=kvm")]
+    [InlineData("shadow-cached:prefetch=32,oos=off", "shadow-cached:oos=false,prefetch=32")]
+    public async Task Shadow_cached_options_are_normalised_into_the_reported_engine_name(string spec, string canonical)
+    {
+        using var d = Cli.Temp();
+        string trace = d.File("t.pq");
+        await Cli.RunAsync("gen", "ctxswitch", "-o", trace, "--events", "3000");
+        var (code, _, err) = await Cli.RunAsync(trace, "--engine", spec, "--out", d.File("r"));
+        Assert.True(code == 0, err);
+        var summary = await ReportReader.ReadSummaryAsync(d.File("r/summary.parquet"));
+        Assert.All(summary, s => Assert.Equal(canonical, s.Engine));
+    }
+
     [Fact]
     public async Task Engines_and_profiles_list_what_is_available()
     {
@@ -113,6 +127,8 @@ public sealed class RunCommandTests
         Assert.Contains("shadow-flush", stdout);
         Assert.Contains("keep_global=false", stdout);
         Assert.Contains("prefetch=0", stdout);
+        Assert.Contains("personality=xen", stdout);
+        Assert.Contains("pool_pages=auto      (auto|8..", stdout);
         (code, stdout, _) = await Cli.RunAsync("profiles");
         Assert.Equal(0, code);
         Assert.Contains("skylake", stdout);
