@@ -157,11 +157,16 @@ public sealed partial class ShadowCachedEngine
         }
     }
 
-    /// <summary>Removes a page from the store; a frame left without shadows leaves its OOS slot.</summary>
+    /// <summary>
+    /// Removes a page from the store; a frame left without shadows leaves its OOS slot. The TLBs and
+    /// paging-structure caches are flushed: they may hold what the page mapped, or (with PCIDs kept across
+    /// CR3 loads) its id, which a new page may reuse.
+    /// </summary>
     private void RemovePage(ShadowPage p)
     {
         var fs = p.IsSplinter ? null : _store.Frame(p.Gfn);
         _store.Remove(p);
+        FlushEverywhere();
         if (fs is { Oos: true } && fs.Shadows.Count == 0)
         {
             if (_xen)

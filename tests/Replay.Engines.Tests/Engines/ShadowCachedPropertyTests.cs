@@ -41,6 +41,21 @@ public sealed class ShadowCachedPropertyTests
     }
 
     [Theory]
+    [InlineData("pool_pages=8", 5, 2)]
+    [InlineData("pool_pages=8", 6, 3)]
+    [InlineData("personality=kvm,pool_pages=8", 5, 2)]
+    [InlineData("", 8, 2)]
+    public void With_pcids_kept_across_cr3_loads_freed_shadow_pages_are_never_reached_through_stale_caches(string options, int seed, int vcpus)
+    {
+        // CR3 loads with bit 63 keep each PCID's TLB and paging-structure-cache entries; a small pool frees and
+        // reuses shadow pages (and their ids) underneath them.
+        var t = RandomTrace(seed, vcpus, pageTableWrites: false, pcid: true);
+        var config = MachineConfig.Default(vcpus: vcpus, pcid: true);
+        var e = t.Run(Engine(options, config));
+        Assert.Equal(t.Run(new NativeEngine(config)).Stats.GuestFaults, e.Stats.GuestFaults);
+    }
+
+    [Theory]
     [InlineData("", 1, 1)]
     [InlineData("", 2, 2)]
     [InlineData("personality=kvm", 3, 1)]
@@ -64,7 +79,7 @@ public sealed class ShadowCachedPropertyTests
     /// protecting and tearing down leaves (and whole page tables) as a guest kernel would, each narrowing
     /// followed by an INVLPG on every vCPU (a shootdown), so the trace stays well formed.
     /// </summary>
-    private static TestTrace RandomTrace(int seed, int vcpus, bool pageTableWrites)
+    private static TestTrace RandomTrace(int seed, int vcpus, bool pageTableWrites, bool pcid = false)
     {
         var rng = new Random(seed);
         var t = new TestTrace();
@@ -87,10 +102,23 @@ public sealed class ShadowCachedPropertyTests
         }
 
         var current = new ulong[vcpus];
+        void Load(int vcpu, ulong root)
+        {
+            current[vcpu] = root;
+            if (pcid)
+            {
+                // Without page-table writes nothing is ever stale: every load may keep the PCID's entries.
+                t.Cr3(root, pcid: (ushort)(Array.IndexOf(roots, root) + 1), noFlush: !pageTableWrites, vcpu: vcpu);
+            }
+            else
+            {
+                t.Cr3(root, vcpu: vcpu);
+            }
+        }
+
         for (int v = 0; v < vcpus; v++)
         {
-            current[v] = roots[v % roots.Length];
-            t.Cr3(current[v], vcpu: v);
+            Load(v, roots[v % roots.Length]);
         }
 
         void Shootdown(ulong va)
@@ -122,8 +150,7 @@ public sealed class ShadowCachedPropertyTests
             }
             else if (op < 74)
             {
-                current[vcpu] = roots[rng.Next(roots.Length)];
-                t.Cr3(current[vcpu], vcpu: vcpu);
+                Load(vcpu, roots[rng.Next(roots.Length)]);
             }
             else if (op < 78)
             {
