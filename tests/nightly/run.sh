@@ -41,10 +41,10 @@ if [ -z "${NIGHTLY_SKIP_BENCH:-}" ]; then
   rm -rf BenchmarkDotNet.Artifacts
   (cd tests/Replay.Benchmarks && REPLAY_BENCH_EVENTS=${NIGHTLY_BENCH_EVENTS:-10000000} \
     dotnet run -c Release -- --filter '*' --artifacts "../../$out/benchmarks")
-  report=$(ls "$out"/benchmarks/results/*-report-full.json | head -n 1)
+  reports=("$out"/benchmarks/results/*-report-full.json) # one per benchmark class
   if [ "$refresh" = 1 ]; then
-    python3 tests/nightly/bench_compare.py condense "$report" > "$base/benchmarks.json"
-  elif ! python3 tests/nightly/bench_compare.py compare "$base/benchmarks.json" "$report" "${NIGHTLY_BENCH_THRESHOLD:-10}"; then
+    python3 tests/nightly/bench_compare.py condense "${reports[@]}" > "$base/benchmarks.json"
+  elif ! python3 tests/nightly/bench_compare.py compare "$base/benchmarks.json" "${reports[@]}" "${NIGHTLY_BENCH_THRESHOLD:-10}"; then
     status=1
   fi
 fi
