@@ -1,0 +1,270 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+
+namespace Replay.Gen.Kernel;
+
+/// <summary>Address-space lifetime: create, fork (copy-on-write), exec, munmap, exit.</summary>
+public sealed partial class GuestKernel
+{
+    private const int UserEntries = 256; // the lower half of the root
+
+    /// <summary>
+    /// A fresh, exec'd address space with nothing mapped in user space: a new root (and KPTI user root) whose
+    /// kernel half is copied from <c>init_mm</c> with <c>ptwrite</c>s (Linux's <c>pgd_alloc</c>), on <paramref name="vcpu"/>.
+    /// </summary>
+    public Process CreateProcess(int vcpu = 0)
+    {
+        EnterKernel(vcpu, _cpus[vcpu]);
+        ulong root = NewRoot(vcpu, Idle.Root, user: false);
+        ulong userRoot = _kpti ? NewRoot(vcpu, _userTemplate, user: true) : 0;
+        return new Process(_nextId++, _nextContext++, root, userRoot, idle: false);
+    }
+
+    /// <summary>
+    /// <c>fork</c> by the process on <paramref name="vcpu"/> (made current first): the child's hierarchy is built
+    /// table by table; each writable leaf is write-protected in the parent, then copied into the child (Linux's
+    /// <c>copy_present_pte</c>), the frame now shared; then the parent's TLBs are flushed (<c>flush_tlb_mm</c>).
+    /// </summary>
+    public Process Fork(int vcpu, Process parent)
+    {
+        Run(vcpu, parent);
+        var child = CreateProcess(vcpu);
+        if (CopyTables(vcpu, child, parent.Root, child.Root, _levels))
+        {
+            FlushRange(parent, 0, -1);
+        }
+
+        return child;
+    }
+
+    /// <summary>
+    /// <c>exec</c> on <paramref name="vcpu"/>: a fresh address space is made and switched to, then the old one
+    /// (<paramref name="p"/>) is torn down as at exit. Returns the new process.
+    /// </summary>
+    public Process Exec(int vcpu, Process p)
+    {
+        Run(vcpu, p);
+        var fresh = CreateProcess(vcpu);
+        Run(vcpu, fresh);
+        Teardown(p, vcpu);
+        return fresh;
+    }
+
+    /// <summary>
+    /// <c>exit</c> (the last reference to the mm): on the vCPU it runs on (or last ran on) the optional
+    /// <c>ptdying</c> hint, every leaf written to zero, every table unlinked bottom-up and freed, the mm's TLBs
+    /// flushed on every vCPU that ran it; vCPUs still running it switch to <c>init_mm</c>; its roots are freed.
+    /// </summary>
+    public void Exit(Process p) => Teardown(p, Math.Max(0, p.LastVcpu));
+
+    /// <summary>
+    /// <c>munmap</c> of <paramref name="pages"/> pages from <paramref name="va"/> by the process on
+    /// <paramref name="vcpu"/>: each mapped leaf written to zero (a 2 MiB leaf inside the range goes whole), then
+    /// INVLPG per page over the unmapped span, or one flush past <see cref="FlushCeiling"/> pages.
+    /// </summary>
+    public void Munmap(int vcpu, ulong va, int pages)
+    {
+        var c = _cpus[vcpu];
+        var p = c.Current;
+        if (p.IsIdle)
+        {
+            throw new InvalidOperationException($"vCPU {vcpu} runs no process: call Run first.");
+        }
+
+        EnterKernel(vcpu, c);
+        ulong end = va + ((ulong)pages << 12);
+        ulong lo = ulong.MaxValue, hi = 0;
+        bool huge = false;
+        for (ulong a = va & ~0xFFFUL; a < end;)
+        {
+            ulong pa = FindEntry(p.Root, a, out int level, out ulong e);
+            ulong size = 1UL << Pte.Shift(level);
+            if ((e & Pte.Present) != 0)
+            {
+                Put(vcpu, pa, 0);
+                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+                huge |= level > 1;
+                lo = Math.Min(lo, a & ~(size - 1));
+                hi = Math.Max(hi, a & ~(size - 1));
+            }
+
+            a = (a & ~(size - 1)) + size;
+        }
+
+        if (lo <= hi)
+        {
+            FlushRange(p, lo, huge ? -1 : (int)((hi - lo) >> 12) + 1);
+        }
+    }
+
+    private ulong NewRoot(int vcpu, ulong template, bool user)
+    {
+        ulong root = AllocRootFrame(vcpu, user);
+        var words = _mem.Find(root);
+        var src = _mem.Get(template);
+        for (int i = 0; i < 512; i++)
+        {
+            ulong want = i < UserEntries ? 0 : src[i];
+            if ((words is null ? 0 : words[i]) != want)
+            {
+                Put(vcpu, (root << 12) | ((ulong)i << 3), want);
+            }
+        }
+
+        return root;
+    }
+
+    /// <summary>Copies the user half below <paramref name="src"/> into <paramref name="dst"/>; true if a parent leaf was write-protected.</summary>
+    private bool CopyTables(int vcpu, Process child, ulong src, ulong dst, int level)
+    {
+        bool protectedAny = false;
+        var words = _mem.Find(src);
+        if (words is null)
+        {
+            return false;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = 0; i < n; i++)
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            ulong srcPa = (src << 12) | ((ulong)i << 3);
+            ulong dstPa = (dst << 12) | ((ulong)i << 3);
+            if (level == 1 || (e & Pte.Ps) != 0)
+            {
+                if ((e & Pte.Rw) != 0)
+                {
+                    e = (e & ~Pte.Rw) | SoftCow;
+                    Put(vcpu, srcPa, e);
+                    protectedAny = true;
+                }
+
+                Put(vcpu, dstPa, e);
+                AddRef((e & Pte.AddrMask) >> 12);
+                continue;
+            }
+
+            ulong t = AllocTable(vcpu);
+            ulong link = (t << 12) | TableFlags;
+            Put(vcpu, dstPa, link);
+            if (level == _levels && child.UserRoot != 0)
+            {
+                Put(vcpu, (child.UserRoot << 12) | ((ulong)i << 3), link);
+            }
+
+            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> 12, t, level - 1);
+        }
+
+        return protectedAny;
+    }
+
+    private void Teardown(Process p, int vcpu)
+    {
+        if (!p.Alive || p.IsIdle)
+        {
+            throw new InvalidOperationException($"{p} cannot exit: it is the idle mm or has already exited.");
+        }
+
+        for (int u = 0; u < _cpus.Length; u++)
+        {
+            if (_cpus[u].Current == p)
+            {
+                vcpu = u;
+                break;
+            }
+        }
+
+        EnterKernel(vcpu, _cpus[vcpu]);
+        if (Options.PtDying)
+        {
+            Emit(TraceOp.PtDying, 0, p.Root << 12, 0, vcpu, false);
+        }
+
+        ZapLeaves(vcpu, p.Root, _levels);
+        FreeTables(vcpu, p, p.Root, _levels);
+        FlushRange(p, 0, -1);
+        for (int u = 0; u < _cpus.Length; u++)
+        {
+            if (_cpus[u].Current == p)
+            {
+                Switch(u, _cpus[u], Idle);
+            }
+        }
+
+        p.Alive = false;
+        Frames.FreeRoot(p.Root, user: false);
+        if (p.UserRoot != 0)
+        {
+            Frames.FreeRoot(p.UserRoot, user: true);
+        }
+    }
+
+    /// <summary>Linux's <c>unmap_vmas</c> at exit: every user leaf written to zero, its frame released.</summary>
+    private void ZapLeaves(int vcpu, ulong table, int level)
+    {
+        var words = _mem.Find(table);
+        if (words is null)
+        {
+            return;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = 0; i < n; i++)
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            if (level == 1 || (e & Pte.Ps) != 0)
+            {
+                Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
+                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+            }
+            else
+            {
+                ZapLeaves(vcpu, (e & Pte.AddrMask) >> 12, level - 1);
+            }
+        }
+    }
+
+    /// <summary>Linux's <c>free_pgtables</c>: bottom-up, each table's link cleared and its frame freed.</summary>
+    private void FreeTables(int vcpu, Process p, ulong table, int level)
+    {
+        var words = _mem.Find(table);
+        if (words is null)
+        {
+            return;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = 0; i < n; i++)
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            ulong child = (e & Pte.AddrMask) >> 12;
+            if (level > 2)
+            {
+                FreeTables(vcpu, p, child, level - 1);
+            }
+
+            Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
+            if (level == _levels && p.UserRoot != 0)
+            {
+                Put(vcpu, (p.UserRoot << 12) | ((ulong)i << 3), 0);
+            }
+
+            Frames.Free(child);
+        }
+    }
+}
