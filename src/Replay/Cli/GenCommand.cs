@@ -102,7 +102,7 @@ internal static class GenCommand
 
         await using var writer = await TraceWriter.CreateAsync(path, info, hasTime: true, ct: ct).ConfigureAwait(false);
         var kernel = new GuestKernel(options, b => writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult());
-        w.Generate(kernel, new Random(seed), events);
+        w.Generate(kernel, new WorkloadRandom(seed), events);
         kernel.Complete();
         await writer.CompleteAsync(ct).ConfigureAwait(false);
         return kernel.Events;

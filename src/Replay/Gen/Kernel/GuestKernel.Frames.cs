@@ -32,12 +32,9 @@ public sealed partial class GuestKernel
         ulong t = AllocFrame(vcpu);
         if (_mem.Find(t) is { } words)
         {
-            for (int i = 0; i < 512; i++)
+            for (int i = NextUsed(words, 0, 512); i < 512; i = NextUsed(words, i + 1, 512))
             {
-                if (words[i] != 0)
-                {
-                    Put(vcpu, (t << 12) | ((ulong)i << 3), 0);
-                }
+                Put(vcpu, (t << 12) | ((ulong)i << 3), 0);
             }
         }
 

@@ -97,6 +97,18 @@ public sealed partial class GuestKernel
         }
     }
 
+    /// <summary>The first non-zero word at or after <paramref name="from"/> (vectorised: tables are mostly empty), or <paramref name="end"/>.</summary>
+    private static int NextUsed(ulong[] words, int from, int end)
+    {
+        if (from >= end)
+        {
+            return end;
+        }
+
+        int i = words.AsSpan(from, end - from).IndexOfAnyExcept(0UL);
+        return i < 0 ? end : from + i;
+    }
+
     private ulong NewRoot(int vcpu, ulong template, bool user)
     {
         ulong root = AllocRootFrame(vcpu, user);
@@ -125,7 +137,7 @@ public sealed partial class GuestKernel
         }
 
         int n = level == _levels ? UserEntries : 512;
-        for (int i = 0; i < n; i++)
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
             if ((e & Pte.Present) == 0)
@@ -214,7 +226,7 @@ public sealed partial class GuestKernel
         }
 
         int n = level == _levels ? UserEntries : 512;
-        for (int i = 0; i < n; i++)
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
             if ((e & Pte.Present) == 0)
@@ -244,7 +256,7 @@ public sealed partial class GuestKernel
         }
 
         int n = level == _levels ? UserEntries : 512;
-        for (int i = 0; i < n; i++)
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
             if ((e & Pte.Present) == 0)
