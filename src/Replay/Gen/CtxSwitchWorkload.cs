@@ -21,6 +21,7 @@ internal static class CtxSwitchWorkload
     private static void Generate(GuestKernel k, Random rng, long events)
     {
         int vcpus = k.Options.Vcpus;
+        k.Mark(1);
         var sched = new Scheduler(k);
         for (int v = 0; v < vcpus; v++)
         {
@@ -28,7 +29,6 @@ internal static class CtxSwitchWorkload
             sched.Add(v, k.CreateProcess(v));
         }
 
-        k.Mark(1);
         for (long slice = 0; k.Events < events; slice++)
         {
             if (slice == 4L * vcpus)

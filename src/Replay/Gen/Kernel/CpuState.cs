@@ -11,6 +11,9 @@ internal sealed class CpuState(Process idle)
     public const int DynamicAsids = 6;
 
     public Process Current = idle;
+
+    /// <summary>False until the first CR3 load: <c>init_mm</c> is loaded lazily, when the vCPU first needs a root.</summary>
+    public bool Loaded;
     public int Asid;
     public int NextAsid;
     public bool InKernel = true;

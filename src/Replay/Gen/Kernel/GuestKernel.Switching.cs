@@ -21,12 +21,16 @@ public sealed partial class GuestKernel
         }
 
         var c = _cpus[vcpu];
-        if (c.Current == p)
+        if (c.Current == p && c.Loaded)
         {
             return;
         }
 
-        EnterKernel(vcpu, c);
+        if (c.Loaded)
+        {
+            EnterKernel(vcpu, c);
+        }
+
         Switch(vcpu, c, p);
     }
 
@@ -38,6 +42,7 @@ public sealed partial class GuestKernel
     private void Switch(int vcpu, CpuState c, Process p)
     {
         c.Current = p;
+        c.Loaded = true;
         c.InKernel = true;
         p.RanOn |= 1UL << vcpu;
         p.LastVcpu = vcpu;
@@ -63,6 +68,12 @@ public sealed partial class GuestKernel
     /// <summary>KPTI kernel entry (syscall, fault, interrupt): the kernel root, keeping the kernel PCID's entries.</summary>
     private void EnterKernel(int vcpu, CpuState c)
     {
+        if (!c.Loaded)
+        {
+            Switch(vcpu, c, c.Current);
+            return;
+        }
+
         if (!_kpti || c.InKernel)
         {
             return;

@@ -55,7 +55,7 @@ public sealed partial class GuestKernel
     private long _nextContext = 1;
     private int _nextId;
 
-    /// <summary>Boots the kernel: builds the kernel half (as <c>ptinit</c>) and loads <c>init_mm</c> on every vCPU.</summary>
+    /// <summary>Boots the kernel: builds the kernel half (as <c>ptinit</c>); each vCPU idles in <c>init_mm</c>.</summary>
     /// <param name="options">Machine and kernel configuration (validated).</param>
     /// <param name="sink">Receives each full batch of events (and the last partial one at <see cref="Complete"/>);
     /// the batch is reused afterwards, so the sink must consume it before returning.</param>
@@ -91,8 +91,7 @@ public sealed partial class GuestKernel
         _cpus = new CpuState[options.Vcpus];
         for (int v = 0; v < _cpus.Length; v++)
         {
-            _cpus[v] = new CpuState(Idle);
-            Switch(v, _cpus[v], Idle);
+            _cpus[v] = new CpuState(Idle); // init_mm's CR3 is loaded when the vCPU first needs a root
         }
     }
 
