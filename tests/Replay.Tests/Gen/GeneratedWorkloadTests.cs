@@ -92,3 +92,46 @@ public sealed class GeneratedWorkloadTests
         Assert.All(Workloads.All, w => Assert.True(w.Description.Length > 40, w.Name));
     }
 }
+
+public sealed class ReclaimTraceTests
+{
+    [Fact]
+    public async Task Reclaim_under_memory_pressure_with_threads_on_two_vcpus_keeps_the_trace_well_formed_for_every_engine()
+    {
+        using var d = Cli.Cli.Temp();
+        string trace = d.File("reclaim.pq");
+        var options = new Replay.Gen.Kernel.KernelOptions { Vcpus = 2, Pcid = true, MemoryBytes = 64UL << 20 };
+        var info = new Replay.Engines.Trace.TraceInfo { Vcpus = 2, Pcid = true, MemoryBytes = options.MemoryBytes, Source = "test" };
+        long reclaims;
+        await using (var writer = await TraceWriter.CreateAsync(trace, info, hasTime: true))
+        {
+            var k = new Replay.Gen.Kernel.GuestKernel(options, b => writer.WriteAsync(b).AsTask().GetAwaiter().GetResult());
+            var db = k.CreateProcess();
+            var other = k.CreateProcess();
+            k.Run(0, db);
+            k.Run(1, db); // a thread per vCPU: reclaiming db's pages needs a shootdown on both
+            for (int i = 0; i < 17_000; i++)
+            {
+                int v = i & 1;
+                if (i % 4000 == 3999)
+                {
+                    k.Run(v, other);
+                    k.Access(v, Replay.Engines.Trace.TraceOp.Write, 0x5000_0000UL + ((ulong)i << 12));
+                    k.Run(v, db);
+                }
+
+                k.Access(v, Replay.Engines.Trace.TraceOp.Write, 0x1000_0000UL + ((ulong)i << 12));
+                k.Access(v, Replay.Engines.Trace.TraceOp.Read, 0x1000_0000UL + ((ulong)(i / 2) << 12)); // refaults reclaimed pages
+            }
+
+            k.Complete();
+            reclaims = k.Reclaims;
+            await writer.CompleteAsync();
+        }
+
+        Assert.True(reclaims > 1000, $"{reclaims} reclaims");
+        var (code, _, err) = await Cli.Cli.RunAsync(trace, "--verify", "--strict", "--out", d.File("r"),
+            "--engine", "native", "--engine", "shadow-flush", "--engine", "writable-pt", "--engine", "ept");
+        Assert.True(code == 0, err);
+    }
+}
