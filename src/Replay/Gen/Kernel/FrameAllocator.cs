@@ -15,6 +15,7 @@ public sealed class FrameAllocator
     private readonly ulong _end;
     private ulong _next;
 
+    /// <summary>Frames [<paramref name="first"/>, <paramref name="end"/>) are the allocator's.</summary>
     public FrameAllocator(ulong first, ulong end)
     {
         _next = first;
@@ -27,6 +28,7 @@ public sealed class FrameAllocator
     /// <summary>Frames that could still be handed out without reclaim.</summary>
     public long Available => _free.Count + (_freeHuge.Count * (long)HugeFrames) + _freeRoots[0].Count + _freeRoots[1].Count + (long)(_end - _next);
 
+    /// <summary>A 4 KiB frame: a freed one, else a new one, else one split off a free 2 MiB block; false when none is left.</summary>
     public bool TryAlloc(out ulong frame)
     {
         if (_free.TryPop(out frame) || TryBump(out frame))
@@ -88,18 +90,21 @@ public sealed class FrameAllocator
         return true;
     }
 
+    /// <summary>Returns a 4 KiB frame (never a root: see <see cref="FreeRoot"/>).</summary>
     public void Free(ulong frame)
     {
         _free.Push(frame);
         InUse--;
     }
 
+    /// <summary>Returns a root to the free list of its kind; it will only be reused as a root of that kind.</summary>
     public void FreeRoot(ulong frame, bool user)
     {
         _freeRoots[user ? 1 : 0].Push(frame);
         InUse--;
     }
 
+    /// <summary>Returns a 2 MiB block by its head frame.</summary>
     public void FreeHuge(ulong head)
     {
         _freeHuge.Push(head);

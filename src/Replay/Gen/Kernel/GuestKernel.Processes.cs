@@ -17,7 +17,9 @@ public sealed partial class GuestKernel
         EnterKernel(vcpu, _cpus[vcpu]);
         ulong root = NewRoot(vcpu, Idle.Root, user: false);
         ulong userRoot = _kpti ? NewRoot(vcpu, _userTemplate, user: true) : 0;
-        return new Process(_nextId++, _nextContext++, root, userRoot, idle: false);
+        var p = new Process(_nextId++, _nextContext++, root, userRoot, idle: false);
+        _live.Add(p);
+        return p;
     }
 
     /// <summary>
@@ -209,6 +211,7 @@ public sealed partial class GuestKernel
         }
 
         p.Alive = false;
+        _live.Remove(p);
         Frames.FreeRoot(p.Root, user: false);
         if (p.UserRoot != 0)
         {

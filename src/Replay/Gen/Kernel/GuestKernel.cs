@@ -51,6 +51,7 @@ public sealed partial class GuestKernel
     private readonly ulong _userTemplate;
     private readonly Dictionary<ulong, int> _extraRefs = new();
     private readonly Queue<(Process P, ulong Va)> _lru = new();
+    private readonly List<Process> _live = [];
     private long _time;
     private long _nextContext = 1;
     private int _nextId;
@@ -111,6 +112,9 @@ public sealed partial class GuestKernel
 
     /// <summary>User pages reclaimed because free frames ran out.</summary>
     public long Reclaims { get; private set; }
+
+    /// <summary>Processes created and not yet torn down, in creation order.</summary>
+    public IReadOnlyList<Process> Live => _live;
 
     /// <summary>The process current on <paramref name="vcpu"/> (<see cref="Idle"/> when none).</summary>
     public Process CurrentOn(int vcpu) => _cpus[vcpu].Current;
