@@ -13,10 +13,13 @@ public sealed class TraceWarningException(string message) : Exception(message);
 /// canonical (sign-extended) so engines see what hardware would. Rules checked:
 /// non-canonical va; <c>flush</c> value other than 0/1; CR3 bit 63 with PCID off; a <c>ptwrite</c> crossing
 /// an 8-byte word; <c>time</c> going backwards on a vCPU; and TLB coherence: after a <c>ptwrite</c> that removes
-/// or narrows a present entry of a live hierarchy, a vCPU that loaded that hierarchy must see an INVLPG of the
-/// va, a flush or a CR3 load before it touches the va again. For the last rule the checker keeps its own copy
-/// of guest page-table memory and an inverse page table (child table → the entries that point to it), so it
-/// can tell which va range a written entry maps without walking anything per access.
+/// or narrows a present entry of a live hierarchy, a vCPU that may cache translations of that hierarchy must see
+/// an INVLPG of the va, a flush or a CR3 load before it touches the va again. For the last rule the checker keeps
+/// its own copy of guest page-table memory and an inverse page table (child table → the entries that point to
+/// it), so it can tell which va range a written entry maps without walking anything per access. What a vCPU may
+/// cache follows the architecture (Intel SDM Vol. 3 §4.10): per PCID, the roots loaded under it since that PCID
+/// was last flushed (without PCID: only the current root); a pending range belongs to one PCID and only an
+/// access, INVLPG, flush or flushing CR3 load under that PCID concerns it (global ranges concern every PCID).
 /// A vCPU number beyond the declared count is an error, not a warning.
 /// </summary>
 public sealed class TraceChecker
@@ -29,11 +32,14 @@ public sealed class TraceChecker
     private readonly bool _strict;
     private readonly GuestMemory _mem = new();
     private readonly Dictionary<ulong, List<ulong>> _parents = new(); // child table frame -> entry addresses pointing at it
-    private readonly Dictionary<ulong, ulong> _rootVcpus = new();    // root frame -> bitmask of vCPUs that loaded it
+    private readonly HashSet<ulong> _roots = new();                  // frames ever loaded as a root
+    private readonly List<(ushort Pcid, ulong Root)>[] _cached;        // per vCPU: (PCID, root) whose translations it may cache
+    private readonly ulong[] _curRoot;
+    private readonly ushort[] _curPcid;
     private readonly List<PendingRange>[] _pending;
     private readonly long[] _lastTime;
     private readonly List<(long Row, string Message)> _first = [];
-    private readonly List<(ulong Va, ulong Vcpus)> _paths = [];
+    private readonly List<(ulong Va, ulong Root)> _paths = [];
 
     public TraceChecker(string file, TraceInfo info, bool strict)
     {
@@ -44,6 +50,9 @@ public sealed class TraceChecker
         _strict = strict;
         _pending = Enumerable.Range(0, _vcpus).Select(_ => new List<PendingRange>()).ToArray();
         _lastTime = Enumerable.Repeat(long.MinValue, _vcpus).ToArray();
+        _cached = Enumerable.Range(0, _vcpus).Select(_ => new List<(ushort, ulong)>()).ToArray();
+        _curRoot = Enumerable.Repeat(ulong.MaxValue, _vcpus).ToArray();
+        _curPcid = new ushort[_vcpus];
     }
 
     /// <summary>Total warnings so far.</summary>
@@ -106,7 +115,7 @@ public sealed class TraceChecker
                     warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == 7);
                     break;
                 case 5:
-                    RemovePending(vcpu, b.Va[i], everything: false, nonGlobal: false);
+                    RemovePending(vcpu, b.Va[i], _curPcid[vcpu], everything: false, nonGlobal: false);
                     break;
                 case 6:
                     if (b.Value[i] > 1)
@@ -114,7 +123,7 @@ public sealed class TraceChecker
                         warnings += Warn(row, $"flush value {b.Value[i]} is neither 0 nor 1");
                     }
 
-                    RemovePending(vcpu, 0, everything: b.Value[i] != 0, nonGlobal: true);
+                    Flushed(vcpu, all: b.Value[i] != 0);
                     break;
             }
         }
@@ -131,9 +140,10 @@ public sealed class TraceChecker
         }
 
         int idx = -1;
+        ushort pcid = _curPcid[vcpu];
         for (int k = 0; k < pending.Count; k++)
         {
-            if (pending[k].Contains(va))
+            if (pending[k].Contains(va) && (pending[k].Global || pending[k].Pcid == pcid))
             {
                 idx = k;
                 break;
@@ -159,13 +169,56 @@ public sealed class TraceChecker
         }
 
         ulong root = (value & Pte.AddrMask) >> 12;
-        _rootVcpus[root] = (_rootVcpus.TryGetValue(root, out ulong m) ? m : 0) | (1UL << (vcpu & 63));
+        ushort pcid = _pcid ? (ushort)(value & Pte.PcidMask) : (ushort)0;
+        _roots.Add(root);
+        _curRoot[vcpu] = root;
+        _curPcid[vcpu] = pcid;
+        var cached = _cached[vcpu];
         if (!(noFlush && _pcid))
         {
-            RemovePending(vcpu, 0, everything: false, nonGlobal: true);
+            DropPcid(cached, pcid);
+            RemovePending(vcpu, 0, pcid, everything: false, nonGlobal: true);
+        }
+
+        if (!cached.Contains((pcid, root)))
+        {
+            cached.Add((pcid, root));
         }
 
         return w;
+    }
+
+    private static void DropPcid(List<(ushort Pcid, ulong Root)> cached, ushort pcid)
+    {
+        for (int k = cached.Count - 1; k >= 0; k--)
+        {
+            if (cached[k].Pcid == pcid)
+            {
+                cached.RemoveAt(k);
+            }
+        }
+    }
+
+    /// <summary><c>flush</c> 0 empties the current PCID (then only the current root can be cached in it); 1 empties every PCID.</summary>
+    private void Flushed(int vcpu, bool all)
+    {
+        ushort pcid = _curPcid[vcpu];
+        var cached = _cached[vcpu];
+        if (all)
+        {
+            cached.Clear();
+        }
+        else
+        {
+            DropPcid(cached, pcid);
+        }
+
+        if (_curRoot[vcpu] != ulong.MaxValue)
+        {
+            cached.Add((pcid, _curRoot[vcpu]));
+        }
+
+        RemovePending(vcpu, 0, pcid, everything: all, nonGlobal: true);
     }
 
     private int Store(ulong pa, ulong value, int width, long row, bool init)
@@ -235,7 +288,7 @@ public sealed class TraceChecker
     /// <summary>Level of the table in <paramref name="frame"/> (5/4 = root … 1 = PT), or 0 if no loaded root reaches it.</summary>
     private int LevelOf(ulong frame, int depth = 0)
     {
-        if (_rootVcpus.ContainsKey(frame))
+        if (_roots.Contains(frame))
         {
             return _levels;
         }
@@ -249,7 +302,7 @@ public sealed class TraceChecker
         return parentLevel > 1 ? parentLevel - 1 : 0;
     }
 
-    /// <summary>Records, on every vCPU that loaded a root above it, the va range the narrowed entry mapped.</summary>
+    /// <summary>Records, on every vCPU that may cache a root above it (per PCID), the va range the narrowed entry mapped.</summary>
     private void MarkPending(ulong entryAddr, int level, ulong old)
     {
         bool global = level <= 3 && (level == 1 || (old & Pte.Ps) != 0) && (old & Pte.Global) != 0;
@@ -257,19 +310,22 @@ public sealed class TraceChecker
         var paths = _paths;
         paths.Clear();
         CollectPaths(entryAddr, level, 0, paths);
-        foreach (var (va, vcpus) in paths)
+        foreach (var (va, root) in paths)
         {
             for (int v = 0; v < _vcpus; v++)
             {
-                if ((vcpus & (1UL << (v & 63))) != 0)
+                foreach (var (pcid, r) in _cached[v])
                 {
-                    _pending[v].Add(new PendingRange(va, va + size - 1, global));
+                    if (r == root)
+                    {
+                        _pending[v].Add(new PendingRange(va, va + size - 1, global, pcid));
+                    }
                 }
             }
         }
     }
 
-    private void CollectPaths(ulong entryAddr, int level, ulong vaSoFar, List<(ulong, ulong)> paths)
+    private void CollectPaths(ulong entryAddr, int level, ulong vaSoFar, List<(ulong Va, ulong Root)> paths)
     {
         if (paths.Count >= MaxPaths)
         {
@@ -280,10 +336,10 @@ public sealed class TraceChecker
         ulong frame = entryAddr >> 12;
         if (level == _levels)
         {
-            if (_rootVcpus.TryGetValue(frame, out ulong vcpus))
+            if (_roots.Contains(frame))
             {
                 int bits = _levels == 5 ? 57 : 48;
-                paths.Add(((ulong)((long)(va << (64 - bits)) >> (64 - bits)), vcpus));
+                paths.Add(((ulong)((long)(va << (64 - bits)) >> (64 - bits)), frame));
             }
 
             return;
@@ -298,14 +354,17 @@ public sealed class TraceChecker
         }
     }
 
-    /// <summary>Drops a vCPU's pending ranges: those containing <paramref name="va"/>, or every non-global one, or all.</summary>
-    private void RemovePending(int vcpu, ulong va, bool everything, bool nonGlobal)
+    /// <summary>
+    /// Drops a vCPU's pending ranges: those of <paramref name="pcid"/> (or global) containing <paramref name="va"/>,
+    /// or every non-global one of <paramref name="pcid"/>, or all.
+    /// </summary>
+    private void RemovePending(int vcpu, ulong va, ushort pcid, bool everything, bool nonGlobal)
     {
         var pending = _pending[vcpu];
         for (int k = pending.Count - 1; k >= 0; k--)
         {
             var p = pending[k];
-            if (everything || (nonGlobal ? !p.Global : p.Contains(va)))
+            if (everything || (nonGlobal ? !p.Global && p.Pcid == pcid : p.Contains(va) && (p.Global || p.Pcid == pcid)))
             {
                 pending.RemoveAt(k);
             }
@@ -328,7 +387,7 @@ public sealed class TraceChecker
         return 1;
     }
 
-    private readonly record struct PendingRange(ulong First, ulong Last, bool Global)
+    private readonly record struct PendingRange(ulong First, ulong Last, bool Global, ushort Pcid)
     {
         public bool Contains(ulong va) => va >= First && va <= Last;
     }

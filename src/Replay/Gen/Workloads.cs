@@ -1,13 +1,27 @@
+using Replay.Gen.Kernel;
+
 namespace Replay.Gen;
 
-/// <summary>A synthetic guest workload: what real workload it stands for and how to generate it.</summary>
+/// <summary>
+/// A synthetic guest workload: its name, a one-line description saying what real workload it stands for, its
+/// phase markers, and the generator, which drives a <see cref="GuestKernel"/> until it has emitted about the
+/// requested number of events. Same seed and options, same trace.
+/// </summary>
 public sealed record Workload(string Name, string Description, IReadOnlyDictionary<ulong, string> Markers,
-    Action<GuestBuilder, Random, long> Generate);
+    Action<GuestKernel, Random, long> Generate);
 
 /// <summary>The one table of workloads: feeds <c>replay gen</c>'s allowed values and help.</summary>
 public static class Workloads
 {
-    public static IReadOnlyList<Workload> All { get; } = [CtxSwitchWorkload.Definition, DemandWorkload.Definition];
+    public static IReadOnlyList<Workload> All { get; } =
+    [
+        ForkWaitWorkload.Definition,
+        KernelBuildWorkload.Definition,
+        WebServerWorkload.Definition,
+        DatabaseWorkload.Definition,
+        CtxSwitchWorkload.Definition,
+        DemandWorkload.Definition,
+    ];
 
     public static Workload? Find(string name) =>
         All.FirstOrDefault(w => string.Equals(w.Name, name, StringComparison.OrdinalIgnoreCase));

@@ -100,7 +100,7 @@ public sealed class RunCommandTests
         await Cli.RunAsync("gen", "ctxswitch", "-o", d.File("t.pq"), "--events", "10000");
         var (code, stdout, _) = await Cli.RunAsync("inspect", d.File("t.pq"));
         Assert.Equal(0, code);
-        Assert.Contains("address spaces (distinct CR3 roots): 2", stdout);
+        Assert.Contains("address spaces (distinct CR3 roots): 3", stdout); // init_mm and the two processes
         Assert.Contains("warnings: 0", stdout);
         Assert.Contains("replay.source = replay gen ctxswitch --seed 1 --events 10000", stdout);
     }

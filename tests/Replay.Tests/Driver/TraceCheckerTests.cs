@@ -88,6 +88,34 @@ public sealed class TraceCheckerTests
         Assert.Equal(1, Check(b, vcpus: 2));
     }
 
+    [Fact]
+    public void Without_pcid_a_vCPU_that_switched_to_another_root_no_longer_caches_the_old_one()
+    {
+        var b = Mapped();
+        b.Add(TraceOp.Cr3, value: 0x20UL << 12);      // vCPU 0 now runs another address space (same va unmapped there)
+        b.Add(TraceOp.PtWrite, pa: LeafPa, value: 0);  // the first address space loses Va
+        b.Add(TraceOp.Read, va: Va);                   // another address space's Va: fine
+        Assert.Equal(0, Check(b));
+    }
+
+    [Fact]
+    public void With_pcid_stale_entries_live_on_under_their_pcid_until_it_is_flushed_or_reloaded_with_a_flush()
+    {
+        var b = Mapped(pcid: 1);
+        b.Add(TraceOp.Cr3, value: (0x20UL << 12) | 2 | Pte.Cr3NoFlush); // switch away, keeping PCID 1's entries
+        b.Add(TraceOp.PtWrite, pa: LeafPa, value: 0);
+        b.Add(TraceOp.Read, va: Va);                                     // under PCID 2: fine
+        b.Add(TraceOp.Invlpg, va: Va);                                   // invalidates PCID 2 only
+        b.Add(TraceOp.Cr3, value: (Root << 12) | 1 | Pte.Cr3NoFlush);    // back, keeping PCID 1
+        b.Add(TraceOp.Read, va: Va);                                     // warning: the stale entry is used
+        b.Add(TraceOp.PtWrite, pa: LeafPa, value: (Data << 12) | Pte.Present | Pte.Rw | Pte.Us);
+        b.Add(TraceOp.Cr3, value: (0x20UL << 12) | 2 | Pte.Cr3NoFlush);
+        b.Add(TraceOp.PtWrite, pa: LeafPa, value: 0);
+        b.Add(TraceOp.Cr3, value: (Root << 12) | 1);                     // back with a flush of PCID 1
+        b.Add(TraceOp.Read, va: Va);                                     // fine
+        Assert.Equal(1, Check(b, pcid: true));
+    }
+
     [Theory]
     [InlineData(TraceOp.Read, 0x0000_8000_0000_0000UL, 0UL)]  // bit 47 set, upper bits clear: non-canonical
     [InlineData(TraceOp.Flush, 0UL, 5UL)]                     // flush takes 0 or 1
@@ -131,21 +159,21 @@ public sealed class TraceCheckerTests
     }
 
     /// <summary>A 4-level hierarchy mapping Va as initial contents, loaded on vCPU 0, and one read through it.</summary>
-    private static EventBatch Mapped(ulong leafFlags = Pte.Present | Pte.Rw | Pte.Us)
+    private static EventBatch Mapped(ulong leafFlags = Pte.Present | Pte.Rw | Pte.Us, ulong pcid = 0)
     {
         var b = new EventBatch(16);
         b.Add(TraceOp.PtInit, pa: Root << 12, value: (Pdpt << 12) | Table);
         b.Add(TraceOp.PtInit, pa: Pdpt << 12, value: (Pd << 12) | Table);
         b.Add(TraceOp.PtInit, pa: (Pd << 12) + (2 * 8), value: (Pt << 12) | Table);
         b.Add(TraceOp.PtInit, pa: LeafPa, value: (Data << 12) | leafFlags);
-        b.Add(TraceOp.Cr3, value: Root << 12);
+        b.Add(TraceOp.Cr3, value: (Root << 12) | pcid);
         b.Add(TraceOp.Read, va: Va, user: (leafFlags & Pte.Us) != 0);
         return b;
     }
 
-    private static long Check(EventBatch b, int vcpus = 1, bool strict = false)
+    private static long Check(EventBatch b, int vcpus = 1, bool strict = false, bool pcid = false)
     {
-        var checker = new TraceChecker("t.pq", new TraceInfo { Vcpus = vcpus }, strict);
+        var checker = new TraceChecker("t.pq", new TraceInfo { Vcpus = vcpus, Pcid = pcid }, strict);
         checker.Check(b, 0, b.Count);
         return checker.Warnings;
     }

@@ -1,0 +1,188 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+
+namespace Replay.Gen.Kernel;
+
+/// <summary>Accesses and the page-fault handler: demand paging, transparent huge pages, copy-on-write.</summary>
+public sealed partial class GuestKernel
+{
+    /// <summary>
+    /// An access by the process current on <paramref name="vcpu"/>. If the guest walk would fail (not present,
+    /// or a write to a read-only or COW page, or a fetch from a no-execute page) the trace shows the failing
+    /// access, the fault handler's events (page-table stores, invalidations) and the retried access.
+    /// <paramref name="va"/> is a user address below <see cref="UserTop"/>, or with <paramref name="user"/>
+    /// false an address in the kernel's direct map (never faults).
+    /// </summary>
+    public void Access(int vcpu, TraceOp kind, ulong va, bool user = true)
+    {
+        if (kind > TraceOp.Fetch)
+        {
+            throw new ArgumentException($"{kind} is not an access (read, write or fetch).", nameof(kind));
+        }
+
+        var c = _cpus[vcpu];
+        if (va >= UserTop)
+        {
+            if (user || va < KernelBase || va - KernelBase >= DirectMapBytes)
+            {
+                throw new ArgumentOutOfRangeException(nameof(va), $"0x{va:x} is neither a user address nor in the kernel's direct map.");
+            }
+
+            EnterKernel(vcpu, c);
+            Emit(kind, va, 0, 0, vcpu, false);
+            return;
+        }
+
+        var p = c.Current;
+        if (p.IsIdle)
+        {
+            throw new InvalidOperationException($"vCPU {vcpu} runs no process: call Run first.");
+        }
+
+        if (user)
+        {
+            ReturnToUser(vcpu, c);
+        }
+        else
+        {
+            EnterKernel(vcpu, c);
+        }
+
+        ulong pa = FindEntry(p.Root, va, out int level, out ulong e);
+        if (Permits(e, kind))
+        {
+            Emit(kind, va, 0, 0, vcpu, user);
+            return;
+        }
+
+        Emit(kind, va, 0, 0, vcpu, user);
+        EnterKernel(vcpu, c);
+        HandleFault(vcpu, p, kind, va, pa, level, e);
+        if (user)
+        {
+            ReturnToUser(vcpu, c);
+        }
+
+        Emit(kind, va, 0, 0, vcpu, user);
+    }
+
+    private static bool Permits(ulong leaf, TraceOp kind) =>
+        (leaf & Pte.Present) != 0 && kind switch
+        {
+            TraceOp.Write => (leaf & Pte.Rw) != 0,
+            TraceOp.Fetch => (leaf & Pte.Nx) == 0,
+            _ => true,
+        };
+
+    private void HandleFault(int vcpu, Process p, TraceOp kind, ulong va, ulong pa, int level, ulong e)
+    {
+        if ((e & Pte.Present) == 0)
+        {
+            DemandMap(vcpu, p, kind, va);
+            return;
+        }
+
+        ulong updated = e & ~SoftCow;
+        if (kind == TraceOp.Write && (e & Pte.Rw) == 0)
+        {
+            if (_extraRefs.ContainsKey((e & Pte.AddrMask) >> 12))
+            {
+                CopyOnWrite(vcpu, p, va, pa, level, e);
+                return;
+            }
+
+            updated |= Pte.Rw; // sole owner of a COW page (wp_page_reuse), or a read-only page made writable
+        }
+
+        if (kind == TraceOp.Fetch)
+        {
+            updated &= ~Pte.Nx;
+        }
+
+        Put(vcpu, pa, updated);
+
+        // A widening needs no invalidation architecturally (Linux relies on spurious-fault handling), but a stale
+        // narrower entry left in a TLB or a splintered shadow would still be used by reads and fetches, and
+        // --verify demands the permissions of a fresh walk: so invalidate like a narrowing.
+        FlushRange(p, va & ~((1UL << Pte.Shift(level)) - 1), level == 1 ? 1 : -1);
+    }
+
+    /// <summary>First touch: intermediate tables as needed, then the leaf (a 2 MiB one with THP when it fits).</summary>
+    private void DemandMap(int vcpu, Process p, TraceOp kind, ulong va)
+    {
+        if (Options.Thp && kind != TraceOp.Fetch)
+        {
+            ulong pdEntry = EnsureTables(vcpu, p, va, 2);
+            if (_mem.Read(pdEntry) == 0 && Frames.TryAllocHuge(out ulong head))
+            {
+                Put(vcpu, pdEntry, (head << 12) | DataFlags | Pte.Ps);
+                return;
+            }
+        }
+
+        ulong leaf = EnsureTables(vcpu, p, va, 1);
+        ulong frame = AllocFrame(vcpu);
+        Put(vcpu, leaf, (frame << 12) | (kind == TraceOp.Fetch ? CodeFlags : DataFlags));
+        Track(p, va);
+    }
+
+    /// <summary>
+    /// Linux's <c>wp_page_copy</c>: a new frame, the old leaf cleared and flushed on every vCPU of the mm
+    /// (<c>ptep_clear_flush</c>), the new writable leaf set. A shared 2 MiB page is copied whole if a 2 MiB block
+    /// is free; otherwise it is zapped and the faulting page refaulted as 4 KiB (Linux would split it).
+    /// </summary>
+    private void CopyOnWrite(int vcpu, Process p, ulong va, ulong pa, int level, ulong e)
+    {
+        ulong old = (e & Pte.AddrMask) >> 12;
+        ulong keep = e & (Pte.Us | Pte.Nx | Pte.Ps);
+        if (level == 1)
+        {
+            ulong frame = AllocFrame(vcpu);
+            Put(vcpu, pa, 0);
+            FlushRange(p, va & ~0xFFFUL, 1);
+            Put(vcpu, pa, (frame << 12) | keep | Pte.Present | Pte.Rw);
+            Release(old, huge: false);
+            Track(p, va);
+            return;
+        }
+
+        bool copied = Frames.TryAllocHuge(out ulong head);
+        Put(vcpu, pa, 0);
+        FlushRange(p, va & ~(Huge - 1), -1);
+        Release(old, huge: true);
+        if (copied)
+        {
+            Put(vcpu, pa, (head << 12) | keep | Pte.Present | Pte.Rw);
+        }
+        else
+        {
+            DemandMap(vcpu, p, TraceOp.Write, va);
+        }
+    }
+
+    /// <summary>Allocates the missing tables above <paramref name="va"/> down to <paramref name="level"/>; returns that level's entry address.</summary>
+    private ulong EnsureTables(int vcpu, Process p, ulong va, int level)
+    {
+        ulong table = p.Root;
+        for (int l = _levels; l > level; l--)
+        {
+            int idx = Pte.Index(va, l);
+            ulong pa = (table << 12) | ((ulong)idx << 3);
+            ulong e = _mem.Read(pa);
+            if ((e & Pte.Present) == 0)
+            {
+                ulong t = AllocTable(vcpu);
+                e = (t << 12) | TableFlags;
+                Put(vcpu, pa, e);
+                if (l == _levels && p.UserRoot != 0)
+                {
+                    Put(vcpu, (p.UserRoot << 12) | ((ulong)idx << 3), e); // KPTI: user-half top entries in both roots
+                }
+            }
+
+            table = (e & Pte.AddrMask) >> 12;
+        }
+
+        return (table << 12) | ((ulong)Pte.Index(va, level) << 3);
+    }
+}

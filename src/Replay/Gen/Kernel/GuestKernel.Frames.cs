@@ -1,0 +1,124 @@
+namespace Replay.Gen.Kernel;
+
+/// <summary>Frame allocation with reclaim, shared-frame reference counts and new table pages.</summary>
+public sealed partial class GuestKernel
+{
+    /// <summary>A 4 KiB frame; when none is free, reclaims a user page (kswapd-like) or fails naming --memory.</summary>
+    private ulong AllocFrame(int vcpu)
+    {
+        ulong frame;
+        while (!Frames.TryAlloc(out frame))
+        {
+            Reclaim(vcpu);
+        }
+
+        return frame;
+    }
+
+    private ulong AllocRootFrame(int vcpu, bool user)
+    {
+        ulong frame;
+        while (!Frames.TryAllocRoot(user, out frame))
+        {
+            Reclaim(vcpu);
+        }
+
+        return frame;
+    }
+
+    /// <summary>A frame for a page table, zeroed with <c>ptwrite</c>s wherever it still holds old table data (<c>clear_page</c>).</summary>
+    private ulong AllocTable(int vcpu)
+    {
+        ulong t = AllocFrame(vcpu);
+        if (_mem.Find(t) is { } words)
+        {
+            for (int i = NextUsed(words, 0, 512); i < 512; i = NextUsed(words, i + 1, 512))
+            {
+                Put(vcpu, (t << 12) | ((ulong)i << 3), 0);
+            }
+        }
+
+        return t;
+    }
+
+    /// <summary>One more leaf maps <paramref name="frame"/> (fork).</summary>
+    private void AddRef(ulong frame) => _extraRefs[frame] = _extraRefs.GetValueOrDefault(frame) + 1;
+
+    /// <summary>One leaf fewer maps <paramref name="frame"/>; the last one frees it.</summary>
+    private void Release(ulong frame, bool huge)
+    {
+        if (_extraRefs.TryGetValue(frame, out int extra))
+        {
+            if (extra == 1)
+            {
+                _extraRefs.Remove(frame);
+            }
+            else
+            {
+                _extraRefs[frame] = extra - 1;
+            }
+
+            return;
+        }
+
+        if (huge)
+        {
+            Frames.FreeHuge(frame);
+        }
+        else
+        {
+            Frames.Free(frame);
+        }
+    }
+
+    /// <summary>Remembers a private 4 KiB page as a reclaim candidate (FIFO, like an inactive list).</summary>
+    private void Track(Process p, ulong va)
+    {
+        _lru.Enqueue((p, va & ~0xFFFUL));
+        if (_lru.Count > (2 * Frames.InUse) + 4096)
+        {
+            int n = _lru.Count;
+            for (int i = 0; i < n; i++)
+            {
+                var item = _lru.Dequeue();
+                if (item.P.Alive && FrameOf(item.P, item.Va) is not null)
+                {
+                    _lru.Enqueue(item);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Direct reclaim: unmaps the oldest private, unshared 4 KiB user page of any live process (leaf cleared,
+    /// then invalidated on every vCPU of its mm) and frees its frame. Its next touch demand-faults again.
+    /// </summary>
+    private void Reclaim(int vcpu)
+    {
+        while (_lru.TryDequeue(out var item))
+        {
+            var (q, va) = item;
+            if (!q.Alive)
+            {
+                continue;
+            }
+
+            ulong pa = FindEntry(q.Root, va, out int level, out ulong e);
+            ulong frame = (e & Engines.Guest.Pte.AddrMask) >> 12;
+            if (level != 1 || (e & Engines.Guest.Pte.Present) == 0 || _extraRefs.ContainsKey(frame))
+            {
+                continue;
+            }
+
+            EnterKernel(vcpu, _cpus[vcpu]);
+            Put(vcpu, pa, 0);
+            FlushRange(q, va, 1);
+            Frames.Free(frame);
+            Reclaims++;
+            return;
+        }
+
+        throw new InvalidOperationException(
+            $"guest memory exhausted: {Options.MemoryBytes >> 20} MiB (--memory) cannot hold this workload's page tables and shared pages, and no private page is left to reclaim; raise --memory.");
+    }
+}

@@ -1,0 +1,172 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+
+namespace Replay.Gen.Kernel;
+
+/// <summary>Address-space lifetime: create, fork (copy-on-write), exec, munmap (exit is in the teardown part).</summary>
+public sealed partial class GuestKernel
+{
+    private const int UserEntries = 256; // the lower half of the root
+
+    /// <summary>
+    /// A fresh, exec'd address space with nothing mapped in user space: a new root (and KPTI user root) whose
+    /// kernel half is copied from <c>init_mm</c> with <c>ptwrite</c>s (Linux's <c>pgd_alloc</c>), on <paramref name="vcpu"/>.
+    /// </summary>
+    public Process CreateProcess(int vcpu = 0)
+    {
+        EnterKernel(vcpu, _cpus[vcpu]);
+        ulong root = NewRoot(vcpu, Idle.Root, user: false);
+        ulong userRoot = _kpti ? NewRoot(vcpu, _userTemplate, user: true) : 0;
+        var p = new Process(_nextId++, _nextContext++, root, userRoot, idle: false);
+        _live.Add(p);
+        return p;
+    }
+
+    /// <summary>
+    /// <c>fork</c> by the process on <paramref name="vcpu"/> (made current first): the child's hierarchy is built
+    /// table by table; each writable leaf is write-protected in the parent, then copied into the child (Linux's
+    /// <c>copy_present_pte</c>), the frame now shared; then the parent's TLBs are flushed (<c>flush_tlb_mm</c>).
+    /// </summary>
+    public Process Fork(int vcpu, Process parent)
+    {
+        Run(vcpu, parent);
+        var child = CreateProcess(vcpu);
+        if (CopyTables(vcpu, child, parent.Root, child.Root, _levels))
+        {
+            FlushRange(parent, 0, -1);
+        }
+
+        return child;
+    }
+
+    /// <summary>
+    /// <c>exec</c> on <paramref name="vcpu"/>: a fresh address space is made and switched to, then the old one
+    /// (<paramref name="p"/>) is torn down as at exit. Returns the new process.
+    /// </summary>
+    public Process Exec(int vcpu, Process p)
+    {
+        Run(vcpu, p);
+        var fresh = CreateProcess(vcpu);
+        Run(vcpu, fresh);
+        Teardown(p, vcpu);
+        return fresh;
+    }
+
+    /// <summary>
+    /// <c>munmap</c> of <paramref name="pages"/> pages from <paramref name="va"/> by the process on
+    /// <paramref name="vcpu"/>: each mapped leaf written to zero (a 2 MiB leaf inside the range goes whole), then
+    /// INVLPG per page over the unmapped span, or one flush past <see cref="FlushCeiling"/> pages.
+    /// </summary>
+    public void Munmap(int vcpu, ulong va, int pages)
+    {
+        var c = _cpus[vcpu];
+        var p = c.Current;
+        if (p.IsIdle)
+        {
+            throw new InvalidOperationException($"vCPU {vcpu} runs no process: call Run first.");
+        }
+
+        EnterKernel(vcpu, c);
+        ulong end = va + ((ulong)pages << 12);
+        ulong lo = ulong.MaxValue, hi = 0;
+        bool huge = false;
+        for (ulong a = va & ~0xFFFUL; a < end;)
+        {
+            ulong pa = FindEntry(p.Root, a, out int level, out ulong e);
+            ulong size = 1UL << Pte.Shift(level);
+            if ((e & Pte.Present) != 0)
+            {
+                Put(vcpu, pa, 0);
+                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+                huge |= level > 1;
+                lo = Math.Min(lo, a & ~(size - 1));
+                hi = Math.Max(hi, a & ~(size - 1));
+            }
+
+            a = (a & ~(size - 1)) + size;
+        }
+
+        if (lo <= hi)
+        {
+            FlushRange(p, lo, huge ? -1 : (int)((hi - lo) >> 12) + 1);
+        }
+    }
+
+    /// <summary>The first non-zero word at or after <paramref name="from"/> (vectorised: tables are mostly empty), or <paramref name="end"/>.</summary>
+    private static int NextUsed(ulong[] words, int from, int end)
+    {
+        if (from >= end)
+        {
+            return end;
+        }
+
+        int i = words.AsSpan(from, end - from).IndexOfAnyExcept(0UL);
+        return i < 0 ? end : from + i;
+    }
+
+    private ulong NewRoot(int vcpu, ulong template, bool user)
+    {
+        ulong root = AllocRootFrame(vcpu, user);
+        var words = _mem.Find(root);
+        var src = _mem.Get(template);
+        for (int i = 0; i < 512; i++)
+        {
+            ulong want = i < UserEntries ? 0 : src[i];
+            if ((words is null ? 0 : words[i]) != want)
+            {
+                Put(vcpu, (root << 12) | ((ulong)i << 3), want);
+            }
+        }
+
+        return root;
+    }
+
+    /// <summary>Copies the user half below <paramref name="src"/> into <paramref name="dst"/>; true if a parent leaf was write-protected.</summary>
+    private bool CopyTables(int vcpu, Process child, ulong src, ulong dst, int level)
+    {
+        bool protectedAny = false;
+        var words = _mem.Find(src);
+        if (words is null)
+        {
+            return false;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            ulong srcPa = (src << 12) | ((ulong)i << 3);
+            ulong dstPa = (dst << 12) | ((ulong)i << 3);
+            if (level == 1 || (e & Pte.Ps) != 0)
+            {
+                if ((e & Pte.Rw) != 0)
+                {
+                    e = (e & ~Pte.Rw) | SoftCow;
+                    Put(vcpu, srcPa, e);
+                    protectedAny = true;
+                }
+
+                Put(vcpu, dstPa, e);
+                AddRef((e & Pte.AddrMask) >> 12);
+                continue;
+            }
+
+            ulong t = AllocTable(vcpu);
+            ulong link = (t << 12) | TableFlags;
+            Put(vcpu, dstPa, link);
+            if (level == _levels && child.UserRoot != 0)
+            {
+                Put(vcpu, (child.UserRoot << 12) | ((ulong)i << 3), link);
+            }
+
+            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> 12, t, level - 1);
+        }
+
+        return protectedAny;
+    }
+}

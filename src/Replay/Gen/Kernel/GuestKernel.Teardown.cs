@@ -1,0 +1,122 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+
+namespace Replay.Gen.Kernel;
+
+/// <summary>Address-space teardown at exit and exec (Linux's <c>exit_mmap</c>).</summary>
+public sealed partial class GuestKernel
+{
+    /// <summary>
+    /// <c>exit</c> (the last reference to the mm): on the vCPU it runs on (or last ran on) the optional
+    /// <c>ptdying</c> hint, every leaf written to zero, every table unlinked bottom-up and freed, the mm's TLBs
+    /// flushed where it is current (elsewhere the PCID generation check covers it); vCPUs still running it switch to
+    /// <c>init_mm</c>; its roots are freed.
+    /// </summary>
+    public void Exit(Process p) => Teardown(p, Math.Max(0, p.LastVcpu));
+
+    private void Teardown(Process p, int vcpu)
+    {
+        if (!p.Alive || p.IsIdle)
+        {
+            throw new InvalidOperationException($"{p} cannot exit: it is the idle mm or has already exited.");
+        }
+
+        for (int u = 0; u < _cpus.Length; u++)
+        {
+            if (_cpus[u].Current == p)
+            {
+                vcpu = u;
+                break;
+            }
+        }
+
+        EnterKernel(vcpu, _cpus[vcpu]);
+        if (Options.PtDying)
+        {
+            Emit(TraceOp.PtDying, 0, p.Root << 12, 0, vcpu, false);
+        }
+
+        ZapLeaves(vcpu, p.Root, _levels);
+        FreeTables(vcpu, p, p.Root, _levels);
+        FlushRange(p, 0, -1);
+        for (int u = 0; u < _cpus.Length; u++)
+        {
+            if (_cpus[u].Current == p)
+            {
+                Switch(u, _cpus[u], Idle);
+            }
+        }
+
+        p.Alive = false;
+        _live.Remove(p);
+        Frames.FreeRoot(p.Root, user: false);
+        if (p.UserRoot != 0)
+        {
+            Frames.FreeRoot(p.UserRoot, user: true);
+        }
+    }
+
+    /// <summary>Linux's <c>unmap_vmas</c> at exit: every user leaf written to zero, its frame released.</summary>
+    private void ZapLeaves(int vcpu, ulong table, int level)
+    {
+        var words = _mem.Find(table);
+        if (words is null)
+        {
+            return;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            if (level == 1 || (e & Pte.Ps) != 0)
+            {
+                Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
+                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+            }
+            else
+            {
+                ZapLeaves(vcpu, (e & Pte.AddrMask) >> 12, level - 1);
+            }
+        }
+    }
+
+    /// <summary>Linux's <c>free_pgtables</c>: bottom-up, each table's link cleared and its frame freed.</summary>
+    private void FreeTables(int vcpu, Process p, ulong table, int level)
+    {
+        var words = _mem.Find(table);
+        if (words is null)
+        {
+            return;
+        }
+
+        int n = level == _levels ? UserEntries : 512;
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
+        {
+            ulong e = words[i];
+            if ((e & Pte.Present) == 0)
+            {
+                continue;
+            }
+
+            ulong child = (e & Pte.AddrMask) >> 12;
+            if (level > 2)
+            {
+                FreeTables(vcpu, p, child, level - 1);
+            }
+
+            Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
+            if (level == _levels && p.UserRoot != 0)
+            {
+                Put(vcpu, (p.UserRoot << 12) | ((ulong)i << 3), 0);
+            }
+
+            Frames.Free(child);
+        }
+    }
+}

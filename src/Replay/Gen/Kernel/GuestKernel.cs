@@ -1,0 +1,226 @@
+using Replay.Engines.Guest;
+using Replay.Engines.Trace;
+
+namespace Replay.Gen.Kernel;
+
+/// <summary>
+/// A Linux-like guest kernel that turns process-level operations (run, access, fork, exec, munmap, exit)
+/// into the MMU events a real x86-64 guest would produce, so every trace it writes is well formed (SPEC §1):
+/// every page-table store is a <c>ptwrite</c>; a guest fault is an access whose walk fails, then the kernel's
+/// <c>ptwrite</c>s, then the retried access; every removed or narrowed translation is invalidated on every vCPU
+/// in the address space's cpumask before that vCPU can use it again; the global kernel half never changes.
+/// It keeps its own copy of page-table memory to know what is mapped.
+/// </summary>
+/// <remarks>
+/// Invariants: each process has its own user half (indices 0–255 of the root) over a shared kernel half copied
+/// from <c>init_mm</c>; a frame is referenced by exactly (1 + extra) leaves; page tables are freed only at
+/// teardown, after every leaf below them is zero; roots are reused only as roots.
+/// </remarks>
+public sealed partial class GuestKernel
+{
+    /// <summary>Linux's <c>tlb_single_page_flush_ceiling</c>: past this many pages, flush instead of INVLPG.</summary>
+    public const int FlushCeiling = 33;
+
+    /// <summary>Base of the kernel's direct map of physical memory (2 MiB pages; global unless KPTI).</summary>
+    public const ulong KernelBase = 0xFFFF_8880_0000_0000UL;
+
+    /// <summary>The KPTI entry trampoline (<c>cpu_entry_area</c>), mapped global in every root.</summary>
+    public const ulong EntryArea = 0xFFFF_FE00_0000_0000UL;
+
+    /// <summary>User addresses are below this (47 bits; the lower half of a 4-level space).</summary>
+    public const ulong UserTop = 0x0000_8000_0000_0000UL;
+
+    /// <summary>Frames below this (8 MiB) hold the kernel image and are never allocated.</summary>
+    public const ulong KernelImageFrames = 0x800;
+
+    /// <summary>Ignored PTE bit the kernel uses to mark a private writable page write-protected for COW.</summary>
+    public const ulong SoftCow = 1UL << 9;
+
+    public const ulong DataFlags = Pte.Present | Pte.Rw | Pte.Us | Pte.Nx;
+    public const ulong CodeFlags = Pte.Present | Pte.Us;
+    public const ulong TableFlags = Pte.Present | Pte.Rw | Pte.Us;
+
+    private const ulong Huge = 1UL << 21;
+    private readonly Action<EventBatch> _sink;
+    private readonly EventBatch _batch = new(1 << 16) { HasTime = true };
+    private readonly TableMemory _mem;
+    private readonly CpuState[] _cpus;
+    private readonly int _levels;
+    private readonly bool _kpti;
+    private readonly bool _pcid;
+    private readonly ulong _userTemplate;
+    private readonly Dictionary<ulong, int> _extraRefs = new();
+    private readonly Queue<(Process P, ulong Va)> _lru = new();
+    private readonly List<Process> _live = [];
+    private long _time;
+    private long _nextContext = 1;
+    private int _nextId;
+
+    /// <summary>Boots the kernel: builds the kernel half (as <c>ptinit</c>); each vCPU idles in <c>init_mm</c>.</summary>
+    /// <param name="options">Machine and kernel configuration (validated).</param>
+    /// <param name="sink">Receives each full batch of events (and the last partial one at <see cref="Complete"/>);
+    /// the batch is reused afterwards, so the sink must consume it before returning.</param>
+    public GuestKernel(KernelOptions options, Action<EventBatch> sink)
+    {
+        options.Validate();
+        Options = options;
+        _sink = sink;
+        _levels = options.PagingLevels;
+        _kpti = options.Kpti;
+        _pcid = options.Pcid;
+        ulong frames = options.MemoryBytes >> 12;
+        _mem = new TableMemory(frames);
+        Frames = new FrameAllocator(KernelImageFrames, frames);
+        DirectMapBytes = Math.Min(options.MemoryBytes, 1UL << 30);
+
+        ulong idleRoot = AllocRootFrame(0, user: false);
+        ulong kernelLeaf = Pte.Present | Pte.Rw | Pte.Ps | Pte.Accessed | Pte.Dirty | (_kpti ? 0 : Pte.Global);
+        for (ulong off = 0; off < DirectMapBytes; off += Huge)
+        {
+            MapInitial(idleRoot, KernelBase + off, off | kernelLeaf);
+        }
+
+        ulong entryLeaf = Pte.Present | Pte.Ps | Pte.Global | Pte.Accessed;
+        MapInitial(idleRoot, EntryArea, entryLeaf);
+        if (_kpti)
+        {
+            _userTemplate = AllocRootFrame(0, user: true);
+            MapInitial(_userTemplate, EntryArea, entryLeaf);
+        }
+
+        Idle = new Process(_nextId++, _nextContext++, idleRoot, 0, idle: true);
+        _cpus = new CpuState[options.Vcpus];
+        for (int v = 0; v < _cpus.Length; v++)
+        {
+            _cpus[v] = new CpuState(Idle); // init_mm's CR3 is loaded when the vCPU first needs a root
+        }
+    }
+
+    public KernelOptions Options { get; }
+
+    /// <summary>Events emitted so far.</summary>
+    public long Events { get; private set; }
+
+    /// <summary>The frame allocator (for invariants: <see cref="FrameAllocator.InUse"/>).</summary>
+    public FrameAllocator Frames { get; }
+
+    /// <summary>The kernel's own address space (<c>init_mm</c>), loaded on idle vCPUs.</summary>
+    public Process Idle { get; }
+
+    /// <summary>Bytes of physical memory the direct map covers from <see cref="KernelBase"/>.</summary>
+    public ulong DirectMapBytes { get; }
+
+    /// <summary>User pages reclaimed because free frames ran out.</summary>
+    public long Reclaims { get; private set; }
+
+    /// <summary>Processes created and not yet torn down, in creation order.</summary>
+    public IReadOnlyList<Process> Live => _live;
+
+    /// <summary>The process current on <paramref name="vcpu"/> (<see cref="Idle"/> when none).</summary>
+    public Process CurrentOn(int vcpu) => _cpus[vcpu].Current;
+
+    /// <summary>The frame <paramref name="va"/> maps to in <paramref name="p"/>'s tables, or null if unmapped.</summary>
+    public ulong? FrameOf(Process p, ulong va)
+    {
+        FindEntry(p.Root, va, out int level, out ulong e);
+        if ((e & Pte.Present) == 0)
+        {
+            return null;
+        }
+
+        ulong frame = (e & Pte.AddrMask) >> 12;
+        return level == 1 ? frame : frame + ((va >> 12) & ((1UL << (9 * (level - 1))) - 1));
+    }
+
+    /// <summary>A phase marker (SPEC §1 <c>mark</c>).</summary>
+    public void Mark(ulong id) => Emit(TraceOp.Mark, 0, 0, id, 0, false);
+
+    /// <summary>Hands the last partial batch to the sink.</summary>
+    public void Complete()
+    {
+        if (_batch.Count > 0)
+        {
+            _sink(_batch);
+            _batch.FirstRow += _batch.Count;
+            _batch.Count = 0;
+        }
+    }
+
+    private void Emit(TraceOp op, ulong va, ulong pa, ulong value, int vcpu, bool user)
+    {
+        var b = _batch;
+        int i = b.Count;
+        b.Op[i] = (byte)op;
+        b.Vcpu[i] = (ushort)vcpu;
+        b.Va[i] = va;
+        b.Pa[i] = pa;
+        b.Value[i] = value;
+        b.User[i] = user;
+        b.Width[i] = 8;
+        b.Time[i] = _time;
+        _time += 10;
+        Events++;
+        b.Count = i + 1;
+        if (b.Count == b.Capacity)
+        {
+            _sink(b);
+            b.FirstRow += b.Count;
+            b.Count = 0;
+        }
+    }
+
+    /// <summary>A page-table store: mirrored, then emitted as a <c>ptwrite</c> on <paramref name="vcpu"/>.</summary>
+    private void Put(int vcpu, ulong pa, ulong value)
+    {
+        _mem.Get(pa >> 12)[(pa >> 3) & 511] = value;
+        Emit(TraceOp.PtWrite, 0, pa, value, vcpu, false);
+    }
+
+    /// <summary>
+    /// Walks the mirror for <paramref name="va"/> from <paramref name="root"/>: returns the address of the entry
+    /// where the walk stopped (a leaf, or the first non-present entry), its level and its value.
+    /// </summary>
+    private ulong FindEntry(ulong root, ulong va, out int level, out ulong entry)
+    {
+        ulong table = root;
+        for (level = _levels; ; level--)
+        {
+            int idx = Pte.Index(va, level);
+            entry = _mem.Find(table) is { } w ? w[idx] : 0;
+            ulong pa = (table << 12) | ((ulong)idx << 3);
+            if (level == 1 || (entry & Pte.Present) == 0 || (entry & Pte.Ps) != 0)
+            {
+                return pa;
+            }
+
+            table = (entry & Pte.AddrMask) >> 12;
+        }
+    }
+
+    /// <summary>Boot-time mapping of one 2 MiB page into <paramref name="root"/>, as <c>ptinit</c>s.</summary>
+    private void MapInitial(ulong root, ulong va, ulong leaf)
+    {
+        ulong table = root;
+        for (int level = _levels; level > 2; level--)
+        {
+            ulong pa = (table << 12) | ((ulong)Pte.Index(va, level) << 3);
+            ulong e = _mem.Read(pa);
+            if ((e & Pte.Present) == 0)
+            {
+                ulong t = AllocFrame(0);
+                e = (t << 12) | Pte.Present | Pte.Rw;
+                Init(pa, e);
+            }
+
+            table = (e & Pte.AddrMask) >> 12;
+        }
+
+        Init((table << 12) | ((ulong)Pte.Index(va, 2) << 3), leaf);
+    }
+
+    private void Init(ulong pa, ulong value)
+    {
+        _mem.Get(pa >> 12)[(pa >> 3) & 511] = value;
+        Emit(TraceOp.PtInit, 0, pa, value, 0, false);
+    }
+}

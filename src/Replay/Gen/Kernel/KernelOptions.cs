@@ -1,0 +1,48 @@
+namespace Replay.Gen.Kernel;
+
+/// <summary>
+/// How the guest kernel is configured. Every option that a trace's metadata records (vCPUs, memory, paging
+/// levels, PCID) must be written to the trace as the kernel was run with it.
+/// </summary>
+public sealed record KernelOptions
+{
+    /// <summary>Number of vCPUs (1–64).</summary>
+    public int Vcpus { get; init; } = 1;
+
+    /// <summary>Guest physical memory; bounds the frame allocator (<c>replay.guest.memory_bytes</c>).</summary>
+    public ulong MemoryBytes { get; init; } = 4UL << 30;
+
+    /// <summary>4 (48-bit) or 5 (57-bit) paging levels.</summary>
+    public int PagingLevels { get; init; } = 4;
+
+    /// <summary>PCID on: 6 dynamic ASIDs per vCPU, PCID = ASID + 1, CR3 bit 63 when no flush is needed (Linux).</summary>
+    public bool Pcid { get; init; }
+
+    /// <summary>Kernel page-table isolation: two roots per process, switched on every kernel entry and exit.</summary>
+    public bool Kpti { get; init; }
+
+    /// <summary>Transparent huge pages: a data fault in an empty, 2 MiB-aligned region maps a 2 MiB leaf.</summary>
+    public bool Thp { get; init; }
+
+    /// <summary>Emit the <c>ptdying</c> hint (Xen's pagetable_dying) before tearing an address space down.</summary>
+    public bool PtDying { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad option.</summary>
+    public void Validate()
+    {
+        if (Vcpus is < 1 or > 64)
+        {
+            throw new ArgumentException($"--vcpus must be between 1 and 64, not {Vcpus}.");
+        }
+
+        if (PagingLevels is not (4 or 5))
+        {
+            throw new ArgumentException($"--levels must be 4 or 5, not {PagingLevels}.");
+        }
+
+        if (MemoryBytes < (64UL << 20) || MemoryBytes > (1UL << 40))
+        {
+            throw new ArgumentException($"--memory must be between 64 MiB and 1 TiB, not {MemoryBytes} bytes.");
+        }
+    }
+}
