@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Replay.Engines.Trace;
+using Replay.Gen.Kernel;
 using Replay.Import;
 
 namespace Replay.Benchmarks;
@@ -42,8 +43,7 @@ public class ImportBenchmarks
     public async Task<long> Import()
     {
         var importer = new LackeyImporter([_plain], new ImportOptions());
-        var info = new TraceInfo { Source = "bench", Markers = importer.Markers };
-        ImportStats stats = await ImportOutput.WriteAsync(Path.Combine(_dir, "bench.pq"), info, importer.Run);
+        ImportStats stats = await ImportOutput.WriteAsync(Path.Combine(_dir, "bench.pq"), new KernelOptions(), "bench", importer.Markers, importer.Run);
         return stats.Events;
     }
 

@@ -23,7 +23,7 @@ public static class CliApp
         root.Add(InfoCommands.Profiles(stdout));
         root.Add(InspectCommand.Build(stdout, stderr));
         root.Add(GenCommand.Build(stdout, stderr));
-        root.Add(ImportCommand.Build(stdout));
+        root.Add(ImportCommand.Build(stdout, stderr));
         root.Add(ExportCommand.Build(stdout));
         root.Add(RepriceCommand.Build(stdout, stderr));
         root.Add(CompareCommand.Build(stdout));

@@ -27,18 +27,13 @@ internal static class GenCommand
                 r.AddError("--events must be positive.");
             }
         });
-        var vcpus = new Option<int>("--vcpus") { Description = "Guest vCPUs (1-64); processes are scheduled over them.", DefaultValueFactory = _ => 1 };
-        var memory = new Option<string>("--memory") { Description = "Guest physical memory (bytes, or with K/M/G/T), bounds the frame allocator; pages are reclaimed when it runs out.", DefaultValueFactory = _ => "4G" };
-        var levels = new Option<int>("--levels") { Description = "Paging levels: 4 (48-bit) or 5 (57-bit).", DefaultValueFactory = _ => 4 };
-        var pcid = new Option<bool>("--pcid") { Description = "PCID as Linux uses it: 6 dynamic ASIDs per vCPU, CR3 bit 63 when the ASID's entries are still valid." };
-        var kpti = new Option<bool>("--kpti") { Description = "Kernel page-table isolation: two roots per process, CR3 switched on every kernel entry and exit (user PCID = kernel PCID + 2048)." };
-        var thp = new Option<bool>("--thp") { Description = "Transparent huge pages: data faults in an empty 2 MiB region map a 2 MiB page." };
-        var ptdying = new Option<bool>("--ptdying") { Description = "Emit the ptdying hint before tearing an address space down." };
+        var kernel = new KernelCliOptions();
 
         var cmd = new Command("gen", "Generate a synthetic guest trace from a Linux-like guest kernel model (well-formed per SPEC §1).")
         {
-            workload, output, seed, events, vcpus, memory, levels, pcid, kpti, thp, ptdying,
+            workload, output, seed, events,
         };
+        kernel.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
         {
             var w = Workloads.Find(parse.GetValue(workload)!)!;
@@ -48,17 +43,7 @@ internal static class GenCommand
             KernelOptions options;
             try
             {
-                options = new KernelOptions
-                {
-                    Vcpus = parse.GetValue(vcpus),
-                    MemoryBytes = ParseSize(parse.GetValue(memory)!),
-                    PagingLevels = parse.GetValue(levels),
-                    Pcid = parse.GetValue(pcid),
-                    Kpti = parse.GetValue(kpti),
-                    Thp = parse.GetValue(thp),
-                    PtDying = parse.GetValue(ptdying),
-                };
-                options.Validate();
+                options = kernel.Parse(parse);
             }
             catch (ArgumentException e)
             {
@@ -109,44 +94,6 @@ internal static class GenCommand
     }
 
     /// <summary>The command that makes this trace again (<c>replay.source</c>).</summary>
-    public static string Source(Workload w, int seed, long events, KernelOptions o)
-    {
-        var s = string.Create(CultureInfo.InvariantCulture, $"replay gen {w.Name} --seed {seed} --events {events}");
-        var d = new KernelOptions();
-        if (o.Vcpus != d.Vcpus)
-        {
-            s += string.Create(CultureInfo.InvariantCulture, $" --vcpus {o.Vcpus}");
-        }
-
-        if (o.MemoryBytes != d.MemoryBytes)
-        {
-            s += string.Create(CultureInfo.InvariantCulture, $" --memory {o.MemoryBytes}");
-        }
-
-        if (o.PagingLevels != d.PagingLevels)
-        {
-            s += " --levels 5";
-        }
-
-        s += (o.Pcid ? " --pcid" : "") + (o.Kpti ? " --kpti" : "") + (o.Thp ? " --thp" : "") + (o.PtDying ? " --ptdying" : "");
-        return s;
-    }
-
-    /// <summary>Bytes from "4294967296", "512M", "4G", "1T" (binary units).</summary>
-    public static ulong ParseSize(string text)
-    {
-        string t = text.Trim().ToUpperInvariant().TrimEnd('B').TrimEnd('I');
-        int shift = t.Length > 0 ? t[^1] switch { 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, _ => 0 } : 0;
-        if (shift > 0)
-        {
-            t = t[..^1];
-        }
-
-        if (!ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) || n == 0 || n > (ulong.MaxValue >> shift))
-        {
-            throw new ArgumentException($"--memory '{text}' is not a size (e.g. 512M, 4G, or a number of bytes).");
-        }
-
-        return n << shift;
-    }
+    public static string Source(Workload w, int seed, long events, KernelOptions o) =>
+        string.Create(CultureInfo.InvariantCulture, $"replay gen {w.Name} --seed {seed} --events {events}") + KernelCliOptions.Describe(o);
 }

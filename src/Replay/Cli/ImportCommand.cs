@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using Replay.Engines.Trace;
+using Replay.Gen.Kernel;
 using Replay.Import;
 
 namespace Replay.Cli;
@@ -9,15 +9,15 @@ namespace Replay.Cli;
 /// <summary><c>replay import lackey FILE... -o OUT</c> and <c>replay import drmemtrace DIR_OR_ZIP -o OUT</c>: real access streams as guest processes.</summary>
 internal static class ImportCommand
 {
-    public static Command Build(TextWriter stdout)
+    public static Command Build(TextWriter stdout, TextWriter stderr)
     {
-        var cmd = new Command("import", "Import real memory-access traces as processes of a demand-paged guest (SPEC §1 trace out).");
-        cmd.Add(Lackey(stdout));
-        cmd.Add(DrMemTrace(stdout));
+        var cmd = new Command("import", "Import real memory-access traces as processes of the Linux-like guest kernel model (SPEC §1 trace out).");
+        cmd.Add(Lackey(stdout, stderr));
+        cmd.Add(DrMemTrace(stdout, stderr));
         return cmd;
     }
 
-    private static Command Lackey(TextWriter stdout)
+    private static Command Lackey(TextWriter stdout, TextWriter stderr)
     {
         var files = new Argument<string[]>("files")
         {
@@ -36,19 +36,23 @@ internal static class ImportCommand
         cmd.SetAction(async (parse, ct) =>
         {
             string[] inputs = parse.GetValue(files)!;
-            ImportOptions options = common.Options(parse) with { Slice = parse.GetValue(slice) };
+            if (!common.TryParse(parse, stderr, out var options, out var kernel))
+            {
+                return CliApp.UsageError;
+            }
+
+            options = options with { Slice = parse.GetValue(slice) };
             var importer = new LackeyImporter(inputs, options);
-            string source = Source("lackey", inputs, options, $" --slice {options.Slice}");
-            var info = new TraceInfo { Vcpus = options.Vcpus, Source = source, Markers = importer.Markers };
+            string source = Source("lackey", inputs, options, kernel, $" --slice {options.Slice}");
             string output = parse.GetValue(common.Output)!;
-            ImportStats stats = await ImportOutput.WriteAsync(output, info, importer.Run, ct).ConfigureAwait(false);
+            ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, importer.Markers, importer.Run, ct).ConfigureAwait(false);
             await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
             return CliApp.Success;
         });
         return cmd;
     }
 
-    private static Command DrMemTrace(TextWriter stdout)
+    private static Command DrMemTrace(TextWriter stdout, TextWriter stderr)
     {
         var input = new Argument<string>("input")
         {
@@ -61,20 +65,24 @@ internal static class ImportCommand
         cmd.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(input)!;
-            ImportOptions options = common.Options(parse);
+            if (!common.TryParse(parse, stderr, out var options, out var kernel))
+            {
+                return CliApp.UsageError;
+            }
+
             using var importer = new DrMemTraceImporter(path, options);
-            var info = new TraceInfo { Vcpus = options.Vcpus, Source = Source("drmemtrace", [path], options, ""), Markers = importer.Markers };
             string output = parse.GetValue(common.Output)!;
-            ImportStats stats = await ImportOutput.WriteAsync(output, info, importer.Run, ct).ConfigureAwait(false);
+            ImportStats stats = await ImportOutput.WriteAsync(output, kernel, Source("drmemtrace", [path], options, kernel, ""), importer.Markers, importer.Run, ct)
+                .ConfigureAwait(false);
             await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
             return CliApp.Success;
         });
         return cmd;
     }
 
-    private static string Source(string format, IEnumerable<string> inputs, ImportOptions o, string extra)
+    private static string Source(string format, IEnumerable<string> inputs, ImportOptions o, KernelOptions kernel, string extra)
     {
-        var sb = new StringBuilder($"replay import {format} {string.Join(' ', inputs)}{extra} --vcpus {o.Vcpus}");
+        var sb = new StringBuilder($"replay import {format} {string.Join(' ', inputs)}{extra}{KernelCliOptions.Describe(kernel)}");
         if (o.SkipBad)
         {
             sb.Append(" --skip-bad");
@@ -101,7 +109,7 @@ internal static class ImportCommand
     {
         public Option<string> Output { get; } = new("--output", "-o") { Description = "Trace file to write (.pq); written to a temporary name, then renamed.", Required = true };
 
-        public Option<int> Vcpus { get; } = new("--vcpus") { Description = "vCPUs of the guest (1-64).", DefaultValueFactory = _ => 1 };
+        public KernelCliOptions Kernel { get; } = new();
 
         public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Count and skip malformed lines or records instead of failing." };
 
@@ -109,7 +117,7 @@ internal static class ImportCommand
 
         public void AddTo(Command cmd)
         {
-            Vcpus.Validators.Add(r =>
+            Kernel.Vcpus.Validators.Add(r =>
             {
                 if (r.GetValueOrDefault<int>() is < 1 or > 64)
                 {
@@ -124,12 +132,26 @@ internal static class ImportCommand
                 }
             });
             cmd.Add(Output);
-            cmd.Add(Vcpus);
+            Kernel.AddTo(cmd);
             cmd.Add(SkipBad);
             cmd.Add(Limit);
         }
 
-        public ImportOptions Options(ParseResult parse) =>
-            new(parse.GetValue(Vcpus), ImportOptions.DefaultSlice, parse.GetValue(SkipBad), parse.GetValue(Limit));
+        /// <summary>The import and kernel options; false (after one sentence on stderr) when a kernel option is invalid.</summary>
+        public bool TryParse(ParseResult parse, TextWriter stderr, out ImportOptions options, out KernelOptions kernel)
+        {
+            options = new ImportOptions(parse.GetValue(Kernel.Vcpus), ImportOptions.DefaultSlice, parse.GetValue(SkipBad), parse.GetValue(Limit));
+            try
+            {
+                kernel = Kernel.Parse(parse);
+                return true;
+            }
+            catch (ArgumentException e)
+            {
+                stderr.WriteLine(e.Message);
+                kernel = new KernelOptions();
+                return false;
+            }
+        }
     }
 }

@@ -36,6 +36,8 @@ public sealed class GeneratedWorkloadTests
         Assert.True(code == 0, err);
         string[] run = [trace, "--verify", "--strict", "--out", d.File("r"),
             "--engine", "native", "--engine", "shadow-flush", "--engine", "shadow-flush:keep_global=true",
+            "--engine", "shadow-cached", "--engine", "shadow-cached:personality=kvm", "--engine", "shadow-cached:oos=false",
+            "--engine", "shadow-cached:pool_pages=8", "--engine", "shadow-cached:personality=kvm,pool_pages=8",
             "--engine", "writable-pt", "--engine", "ept", "--engine", "ept:large_pages=true"];
         (code, _, err) = await Cli.Cli.RunAsync(run);
         Assert.True(code == 0, $"{workload} {options}: {err}");
@@ -131,7 +133,8 @@ public sealed class ReclaimTraceTests
 
         Assert.True(reclaims > 1000, $"{reclaims} reclaims");
         var (code, _, err) = await Cli.Cli.RunAsync(trace, "--verify", "--strict", "--out", d.File("r"),
-            "--engine", "native", "--engine", "shadow-flush", "--engine", "writable-pt", "--engine", "ept");
+            "--engine", "native", "--engine", "shadow-flush", "--engine", "shadow-cached", "--engine", "shadow-cached:personality=kvm",
+            "--engine", "writable-pt", "--engine", "ept");
         Assert.True(code == 0, err);
     }
 }

@@ -13,18 +13,21 @@ public sealed class ImportCommandTests : IDisposable
     public void Dispose() => _d.Dispose();
 
     [Fact]
-    public async Task Two_lackey_files_with_slice_2_give_seven_cr3_loads_and_say_where_they_came_from()
+    public async Task Two_lackey_files_with_slice_2_give_ten_cr3_loads_and_say_where_they_came_from()
     {
-        // See LackeyImporterTests: yi (7 records) and dave (5) with slice 2 run in 7 alternating turns.
+        // See LackeyImporterTests: yi (7 records) and dave (5) with slice 2 run in 7 alternating turns (yi 2,
+        // dave 2, yi 2, dave 2, yi 2, dave 1, yi 1): 7 switches. The guest kernel adds three loads of the idle
+        // address space (init_mm): for the kernel work of creating the processes before any runs, and after
+        // each of the two exits (dave's after its last turn, then yi's). 7 + 3 = 10.
         string yi = Samples.File("cachelab/yi.trace");
         string dave = Samples.File("cachelab/dave.trace");
         var (code, stdout, stderr) = await Cli.Cli.RunAsync("import", "lackey", yi, dave, "--slice", "2", "-o", _d.File("t.pq"));
         Assert.True(code == 0, stderr);
         Assert.Contains("12 records (0 fetches, 6 loads, 4 stores, 2 modifies)", stdout, StringComparison.Ordinal);
         var (ops, meta) = await ReadAsync(_d.File("t.pq"));
-        Assert.Equal(7, ops[(int)TraceOp.Cr3]);
+        Assert.Equal(10, ops[(int)TraceOp.Cr3]);
         Assert.Equal(2, ops[(int)TraceOp.Mark]);
-        Assert.Equal($"replay import lackey {yi} {dave} --slice 2 --vcpus 1", meta["replay.source"]);
+        Assert.Equal($"replay import lackey {yi} {dave} --slice 2", meta["replay.source"]);
         Assert.Equal("{\"1\":\"yi.trace\",\"2\":\"dave.trace\"}", meta["replay.markers"]);
         Assert.Contains("\"modifies\":2", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
     }
@@ -66,19 +69,35 @@ public sealed class ImportCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("lackey")]
-    [InlineData("drmemtrace")]
-    public async Task An_imported_trace_replays_with_verify_and_strict_under_every_engine(string format)
+    [InlineData("lackey", "")]
+    [InlineData("drmemtrace", "")]
+    [InlineData("lackey", "--pcid --kpti --memory 64M")]
+    [InlineData("drmemtrace", "--pcid --thp --levels 5")]
+    public async Task An_imported_trace_replays_with_verify_and_strict_under_every_engine(string format, string kernel)
     {
         string[] inputs = format == "lackey"
             ? [Samples.File("lackey/lackey_tiny_n1000.txt.gz"), Samples.File("cachelab/trans.trace")]
             : [Samples.ThreadSig];
         string trace = _d.File("t.pq");
-        var (code, _, stderr) = await Cli.Cli.RunAsync(["import", format, .. inputs, "--vcpus", "2", "--limit", "20000", "-o", trace]);
+        var (code, _, stderr) = await Cli.Cli.RunAsync(["import", format, .. inputs, "--vcpus", "2", "--limit", "20000", "-o", trace,
+            .. kernel.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
         Assert.True(code == 0, stderr);
-        (code, var stdout, stderr) = await Cli.Cli.RunAsync(trace, "--engine", "all", "--verify", "--strict", "--out", _d.File("reports"));
+        (code, var stdout, stderr) = await Cli.Cli.RunAsync(trace, "--engine", "all", "--engine", "shadow-cached:personality=kvm",
+            "--verify", "--strict", "--out", _d.File("reports"));
         Assert.True(code == 0, stderr);
-        Assert.Contains("shadow-flush", stdout, StringComparison.Ordinal);
+        Assert.Contains("shadow-cached", stdout, StringComparison.Ordinal);
+        await using var reader = await TraceReader.OpenAsync(trace);
+        Assert.Equal(kernel.Contains("--pcid", StringComparison.Ordinal), reader.Info.Pcid);
+        Assert.Equal(kernel.Contains("--levels 5", StringComparison.Ordinal) ? 5 : 4, reader.Info.PagingLevels);
+    }
+
+    [Fact]
+    public async Task A_bad_kernel_option_is_a_usage_error()
+    {
+        var (code, _, stderr) = await Cli.Cli.RunAsync("import", "lackey", Samples.File("cachelab/yi.trace"), "--memory", "lots", "-o", _d.File("t.pq"));
+        Assert.Equal(2, code);
+        Assert.Contains("--memory 'lots'", stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(_d.File("t.pq")));
     }
 
     private static async Task<(long[] Ops, IReadOnlyDictionary<string, string> Meta)> ReadAsync(string path)
