@@ -18,7 +18,7 @@ refresh=0
 out=${NIGHTLY_OUT:-reports/nightly}
 base=reports/baseline
 events=${NIGHTLY_EVENTS:-200000}
-workloads=(ctxswitch demand)
+workloads=(ctxswitch demand forkwait kernel-build webserver database)
 
 dotnet build src/Replay -c Release -nologo -v quiet
 replay() { dotnet src/Replay/bin/Release/net10.0/replay.dll "$@"; }
