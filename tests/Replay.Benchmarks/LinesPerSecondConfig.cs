@@ -1,8 +1,5 @@
-using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Exporters.Json;
-using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 
 namespace Replay.Benchmarks;
 
@@ -11,32 +8,8 @@ public sealed class LinesPerSecondConfig : ManualConfig
 {
     public LinesPerSecondConfig()
     {
-        AddColumn(new LinesPerSecondColumn());
+        AddColumn(new RateColumn("LinesPerSecond", "lines/s", "Input lines read per second (lines / mean time of one pass over the file).",
+            () => LackeyBenchFile.Lines));
         AddExporter(JsonExporter.Full);
-    }
-
-    private sealed class LinesPerSecondColumn : IColumn
-    {
-        public string Id => "LinesPerSecond";
-        public string ColumnName => "lines/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "Input lines read per second (lines / mean time of one pass over the file).";
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
-        {
-            var report = summary[benchmarkCase];
-            double? ns = report?.ResultStatistics?.Mean;
-            return ns is > 0 ? $"{LackeyBenchFile.Lines / (ns.Value / 1e9) / 1e6:0.0}M" : "-";
-        }
-
-        public bool IsAvailable(Summary summary) => true;
-
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
     }
 }
