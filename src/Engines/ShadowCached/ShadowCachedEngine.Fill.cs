@@ -212,16 +212,29 @@ public sealed partial class ShadowCachedEngine
 
     /// <summary>
     /// A guest write whose target frame is a write-protected page table, reached through a data mapping:
-    /// the write fault of Xen/KVM on a shadowed frame. A leaf table that may go out of sync is unsynced and the
-    /// mapping filled writable; anything else is emulated (the data is unknown: a non-zero write).
+    /// the write fault of Xen/KVM on a shadowed frame, handled as a <c>ptwrite</c> would be. A leaf table that may
+    /// go out of sync is unsynced, and Xen unshadows on a user-mode write; then the mapping is filled writable.
+    /// Anything else is emulated (the data is unknown: a non-zero write).
     /// </summary>
     private Translation DataWriteToTable(in MemoryAccess a, ulong frame, FrameState fs, in WalkResult w, in TableRecorder tables)
     {
         var vs = _v[a.Vcpu];
-        if (_o.Oos && fs.MayUnsync && !(_xen && vs.LastWriteEmulOk && vs.LastEmulFrame == frame >> 12))
+        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == frame >> 12;
+        bool unsync = !fast && _o.Oos && fs.MayUnsync;
+        bool unshadow = !fast && !unsync && _xen && a.User; // Xen never emulates a user-mode page-table write
+        if (unsync || unshadow)
         {
-            Unsync(a.Vcpu, frame >> 12, fs);
-            Stats.Exit(OosUnsync);
+            if (unsync)
+            {
+                Unsync(a.Vcpu, frame >> 12, fs);
+                Stats.Exit(OosUnsync);
+            }
+            else
+            {
+                Stats.Exit(UnshadowExit, Unshadow(frame >> 12));
+            }
+
+            // Either way the frame is writable now: the fault fills the mapping and the write runs.
             FillPath(a.Vcpu, a.Va, w, tables, out _);
             UpdatePages();
             var v = Machine.Vcpus[a.Vcpu];
@@ -229,7 +242,7 @@ public sealed partial class ShadowCachedEngine
         }
 
         ulong pa = frame | (a.Va & 0xFF8);
-        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, user: a.User, storeValue: false);
+        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, fast);
         return new Translation(frame, w.Perms, false);
     }
 

@@ -8,7 +8,6 @@ public sealed partial class ShadowCachedEngine
 {
     public void LoadCr3(in Cr3Load load)
     {
-        var v = Machine.Vcpus[load.Vcpu];
         var vs = _v[load.Vcpu];
         ulong gfn = (load.Value & Pte.AddrMask) >> 12;
         bool noFlush = Machine.Config.Pcid && (load.Value & Pte.Cr3NoFlush) != 0;
@@ -35,7 +34,6 @@ public sealed partial class ShadowCachedEngine
         }
 
         HardwareMmu.LoadCr3(Machine, load);
-        _ = v;
         Stats.Exit(Cr3Switch, built);
         UpdatePages();
     }

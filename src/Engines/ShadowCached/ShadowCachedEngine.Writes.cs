@@ -58,7 +58,7 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
-        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, write.User, storeValue: true, fast);
+        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, fast);
     }
 
     /// <summary>
@@ -67,9 +67,8 @@ public sealed partial class ShadowCachedEngine
     /// early unshadow. KVM zaps: the page on a misaligned or narrow write or on flooding (non-leaf pages), else
     /// the written entry.
     /// </summary>
-    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool user, bool storeValue, bool fast = false)
+    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, bool fast = false)
     {
-        _ = user;
         ulong gfn = pa >> 12;
         var fs = _store.Frame(gfn)!;
         var vs = _v[vcpu];
