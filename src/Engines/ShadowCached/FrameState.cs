@@ -18,9 +18,6 @@ internal sealed class FrameState
     /// <summary>Xen: the frame's contents when it went out of sync (<c>oos_snapshot</c>).</summary>
     public ulong[]? Snapshot;
 
-    /// <summary>Xen: <c>page-&gt;pagetable_dying</c>, set by the <c>ptdying</c> hint.</summary>
-    public bool Dying;
-
     /// <summary>The frame is write-protected: shadowed and in sync.</summary>
     public bool Protected => Shadows.Count > 0 && !Oos;
 

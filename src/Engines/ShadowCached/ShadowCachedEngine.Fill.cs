@@ -82,19 +82,11 @@ public sealed partial class ShadowCachedEngine
             ulong ge;
             ulong childGfn;
             ShadowType childType;
-            if (level > w.LeafLevel)
+            if (level >= w.LeafLevel)
             {
                 ge = mem.ReadWord(tables.Get(Levels - level) + ((ulong)idx << 3));
-                childGfn = tables.Get(Levels - level + 1) >> 12;
-                childType = (ShadowType)(level - 1);
-            }
-            else if (level == w.LeafLevel)
-            {
-                // The guest leaf is a superpage: the shadow entry points to its splinter page.
-                ge = mem.ReadWord(w.LeafPteAddr);
-                chunkBase = w.PageBase;
-                childGfn = chunkBase >> 12;
-                childType = level == 3 ? ShadowType.Fl2 : ShadowType.Fl1;
+                (childGfn, childType) = ChildOf(ge, level);
+                chunkBase = childGfn << 12;
             }
             else
             {
@@ -142,6 +134,21 @@ public sealed partial class ShadowCachedEngine
 
         prefetched = _o.Prefetch > 1 ? Prefetch(page, i1, w) : 0;
         return created;
+    }
+
+    /// <summary>
+    /// The shadow an upper guest entry <paramref name="g"/> at <paramref name="level"/> links to: the next table's
+    /// shadow, or for a superpage leaf its splinter page (fl2 for 1 GiB, fl1 for 2 MiB), keyed by the page's gfn.
+    /// </summary>
+    private static (ulong Gfn, ShadowType Type) ChildOf(ulong g, int level)
+    {
+        if ((g & Pte.Ps) != 0 && level <= 3)
+        {
+            ulong pageBase = g & Pte.AddrMask & ~((1UL << Pte.Shift(level)) - 1);
+            return (pageBase >> 12, level == 3 ? ShadowType.Fl2 : ShadowType.Fl1);
+        }
+
+        return ((g & Pte.AddrMask) >> 12, (ShadowType)(level - 1));
     }
 
     /// <summary>Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.</summary>

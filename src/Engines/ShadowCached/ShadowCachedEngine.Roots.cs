@@ -228,20 +228,9 @@ public sealed partial class ShadowCachedEngine
         _dyingOp = true;
         _v[hint.Vcpu].Dying = true;
         long freed = 0;
-        if (_store.Frame(gfn) is { } fs)
+        if (_store.Frame(gfn)?.Find(_top) is { } top)
         {
-            fs.Dying = true;
-            if (fs.Find(_top) is { } top)
-            {
-                if (top.RootCount == 0)
-                {
-                    freed = Unshadow(gfn);
-                }
-                else
-                {
-                    freed = UnhookUser(top);
-                }
-            }
+            freed = top.RootCount == 0 ? Unshadow(gfn) : UnhookUser(top);
         }
 
         Stats.Exit(DyingHypercall, freed);

@@ -210,9 +210,7 @@ public sealed partial class ShadowCachedEngine
         ShadowPage? child = null;
         if ((g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed))
         {
-            bool large = (g & Pte.Ps) != 0 && s.Level <= 3;
-            ulong gfn = large ? (g & Pte.AddrMask & ~((1UL << Pte.Shift(s.Level)) - 1)) >> 12 : (g & Pte.AddrMask) >> 12;
-            var type = large ? (s.Level == 3 ? ShadowType.Fl2 : ShadowType.Fl1) : (ShadowType)(s.Level - 1);
+            var (gfn, type) = ChildOf(g, s.Level);
             Count(Cnt.HashLookups);
             child = _store.Find(gfn, type);
             if (child is not null && _xen && !child.IsSplinter && _store.Frame(gfn) is { Oos: true })

@@ -26,7 +26,7 @@ internal enum ShadowType : byte
 /// bookkeeping either personality needs. Entry encoding (see <see cref="SEntry"/>): guest flags P/RW/US/G/NX in
 /// their PTE positions; bits 51:12 hold the frame for a level-1 entry or the child page's id for an upper one.
 /// </summary>
-internal sealed class ShadowPage(int id, ulong gfn, ShadowType type, long created)
+internal sealed class ShadowPage(int id, ulong gfn, ShadowType type)
 {
     public readonly ulong[] E = new ulong[512];
 
@@ -43,9 +43,6 @@ internal sealed class ShadowPage(int id, ulong gfn, ShadowType type, long create
 
     /// <summary>Splinter of a guest superpage: shadows no guest table, so it write-protects nothing.</summary>
     public bool IsSplinter => Type >= ShadowType.Fl1;
-
-    /// <summary>Creation sequence number (KVM's <c>active_mmu_pages</c> order).</summary>
-    public long Created { get; } = created;
 
     /// <summary>Xen: pinned top-level shadow (<c>sh_pin</c>).</summary>
     public bool Pinned;

@@ -16,7 +16,6 @@ internal sealed class ShadowStore
     private readonly Dictionary<ulong, FrameState> _frames = new();
     private readonly Dictionary<ulong, List<long>> _writable = new();
     private long _writableEntries;
-    private long _created;
 
     /// <summary>Shadow pages alive.</summary>
     public long Live { get; private set; }
@@ -35,13 +34,11 @@ internal sealed class ShadowStore
 
     public FrameState? Frame(ulong gfn) => _frames.GetValueOrDefault(gfn);
 
-    public IEnumerable<ShadowPage> All => _byId.Where(p => p is not null)!;
-
     /// <summary>Creates an empty shadow page; a table type registers (promotes) its guest frame.</summary>
     public ShadowPage Create(ulong gfn, ShadowType type)
     {
         int id = _freeIds.Count > 0 ? _freeIds.Pop() : _byId.Count;
-        var p = new ShadowPage(id, gfn, type, _created++);
+        var p = new ShadowPage(id, gfn, type);
         if (id == _byId.Count)
         {
             _byId.Add(p);

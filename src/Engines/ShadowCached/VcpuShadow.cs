@@ -12,7 +12,7 @@ internal sealed class VcpuShadow(int prevRoots)
     public readonly ShadowPage?[] Prev = new ShadowPage?[prevRoots];
 
     /// <summary>Xen: OOS slots (<c>oos[SHADOW_OOS_PAGES]</c>), guest frame or <see cref="None"/>.</summary>
-    public readonly ulong[] Oos = [None, None, None];
+    public readonly ulong[] Oos = Enumerable.Repeat(None, ShadowCachedOptions.XenOosSlots).ToArray();
 
     /// <summary>Xen: the last emulation succeeded (<c>last_write_emul_ok</c>) on <see cref="LastEmulFrame"/>.</summary>
     public bool LastWriteEmulOk;

@@ -117,13 +117,6 @@ internal static class ImportCommand
 
         public void AddTo(Command cmd)
         {
-            Kernel.Vcpus.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<int>() is < 1 or > 64)
-                {
-                    r.AddError("--vcpus must be between 1 and 64.");
-                }
-            });
             Limit.Validators.Add(r =>
             {
                 if (r.GetValueOrDefault<long?>() is <= 0)
