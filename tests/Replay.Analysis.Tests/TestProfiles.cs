@@ -16,13 +16,14 @@ internal static class TestProfiles
             "cr3_flush": { "fixed": 300, "per_unit": 2 },
             "mmu_update": { "fixed": 70, "per_unit": 20 }
           },
-          "walk": { "ref_cycles": 10, "psc_hit_cycles": 2 },
-          "guest": { "cycles_per_access": 1, "guest_fault_cycles": 1000 },
+          "walk": { "l1_cycles": 10, "l2_cycles": 20, "l3_cycles": 40, "memory_cycles": 100, "psc_hit_cycles": 2, "nested_tlb_hit_cycles": 1 },
+          "guest": { "cycles_per_access": 1, "cycles_per_insn": 0.5, "guest_fault_cycles": 1000 },
           "tlb": {
             "l1d_4k": { "entries": 64, "ways": 4 },
             "l1i_4k": { "entries": 64, "ways": 4 },
             "stlb": { "entries": 512, "ways": 4, "page_sizes": ["4k"] }
-          }
+          },
+          "cache": { "l1d": { "kib": 32, "ways": 8 }, "l2": { "kib": 256, "ways": 4 }, "l3": { "kib": 8192, "ways": 16 } }
         }
         """;
 

@@ -6,6 +6,12 @@ namespace Replay.Analysis.Costs;
 /// <summary>Cycles of one transition into the hypervisor and back, by kind (SPEC §4).</summary>
 public sealed record TransitionCosts(double VmExit, double PvTrap, double Hypercall);
 
+/// <summary>
+/// Cycles of the page walk's parts (SPEC §4): a reference by where the data caches served it (L1D, L2, L3, memory:
+/// the load-to-use latency of that level), a paging-structure-cache hit, and a nested-TLB hit of a 2-D walk.
+/// </summary>
+public sealed record WalkCosts(double L1, double L2, double L3, double Memory, double PscHit, double NestedTlbHit);
+
 /// <summary>What one handler costs beyond its transition: <see cref="Fixed"/> per exit plus <see cref="PerUnit"/> per work unit.</summary>
 public readonly record struct HandlerCost(double Fixed, double PerUnit);
 
@@ -25,14 +31,14 @@ public sealed class CostProfile
     /// <summary>Handler costs by handler name (the <see cref="ExitKind.Handler"/> of an exit kind).</summary>
     public required IReadOnlyDictionary<string, HandlerCost> Handlers { get; init; }
 
-    /// <summary>Cycles per page-walk memory reference.</summary>
-    public required double WalkRefCycles { get; init; }
+    /// <summary>What page-walk references and the walk caches cost.</summary>
+    public required WalkCosts Walk { get; init; }
 
-    /// <summary>Cycles per paging-structure-cache hit.</summary>
-    public required double PscHitCycles { get; init; }
-
-    /// <summary>Everything a guest access costs besides translation.</summary>
+    /// <summary>Everything a guest access (or page-table store) costs besides translation.</summary>
     public required double CyclesPerAccess { get; init; }
+
+    /// <summary>The guest's cost of one instruction that is not an event (the trace's <c>insns</c> column).</summary>
+    public required double CyclesPerInsn { get; init; }
 
     /// <summary>The guest kernel's own page-fault handler, identical under every engine.</summary>
     public required double GuestFaultCycles { get; init; }

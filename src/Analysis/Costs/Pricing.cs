@@ -4,7 +4,8 @@ namespace Replay.Analysis.Costs;
 
 /// <summary>Cycles of an engine's counts under one profile (SPEC §4, §5 summary columns).</summary>
 /// <param name="ExitCycles">Σ over exit kinds of count × (transition + handler fixed) + units × per_unit.</param>
-/// <param name="WalkCycles">walk_refs × ref_cycles + psc_hits × psc_hit_cycles.</param>
+/// <param name="WalkCycles">Σ walk references served at each cache level × that level's cycles + psc_hits × psc_hit_cycles
+/// + nested_tlb_hits × nested_tlb_hit_cycles.</param>
 /// <param name="MmuCycles">exit + walk cycles.</param>
 /// <param name="GuestCycles">(accesses + pt_writes) × cycles_per_access + guest_faults × guest_fault_cycles.</param>
 /// <param name="TotalCycles">guest + MMU cycles.</param>
@@ -39,9 +40,14 @@ public static class Pricing
             exit += ExitCycles(profile, kinds[i], stats.ExitCounts[i], stats.ExitUnits[i]);
         }
 
-        double walk = (stats.WalkRefs * profile.WalkRefCycles) + (stats.PscHits * profile.PscHitCycles);
+        double walk = WalkCycles(profile.Walk, stats);
         double guest = ((stats.Accesses + stats.PtWrites) * profile.CyclesPerAccess) + (stats.GuestFaults * profile.GuestFaultCycles);
         double mmu = exit + walk;
         return new PricedStats(exit, walk, mmu, guest, guest + mmu);
     }
+
+    /// <summary>Walk references at the latency of the level that served them, plus the walk caches' hits.</summary>
+    public static double WalkCycles(WalkCosts c, EngineStats s) =>
+        (s.WalkL1 * c.L1) + (s.WalkL2 * c.L2) + (s.WalkL3 * c.L3) + (s.WalkMem * c.Memory)
+        + (s.PscHits * c.PscHit) + (s.NestedTlbHits * c.NestedTlbHit);
 }

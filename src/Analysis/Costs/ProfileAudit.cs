@@ -38,7 +38,10 @@ public static class ProfileAudit
         return problems;
     }
 
-    /// <summary>Paths that need a source: numeric leaves, with a TLB array (an object with <c>entries</c>) counted once.</summary>
+    /// <summary>
+    /// Paths that need a source: numeric leaves, with a TLB array (an object with <c>entries</c>) or a cache level
+    /// (an object with <c>kib</c>) counted once.
+    /// </summary>
     private static void CollectSourced(JsonElement e, string path, List<string> into)
     {
         switch (e.ValueKind)
@@ -46,7 +49,7 @@ public static class ProfileAudit
             case JsonValueKind.Number:
                 into.Add(path);
                 break;
-            case JsonValueKind.Object when e.TryGetProperty("entries", out _):
+            case JsonValueKind.Object when e.TryGetProperty("entries", out _) || e.TryGetProperty("kib", out _):
                 into.Add(path);
                 break;
             case JsonValueKind.Object:
@@ -59,11 +62,15 @@ public static class ProfileAudit
         }
     }
 
-    /// <summary>A source may explain why a TLB array is absent (<c>"tlb.l1d_1g": null</c>).</summary>
-    private static bool IsNullTlbArray(JsonElement root, string key) =>
-        key.StartsWith("tlb.", StringComparison.Ordinal)
-        && root.TryGetProperty("tlb", out var tlb)
-        && tlb.ValueKind == JsonValueKind.Object
-        && tlb.TryGetProperty(key[4..], out var a)
-        && a.ValueKind == JsonValueKind.Null;
+    /// <summary>A source may explain why a TLB array or a cache level is absent (<c>"tlb.l1d_1g": null</c>, <c>"cache.l3": null</c>).</summary>
+    private static bool IsNullTlbArray(JsonElement root, string key)
+    {
+        int dot = key.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0
+            && key[..dot] is "tlb" or "cache"
+            && root.TryGetProperty(key[..dot], out var section)
+            && section.ValueKind == JsonValueKind.Object
+            && section.TryGetProperty(key[(dot + 1)..], out var a)
+            && a.ValueKind == JsonValueKind.Null;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Replay.Engines.Caches;
 using Replay.Engines.Tlb;
 
 namespace Replay.Analysis.Costs;
@@ -37,7 +38,7 @@ internal static class ProfileParser
         {
             var r = new Reader(origin);
             var root = r.Root(doc.RootElement);
-            r.Known(root, "", "name", "description", "transitions", "handlers", "walk", "guest", "tlb", "sources");
+            r.Known(root, "", "name", "description", "transitions", "handlers", "walk", "guest", "tlb", "cache", "sources");
             string name = r.String(root, "", "name");
             if (name.Length == 0)
             {
@@ -47,9 +48,9 @@ internal static class ProfileParser
             var t = r.Object(root, "", "transitions");
             r.Known(t, "transitions", "vmexit", "pv_trap", "hypercall");
             var walk = r.Object(root, "", "walk");
-            r.Known(walk, "walk", "ref_cycles", "psc_hit_cycles");
+            r.Known(walk, "walk", "l1_cycles", "l2_cycles", "l3_cycles", "memory_cycles", "psc_hit_cycles", "nested_tlb_hit_cycles");
             var guest = r.Object(root, "", "guest");
-            r.Known(guest, "guest", "cycles_per_access", "guest_fault_cycles");
+            r.Known(guest, "guest", "cycles_per_access", "cycles_per_insn", "guest_fault_cycles");
 
             return new CostProfile
             {
@@ -58,11 +59,13 @@ internal static class ProfileParser
                 Transitions = new TransitionCosts(
                     r.Cost(t, "transitions", "vmexit"), r.Cost(t, "transitions", "pv_trap"), r.Cost(t, "transitions", "hypercall")),
                 Handlers = r.Handlers(r.Object(root, "", "handlers")),
-                WalkRefCycles = r.Cost(walk, "walk", "ref_cycles"),
-                PscHitCycles = r.Cost(walk, "walk", "psc_hit_cycles"),
+                Walk = new WalkCosts(
+                    r.Cost(walk, "walk", "l1_cycles"), r.Cost(walk, "walk", "l2_cycles"), r.Cost(walk, "walk", "l3_cycles"),
+                    r.Cost(walk, "walk", "memory_cycles"), r.Cost(walk, "walk", "psc_hit_cycles"), r.Cost(walk, "walk", "nested_tlb_hit_cycles")),
                 CyclesPerAccess = r.Cost(guest, "guest", "cycles_per_access"),
+                CyclesPerInsn = r.Cost(guest, "guest", "cycles_per_insn"),
                 GuestFaultCycles = r.Cost(guest, "guest", "guest_fault_cycles"),
-                Tlb = r.Tlb(r.Object(root, "", "tlb")),
+                Tlb = r.Tlb(r.Object(root, "", "tlb")) with { Caches = r.Caches(r.Object(root, "", "cache")) },
                 Sources = r.Sources(root),
                 Json = json,
             };
@@ -174,6 +177,43 @@ internal static class ProfileParser
                 EptPscPdpt = PscEntries(eptPsc, "pdpt", "tlb.ept_psc"),
                 EptPscPd = PscEntries(eptPsc, "pd", "tlb.ept_psc"),
             };
+        }
+
+        /// <summary>
+        /// The data caches that serve walk references: <c>l1d</c> and <c>l2</c> required, <c>l3</c> null or absent when
+        /// the CPU has none; each <c>{ "kib": …, "ways": … }</c> with ways dividing its 64-byte lines.
+        /// </summary>
+        public CacheGeometry Caches(JsonElement cache)
+        {
+            Known(cache, "cache", "l1d", "l2", "l3");
+            return new CacheGeometry
+            {
+                L1d = CacheLevel(cache, "l1d", required: true),
+                L2 = CacheLevel(cache, "l2", required: true),
+                L3 = CacheLevel(cache, "l3", required: false),
+            };
+        }
+
+        private CacheLevelGeometry? CacheLevel(JsonElement cache, string name, bool required)
+        {
+            string path = $"cache.{name}";
+            if (!cache.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+            {
+                return required ? throw new ProfileException($"The {origin} is missing required field '{path}'.") : null;
+            }
+
+            var c = Object(cache, "cache", name);
+            Known(c, path, "kib", "ways");
+            int kib = Count(c, path, "kib");
+            int ways = Count(c, path, "ways");
+            int lines = kib * 1024 / CacheLevelGeometry.LineBytes;
+            if (kib == 0 || ways == 0 || lines % ways != 0)
+            {
+                throw new ProfileException(
+                    $"Field '{path}' of the {origin} needs a positive size whose {CacheLevelGeometry.LineBytes}-byte lines divide into its ways (got {kib} KiB, {ways} ways).");
+            }
+
+            return new CacheLevelGeometry(kib, ways);
         }
 
         /// <summary>An optional object field of <c>tlb</c>: <c>default</c> when absent or null.</summary>

@@ -26,8 +26,26 @@ public sealed class EngineStats
     // What the engine measured.
     public long GuestFaults;
     public long TlbMisses;
+    /// <summary>Page-walk memory references of the hardware walker (entries read); = <see cref="WalkL1"/> + <see cref="WalkL2"/> + <see cref="WalkL3"/> + <see cref="WalkMem"/>.</summary>
     public long WalkRefs;
+
+    /// <summary>Walk references served by the L1 data cache of the engine's memory-hierarchy model.</summary>
+    public long WalkL1;
+
+    /// <summary>Walk references served by the second-level cache.</summary>
+    public long WalkL2;
+
+    /// <summary>Walk references served by the last-level cache.</summary>
+    public long WalkL3;
+
+    /// <summary>Walk references served by memory.</summary>
+    public long WalkMem;
+
+    /// <summary>Walks that started below the root from a paging-structure-cache entry (guest or EPT dimension).</summary>
     public long PscHits;
+
+    /// <summary>Guest-physical translations of a 2-D walk answered by the nested TLB (each one spares an EPT walk).</summary>
+    public long NestedTlbHits;
     public long Exits;
     public long ShadowPagesCreated;
     public long ShadowPagesEvicted;
@@ -122,7 +140,12 @@ public sealed class EngineStats
         GuestFaults += sign * o.GuestFaults;
         TlbMisses += sign * o.TlbMisses;
         WalkRefs += sign * o.WalkRefs;
+        WalkL1 += sign * o.WalkL1;
+        WalkL2 += sign * o.WalkL2;
+        WalkL3 += sign * o.WalkL3;
+        WalkMem += sign * o.WalkMem;
         PscHits += sign * o.PscHits;
+        NestedTlbHits += sign * o.NestedTlbHits;
         Exits += sign * o.Exits;
         ShadowPagesCreated += sign * o.ShadowPagesCreated;
         ShadowPagesEvicted += sign * o.ShadowPagesEvicted;

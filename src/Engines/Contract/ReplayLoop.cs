@@ -51,6 +51,7 @@ public static class ReplayLoop
         var user = b.User;
         var width = b.Width;
         long first = b.FirstRow;
+        var caches = engine.Machine.Caches;
         for (int i = start; i < end; i++)
         {
             switch (op[i])
@@ -63,6 +64,13 @@ public static class ReplayLoop
                     if (verify)
                     {
                         Verify(engine.Machine, access, t);
+                    }
+
+                    if (!t.Fault)
+                    {
+                        // The access brings its line into the caches, where it competes with page-table lines.
+                        ulong address = t.Frame | (va[i] & 0xFFF);
+                        _ = op[i] == (byte)AccessKind.Fetch ? caches.Instruction(vcpu[i], address) : caches.Data(vcpu[i], address);
                     }
 
                     break;

@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 
@@ -60,7 +61,7 @@ public sealed class EptEngine : IMmuEngine
         Machine = new GuestMachine(config);
         Stats = new EngineStats(Kinds.Length, Counters.Length);
         _ept = new EptMap(_options.EptLevels, _options.LargePages);
-        _nested = Machine.Vcpus.Select(_ => new NestedMmu(config.Tlb, _ept)).ToArray();
+        _nested = Machine.Vcpus.Select(v => new NestedMmu(config.Tlb, _ept, Machine.Caches, v.Id)).ToArray();
     }
 
     private enum Outcome
@@ -101,7 +102,7 @@ public sealed class EptEngine : IMmuEngine
         while (true)
         {
             // The guest dimension is PageWalker's walk; the hook translates each guest table's gpa first.
-            var tables = new NestedTables(n);
+            var tables = new NestedTables(n, Machine.Caches, a.Vcpu);
             var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Machine.Levels, setAccessedDirty: true, v.Psc, v.Pcid, ref tables);
             var t = tables.Tally;
             t.GuestRefs += w.Refs;
@@ -179,8 +180,9 @@ public sealed class EptEngine : IMmuEngine
 
     private void Count(in WalkTally t)
     {
-        Stats.WalkRefs += t.GuestRefs + t.EptRefs;
+        t.Served.AddTo(Stats);
         Stats.PscHits += t.EptPscHits;
+        Stats.NestedTlbHits += t.NestedTlbHits;
         var c = Stats.Counters;
         c[CGuestWalkRefs] += t.GuestRefs;
         c[CEptWalkRefs] += t.EptRefs;
@@ -189,12 +191,24 @@ public sealed class EptEngine : IMmuEngine
         c[CEptPscHits] += t.EptPscHits;
     }
 
-    /// <summary>Translates each guest table's gpa through the nested MMU before the walker reads it.</summary>
-    private struct NestedTables(NestedMmu nested) : IGuestTableAccess
+    /// <summary>
+    /// Translates each guest table's gpa through the nested MMU before the walker reads it, then reads the guest
+    /// entry through the memory hierarchy at its host address (guest memory is identity-mapped).
+    /// </summary>
+    private struct NestedTables(NestedMmu nested, MemoryHierarchy caches, int vcpu) : IGuestTableAccess
     {
         public WalkTally Tally;
 
-        public bool BeforeRead(ulong tableGpa) => nested.Translate(tableGpa, ref Tally);
+        public bool BeforeRead(ulong tableGpa, ulong entryGpa)
+        {
+            if (!nested.Translate(tableGpa, ref Tally))
+            {
+                return false;
+            }
+
+            Tally.Served.Add(caches.Data(vcpu, entryGpa));
+            return true;
+        }
     }
 
     private readonly struct Hooks(EptEngine e) : IEngineHooks

@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Guest;
 using Replay.Engines.Tlb;
 
@@ -12,8 +13,15 @@ internal struct WalkTally
     public long NestedTlbMisses;
     public long EptPscHits;
 
+    /// <summary>Where every reference (guest and EPT) was served; its total is GuestRefs + EptRefs.</summary>
+    public WalkServed Served;
+
     public void Add(in WalkTally o)
     {
+        Served.L1 += o.Served.L1;
+        Served.L2 += o.Served.L2;
+        Served.L3 += o.Served.L3;
+        Served.Memory += o.Served.Memory;
         GuestRefs += o.GuestRefs;
         EptRefs += o.EptRefs;
         NestedTlbHits += o.NestedTlbHits;
@@ -37,10 +45,14 @@ internal sealed class NestedMmu
     private readonly EptMap _ept;
     private readonly TlbArrayCache? _tlb;
     private readonly PagingStructureCache _psc;
+    private readonly MemoryHierarchy _caches;
+    private readonly int _vcpu;
 
-    public NestedMmu(TlbGeometry g, EptMap ept)
+    public NestedMmu(TlbGeometry g, EptMap ept, MemoryHierarchy caches, int vcpu)
     {
         _ept = ept;
+        _caches = caches;
+        _vcpu = vcpu;
         _tlb = g.NestedTlb is null ? null : new TlbArrayCache(g.NestedTlb, ept.PageShift);
         _psc = new PagingStructureCache(new TlbGeometry { PscPml4 = g.EptPscPml4, PscPdpt = g.EptPscPdpt, PscPd = g.EptPscPd });
     }
@@ -66,6 +78,7 @@ internal sealed class NestedMmu
         for (; ; level--)
         {
             t.EptRefs++;
+            t.Served.Add(_caches.Data(_vcpu, HostAddress.EptEntry(level, gpa >> Pte.Shift(level + 1), Pte.Index(gpa, level))));
             if (!_ept.EntryPresent(gpa, level))
             {
                 return false;

@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Tlb;
 
 namespace Replay.Engines.Guest;
@@ -14,8 +15,10 @@ public sealed class GuestMachine
         Vcpus = new VcpuState[Math.Max(1, config.Vcpus)];
         for (int i = 0; i < Vcpus.Length; i++)
         {
-            Vcpus[i] = new VcpuState(config.Tlb);
+            Vcpus[i] = new VcpuState(i, config.Tlb);
         }
+
+        Caches = new MemoryHierarchy(config.Tlb.Caches, Vcpus.Length);
     }
 
     public MachineConfig Config { get; }
@@ -24,6 +27,9 @@ public sealed class GuestMachine
 
     public VcpuState[] Vcpus { get; }
 
+    /// <summary>The data caches the hardware walker reads entries through (this engine's own: its tables compete with the trace's data).</summary>
+    public MemoryHierarchy Caches { get; }
+
     public int Levels => Config.PagingLevels;
 
     /// <summary>Total second-level TLB hits over every vCPU.</summary>
@@ -31,8 +37,11 @@ public sealed class GuestMachine
 }
 
 /// <summary>One vCPU's architectural MMU state.</summary>
-public sealed class VcpuState(TlbGeometry geometry)
+public sealed class VcpuState(int id, TlbGeometry geometry)
 {
+    /// <summary>The vCPU's number (its index in <see cref="GuestMachine.Vcpus"/>).</summary>
+    public int Id { get; } = id;
+
     /// <summary>The last CR3 value loaded (root in bits 51:12).</summary>
     public ulong Cr3;
 

@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 
 namespace Replay.Engines.Guest;
@@ -22,8 +23,8 @@ public static class HardwareMmu
         }
 
         var v = m.Vcpus[a.Vcpu];
-        var w = PageWalker.Walk(m.Memory, v.Cr3, a.Va, a.Kind, a.User, m.Levels, setAccessedDirty: true, v.Psc, v.Pcid);
-        stats.WalkRefs += w.Refs;
+        var w = Walk(m, a, out var served);
+        served.AddTo(stats);
         if (w.PscHit)
         {
             stats.PscHits++;
@@ -37,6 +38,19 @@ public static class HardwareMmu
 
         v.Tlb.Insert(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, w.Perms, w.Perms, w.Dirty, w.Global);
         return new Translation(w.FrameOf(a.Va), w.Perms, false);
+    }
+
+    /// <summary>
+    /// The hardware walk of the guest's own tables for <paramref name="a"/> (A/D set, paging-structure caches used),
+    /// every entry read through the memory hierarchy; <paramref name="served"/> says where each was found.
+    /// </summary>
+    public static WalkResult Walk(GuestMachine m, in MemoryAccess a, out WalkServed served)
+    {
+        var v = m.Vcpus[a.Vcpu];
+        var tables = new CachedTableAccess(m.Caches, a.Vcpu);
+        var w = PageWalker.Walk(m.Memory, v.Cr3, a.Va, a.Kind, a.User, m.Levels, setAccessedDirty: true, v.Psc, v.Pcid, ref tables);
+        served = tables.Served;
+        return w;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Tlb;
 
@@ -47,19 +48,36 @@ public struct WalkResult
 }
 
 /// <summary>
-/// Called by <see cref="PageWalker"/> before it reads an entry of a guest table, with the table's guest-physical
-/// address; returning false stops the walk there. Under EPT this is where each guest table's gpa is translated
-/// (and where an EPT violation stops the walk). Implemented by structs so the walk is specialised per caller.
+/// Called by <see cref="PageWalker"/> before it reads an entry of a guest table, with the table's and the entry's
+/// guest-physical addresses; returning false stops the walk there (the entry is not read and not counted). Under
+/// EPT this is where each guest table's gpa is translated (and where an EPT violation stops the walk); a hardware
+/// walk asks the memory hierarchy for the entry's line here. Implemented by structs so the walk is specialised per
+/// caller, and kept by value so a walk attempt that is undone leaves no trace in the hook's state.
 /// </summary>
 public interface IGuestTableAccess
 {
-    bool BeforeRead(ulong tableGpa);
+    bool BeforeRead(ulong tableGpa, ulong entryGpa);
 }
 
-/// <summary>Guest tables read directly (native, shadow, PV): never stops a walk.</summary>
+/// <summary>Guest tables read by software (the reference walk, a hypervisor's walk of the guest tables): never stops a walk, costs nothing.</summary>
 public struct DirectTableAccess : IGuestTableAccess
 {
-    public readonly bool BeforeRead(ulong tableGpa) => true;
+    public readonly bool BeforeRead(ulong tableGpa, ulong entryGpa) => true;
+}
+
+/// <summary>
+/// Guest tables read by the hardware walker straight from guest memory (native, PV): each entry's line is looked up
+/// in the memory hierarchy, and <see cref="Served"/> tallies where it was found.
+/// </summary>
+public struct CachedTableAccess(MemoryHierarchy caches, int vcpu) : IGuestTableAccess
+{
+    public WalkServed Served;
+
+    public bool BeforeRead(ulong tableGpa, ulong entryGpa)
+    {
+        Served.Add(caches.Data(vcpu, entryGpa));
+        return true;
+    }
 }
 
 /// <summary>
@@ -147,7 +165,8 @@ public static class PageWalker
 
         while (true)
         {
-            if (!tables.BeforeRead(table))
+            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
+            if (!tables.BeforeRead(table, entryAddr))
             {
                 r.Fault = true;
                 r.Stopped = true;
@@ -155,7 +174,6 @@ public static class PageWalker
                 return r;
             }
 
-            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
             ulong e = mem.ReadWord(entryAddr);
             r.Refs++;
             used[nUsed++] = entryAddr;

@@ -338,7 +338,7 @@ public sealed partial class ShadowCachedEngine
         private ulong _t0, _t1, _t2, _t3, _t4;
         private int _n;
 
-        public bool BeforeRead(ulong tableGpa)
+        public bool BeforeRead(ulong tableGpa, ulong entryGpa)
         {
             switch (_n++)
             {

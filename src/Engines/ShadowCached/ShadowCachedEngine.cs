@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 
@@ -173,8 +174,9 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
 
         while (true)
         {
-            Stats.WalkRefs++;
-            ulong e = page.E[Pte.Index(va, level)];
+            int index = Pte.Index(va, level);
+            WalkServed.Count(Stats, Machine.Caches.Data(v.Id, HostAddress.ShadowEntry(page.Id, index)));
+            ulong e = page.E[index];
             if ((e & SEntry.Present) == 0)
             {
                 r.Missed = page;

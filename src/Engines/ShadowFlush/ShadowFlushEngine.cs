@@ -1,3 +1,4 @@
+using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 
@@ -195,7 +196,8 @@ public sealed class ShadowFlushEngine : IMmuEngine
 
         for (; level >= 1; level--)
         {
-            Stats.WalkRefs++;
+            ulong entry = HostAddress.VirtualTlbEntry(v.Id, level, va >> Pte.Shift(level + 1), Pte.Index(va, level));
+            WalkServed.Count(Stats, Machine.Caches.Data(v.Id, entry));
             bool present = level == 1 ? sh.Leaves.ContainsKey(VirtualTlb.Vpn(va)) : sh.HasPage(va, level - 1);
             if (!present)
             {

@@ -1,3 +1,5 @@
+using Replay.Engines.Caches;
+
 namespace Replay.Engines.Tlb;
 
 /// <summary>One set-associative TLB array: <see cref="Entries"/> in sets of <see cref="Ways"/> (Ways = Entries is fully associative).</summary>
@@ -49,6 +51,9 @@ public sealed record TlbGeometry
 
     /// <summary>EPT paging-structure cache of EPT PD entries.</summary>
     public int EptPscPd { get; init; }
+
+    /// <summary>The data caches that serve page-walk references (the profile's <c>cache</c> section).</summary>
+    public CacheGeometry Caches { get; init; } = CacheGeometry.Default;
 
     /// <summary>A Skylake-like default used by tests that do not care about geometry.</summary>
     public static readonly TlbGeometry Default = new()

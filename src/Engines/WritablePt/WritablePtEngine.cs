@@ -131,8 +131,8 @@ public sealed class WritablePtEngine : IMmuEngine
             inRegion = false;
         }
 
-        var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Machine.Levels, setAccessedDirty: true, v.Psc, v.Pcid);
-        Stats.WalkRefs += w.Refs;
+        var w = HardwareMmu.Walk(Machine, a, out var served);
+        served.AddTo(Stats);
         if (w.PscHit)
         {
             Stats.PscHits++;

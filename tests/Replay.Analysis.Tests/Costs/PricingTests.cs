@@ -9,14 +9,15 @@ public class PricingTests
     private static readonly ExitKind Cr3 = new(ExitReason.CrAccess, "cr3_flush");
 
     /// <summary>
-    /// Round profile: vmexit 1000; shadow_fill 500 + 200/unit; cr3_flush 300 + 2/unit; walk 10/ref, 2/psc hit;
-    /// guest 1/access, 1000/fault.
+    /// Round profile: vmexit 1000; shadow_fill 500 + 200/unit; cr3_flush 300 + 2/unit; a walk reference 10 from L1,
+    /// 20 from L2, 40 from L3, 100 from memory, 2 per psc hit, 1 per nested-TLB hit; guest 1/access, 1000/fault.
     /// </summary>
     internal static EngineStats TwoKinds()
     {
         var s = new EngineStats(2, 0)
         {
-            Accesses = 1000, PtWrites = 20, GuestFaults = 2, WalkRefs = 50, PscHits = 5,
+            Accesses = 1000, PtWrites = 20, GuestFaults = 2, PscHits = 5, NestedTlbHits = 3,
+            WalkRefs = 50, WalkL1 = 30, WalkL2 = 10, WalkL3 = 5, WalkMem = 5,
         };
         s.ExitCounts[0] = 3; s.ExitUnits[0] = 4;    // 3 hidden faults that built 4 shadow pages
         s.ExitCounts[1] = 2; s.ExitUnits[1] = 100;  // 2 CR3 loads that dropped 100 entries
@@ -38,10 +39,11 @@ public class PricingTests
     public void Price_adds_exits_walks_and_the_guest_own_work()
     {
         // exits: shadow_fill 3 × (1000 + 500) + 4 × 200 = 5300; cr3_flush 2 × (1000 + 300) + 100 × 2 = 2800; sum 8100
-        // walk:  50 refs × 10 + 5 psc hits × 2 = 510;  mmu = 8100 + 510 = 8610
-        // guest: (1000 accesses + 20 pt writes) × 1 + 2 faults × 1000 = 3020;  total = 3020 + 8610 = 11630
+        // walk:  30 L1 × 10 + 10 L2 × 20 + 5 L3 × 40 + 5 memory × 100 = 300 + 200 + 200 + 500 = 1200,
+        //        + 5 psc hits × 2 + 3 nested-TLB hits × 1 = 13: 1213;  mmu = 8100 + 1213 = 9313
+        // guest: (1000 accesses + 20 pt writes) × 1 + 2 faults × 1000 = 3020;  total = 3020 + 9313 = 12333
         var p = Pricing.Price(TestProfiles.Round, [Fill, Cr3], TwoKinds());
-        Assert.Equal(new PricedStats(8100, 510, 8610, 3020, 11630), p);
+        Assert.Equal(new PricedStats(8100, 1213, 9313, 3020, 12333), p);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public class ReportBuilderTests
     internal static readonly ExitKind[] ShadowKinds = [new(ExitReason.ExceptionNmi, "shadow_fill"), new(ExitReason.CrAccess, "cr3_flush")];
 
     internal static EngineStats Stats(int kinds, long events, long accesses, long ptWrites, long faults, long walkRefs, long pscHits = 0, int counters = 0)
-        => new(kinds, counters) { Events = events, Accesses = accesses, PtWrites = ptWrites, GuestFaults = faults, WalkRefs = walkRefs, PscHits = pscHits };
+        => new(kinds, counters) { Events = events, Accesses = accesses, PtWrites = ptWrites, GuestFaults = faults, WalkRefs = walkRefs, WalkL1 = walkRefs, PscHits = pscHits };
 
     /// <summary>
     /// native: boot  400 acc, 10 refs → mmu 100, guest 400, total 500

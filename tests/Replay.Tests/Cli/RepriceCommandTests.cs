@@ -89,7 +89,7 @@ public sealed class RepriceCommandTests : IDisposable
         var json = JsonNode.Parse(ProfileCatalog.Resolve("skylake").Json)!;
         json["name"] = "skylake-cheaper";
         json["transitions"]!["vmexit"] = 612.5;
-        json["walk"]!["ref_cycles"] = 13;
+        json["walk"]!["l2_cycles"] = 13;
         json["guest"]!["cycles_per_access"] = 3;
         foreach (var (_, handler) in json["handlers"]!.AsObject())
         {
