@@ -23,6 +23,19 @@ public sealed class EngineStats
     public long Flushes;
     public long TraceWarnings;
 
+    /// <summary>
+    /// Σ of the trace's <c>insns</c> column over the events counted (SPEC §1): instructions retired that the trace
+    /// does not list as events. Filled by the driver; engines never touch it.
+    /// </summary>
+    public long Insns;
+
+    /// <summary>
+    /// Instructions the guest retired (SPEC §5 <c>instructions</c>): <c>fetch</c> events plus <see cref="Insns"/>,
+    /// over the same events, so the invariant <c>Instructions == fetches + Insns</c> holds for the whole run, every
+    /// phase and every window, and survives <see cref="Add"/> and <see cref="Minus"/>. Filled by the driver.
+    /// </summary>
+    public long Instructions;
+
     // What the engine measured.
     public long GuestFaults;
     public long TlbMisses;
@@ -137,6 +150,8 @@ public sealed class EngineStats
         Invlpgs += sign * o.Invlpgs;
         Flushes += sign * o.Flushes;
         TraceWarnings += sign * o.TraceWarnings;
+        Insns += sign * o.Insns;
+        Instructions += sign * o.Instructions;
         GuestFaults += sign * o.GuestFaults;
         TlbMisses += sign * o.TlbMisses;
         WalkRefs += sign * o.WalkRefs;

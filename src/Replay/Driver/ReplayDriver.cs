@@ -105,7 +105,8 @@ public static class ReplayDriver
             {
                 switch (b.Op[k])
                 {
-                    case <= 2: s.Accesses++; break;
+                    case < 2: s.Accesses++; break;
+                    case 2: s.Accesses++; s.Fetches++; break;
                     case 3: s.Cr3++; break;
                     case 4: s.PtWrites++; break;
                     case 5: s.Invlpgs++; break;
@@ -113,6 +114,7 @@ public static class ReplayDriver
                 }
             }
 
+            s.Insns = b.SumInsns(start, i);
             long firstRow = b.FirstRow + start;
             s.WindowEdge = firstRow % window == 0 && firstRow > 0;
             s.Window = firstRow / window;
@@ -154,6 +156,8 @@ public static class ReplayDriver
             st.Invlpgs += s.Invlpgs;
             st.Flushes += s.Flushes;
             st.TraceWarnings += s.Warnings;
+            st.Insns += s.Insns;
+            st.Instructions += s.Fetches + s.Insns;
             run.LastTime = s.LastTime;
             run.AfterSegment();
         }
@@ -194,6 +198,8 @@ public static class ReplayDriver
         public long PtWrites;
         public long Invlpgs;
         public long Flushes;
+        public long Fetches;
+        public long Insns;
         public bool WindowEdge;
         public long Window;
         public string? Phase;

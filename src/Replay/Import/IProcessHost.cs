@@ -7,7 +7,7 @@ namespace Replay.Import;
 /// user access into the events a well-formed trace needs (SPEC §1): a faulting access, the kernel's page-table
 /// writes, the retried access on first touch of a page. Importers know nothing else of the guest.
 /// Call order: <see cref="CreateProcess"/> before a process is used; <see cref="Run"/> before the first
-/// <see cref="Access"/> on a vCPU; <see cref="Complete"/> once, last.
+/// <see cref="Access"/> or <see cref="Retire"/> on a vCPU; <see cref="Complete"/> once, last.
 /// </summary>
 public interface IProcessHost
 {
@@ -30,6 +30,13 @@ public interface IProcessHost
     /// <see cref="TraceOp.Fetch"/>; the bytes must lie in the canonical user range (<see cref="UserSpace"/>).
     /// </summary>
     void Access(int vcpu, TraceOp kind, ulong va, int size);
+
+    /// <summary>
+    /// <paramref name="instructions"/> (at least 0) retired by the process current on <paramref name="vcpu"/> that are
+    /// not accesses of their own (instructions whose fetch is not replayed, records dropped as bad): the trace carries
+    /// them in the <c>insns</c> column of the next event on that vCPU (SPEC §1).
+    /// </summary>
+    void Retire(int vcpu, long instructions);
 
     /// <summary>A phase marker (SPEC §1 <c>mark</c>) with id <paramref name="id"/>; labels go in the trace metadata.</summary>
     void Mark(ulong id);

@@ -8,7 +8,8 @@ namespace Replay.Import;
 /// imported process is a process of the model, so its addresses are demand-paged (the faulting access, the
 /// kernel's page-table writes, the retried access), a fetch from a data page or a write to a code page is a
 /// permission fault the kernel fixes, a context switch follows the model's PCID/KPTI rules, memory pressure
-/// reclaims pages with invalidations, and an exit tears the address space down.
+/// reclaims pages with invalidations, and an exit tears the address space down. Retired instructions ride as
+/// <c>insns</c> on the next event of their vCPU (<see cref="GuestKernel.Retire"/>).
 /// </summary>
 public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
 {
@@ -60,6 +61,21 @@ public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
             kernel.Access(vcpu, kind, page << 12); // the part of the access on the next page
         }
     }
+
+    public void Retire(int vcpu, long instructions)
+    {
+        CheckVcpu(vcpu);
+        ArgumentOutOfRangeException.ThrowIfNegative(instructions);
+        if (kernel.CurrentOn(vcpu).IsIdle)
+        {
+            throw new InvalidOperationException($"no process runs on vCPU {vcpu}.");
+        }
+
+        kernel.Retire(vcpu, instructions);
+    }
+
+    /// <summary>Instructions retired that no event followed on their vCPU, so the trace does not hold them (after <see cref="Complete"/>: lost).</summary>
+    public long PendingInstructions => kernel.PendingInstructions;
 
     public void Mark(ulong id) => kernel.Mark(id);
 

@@ -14,6 +14,7 @@ internal static class BatchCopy
         Array.Copy(src.Value, srcIndex, dst.Value, dstIndex, count);
         Array.Copy(src.User, srcIndex, dst.User, dstIndex, count);
         Array.Copy(src.Width, srcIndex, dst.Width, dstIndex, count);
+        Array.Copy(src.Insns, srcIndex, dst.Insns, dstIndex, count);
         if (time)
         {
             Array.Copy(src.Time, srcIndex, dst.Time, dstIndex, count);

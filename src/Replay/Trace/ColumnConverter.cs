@@ -7,8 +7,8 @@ namespace Replay.Trace;
 /// <summary>
 /// Converts a column stored with another integer type than the batch array (or as OPTIONAL) into it,
 /// per SPEC §1: unsigned fields stored as signed are bit-reinterpreted at their stored width (an int64
-/// va of -1 is 0xFFFF_FFFF_FFFF_FFFF); op, vcpu, width and user must fit or the row is an error;
-/// nulls take the column default (vcpu 0, user false, width 8, va/pa/value 0 flagged as null).
+/// va of -1 is 0xFFFF_FFFF_FFFF_FFFF); op, vcpu, width, insns and user must fit or the row is an error;
+/// nulls take the column default (vcpu 0, user false, width 8, insns 0, va/pa/value 0 flagged as null).
 /// </summary>
 internal static class ColumnConverter
 {
@@ -21,6 +21,7 @@ internal static class ColumnConverter
             TraceColumn.Op => Narrow(decoder, src, dst.Op, 0, byte.MaxValue),
             TraceColumn.Vcpu => Narrow(decoder, src, dst.Vcpu, 0, ushort.MaxValue),
             TraceColumn.Width => Narrow(decoder, src, dst.Width, 8, byte.MaxValue),
+            TraceColumn.Insns => Narrow(decoder, src, dst.Insns, 0, uint.MaxValue),
             TraceColumn.User => ToBool(column, src, dst.User),
             TraceColumn.Time => ToTime(decoder, src, dst.Time),
             TraceColumn.Va => ToBits(decoder, src, dst.Va),
@@ -29,11 +30,12 @@ internal static class ColumnConverter
         };
     }
 
-    /// <summary>The error for a stored op, vcpu or width that does not fit its column's type.</summary>
+    /// <summary>The error for a stored op, vcpu, width or insns that does not fit its column's type.</summary>
     public static RowError OutOfRange<T>(TraceColumn column, int index, T value) => new(index, column, column switch
     {
         TraceColumn.Op => $"unknown op code {value}",
         TraceColumn.Width => $"width {value} is not 1, 2, 4 or 8",
+        TraceColumn.Insns => $"{value} does not fit in uint32 (an instruction count, 0 to {uint.MaxValue})",
         _ => $"{value} does not fit in uint16",
     });
 

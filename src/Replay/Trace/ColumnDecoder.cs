@@ -203,6 +203,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
         TraceColumn.Value => dst.Value,
         TraceColumn.User => dst.User,
         TraceColumn.Width => dst.Width,
+        TraceColumn.Insns => dst.Insns,
         _ => dst.Time,
     };
 }

@@ -9,8 +9,8 @@ namespace Replay.Trace;
 /// <summary>
 /// Reads a REQUIRED, PLAIN-encoded column chunk (what <see cref="TraceWriter"/> writes) without Parquet.Net's
 /// per-page buffers: one positional read of the chunk into a reused buffer, then each page is decompressed
-/// straight into the batch array (64-bit columns) or into a reused page buffer and narrowed (INT32 holding
-/// uint8/uint16) or unpacked (booleans). Pages may be v1 or v2; codecs none, snappy or zstd. Any other
+/// straight into the batch array (64-bit columns and INT32 holding uint32) or into a reused page buffer and
+/// narrowed (INT32 holding uint8/uint16) or unpacked (booleans). Pages may be v1 or v2; codecs none, snappy or zstd. Any other
 /// shape (dictionary pages, other encodings or codecs) is declined and Parquet.Net reads the chunk.
 /// Only one read at a time per instance.
 /// </summary>
@@ -100,7 +100,7 @@ internal sealed class DirectChunkReader : IDisposable
     private static bool Matches(Parquet.Meta.Type physical, Array target) => target switch
     {
         ulong[] or long[] => physical == Parquet.Meta.Type.INT64,
-        byte[] or ushort[] => physical == Parquet.Meta.Type.INT32,
+        byte[] or ushort[] or uint[] => physical == Parquet.Meta.Type.INT32,
         bool[] => physical == Parquet.Meta.Type.BOOLEAN,
         _ => false,
     };
@@ -115,6 +115,10 @@ internal sealed class DirectChunkReader : IDisposable
                 return null;
             case long[] l:
                 Decompress(body, codec, MemoryMarshal.AsBytes(l.AsSpan(at, count)));
+                return null;
+            case uint[] u32:
+                // A uint32 is stored as the INT32 of the same bits, so the page is the array as it stands.
+                Decompress(body, codec, MemoryMarshal.AsBytes(u32.AsSpan(at, count)));
                 return null;
             case bool[] b:
                 PlainValues.UnpackBools(Decompress(body, codec, PageBuffer((count + 7) / 8)), b.AsSpan(at, count));

@@ -137,7 +137,7 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
 
     private void FillAbsentColumns(EventBatch dst, int n)
     {
-        foreach (TraceColumn column in (ReadOnlySpan<TraceColumn>)[TraceColumn.Vcpu, TraceColumn.Va, TraceColumn.Pa, TraceColumn.Value, TraceColumn.User, TraceColumn.Width])
+        foreach (TraceColumn column in (ReadOnlySpan<TraceColumn>)[TraceColumn.Vcpu, TraceColumn.Va, TraceColumn.Pa, TraceColumn.Value, TraceColumn.User, TraceColumn.Width, TraceColumn.Insns])
         {
             if (Find(column) is not null)
             {
@@ -151,6 +151,7 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
                 case TraceColumn.Pa: Array.Clear(dst.Pa, 0, n); break;
                 case TraceColumn.Value: Array.Clear(dst.Value, 0, n); break;
                 case TraceColumn.User: Array.Clear(dst.User, 0, n); break;
+                case TraceColumn.Insns: Array.Clear(dst.Insns, 0, n); break;
                 default: dst.Width.AsSpan(0, n).Fill(8); break;
             }
         }

@@ -13,22 +13,27 @@ internal enum TraceColumn
     User,
     Width,
     Time,
+    Insns,
 }
 
 /// <summary>Names and writer schema of the <see cref="TraceColumn"/>s.</summary>
 internal static class TraceColumns
 {
     /// <summary>On-disk column names, indexed by <see cref="TraceColumn"/>; readers match them exactly.</summary>
-    public static readonly string[] Names = ["op", "vcpu", "va", "pa", "value", "user", "width", "time"];
+    public static readonly string[] Names = ["op", "vcpu", "va", "pa", "value", "user", "width", "time", "insns"];
 
     public static readonly TraceColumn[] All = Enum.GetValues<TraceColumn>();
 
     public static string Name(this TraceColumn column) => Names[(int)column];
 
-    /// <summary>The schema writers use: the SPEC §1 types, every column REQUIRED; <c>time</c> only when asked for.</summary>
+    /// <summary>
+    /// The schema writers use: the SPEC §1 types, every column REQUIRED, in <see cref="TraceColumn"/> order;
+    /// <c>time</c> only when asked for, <c>insns</c> always (an optional extension of v1 that every reader of
+    /// this project takes, and that other readers ignore as an extra column).
+    /// </summary>
     public static DataField[] WriterFields(bool hasTime)
     {
-        DataField[] fields =
+        List<DataField> fields =
         [
             new DataField<byte>("op", false),
             new DataField<ushort>("vcpu", false),
@@ -37,8 +42,13 @@ internal static class TraceColumns
             new DataField<ulong>("value", false),
             new DataField<bool>("user", false),
             new DataField<byte>("width", false),
-            new DataField<long>("time", false),
         ];
-        return hasTime ? fields : fields[..^1];
+        if (hasTime)
+        {
+            fields.Add(new DataField<long>("time", false));
+        }
+
+        fields.Add(new DataField<uint>("insns", false));
+        return [.. fields];
     }
 }

@@ -7,7 +7,9 @@ namespace Replay.Trace;
 
 /// <summary>
 /// Writes a trace in the form SPEC §1 asks of this project's writers: REQUIRED columns of the SPEC types,
-/// zstd, row groups of <c>rowGroupSize</c> rows (default 2^20), and the <c>replay.*</c> metadata.
+/// zstd, row groups of <c>rowGroupSize</c> rows (default 2^20), and the <c>replay.*</c> metadata. The
+/// <c>insns</c> column is always written (zeros when the source knows no instructions beyond its events);
+/// <c>replay.trace.version</c> stays 1, since the column is an optional extension of v1.
 /// Rows go to a temporary file next to the target, renamed onto it by <see cref="CompleteAsync"/>, so a
 /// crash or an abandoned writer never leaves a half-written trace. Rows are checked as they come
 /// (known op, ptwrite width, vCPU below <see cref="TraceInfo.Vcpus"/>) so every trace written reads back.
@@ -236,6 +238,7 @@ public sealed class TraceWriter : IDisposable, IAsyncDisposable
             await rg.WriteAsync(_fields[7], new ReadOnlyMemory<long>(b.Time, 0, count), cancellationToken: ct);
         }
 
+        await rg.WriteAsync(_fields[^1], new ReadOnlyMemory<uint>(b.Insns, 0, count), cancellationToken: ct);
         rg.CompleteValidate();
     }
 }

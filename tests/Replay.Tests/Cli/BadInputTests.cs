@@ -50,6 +50,16 @@ public sealed class BadInputTests : IDisposable
         await AssertFails([await Duck("nullpa.pq", "SELECT * FROM (VALUES (0::UTINYINT, 4096::UBIGINT, NULL::UBIGINT, 0::UBIGINT), (4, 0, NULL, 7)) t(op, va, pa, value)")], "nullpa.pq", "row 1", "'pa'");
 
     [Fact]
+    public async Task A_negative_insns_count_names_the_file_row_and_column() =>
+        await AssertFails([await Duck("neginsns.pq", "SELECT * FROM (VALUES (0::UTINYINT, 4096::UBIGINT, 3::BIGINT), (2, 8192, -1)) t(op, va, insns)")],
+            "neginsns.pq", "row 1", "'insns'", "-1 does not fit in uint32");
+
+    [Fact]
+    public async Task An_insns_count_above_uint32_names_the_file_row_and_column() =>
+        await AssertFails([await Duck("biginsns.pq", "SELECT * FROM (VALUES (0::UTINYINT, 4096::UBIGINT, 4294967296::UBIGINT)) t(op, va, insns)")],
+            "biginsns.pq", "row 0", "'insns'", "4294967296 does not fit in uint32");
+
+    [Fact]
     public async Task An_unknown_engine_lists_the_valid_ones() =>
         await AssertFails([await GoodTrace(), "--engine", "vtlb"], "vtlb", "native", "shadow-flush");
 

@@ -4,9 +4,9 @@ using Replay.Gen.Kernel;
 namespace Replay.Tests.Gen;
 
 /// <summary>One emitted event, for exact comparisons.</summary>
-internal readonly record struct Ev(TraceOp Op, int Vcpu, ulong Va, ulong Pa, ulong Value, bool User)
+internal readonly record struct Ev(TraceOp Op, int Vcpu, ulong Va, ulong Pa, ulong Value, bool User, uint Insns = 0)
 {
-    public override string ToString() => $"{Op} v{Vcpu} va=0x{Va:x} pa=0x{Pa:x} value=0x{Value:x}{(User ? " user" : "")}";
+    public override string ToString() => $"{Op} v{Vcpu} va=0x{Va:x} pa=0x{Pa:x} value=0x{Value:x}{(User ? " user" : "")}{(Insns != 0 ? $" insns={Insns}" : "")}";
 }
 
 /// <summary>A <see cref="GuestKernel"/> whose events are collected in memory.</summary>
@@ -34,7 +34,7 @@ internal sealed class KernelHarness
     {
         for (int i = 0; i < b.Count; i++)
         {
-            Events.Add(new Ev((TraceOp)b.Op[i], b.Vcpu[i], b.Va[i], b.Pa[i], b.Value[i], b.User[i]));
+            Events.Add(new Ev((TraceOp)b.Op[i], b.Vcpu[i], b.Va[i], b.Pa[i], b.Value[i], b.User[i], b.Insns[i]));
         }
     }
 }

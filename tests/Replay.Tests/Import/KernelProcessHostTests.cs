@@ -7,7 +7,7 @@ namespace Replay.Tests.Import;
 /// <summary>The importers' host over the guest kernel model: demand paging, page-crossing accesses, switches, exits.</summary>
 public sealed class KernelProcessHostTests
 {
-    private readonly List<(TraceOp Op, ulong Va, int Vcpu)> _events = [];
+    private readonly List<(TraceOp Op, ulong Va, int Vcpu, uint Insns)> _events = [];
     private readonly KernelProcessHost _host;
 
     public KernelProcessHostTests() => _host = new KernelProcessHost(new GuestKernel(new KernelOptions { Vcpus = 2 }, Collect));
@@ -105,7 +105,38 @@ public sealed class KernelProcessHostTests
         Assert.Throws<ArgumentOutOfRangeException>(() => _host.Access(2, TraceOp.Read, 0x1000, 8));
     }
 
-    private List<(TraceOp Op, ulong Va, int Vcpu)> Take()
+    [Fact]
+    public void Retired_instructions_ride_on_the_next_event_of_the_processs_vcpu()
+    {
+        // b runs on vCPU 1 with its page mapped; 12 instructions retired there go on its next access, not on a's
+        // on vCPU 0, and a second access carries none.
+        int a = _host.CreateProcess();
+        int b = _host.CreateProcess();
+        _host.Run(0, a);
+        _host.Access(0, TraceOp.Read, 0x1000, 8);
+        _host.Run(1, b);
+        _host.Access(1, TraceOp.Read, 0x1000, 8);
+        Take();
+        _host.Retire(1, 12);
+        _host.Access(0, TraceOp.Read, 0x1000, 8);
+        _host.Access(1, TraceOp.Read, 0x1000, 8);
+        _host.Access(1, TraceOp.Read, 0x1000, 8);
+
+        Assert.Equal([(0, 0u), (1, 12u), (1, 0u)], Take().Select(e => (e.Vcpu, e.Insns)));
+        Assert.Equal(0, _host.PendingInstructions);
+    }
+
+    [Fact]
+    public void Retiring_on_a_vcpu_with_no_process_or_a_negative_count_is_refused()
+    {
+        int p = _host.CreateProcess();
+        Assert.Throws<InvalidOperationException>(() => _host.Retire(1, 1));
+        _host.Run(1, p);
+        Assert.Throws<ArgumentOutOfRangeException>(() => _host.Retire(1, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _host.Retire(2, 1));
+    }
+
+    private List<(TraceOp Op, ulong Va, int Vcpu, uint Insns)> Take()
     {
         _host.Complete();
         var taken = _events.ToList();
@@ -117,7 +148,7 @@ public sealed class KernelProcessHostTests
     {
         for (int i = 0; i < b.Count; i++)
         {
-            _events.Add(((TraceOp)b.Op[i], b.Va[i], b.Vcpu[i]));
+            _events.Add(((TraceOp)b.Op[i], b.Va[i], b.Vcpu[i], b.Insns[i]));
         }
     }
 }

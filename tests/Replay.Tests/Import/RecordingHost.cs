@@ -43,6 +43,15 @@ internal sealed class RecordingHost(int vcpus = 1, bool keepCalls = false) : IPr
         Log($"{kind} {vcpu} {va:x} {size}");
     }
 
+    /// <summary>Instructions retired without an access of their own, over all vCPUs.</summary>
+    public long Retired { get; private set; }
+
+    public void Retire(int vcpu, long instructions)
+    {
+        Retired += instructions;
+        Log($"retire {vcpu} {instructions}");
+    }
+
     public void Mark(ulong id) => Log($"mark {id}");
 
     public void Exit(int process) => Log($"exit {process}");

@@ -299,6 +299,7 @@ public sealed class BadTraceTests : IDisposable
         await rg.WriteAsync(fields[4], new ReadOnlyMemory<ulong>(b.Value, 0, n));
         await rg.WriteAsync(fields[5], new ReadOnlyMemory<bool>(b.User, 0, n));
         await rg.WriteAsync(fields[6], new ReadOnlyMemory<byte>(b.Width, 0, n));
+        await rg.WriteAsync(fields[7], new ReadOnlyMemory<uint>(b.Insns, 0, n));
         rg.CompleteValidate();
         return path;
     }

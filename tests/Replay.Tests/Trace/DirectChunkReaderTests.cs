@@ -22,7 +22,7 @@ public sealed class DirectChunkReaderTests : IDisposable
         for (int i = 0; i < n; i++)
         {
             b.Add((TraceOp)(i % 10 == 4 ? 4 : i % 3), va: ulong.MaxValue - (ulong)i, pa: (ulong)i << 12, value: (ulong)i * 7,
-                vcpu: i % 3, user: i % 5 == 0, width: i % 10 == 4 ? 2 : 8, time: i * 10L);
+                vcpu: i % 3, user: i % 5 == 0, width: i % 10 == 4 ? 2 : 8, time: i * 10L, insns: i % 7 == 0 ? uint.MaxValue - (uint)i : (uint)i);
         }
 
         return b;
@@ -75,6 +75,7 @@ public sealed class DirectChunkReaderTests : IDisposable
         TraceColumn.Value => b.Value,
         TraceColumn.User => b.User,
         TraceColumn.Width => b.Width,
+        TraceColumn.Insns => b.Insns,
         _ => b.Time,
     };
 
@@ -95,6 +96,7 @@ public sealed class DirectChunkReaderTests : IDisposable
         await rg.WriteAsync(fields[5], new ReadOnlyMemory<bool>(b.User, 0, n));
         await rg.WriteAsync(fields[6], new ReadOnlyMemory<byte>(b.Width, 0, n));
         await rg.WriteAsync(fields[7], new ReadOnlyMemory<long>(b.Time, 0, n));
+        await rg.WriteAsync(fields[8], new ReadOnlyMemory<uint>(b.Insns, 0, n));
         rg.CompleteValidate();
         return path;
     }

@@ -48,7 +48,7 @@ public sealed class TraceFiles : IDisposable
             for (int i = 0; i < batch.Count; i++)
             {
                 long time = batch.HasTime ? batch.Time[i] : 0;
-                all.Add((TraceOp)batch.Op[i], batch.Va[i], batch.Pa[i], batch.Value[i], batch.Vcpu[i], batch.User[i], batch.Width[i], time);
+                all.Add((TraceOp)batch.Op[i], batch.Va[i], batch.Pa[i], batch.Value[i], batch.Vcpu[i], batch.User[i], batch.Width[i], time, batch.Insns[i]);
             }
 
             all.HasTime = batch.HasTime;

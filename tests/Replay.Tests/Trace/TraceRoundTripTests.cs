@@ -11,7 +11,7 @@ public sealed class TraceRoundTripTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    /// <summary>Every op once, with every field set (even those the op ignores), vCPU 3, user, widths 1/2/4, bit 63.</summary>
+    /// <summary>Every op once, with every field set (even those the op ignores), vCPU 3, user, widths 1/2/4, bit 63, insns up to uint32 max.</summary>
     private static EventBatch EveryOp()
     {
         var b = new EventBatch(4);
@@ -19,7 +19,8 @@ public sealed class TraceRoundTripTests : IDisposable
         {
             int k = (int)op;
             b.Add(op, va: Bit63 | (0x1000UL * (ulong)(k + 1)), pa: Bit63 | (0x2000UL + (ulong)k), value: ulong.MaxValue - (ulong)k,
-                vcpu: k % 4 == 0 ? 3 : k % 4, user: k % 2 == 0, width: k switch { 4 => 1, 5 => 2, 6 => 4, _ => 8 }, time: 1_000L * k);
+                vcpu: k % 4 == 0 ? 3 : k % 4, user: k % 2 == 0, width: k switch { 4 => 1, 5 => 2, 6 => 4, _ => 8 }, time: 1_000L * k,
+                insns: k == 9 ? uint.MaxValue : (uint)k * 1_000_003);
         }
 
         b.Add(TraceOp.PtWrite, va: 0, pa: 0x3000, value: 0xAB, vcpu: 3, user: true, width: 2, time: 99_000);
@@ -40,8 +41,8 @@ public sealed class TraceRoundTripTests : IDisposable
         Assert.Equal(12, back.RowCount);
         for (int i = 0; i < written.Count; i++)
         {
-            Assert.Equal((written.Op[i], written.Vcpu[i], written.Va[i], written.Pa[i], written.Value[i], written.User[i], written.Width[i], written.Time[i]),
-                (back.Rows.Op[i], back.Rows.Vcpu[i], back.Rows.Va[i], back.Rows.Pa[i], back.Rows.Value[i], back.Rows.User[i], back.Rows.Width[i], back.Rows.Time[i]));
+            Assert.Equal((written.Op[i], written.Vcpu[i], written.Va[i], written.Pa[i], written.Value[i], written.User[i], written.Width[i], written.Time[i], written.Insns[i]),
+                (back.Rows.Op[i], back.Rows.Vcpu[i], back.Rows.Va[i], back.Rows.Pa[i], back.Rows.Value[i], back.Rows.User[i], back.Rows.Width[i], back.Rows.Time[i], back.Rows.Insns[i]));
         }
     }
 

@@ -94,9 +94,24 @@ public sealed class TraceWriterTests : IDisposable
         using var rg = reader.OpenRowGroupReader(0);
 
         var fields = reader.Schema.GetDataFields();
-        Assert.Equal(["op", "vcpu", "va", "pa", "value", "user", "width", "time"], fields.Select(f => f.Name));
-        Assert.Equal([typeof(byte), typeof(ushort), typeof(ulong), typeof(ulong), typeof(ulong), typeof(bool), typeof(byte), typeof(long)], fields.Select(f => f.ClrType));
+        Assert.Equal(["op", "vcpu", "va", "pa", "value", "user", "width", "time", "insns"], fields.Select(f => f.Name));
+        Assert.Equal([typeof(byte), typeof(ushort), typeof(ulong), typeof(ulong), typeof(ulong), typeof(bool), typeof(byte), typeof(long), typeof(uint)], fields.Select(f => f.ClrType));
         Assert.All(fields, f => Assert.False(f.IsNullable));
         Assert.All(fields, f => Assert.Equal(Parquet.Meta.CompressionCodec.ZSTD, rg.GetMetadata(f)!.MetaData!.Codec));
+    }
+
+    [Fact]
+    public async Task Without_times_the_insns_column_is_still_written_last_as_required_uint32()
+    {
+        string path = await _files.WriteAsync("notime.pq", OneRead(), hasTime: false);
+
+        await using var reader = await Parquet.ParquetReader.CreateAsync(path);
+        using var rg = reader.OpenRowGroupReader(0);
+
+        var fields = reader.Schema.GetDataFields();
+        Assert.Equal(["op", "vcpu", "va", "pa", "value", "user", "width", "insns"], fields.Select(f => f.Name));
+        Assert.Equal((typeof(uint), false), (fields[^1].ClrType, fields[^1].IsNullable));
+        Assert.Equal(Parquet.Meta.CompressionCodec.ZSTD, rg.GetMetadata(fields[^1])!.MetaData!.Codec);
+        Assert.Equal("1", reader.CustomMetadata["replay.trace.version"]);
     }
 }

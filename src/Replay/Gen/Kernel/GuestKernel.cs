@@ -45,6 +45,9 @@ public sealed partial class GuestKernel
     private readonly EventBatch _batch = new(1 << 16) { HasTime = true };
     private readonly TableMemory _mem;
     private readonly CpuState[] _cpus;
+
+    // Instructions retired on each vCPU and not yet written: the next event there carries them as insns.
+    private readonly long[] _pendingInsns;
     private readonly int _levels;
     private readonly bool _kpti;
     private readonly bool _pcid;
@@ -65,6 +68,7 @@ public sealed partial class GuestKernel
         options.Validate();
         Options = options;
         _sink = sink;
+        _pendingInsns = new long[options.Vcpus]; // before the first Emit (the boot ptinits)
         _levels = options.PagingLevels;
         _kpti = options.Kpti;
         _pcid = options.Pcid;
@@ -132,10 +136,46 @@ public sealed partial class GuestKernel
         return level == 1 ? frame : frame + ((va >> 12) & ((1UL << (9 * (level - 1))) - 1));
     }
 
+    /// <summary>Instructions retired with <see cref="Retire"/> that no event has carried yet, summed over the vCPUs.</summary>
+    public long PendingInstructions
+    {
+        get
+        {
+            long sum = 0;
+            foreach (long n in _pendingInsns)
+            {
+                sum += n;
+            }
+
+            return sum;
+        }
+    }
+
+    /// <summary>
+    /// Records that <paramref name="vcpu"/> retired <paramref name="instructions"/> instructions the trace does not list
+    /// as events (non-memory work, instruction fetches not written as <c>fetch</c> rows). They accumulate on the vCPU
+    /// and are written as SPEC §1 <c>insns</c> on the next event emitted on that vCPU, whatever its op, except
+    /// <c>mark</c> (a marker is not the vCPU's work, and the phase it starts should get them with its first real
+    /// event). A row holds at most <see cref="uint.MaxValue"/>; more spills over that vCPU's following events, each
+    /// taking as much as fits. Instructions still pending when the trace ends are in no row (see
+    /// <see cref="PendingInstructions"/>): the column counts work since the previous event, so there is no earlier row
+    /// they could honestly go on.
+    /// </summary>
+    public void Retire(int vcpu, long instructions)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)vcpu, (uint)_pendingInsns.Length, nameof(vcpu));
+        ArgumentOutOfRangeException.ThrowIfNegative(instructions);
+        _pendingInsns[vcpu] = checked(_pendingInsns[vcpu] + instructions);
+    }
+
     /// <summary>A phase marker (SPEC §1 <c>mark</c>).</summary>
     public void Mark(ulong id) => Emit(TraceOp.Mark, 0, 0, id, 0, false);
 
-    /// <summary>Hands the last partial batch to the sink.</summary>
+    /// <summary>
+    /// Hands the last partial batch to the sink. Instructions retired since a vCPU's last event stay pending (an event
+    /// may still follow: Complete may be called more than once); those of a finished trace are in
+    /// <see cref="PendingInstructions"/>, not in the trace.
+    /// </summary>
     public void Complete()
     {
         if (_batch.Count > 0)
@@ -158,6 +198,8 @@ public sealed partial class GuestKernel
         b.User[i] = user;
         b.Width[i] = 8;
         b.Time[i] = _time;
+        long pending = _pendingInsns[vcpu];
+        b.Insns[i] = pending == 0 || op == TraceOp.Mark ? 0 : TakeInsns(vcpu, pending);
         _time += 10;
         Events++;
         b.Count = i + 1;
@@ -167,6 +209,14 @@ public sealed partial class GuestKernel
             b.FirstRow += b.Count;
             b.Count = 0;
         }
+    }
+
+    /// <summary>The pending instructions of <paramref name="vcpu"/> that fit one row; the rest waits for its next event.</summary>
+    private uint TakeInsns(int vcpu, long pending)
+    {
+        uint take = (uint)Math.Min(pending, uint.MaxValue);
+        _pendingInsns[vcpu] = pending - take;
+        return take;
     }
 
     /// <summary>A page-table store: mirrored, then emitted as a <c>ptwrite</c> on <paramref name="vcpu"/>.</summary>
