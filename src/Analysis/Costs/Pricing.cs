@@ -7,7 +7,8 @@ namespace Replay.Analysis.Costs;
 /// <param name="WalkCycles">Σ walk references served at each cache level × that level's cycles + psc_hits × psc_hit_cycles
 /// + nested_tlb_hits × nested_tlb_hit_cycles.</param>
 /// <param name="MmuCycles">exit + walk cycles.</param>
-/// <param name="GuestCycles">(accesses + pt_writes) × cycles_per_access + guest_faults × guest_fault_cycles.</param>
+/// <param name="GuestCycles">(accesses + pt_writes) × cycles_per_access + insns × cycles_per_insn + guest_faults × guest_fault_cycles:
+/// the guest's own work, the same under every engine (SPEC §4).</param>
 /// <param name="TotalCycles">guest + MMU cycles.</param>
 public readonly record struct PricedStats(double ExitCycles, double WalkCycles, double MmuCycles, double GuestCycles, double TotalCycles);
 
@@ -41,7 +42,8 @@ public static class Pricing
         }
 
         double walk = WalkCycles(profile.Walk, stats);
-        double guest = ((stats.Accesses + stats.PtWrites) * profile.CyclesPerAccess) + (stats.GuestFaults * profile.GuestFaultCycles);
+        double guest = ((stats.Accesses + stats.PtWrites) * profile.CyclesPerAccess) + (stats.Insns * profile.CyclesPerInsn)
+            + (stats.GuestFaults * profile.GuestFaultCycles);
         double mmu = exit + walk;
         return new PricedStats(exit, walk, mmu, guest, guest + mmu);
     }

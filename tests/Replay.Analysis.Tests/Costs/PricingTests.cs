@@ -10,13 +10,13 @@ public class PricingTests
 
     /// <summary>
     /// Round profile: vmexit 1000; shadow_fill 500 + 200/unit; cr3_flush 300 + 2/unit; a walk reference 10 from L1,
-    /// 20 from L2, 40 from L3, 100 from memory, 2 per psc hit, 1 per nested-TLB hit; guest 1/access, 1000/fault.
+    /// 20 from L2, 40 from L3, 100 from memory, 2 per psc hit, 1 per nested-TLB hit; guest 1/access, 0.5/insn, 1000/fault.
     /// </summary>
     internal static EngineStats TwoKinds()
     {
         var s = new EngineStats(2, 0)
         {
-            Accesses = 1000, PtWrites = 20, GuestFaults = 2, PscHits = 5, NestedTlbHits = 3,
+            Accesses = 1000, PtWrites = 20, GuestFaults = 2, PscHits = 5, NestedTlbHits = 3, Insns = 2000,
             WalkRefs = 50, WalkL1 = 30, WalkL2 = 10, WalkL3 = 5, WalkMem = 5,
         };
         s.ExitCounts[0] = 3; s.ExitUnits[0] = 4;    // 3 hidden faults that built 4 shadow pages
@@ -41,9 +41,9 @@ public class PricingTests
         // exits: shadow_fill 3 × (1000 + 500) + 4 × 200 = 5300; cr3_flush 2 × (1000 + 300) + 100 × 2 = 2800; sum 8100
         // walk:  30 L1 × 10 + 10 L2 × 20 + 5 L3 × 40 + 5 memory × 100 = 300 + 200 + 200 + 500 = 1200,
         //        + 5 psc hits × 2 + 3 nested-TLB hits × 1 = 13: 1213;  mmu = 8100 + 1213 = 9313
-        // guest: (1000 accesses + 20 pt writes) × 1 + 2 faults × 1000 = 3020;  total = 3020 + 9313 = 12333
+        // guest: (1000 accesses + 20 pt writes) × 1 + 2000 insns × 0.5 + 2 faults × 1000 = 4020;  total = 4020 + 9313 = 13333
         var p = Pricing.Price(TestProfiles.Round, [Fill, Cr3], TwoKinds());
-        Assert.Equal(new PricedStats(8100, 1213, 9313, 3020, 12333), p);
+        Assert.Equal(new PricedStats(8100, 1213, 9313, 4020, 13333), p);
     }
 
     [Fact]

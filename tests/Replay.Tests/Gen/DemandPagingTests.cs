@@ -31,7 +31,7 @@ public sealed class DemandPagingTests
     }
 
     [Fact]
-    public void A_fetch_maps_an_executable_read_only_page_and_a_later_write_widens_it_then_invalidates()
+    public void A_fetch_maps_an_executable_read_only_page_from_the_page_cache_and_a_later_write_copies_it()
     {
         var h = new KernelHarness();
         var p = h.Kernel.CreateProcess();
@@ -39,10 +39,14 @@ public sealed class DemandPagingTests
         var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Fetch, 0x40_0000));
         Assert.Equal(GuestKernel.CodeFlags, ev[^2].Value & ~Pte.AddrMask);
 
-        // write (fails: read-only), ptwrite leaf | RW, invlpg (so no stale read-only entry is used again), write = 4.
+        // A write to a private mapping of a file page copies it (the page cache keeps the original): write (fails:
+        // read-only), ptwrite leaf = 0, invlpg, ptwrite a private writable copy, write = 5.
+        ulong text = h.Kernel.FrameOf(p, 0x40_0000)!.Value;
         ev = h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x40_0010));
-        Assert.Equal("write ptwrite invlpg write", KernelHarness.Ops(ev));
+        Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));
         Assert.Equal(0x40_0000UL, ev[2].Va);
+        Assert.NotEqual(text, h.Kernel.FrameOf(p, 0x40_0000));
+        Assert.Equal(1, h.Kernel.PageCacheFrames);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public sealed class ForkExitTests
     private const ulong X = 0x1000_0000;
 
     [Fact]
-    public void Fork_write_protects_the_parent_then_flushes_and_the_child_shares_every_frame_until_written()
+    public void Fork_write_protects_the_parent_then_flushes_and_the_child_shares_every_frame_until_written_and_refaults_text()
     {
         var h = new KernelHarness();
         var k = h.Kernel;
@@ -20,17 +20,22 @@ public sealed class ForkExitTests
         Process child = null!;
 
         // Child tables PML4..PT for each of the two pages (PT for X: PML4[0] PDPT[0] PD[128] PT[0]; the code page
-        // shares PML4[0]/PDPT[0] and needs PD[2] and its PT[0]), each leaf copied; X was writable, so the parent's
-        // leaf is write-protected first; the fork ends with a flush of the parent's TLB (flush_tlb_mm).
+        // shares PML4[0]/PDPT[0] and needs PD[2] and its PT[0]); X's leaf is copied: it was writable, so the parent's
+        // leaf is write-protected first. The text leaf is not copied (Linux skips VMAs without anonymous pages); the
+        // fork ends with a flush of the parent's TLB (flush_tlb_mm).
         var ev = h.Take(() => child = k.Fork(0, parent));
         Assert.Equal(TraceOp.Flush, ev[^1].Op);
         Assert.Equal(2, ev.Count(e => e.Op == TraceOp.PtWrite && (e.Value & GuestKernel.SoftCow) != 0));
         Assert.Equal(k.FrameOf(parent, X), k.FrameOf(child, X));
+        Assert.Null(k.FrameOf(child, 0x40_0000));
+
+        // The child's first fetch faults the text in from the page cache: the parent's frame, no new one.
+        k.Run(0, child);
+        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, 0x40_0000))));
         Assert.Equal(k.FrameOf(parent, 0x40_0000), k.FrameOf(child, 0x40_0000));
 
         // The child's first write copies: write (fails: read-only), ptwrite leaf = 0, invlpg X, ptwrite new
         // writable leaf, retried write = 5 events.
-        k.Run(0, child);
         ulong shared = k.FrameOf(parent, X)!.Value;
         ev = h.Take(() => k.Access(0, TraceOp.Write, X + 8));
         Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));

@@ -9,10 +9,14 @@ internal readonly record struct Ev(TraceOp Op, int Vcpu, ulong Va, ulong Pa, ulo
     public override string ToString() => $"{Op} v{Vcpu} va=0x{Va:x} pa=0x{Pa:x} value=0x{Value:x}{(User ? " user" : "")}{(Insns != 0 ? $" insns={Insns}" : "")}";
 }
 
-/// <summary>A <see cref="GuestKernel"/> whose events are collected in memory.</summary>
+/// <summary>
+/// A <see cref="GuestKernel"/> whose events are collected in memory; its kernel does no work of its own unless asked
+/// (<c>kernelWork</c>; otherwise <see cref="KernelCosts.None"/>), so exact event lists carry no <c>insns</c>.
+/// </summary>
 internal sealed class KernelHarness
 {
-    public KernelHarness(KernelOptions? options = null) => Kernel = new GuestKernel(options ?? new KernelOptions(), Collect);
+    public KernelHarness(KernelOptions? options = null, bool kernelWork = false) =>
+        Kernel = new GuestKernel((options ?? new KernelOptions()) with { Costs = kernelWork ? (options?.Costs ?? KernelCosts.Linux) : KernelCosts.None }, Collect);
 
     public GuestKernel Kernel { get; }
 

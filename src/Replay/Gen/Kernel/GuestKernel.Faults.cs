@@ -85,7 +85,8 @@ public sealed partial class GuestKernel
         ulong updated = e & ~SoftCow;
         if (kind == TraceOp.Write && (e & Pte.Rw) == 0)
         {
-            if (_extraRefs.ContainsKey((e & Pte.AddrMask) >> 12))
+            ulong frame = (e & Pte.AddrMask) >> 12;
+            if (_extraRefs.ContainsKey(frame) || _cacheFrames.Contains(frame))
             {
                 CopyOnWrite(vcpu, p, va, pa, level, e);
                 return;
@@ -121,8 +122,24 @@ public sealed partial class GuestKernel
         }
 
         ulong leaf = EnsureTables(vcpu, p, va, 1);
+        if (kind == TraceOp.Fetch)
+        {
+            // Text comes from the page cache: a page another process of the program faulted in is mapped again.
+            var key = (p.Program, va >> 12);
+            if (!_pageCache.TryGetValue(key, out ulong cached))
+            {
+                cached = AllocFrame(vcpu);
+                _pageCache[key] = cached;
+                _cacheFrames.Add(cached);
+                _programs[p.Program].Pages.Add((key.Item2, cached));
+            }
+
+            Put(vcpu, leaf, (cached << 12) | CodeFlags);
+            return;
+        }
+
         ulong frame = AllocFrame(vcpu);
-        Put(vcpu, leaf, (frame << 12) | (kind == TraceOp.Fetch ? CodeFlags : DataFlags));
+        Put(vcpu, leaf, (frame << 12) | DataFlags);
         Track(p, va);
     }
 

@@ -44,9 +44,14 @@ public sealed partial class GuestKernel
     /// <summary>One more leaf maps <paramref name="frame"/> (fork).</summary>
     private void AddRef(ulong frame) => _extraRefs[frame] = _extraRefs.GetValueOrDefault(frame) + 1;
 
-    /// <summary>One leaf fewer maps <paramref name="frame"/>; the last one frees it.</summary>
+    /// <summary>One leaf fewer maps <paramref name="frame"/>; the last one frees it, unless the page cache keeps it.</summary>
     private void Release(ulong frame, bool huge)
     {
+        if (_cacheFrames.Contains(frame))
+        {
+            return;
+        }
+
         if (_extraRefs.TryGetValue(frame, out int extra))
         {
             if (extra == 1)

@@ -12,12 +12,17 @@ public sealed partial class GuestKernel
     /// A fresh, exec'd address space with nothing mapped in user space: a new root (and KPTI user root) whose
     /// kernel half is copied from <c>init_mm</c> with <c>ptwrite</c>s (Linux's <c>pgd_alloc</c>), on <paramref name="vcpu"/>.
     /// </summary>
-    public Process CreateProcess(int vcpu = 0)
+    /// <param name="vcpu">The vCPU whose kernel builds it.</param>
+    /// <param name="program">The program it runs (text shared through the page cache); a new, private one when null.</param>
+    public Process CreateProcess(int vcpu = 0, int? program = null)
     {
         EnterKernel(vcpu, _cpus[vcpu]);
         ulong root = NewRoot(vcpu, Idle.Root, user: false);
         ulong userRoot = _kpti ? NewRoot(vcpu, _userTemplate, user: true) : 0;
-        var p = new Process(_nextId++, _nextContext++, root, userRoot, idle: false);
+        int id = _nextId++;
+        var p = new Process(id, _nextContext++, root, userRoot, idle: false, program ?? -id);
+        var prog = _programs.GetValueOrDefault(p.Program, (0, []));
+        _programs[p.Program] = (prog.Users + 1, prog.Pages);
         _live.Add(p);
         return p;
     }
@@ -26,16 +31,20 @@ public sealed partial class GuestKernel
     /// <c>fork</c> by the process on <paramref name="vcpu"/> (made current first): the child's hierarchy is built
     /// table by table; each writable leaf is write-protected in the parent, then copied into the child (Linux's
     /// <c>copy_present_pte</c>), the frame now shared; then the parent's TLBs are flushed (<c>flush_tlb_mm</c>).
+    /// Program text is not copied: Linux skips VMAs without anonymous pages (<c>vma_needs_copy</c>, since 2.6.14's
+    /// lazy page-table copies), so the child faults its text in from the page cache.
     /// </summary>
     public Process Fork(int vcpu, Process parent)
     {
         Run(vcpu, parent);
-        var child = CreateProcess(vcpu);
-        if (CopyTables(vcpu, child, parent.Root, child.Root, _levels))
+        var child = CreateProcess(vcpu, parent.Program);
+        int copied = 0;
+        if (CopyTables(vcpu, child, parent.Root, child.Root, _levels, ref copied))
         {
             FlushRange(parent, 0, -1);
         }
 
+        Retire(vcpu, Options.Costs.Fork + (copied * Options.Costs.ForkPerEntry));
         return child;
     }
 
@@ -43,13 +52,21 @@ public sealed partial class GuestKernel
     /// <c>exec</c> on <paramref name="vcpu"/>: a fresh address space is made and switched to, then the old one
     /// (<paramref name="p"/>) is torn down as at exit. Returns the new process.
     /// </summary>
-    public Process Exec(int vcpu, Process p)
+    public Process Exec(int vcpu, Process p, int? program = null)
     {
         Run(vcpu, p);
-        var fresh = CreateProcess(vcpu);
+        Retire(vcpu, Options.Costs.Exec);
+        var fresh = CreateProcess(vcpu, program);
         Run(vcpu, fresh);
         Teardown(p, vcpu);
         return fresh;
+    }
+
+    /// <summary>A system call by the process on <paramref name="vcpu"/>: kernel entry (KPTI: the kernel root) and the kernel's work.</summary>
+    public void Syscall(int vcpu)
+    {
+        EnterKernel(vcpu, _cpus[vcpu]);
+        Retire(vcpu, Options.Costs.Syscall);
     }
 
     /// <summary>
@@ -67,6 +84,7 @@ public sealed partial class GuestKernel
         }
 
         EnterKernel(vcpu, c);
+        Retire(vcpu, Options.Costs.Syscall);
         ulong end = va + ((ulong)pages << 12);
         ulong lo = ulong.MaxValue, hi = 0;
         bool huge = false;
@@ -121,8 +139,11 @@ public sealed partial class GuestKernel
         return root;
     }
 
-    /// <summary>Copies the user half below <paramref name="src"/> into <paramref name="dst"/>; true if a parent leaf was write-protected.</summary>
-    private bool CopyTables(int vcpu, Process child, ulong src, ulong dst, int level)
+    /// <summary>
+    /// Copies the user half below <paramref name="src"/> into <paramref name="dst"/>, counting the leaves copied in
+    /// <paramref name="copied"/>; true if a parent leaf was write-protected. Page-cache (text) leaves are skipped.
+    /// </summary>
+    private bool CopyTables(int vcpu, Process child, ulong src, ulong dst, int level, ref int copied)
     {
         bool protectedAny = false;
         var words = _mem.Find(src);
@@ -144,6 +165,12 @@ public sealed partial class GuestKernel
             ulong dstPa = (dst << 12) | ((ulong)i << 3);
             if (level == 1 || (e & Pte.Ps) != 0)
             {
+                if (_cacheFrames.Contains((e & Pte.AddrMask) >> 12))
+                {
+                    continue; // text: refaulted from the page cache by the child
+                }
+
+                copied++;
                 if ((e & Pte.Rw) != 0)
                 {
                     e = (e & ~Pte.Rw) | SoftCow;
@@ -164,7 +191,7 @@ public sealed partial class GuestKernel
                 Put(vcpu, (child.UserRoot << 12) | ((ulong)i << 3), link);
             }
 
-            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> 12, t, level - 1);
+            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> 12, t, level - 1, ref copied);
         }
 
         return protectedAny;

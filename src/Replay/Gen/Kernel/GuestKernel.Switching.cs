@@ -31,6 +31,7 @@ public sealed partial class GuestKernel
             EnterKernel(vcpu, c);
         }
 
+        Retire(vcpu, Options.Costs.Switch);
         Switch(vcpu, c, p);
     }
 

@@ -36,8 +36,10 @@ public sealed partial class GuestKernel
             Emit(TraceOp.PtDying, 0, p.Root << 12, 0, vcpu, false);
         }
 
-        ZapLeaves(vcpu, p.Root, _levels);
+        int zapped = 0;
+        ZapLeaves(vcpu, p.Root, _levels, ref zapped);
         FreeTables(vcpu, p, p.Root, _levels);
+        Retire(vcpu, Options.Costs.Exit + (zapped * Options.Costs.ExitPerEntry));
         FlushRange(p, 0, -1);
         for (int u = 0; u < _cpus.Length; u++)
         {
@@ -49,6 +51,7 @@ public sealed partial class GuestKernel
 
         p.Alive = false;
         _live.Remove(p);
+        DropProgram(p);
         Frames.FreeRoot(p.Root, user: false);
         if (p.UserRoot != 0)
         {
@@ -56,8 +59,30 @@ public sealed partial class GuestKernel
         }
     }
 
+    /// <summary>
+    /// One process fewer runs <paramref name="p"/>'s program. A private program (one no other process can name) leaves
+    /// the page cache with its last process, as an unlinked file's pages do; a named program's text stays cached.
+    /// </summary>
+    private void DropProgram(Process p)
+    {
+        var (users, pages) = _programs[p.Program];
+        if (users > 1 || p.Program >= 0)
+        {
+            _programs[p.Program] = (users - 1, pages);
+            return;
+        }
+
+        _programs.Remove(p.Program);
+        foreach (var (page, frame) in pages)
+        {
+            _pageCache.Remove((p.Program, page));
+            _cacheFrames.Remove(frame);
+            Frames.Free(frame);
+        }
+    }
+
     /// <summary>Linux's <c>unmap_vmas</c> at exit: every user leaf written to zero, its frame released.</summary>
-    private void ZapLeaves(int vcpu, ulong table, int level)
+    private void ZapLeaves(int vcpu, ulong table, int level, ref int zapped)
     {
         var words = _mem.Find(table);
         if (words is null)
@@ -78,10 +103,11 @@ public sealed partial class GuestKernel
             {
                 Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
                 Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+                zapped++;
             }
             else
             {
-                ZapLeaves(vcpu, (e & Pte.AddrMask) >> 12, level - 1);
+                ZapLeaves(vcpu, (e & Pte.AddrMask) >> 12, level - 1, ref zapped);
             }
         }
     }

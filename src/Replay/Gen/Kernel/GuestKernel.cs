@@ -55,6 +55,9 @@ public sealed partial class GuestKernel
     private readonly Dictionary<ulong, int> _extraRefs = new();
     private readonly Queue<(Process P, ulong Va)> _lru = new();
     private readonly List<Process> _live = [];
+    private readonly Dictionary<(int Program, ulong Page), ulong> _pageCache = new();
+    private readonly HashSet<ulong> _cacheFrames = [];
+    private readonly Dictionary<int, (int Users, List<(ulong Page, ulong Frame)> Pages)> _programs = new();
     private long _time;
     private long _nextContext = 1;
     private int _nextId;
@@ -92,7 +95,7 @@ public sealed partial class GuestKernel
             MapInitial(_userTemplate, EntryArea, entryLeaf);
         }
 
-        Idle = new Process(_nextId++, _nextContext++, idleRoot, 0, idle: true);
+        Idle = new Process(_nextId++, _nextContext++, idleRoot, 0, idle: true, program: 0);
         _cpus = new CpuState[options.Vcpus];
         for (int v = 0; v < _cpus.Length; v++)
         {
@@ -113,6 +116,9 @@ public sealed partial class GuestKernel
 
     /// <summary>Bytes of physical memory the direct map covers from <see cref="KernelBase"/>.</summary>
     public ulong DirectMapBytes { get; }
+
+    /// <summary>Frames holding program text in the page cache: they outlive the processes that map them, as in Linux.</summary>
+    public int PageCacheFrames => _cacheFrames.Count;
 
     /// <summary>User pages reclaimed because free frames ran out.</summary>
     public long Reclaims { get; private set; }

@@ -27,6 +27,12 @@ public sealed record KernelOptions
     /// <summary>Emit the <c>ptdying</c> hint (Xen's pagetable_dying) before tearing an address space down.</summary>
     public bool PtDying { get; init; }
 
+    /// <summary>
+    /// The kernel's own work on each path, in instructions (a model constant, not a command-line option and not in the
+    /// trace's metadata: the trace's <c>insns</c> column carries what it produced).
+    /// </summary>
+    public KernelCosts Costs { get; init; } = KernelCosts.Linux;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad option.</summary>
     public void Validate()
     {

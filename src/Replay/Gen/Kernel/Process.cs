@@ -7,9 +7,10 @@ namespace Replay.Gen.Kernel;
 /// </summary>
 public sealed class Process
 {
-    internal Process(int id, long contextId, ulong root, ulong userRoot, bool idle)
+    internal Process(int id, long contextId, ulong root, ulong userRoot, bool idle, int program)
     {
         Id = id;
+        Program = program;
         ContextId = contextId;
         Root = root;
         UserRoot = userRoot;
@@ -18,6 +19,12 @@ public sealed class Process
 
     /// <summary>Small number in creation order (0 is the idle <c>init_mm</c>).</summary>
     public int Id { get; }
+
+    /// <summary>
+    /// The program it runs (the file its text is mapped from): processes running the same program share its text
+    /// pages through the page cache; a fork keeps its parent's, an exec names a new one.
+    /// </summary>
+    public int Program { get; }
 
     /// <summary>Frame of the kernel-mode root (the one loaded without KPTI).</summary>
     public ulong Root { get; }
