@@ -111,6 +111,12 @@ public sealed class DrMemTraceImporter : IDisposable
     private static ulong ProcessKey(DrMemTraceThread t) => t.Pid != 0 ? t.Pid : ~(ulong)t.Index;
 
     /// <summary>Runs <paramref name="t"/> up to its next timestamp marker (true) or its end or the limit (false).</summary>
+    /// <remarks>
+    /// Every instruction record is one fetch, except a bundle, one fetch for its <c>size</c> instructions, and a no-fetch
+    /// instruction, none; the instructions without a fetch event of their own (and those of fetches skipped as bad)
+    /// are retired on the thread's vCPU, so they ride as <c>insns</c> on its next event and the trace's
+    /// instructions count every instruction of the input.
+    /// </remarks>
     private bool RunSegment(IProcessHost host, DrMemTraceThread t, int process, ImportStats stats)
     {
         int vcpu = -1;
@@ -132,25 +138,36 @@ public sealed class DrMemTraceImporter : IDisposable
                     }
 
                     (ulong va, int size) = Extent(t, c, r);
+                    int instructions = c == DrRecordClass.Bundle ? Math.Min((int)r.Size, 8) : c == DrRecordClass.Fetch ? 1 : 0;
                     if (!UserSpace.Contains(va, size))
                     {
                         Bad(t, stats, $"address 0x{va:x} ({size} bytes) is outside the user address range (below 0x{UserSpace.Top:x})");
+                        if (instructions > 0)
+                        {
+                            vcpu = Enter(host, t, process, vcpu);
+                            Retire(host, vcpu, instructions, stats);
+                        }
+
                         break;
                     }
 
-                    if (vcpu < 0)
+                    vcpu = Enter(host, t, process, vcpu);
+                    Access(host, vcpu, c, va, size, stats);
+                    if (instructions > 1)
                     {
-                        if (!t.Started)
-                        {
-                            host.Mark((ulong)t.Index + 1);
-                            t.Started = true;
-                        }
-
-                        vcpu = (int)((t.Cpu & 0xFFF) % (ulong)host.Vcpus);
-                        host.Run(vcpu, process);
+                        Retire(host, vcpu, instructions - 1, stats); // the bundle's instructions after the one its fetch stands for
                     }
 
-                    Access(host, vcpu, c, va, size, stats);
+                    break;
+                case DrRecordClass.NoFetch:
+                    if (stats.Records >= _limit)
+                    {
+                        return false; // the limit ends the input at its last access record, so nothing after it counts
+                    }
+
+                    stats.Ignored++;
+                    vcpu = Enter(host, t, process, vcpu);
+                    Retire(host, vcpu, 1, stats);
                     break;
                 case DrRecordClass.Marker when r.Size == DrMemTraceTypes.MarkerTimestamp:
                     t.Timestamp = r.Addr;
@@ -172,6 +189,34 @@ public sealed class DrMemTraceImporter : IDisposable
                     break; // metadata and other markers
             }
         }
+    }
+
+    /// <summary>
+    /// The vCPU the thread runs on in this stretch: <paramref name="vcpu"/> once chosen; otherwise its recorded CPU's
+    /// vCPU, with the thread's process made current there (and its first segment marked).
+    /// </summary>
+    private static int Enter(IProcessHost host, DrMemTraceThread t, int process, int vcpu)
+    {
+        if (vcpu >= 0)
+        {
+            return vcpu;
+        }
+
+        if (!t.Started)
+        {
+            host.Mark((ulong)t.Index + 1);
+            t.Started = true;
+        }
+
+        vcpu = (int)((t.Cpu & 0xFFF) % (ulong)host.Vcpus);
+        host.Run(vcpu, process);
+        return vcpu;
+    }
+
+    private static void Retire(IProcessHost host, int vcpu, int instructions, ImportStats stats)
+    {
+        host.Retire(vcpu, instructions);
+        stats.Insns += instructions;
     }
 
     /// <summary>The bytes a fetch, load or store touches; a bundle continues after the previous instruction, its lengths in the addr bytes.</summary>

@@ -65,7 +65,7 @@ internal sealed class DrMemTraceThread(DrMemTraceFile file, int index) : IDispos
                     Ended = true;
                     return;
                 default:
-                    Held = r; // an access (or a bad record) before any timestamp: it starts at time 0
+                    Held = r; // an access, an instruction (or a bad record) before any timestamp: it starts at time 0
                     return;
             }
         }

@@ -18,8 +18,11 @@ public enum DrRecordClass : byte
     /// <summary>INSTR_BUNDLE: further instructions right after the previous one; a fetch of their summed lengths.</summary>
     Bundle,
 
-    /// <summary>Deliberately not an access: prefetches (never fault), no-fetch instructions (rep iterations of an already fetched instruction), cache flushes.</summary>
+    /// <summary>Deliberately not an access: prefetches (never fault), cache flushes.</summary>
     Ignored,
+
+    /// <summary>INSTR_NO_FETCH: an instruction that fetches nothing (a rep iteration of an already fetched one): not an access, but retired (<c>insns</c>).</summary>
+    NoFetch,
 
     /// <summary>Encoding bytes, thread, pid, header, footer: metadata.</summary>
     Metadata,
@@ -34,7 +37,8 @@ public enum DrRecordClass : byte
 /// <summary>
 /// DynamoRIO drmemtrace <c>trace_type_t</c> codes (clients/drcachesim/common/trace_entry.h, trace version 5) and
 /// how each is imported. Instruction fetches are the codes DynamoRIO's <c>type_is_instr</c> accepts (10–16, 31,
-/// 48, 49) plus INSTR_MAYBE_FETCH (30, online-only, taken as a fetch); INSTR_NO_FETCH (29) fetches nothing.
+/// 48, 49) plus INSTR_MAYBE_FETCH (30, online-only, taken as a fetch); INSTR_NO_FETCH (29) fetches nothing but is
+/// an instruction; INSTR_BUNDLE (17) is <c>size</c> instructions.
 /// </summary>
 public static class DrMemTraceTypes
 {
@@ -78,7 +82,7 @@ public static class DrMemTraceTypes
         c[Footer] = DrRecordClass.Metadata;
         c[27] = DrRecordClass.Ignored;            // HARDWARE_PREFETCH
         c[Marker] = DrRecordClass.Marker;
-        c[InstrNoFetch] = DrRecordClass.Ignored;
+        c[InstrNoFetch] = DrRecordClass.NoFetch;
         c[30] = DrRecordClass.Fetch;              // INSTR_MAYBE_FETCH
         c[31] = DrRecordClass.Fetch;              // INSTR_SYSENTER
         Fill(c, 32, 46, DrRecordClass.Ignored);   // PREFETCH_READ/INSTR/WRITE_L1..L3(_NT)

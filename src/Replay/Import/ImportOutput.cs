@@ -44,6 +44,7 @@ public static class ImportOutput
         ImportStats stats = import(host);
         host.Complete();
         stats.Events = host.Events;
+        stats.InsnsUnwritten = host.PendingInstructions;
         writer.SetMetadata(StatsKey, stats.ToJson());
         await writer.CompleteAsync(ct).ConfigureAwait(false);
         return stats;

@@ -21,8 +21,21 @@ public sealed class ImportStats
     /// <summary>Malformed records or lines counted and skipped (<c>--skip-bad</c>).</summary>
     public long BadRecords { get; set; }
 
-    /// <summary>drmemtrace records that touch no page on purpose: prefetches, no-fetch instructions (rep iterations), cache flushes.</summary>
+    /// <summary>drmemtrace records that touch no page on purpose: prefetches, no-fetch instructions (rep iterations; also in <see cref="Insns"/>), cache flushes.</summary>
     public long Ignored { get; set; }
+
+    /// <summary>
+    /// Instructions of the input not replayed as fetch events, handed to the host with <see cref="IProcessHost.Retire"/>
+    /// (so written as <c>insns</c>): drmemtrace no-fetch instructions, the instructions of a bundle after its first,
+    /// and instruction records skipped as bad.
+    /// </summary>
+    public long Insns { get; set; }
+
+    /// <summary>
+    /// Of <see cref="Insns"/>, those no later event on their vCPU carried, so the trace does not hold them (0 unless the
+    /// input ends in instructions on a vCPU that then emits nothing, not even an exit's teardown).
+    /// </summary>
+    public long InsnsUnwritten { get; set; }
 
     /// <summary>Processes created.</summary>
     public int Processes { get; set; }
@@ -36,6 +49,14 @@ public sealed class ImportStats
     /// <summary>Access records imported (a modify counts once).</summary>
     public long Records => Fetches + Loads + Stores + Modifies;
 
+    /// <summary>
+    /// Instructions the input records: <see cref="Fetches"/> (one instruction each) plus <see cref="Insns"/>. The
+    /// trace's SPEC §5 <c>instructions</c> (fetch events plus Σ insns) is this minus <see cref="InsnsUnwritten"/>,
+    /// plus one for every fetch the guest kernel emits twice (a faulting fetch and its retry, or the second page of a
+    /// fetch that crosses a page boundary).
+    /// </summary>
+    public long Instructions => Fetches + Insns;
+
     /// <summary>The counters as a JSON object (the <c>replay.import</c> metadata value).</summary>
     public string ToJson() => JsonSerializer.Serialize(new SortedDictionary<string, long>
     {
@@ -48,13 +69,23 @@ public sealed class ImportStats
         ["processes"] = Processes,
         ["threads"] = Threads,
         ["events"] = Events,
+        ["instructions"] = Instructions,
+        ["insns"] = Insns,
+        ["insns_unwritten"] = InsnsUnwritten,
     });
 
     /// <summary>One line for people.</summary>
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Records:N0} records ({Fetches:N0} fetches, {Loads:N0} loads, {Stores:N0} stores, {Modifies:N0} modifies) " +
-        $"from {Plural(Threads, "input")} in {Plural(Processes, "process")}; " +
-        $"{BadRecords:N0} bad skipped; {Ignored:N0} ignored; {Events:N0} events written");
+    public override string ToString()
+    {
+        string unwritten = InsnsUnwritten > 0
+            ? string.Create(CultureInfo.InvariantCulture, $", {InsnsUnwritten:N0} after the last event of their vCPU, not in the trace")
+            : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{Records:N0} records ({Fetches:N0} fetches, {Loads:N0} loads, {Stores:N0} stores, {Modifies:N0} modifies) " +
+            $"from {Plural(Threads, "input")} in {Plural(Processes, "process")}; " +
+            $"{BadRecords:N0} bad skipped; {Ignored:N0} ignored; " +
+            $"{Instructions:N0} instructions ({Insns:N0} without a fetch event{unwritten}); {Events:N0} events written");
+    }
 
     private static string Plural(long n, string word) =>
         string.Create(CultureInfo.InvariantCulture, $"{n:N0} {word}{(n == 1 ? "" : word.EndsWith('s') ? "es" : "s")}");

@@ -6,6 +6,8 @@ namespace Replay.Import;
 /// Imports lackey / cache-lab files: each file is one process of the guest, the files take turns on the
 /// vCPUs round-robin, <see cref="ImportOptions.Slice"/> records per turn (file i always on vCPU i mod vCPUs).
 /// A <c>mark</c> with id i+1 starts file i's first turn. <c>M</c> is a load then a store of the same bytes.
+/// Every <c>I</c> line is a <c>fetch</c> (insns 0), except one skipped as bad (<c>--skip-bad</c>), which still
+/// counts as an instruction: it is retired as <c>insns</c> on the vCPU's next event.
 /// </summary>
 public sealed class LackeyImporter
 {
@@ -77,12 +79,16 @@ public sealed class LackeyImporter
                     break;
                 }
 
-                if (!UserSpace.Contains(r.Address, r.Size))
+                bool inUserSpace = UserSpace.Contains(r.Address, r.Size);
+                if (!inUserSpace)
                 {
                     stats.BadRecords += _options.SkipBad
                         ? 1
                         : throw new ImportFormatException($"{reader.Name}:{reader.Line}: address 0x{r.Address:x} ({r.Size} bytes) is outside the user address range (below 0x{UserSpace.Top:x}).");
-                    continue;
+                    if (r.Kind != AccessKind.Fetch)
+                    {
+                        continue;
+                    }
                 }
 
                 if (!running)
@@ -97,7 +103,16 @@ public sealed class LackeyImporter
                     running = true;
                 }
 
-                Apply(host, vcpu, r, stats);
+                if (inUserSpace)
+                {
+                    Apply(host, vcpu, r, stats);
+                }
+                else
+                {
+                    // A skipped I line was still an instruction: it rides as insns on the vCPU's next event.
+                    host.Retire(vcpu, 1);
+                    stats.Insns++;
+                }
             }
 
             if (ended)

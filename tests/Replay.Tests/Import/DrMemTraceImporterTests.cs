@@ -15,6 +15,10 @@ namespace Replay.Tests.Import;
 /// INSTR_NO_FETCH 629,999; metadata: 28 MARKER 21,154, 47 ENCODING 355, one each of 22-26.
 /// Main thread 2765542: READ 18,054; WRITE 10,424; fetches 79,427 = 60,260 + 698 + 149 + 1,501 + 74 +
 /// 1,615 + 6,664 + 8,466; INSTR_NO_FETCH 78.
+/// Instructions (every instruction type, a bundle counting its size; there are no bundles): worker 1,420,360
+/// = 790,361 fetches + 629,999 no-fetch, main 79,505 = 79,427 + 78, counted with
+/// <c>python3 -c "import zipfile,struct,sys;r=list(struct.iter_unpack('&lt;HHQ',zipfile.ZipFile(sys.argv[1]).read('chunk.0000')));
+/// print(sum(t in (10,11,12,13,14,15,16,29,30,31,48,49) for t,s,a in r)+sum(min(s,8) for t,s,a in r if t==17))" FILE</c>.
 /// </summary>
 public sealed class DrMemTraceImporterTests : IDisposable
 {
@@ -32,6 +36,57 @@ public sealed class DrMemTraceImporterTests : IDisposable
         Assert.Equal((1, 1), (stats.Threads, stats.Processes));
         Assert.Equal(760_106, host.Accesses[TraceOp.Read]);
         Assert.Equal(870_089, host.Accesses[TraceOp.Write]);
+    }
+
+    [Fact]
+    public void Every_instruction_of_the_worker_is_a_fetch_or_retired_as_insns()
+    {
+        // 1,420,360 instructions: 790,361 fetches replayed, the 629,999 no-fetch ones retired.
+        var (stats, host) = Import(Samples.ThreadSigWorker);
+        Assert.Equal((1_420_360L, 629_999L), (stats.Instructions, stats.Insns));
+        Assert.Equal((790_361L, 629_999L), (host.Accesses[TraceOp.Fetch], host.Retired));
+    }
+
+    [Fact]
+    public void Every_instruction_of_both_threads_is_a_fetch_or_retired_as_insns()
+    {
+        // 1,420,360 + 79,505 = 1,499,865 instructions, of which 629,999 + 78 = 630,077 without a fetch.
+        var (stats, host) = Import(Samples.ThreadSig);
+        Assert.Equal((1_499_865L, 630_077L), (stats.Instructions, stats.Insns));
+        Assert.Equal(630_077, host.Retired);
+    }
+
+    [Fact]
+    public void No_fetch_and_bundled_instructions_are_retired_on_the_threads_vcpu_after_it_runs()
+    {
+        // ts 10 on CPU 3 (vCPU 1 of 2): a no-fetch first (the thread is marked and run before retiring), then a fetch,
+        // a bundle of 3 (one fetch of 2 + 3 + 4 = 9 bytes after the fetch, 2 instructions retired), a no-fetch.
+        DrZip.WriteThread(_d.File("a.zip"), 11, 1,
+            [DrZip.Timestamp(10), DrZip.Cpu(3), DrZip.NoFetch(0x5000, 2), DrZip.Instr(0x5000, 2), DrZip.Bundle(2, 3, 4), DrZip.NoFetch(0x5002, 2)]);
+        var (stats, host) = Import(_d.Path, keepCalls: true, vcpus: 2);
+        Assert.Equal(
+            ["create 0", "mark 1", "run 1 0", "retire 1 1", "Fetch 1 5000 2", "Fetch 1 5002 9", "retire 1 2", "retire 1 1", "exit 0"],
+            host.Calls);
+        Assert.Equal((2L, 4L, 6L), (stats.Fetches, stats.Insns, stats.Instructions));
+    }
+
+    [Fact]
+    public void A_fetch_skipped_as_bad_is_still_an_instruction()
+    {
+        // The vsyscall page is outside user space: with --skip-bad the fetch is a bad record, retired as 1 insn.
+        DrZip.WriteThread(_d.File("t.zip"), 1, 1, [DrZip.Timestamp(1), DrZip.Instr(0xFFFF_FFFF_FF60_0000, 4), DrZip.Read(0x1000, 8)]);
+        var (stats, host) = Import(_d.File("t.zip"), keepCalls: true, skipBad: true);
+        Assert.Equal(["create 0", "mark 1", "run 0 0", "retire 0 1", "Read 0 1000 8", "exit 0"], host.Calls);
+        Assert.Equal((1L, 0L, 1L, 1L), (stats.BadRecords, stats.Fetches, stats.Insns, stats.Instructions));
+    }
+
+    [Fact]
+    public void Instructions_after_the_limit_are_not_read()
+    {
+        // Limit 1: the read is the last record; the no-fetch after it is not imported.
+        DrZip.WriteThread(_d.File("t.zip"), 1, 1, [DrZip.Timestamp(1), DrZip.Read(0x1000, 8), DrZip.NoFetch(0x5000, 2), DrZip.Read(0x2000, 8)]);
+        var (stats, host) = Import(_d.File("t.zip"), limit: 1);
+        Assert.Equal((1L, 0L, 0L), (stats.Records, stats.Insns, host.Retired));
     }
 
     [Fact]

@@ -17,6 +17,17 @@ internal static class DrZip
 
     public static DrRecord Instr(ulong pc, ushort len) => new(10, len, pc);
 
+    /// <summary>INSTR_NO_FETCH: an instruction that fetches nothing (a rep iteration).</summary>
+    public static DrRecord NoFetch(ulong pc, ushort len) => new(29, len, pc);
+
+    /// <summary>INSTR_BUNDLE of <paramref name="lengths"/>.Length (at most 8) instructions right after the previous one.</summary>
+    public static DrRecord Bundle(params byte[] lengths)
+    {
+        Span<byte> addr = stackalloc byte[8];
+        lengths.CopyTo(addr);
+        return new(17, (ushort)lengths.Length, BinaryPrimitives.ReadUInt64LittleEndian(addr));
+    }
+
     public static DrRecord Read(ulong va, ushort size) => new(0, size, va);
 
     public static DrRecord Write(ulong va, ushort size) => new(1, size, va);

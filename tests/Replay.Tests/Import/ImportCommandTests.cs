@@ -92,6 +92,58 @@ public sealed class ImportCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_drmemtrace_sample_keeps_every_instruction_as_a_fetch_event_or_insns()
+    {
+        // The two threads hold 1,499,865 instructions, 869,788 of them fetches and 630,077 no-fetch (see
+        // DrMemTraceImporterTests). All 630,077 go into insns (none left after the last event: the exit's teardown
+        // follows). The guest kernel emits 870,364 fetch events: one per fetch record, plus the second page of each of
+        // the 510 fetches that cross a page boundary, plus the faulting first fetch of each of the 66 code pages (4 GiB,
+        // no THP: a page first fetched, or first touched as data and so no-execute, faults once and is retried):
+        // 869,788 + 510 + 66 = 870,364, so the trace's instructions are 1,499,865 + 576 = 1,500,441. Crossings and
+        // pages counted with python3 -c "import zipfile,struct,glob;c=0;p=set()
+        // for f in glob.glob('drmemtrace.threadsig.*.trace.zip'):
+        //  for t,s,a in struct.iter_unpack('<HHQ',zipfile.ZipFile(f).read('chunk.0000')):
+        //   if t in (10,11,12,13,14,15,16,30,31,48,49): s=max(s,1);c+=(a+s-1)>>12>a>>12;p.update(range(a>>12,((a+s-1)>>12)+1))
+        // print(c,len(p))" in ../shared/samples/drmemtrace/threadsig (prints 510 66).
+        string trace = _d.File("dr.pq");
+        var (code, stdout, stderr) = await Cli.Cli.RunAsync("import", "drmemtrace", Samples.ThreadSig, "-o", trace);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("1,499,865 instructions (630,077 without a fetch event)", stdout, StringComparison.Ordinal);
+
+        await using var reader = await TraceReader.OpenAsync(trace);
+        long fetches = 0, insns = 0;
+        var batch = new EventBatch(1 << 16);
+        while (await reader.ReadNextAsync(batch))
+        {
+            fetches += batch.Op.AsSpan(0, batch.Count).Count((byte)TraceOp.Fetch);
+            insns += batch.SumInsns(0, batch.Count);
+        }
+
+        Assert.Equal((870_364L, 630_077L, 1_500_441L), (fetches, insns, fetches + insns));
+        using var counts = System.Text.Json.JsonDocument.Parse(reader.Metadata[ImportOutput.StatsKey]);
+        var root = counts.RootElement;
+        Assert.Equal((1_499_865L, 630_077L, 0L, 869_788L),
+            (root.GetProperty("instructions").GetInt64(), root.GetProperty("insns").GetInt64(), root.GetProperty("insns_unwritten").GetInt64(), root.GetProperty("fetches").GetInt64()));
+    }
+
+    [Fact]
+    public async Task The_committed_lackey_sample_keeps_every_I_line_as_a_fetch_event()
+    {
+        // traces/lackey-tiny.pq (traces/README.md): 173,775 I lines, all fetches, no insns. The guest kernel adds
+        // 135 second halves of page-crossing fetches and 81 faulting first fetches of code pages: 173,991 fetch
+        // events, the trace's instructions. Counted with python3 -c "import gzip,re;n=c=0;p=set()
+        // for l in gzip.open('lackey_tiny_n1000.txt.gz','rt'):
+        //  m=re.match(r'^I\s+([0-9a-fA-F]+),(\d+)',l)
+        //  if m: a=int(m[1],16);s=max(int(m[2]),1);n+=1;c+=(a+s-1)>>12>a>>12;p.update(range(a>>12,((a+s-1)>>12)+1))
+        // print(n,c,len(p))" in ../shared/samples/lackey (prints 173775 135 81).
+        var (ops, meta) = await ReadAsync(Path.Combine(SampleTraceTests.RepoRoot(), "traces", "lackey-tiny.pq"));
+        Assert.Equal(173_775 + 135 + 81, ops[(int)TraceOp.Fetch]);
+        Assert.Contains("\"fetches\":173775", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
+        Assert.Contains("\"instructions\":173775", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
+        Assert.Contains("\"insns\":0", meta[ImportOutput.StatsKey], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_kernel_option_is_a_usage_error()
     {
         var (code, _, stderr) = await Cli.Cli.RunAsync("import", "lackey", Samples.File("cachelab/yi.trace"), "--memory", "lots", "-o", _d.File("t.pq"));

@@ -52,6 +52,27 @@ public sealed class LackeyImporterTests : IDisposable
     }
 
     [Fact]
+    public void Every_I_line_is_a_fetch_and_one_skipped_as_bad_is_retired_as_an_instruction()
+    {
+        // Three I lines, the second in the vsyscall page: with --skip-bad two fetches and one instruction retired
+        // (on the file's vCPU, after its turn started), so 3 instructions; without it, an error.
+        File.WriteAllText(_d.File("i.trace"), "I  400000,4\nI  ffffffffff600000,4\n L 1000,4\nI  400004,4\n");
+        Assert.Throws<ImportFormatException>(() => Run([_d.File("i.trace")], new ImportOptions()));
+        var host = Run([_d.File("i.trace")], new ImportOptions(SkipBad: true), keepCalls: true);
+        Assert.Equal(["create 0", "mark 1", "run 0 0", "Fetch 0 400000 4", "retire 0 1", "Read 0 1000 4", "Fetch 0 400004 4", "exit 0"], host.Calls);
+        var stats = new LackeyImporter([_d.File("i.trace")], new ImportOptions(SkipBad: true)).Run(new RecordingHost());
+        Assert.Equal((2L, 1L, 3L, 1L), (stats.Fetches, stats.Insns, stats.Instructions, stats.BadRecords));
+    }
+
+    [Fact]
+    public void A_bad_I_line_first_in_a_turn_still_runs_the_file_before_retiring()
+    {
+        File.WriteAllText(_d.File("j.trace"), "I  ffffffffff600000,4\n");
+        var host = Run([_d.File("j.trace")], new ImportOptions(SkipBad: true), keepCalls: true);
+        Assert.Equal(["create 0", "mark 1", "run 0 0", "retire 0 1", "exit 0"], host.Calls);
+    }
+
+    [Fact]
     public void The_limit_counts_records_across_files()
     {
         var stats = new LackeyImporter([Samples.File("cachelab/long.trace"), Samples.File("cachelab/trans.trace")], new ImportOptions(Slice: 100, Limit: 250))
