@@ -28,6 +28,7 @@ public static class CliApp
         root.Add(RepriceCommand.Build(stdout, stderr));
         root.Add(CompareCommand.Build(stdout));
         root.Add(ReportCommand.Build(stdout));
+        root.Add(FidelityCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -1,75 +1,89 @@
 using Replay.Engines.Trace;
 using Replay.Gen.Kernel;
+using Replay.Gen.Model;
 
 namespace Replay.Gen;
 
 /// <summary>
-/// An in-memory database (a buffer pool such as PostgreSQL's shared buffers or a key-value store): one process
-/// with a thread per vCPU accesses a large buffer pool (up to 256 MiB, a quarter of guest memory at most)
-/// uniformly at random, so nearly every access misses the TLB; a background writer process gets a slice now
-/// and then (few switches); temporary sort buffers are unmapped from time to time, a shootdown to every vCPU.
+/// An in-memory database serving point lookups (SQLite with its page cache holding a 256 MiB table, or a key-value
+/// store): one process, a thread per vCPU; the buffer pool is faulted in during warm-up, then each lookup descends a
+/// B-tree (inner pages hot, a leaf drawn uniformly from the pool) and reads its row. Few switches and no faults in the
+/// steady state; its TLB misses come from the pool. Per-lookup instructions and TLB misses are measured on a real
+/// SQLite run (traces/README.md, "Calibration").
 /// </summary>
 internal static class DatabaseWorkload
 {
-    private const int Slice = 20_000;
-    private const ulong Pool = 0x1_0000_0000;
-    private static readonly Layout Writer = new(CodePages: 16, HeapPages: 32, StackPages: 2);
+    /// <summary>The buffer pool: 256 MiB (at most a quarter of guest memory).</summary>
+    private const int PoolPages = 65_536;
+
+    /// <summary>Text and hot data of the engine (measured resident text and heap outside the pool).</summary>
+    private static readonly ImageSpec Image = new(TextPages: 300, DataPages: 64, HeapPages: PoolPages, StackPages: 8);
+
+    /// <summary>Instructions per lookup and the lookup's listed accesses: inner B-tree pages (hot) and leaf pages (cold).</summary>
+    private const long InsnsPerLookup = 6_000;
+    private const int InnerPages = 256;
+    private const int LeavesPerLookup = 1;
+    private const int HotTouchesPerLookup = 6;
+
+    /// <summary>Lookups between the background writer's slices (a checkpoint thread waking now and then).</summary>
+    private const int LookupsPerSlice = 4_000;
+
+    private const int Program = 4;
 
     public static readonly Workload Definition = new(
         "database",
-        "An in-memory database (buffer pool, key-value store): a large working set hit at random by a thread per vCPU, few switches, TLB-miss heavy.",
+        "An in-memory database serving point lookups (SQLite, a key-value store): a 256 MiB buffer pool, a leaf drawn at random per lookup, few switches; TLB-miss heavy.",
         new Dictionary<ulong, string> { [1] = "warmup", [2] = "steady" },
         Generate);
 
     private static void Generate(GuestKernel k, Random rng, long events)
     {
         int vcpus = k.Options.Vcpus;
-        int poolPages = (int)Math.Min(65_536UL, k.Options.MemoryBytes / 4 / 4096);
-        var db = k.CreateProcess();
-        var writer = k.CreateProcess();
+        int pool = (int)Math.Min(PoolPages, k.Options.MemoryBytes / 4 / 4096);
+        var image = Image with { HeapPages = pool };
+        var db = new ProcessModel(k.CreateProcess(program: Program), image);
+        var writer = new ProcessModel(k.CreateProcess(program: Program + 1), new ImageSpec(64, 16, 64, 2));
         k.Mark(1);
-        bool steady = false;
+        k.Run(0, db.Process);
+        db.Populate(k, 0, db.Text, image.TextPages, TraceOp.Fetch, rng);
+        db.Populate(k, 0, db.Data, image.DataPages, TraceOp.Write, rng);
+        db.Populate(k, 0, db.Stack, image.StackPages, TraceOp.Write, rng);
+        db.Populate(k, 0, db.Heap, pool, TraceOp.Write, rng);
+        for (int v = 1; v < vcpus; v++)
+        {
+            k.Run(v, db.Process);
+        }
+
+        k.Mark(2);
+        var lookup = new AccessMix { InsnsPerAccess = 0, Fetch = 0.3, Write = 0.1, Hot = 64 };
         for (long slice = 0; k.Events < events; slice++)
         {
             int v = (int)(slice % vcpus);
-            if (!steady && k.Events > events / 3)
+            k.Run(v, db.Process);
+            for (int n = 0; n < LookupsPerSlice && k.Events < events; n++)
             {
-                k.Mark(2);
-                steady = true;
-            }
-
-            if (slice % (4 * vcpus) == 4 * vcpus - 1)
-            {
-                k.Run(v, writer);
-                for (int i = 0; i < 500; i++)
+                k.Syscall(v); // the request arrives
+                long per = InsnsPerLookup / (HotTouchesPerLookup + 1 + LeavesPerLookup);
+                for (int i = 0; i < HotTouchesPerLookup; i++)
                 {
-                    Writer.Step(k, v, rng);
+                    k.Retire(v, per);
+                    db.Step(k, v, lookup, rng);
+                }
+
+                k.Retire(v, per);
+                db.Touch(k, v, TraceOp.Read, db.Heap.Page(rng.Next(InnerPages)), rng);
+                for (int i = 0; i < LeavesPerLookup; i++)
+                {
+                    k.Retire(v, per);
+                    db.Touch(k, v, TraceOp.Read, db.Heap.Page(rng.Next(pool)), rng);
                 }
             }
 
-            Layout.Kernel(k, v, rng, 16);
-            k.Run(v, db);
-            for (int i = 0; i < Slice && k.Events < events; i++)
+            if (slice % 8 == 7)
             {
-                int r = rng.Next(100);
-                if (r < 10)
-                {
-                    k.Access(v, TraceOp.Fetch, Layout.Page(Layout.Code, rng.Next(64)));
-                    continue;
-                }
-
-                ulong va = Layout.Page(Pool, rng.Next(poolPages)) + ((ulong)rng.Next(512) * 8);
-                k.Access(v, r < 80 ? TraceOp.Read : TraceOp.Write, va);
+                k.Run(v, writer.Process);
+                writer.Work(k, v, 200_000, new AccessMix { InsnsPerAccess = 200, Fetch = 0.3, Grow = 0.05, Cold = 0.2 }, rng);
             }
-
-            ulong sort = Layout.Page(Layout.Mmap, (int)(slice % 8) * 64);
-            int pages = rng.Next(8, 48);
-            for (int i = 0; i < pages; i++)
-            {
-                k.Access(v, TraceOp.Write, Layout.Page(sort, i));
-            }
-
-            k.Munmap(v, sort, pages);
         }
     }
 }

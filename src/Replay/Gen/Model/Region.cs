@@ -1,5 +1,3 @@
-using Replay.Engines.Guest;
-
 namespace Replay.Gen.Model;
 
 /// <summary>
@@ -22,7 +20,7 @@ internal sealed class Region(ulong baseVa, int capacityPages)
     public bool CanGrow => _touched.Count < Capacity;
 
     /// <summary>The va of page <paramref name="page"/>.</summary>
-    public ulong Page(int page) => Base + ((ulong)page << Pte.PageShift);
+    public ulong Page(int page) => Base + ((ulong)page << 12);
 
     /// <summary>The next never-touched page (growth); the caller touches it.</summary>
     public ulong Grow()

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using System.Globalization;
+using Replay.Fidelity;
+
+namespace Replay.Cli;
+
+/// <summary>
+/// <c>replay fidelity [--out DIR] [--events N] [--work DIR]</c> (SPEC §6): generates the workloads each published effect
+/// is measured on, replays them with the matching profiles and engines, and writes the fidelity table
+/// (<c>fidelity.parquet</c>, <c>fidelity.md</c>). Exit 1 when any effect is in the wrong direction or outside 2× of
+/// its published size, so a nightly job fails when an effect leaves its band.
+/// </summary>
+internal static class FidelityCommand
+{
+    public const long DefaultEvents = 2_000_000;
+
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Folder for fidelity.parquet and fidelity.md.", DefaultValueFactory = _ => Path.Combine("reports", "fidelity") };
+        var events = new Option<long>("--events", "-n") { Description = "Events per generated workload trace.", DefaultValueFactory = _ => DefaultEvents };
+        events.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<long>() < 10_000)
+            {
+                r.AddError("--events must be at least 10000: shorter traces hold too few forks, builds or lookups to measure an effect.");
+            }
+        });
+        var work = new Option<string?>("--work") { Description = "Folder for the generated traces (kept and reused; default: a folder under the system temp directory)." };
+        var json = new Option<bool>("--json") { Description = "Print the table as JSON instead of markdown." };
+        var cmd = new Command("fidelity", "Regenerate the fidelity table: published effect, setting, published size, measured size, direction, ratio, within 2×.")
+        {
+            output, events, work, json,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            long n = parse.GetValue(events);
+            string workDir = parse.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "replay-fidelity");
+            var effects = Effects.All(n);
+            var results = await Lab.RunAsync(effects, workDir, line => stderr.WriteLine(line), ct).ConfigureAwait(false);
+            var rows = effects.Select(e => FidelityRow.Of(e, results)).ToList();
+            string dir = parse.GetValue(output)!;
+            string command = "replay " + string.Join(' ', parse.Tokens.Select(t => t.Value));
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["replay.version"] = RunCommand.Version,
+                ["replay.commit"] = RunCommand.Commit,
+                ["replay.command"] = command,
+                ["replay.fidelity.events"] = n.ToString(CultureInfo.InvariantCulture),
+            };
+            await FidelityTable.WriteParquetAsync(dir, rows, metadata, ct).ConfigureAwait(false);
+            string md = FidelityTable.Markdown(rows);
+            await File.WriteAllTextAsync(Path.Combine(dir, FidelityTable.MarkdownFile), md, ct).ConfigureAwait(false);
+            if (parse.GetValue(json))
+            {
+                stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(rows, Json));
+            }
+            else
+            {
+                stdout.Write(md);
+            }
+
+            int bad = rows.Count(r => !r.Within2x);
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count - bad} of {rows.Count} effects within 2× in the right direction; table: {Path.Combine(dir, FidelityTable.MarkdownFile)}"));
+            return bad == 0 ? CliApp.Success : CliApp.Failure;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,65 @@
+namespace Replay.Fidelity;
+
+/// <summary>
+/// A published number (or range) an effect is compared with. <see cref="Low"/> = <see cref="High"/> for a point value;
+/// both null for an effect published only as a direction ("large pages offset EPT's dearer TLB misses").
+/// </summary>
+public sealed record Published(double? Low, double? High, string Text)
+{
+    public static Published Point(double value, string text) => new(value, value, text);
+
+    public static Published Range(double low, double high, string text) => new(low, high, text);
+
+    public static Published Direction(string text) => new(null, null, text);
+
+    /// <summary>
+    /// measured / published: for a range, against its nearer end (1 inside it); NaN for a direction-only effect or a
+    /// published value of 0.
+    /// </summary>
+    public double Ratio(double measured) =>
+        Low is not { } lo || High is not { } hi ? double.NaN
+        : measured < lo ? (lo == 0 ? double.NaN : measured / lo)
+        : measured > hi ? (hi == 0 ? double.NaN : measured / hi)
+        : 1.0;
+}
+
+/// <summary>
+/// One published effect the model must reproduce (SPEC §6 <c>replay fidelity</c>): where it was published, the setting
+/// it is measured in here, the published size, how to measure it from replays, and which direction is right. An effect
+/// is within its band when the direction is right and measured/published lies in [1/2, 2] (a direction-only effect
+/// needs only the direction).
+/// </summary>
+public sealed record Effect(
+    string Id,
+    string Source,
+    string Setting,
+    Published Published,
+    string Unit,
+    IReadOnlyList<LabRun> Needs,
+    Func<LabResults, double> Measure,
+    Func<LabResults, double, bool> DirectionOk);
+
+/// <summary>One row of the fidelity table.</summary>
+public sealed record FidelityRow(
+    string Effect,
+    string Source,
+    string Setting,
+    string Published,
+    double PublishedLow,
+    double PublishedHigh,
+    double Measured,
+    string Unit,
+    bool DirectionOk,
+    double Ratio,
+    bool Within2x)
+{
+    public static FidelityRow Of(Effect e, LabResults results)
+    {
+        double measured = e.Measure(results);
+        bool direction = e.DirectionOk(results, measured);
+        double ratio = e.Published.Ratio(measured);
+        bool within = direction && (double.IsNaN(ratio) ? e.Published.Low is null : ratio is >= 0.5 and <= 2.0);
+        return new FidelityRow(e.Id, e.Source, e.Setting, e.Published.Text, e.Published.Low ?? double.NaN, e.Published.High ?? double.NaN,
+            measured, e.Unit, direction, ratio, within);
+    }
+}
