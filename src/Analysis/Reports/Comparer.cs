@@ -62,7 +62,8 @@ public static class Comparer
                 continue;
             }
 
-            foreach (var metric in b.Values.Layout.Set.Compared)
+            // Both sides' metrics: rows read by another version (or with a metric added) still list what the other lacks.
+            foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared))
             {
                 bool throughput = metric.Compare!.Rule == CompareRule.Throughput;
                 rows.Add(Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric),
