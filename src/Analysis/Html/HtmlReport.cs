@@ -92,6 +92,7 @@ public static class HtmlReport
         sb.Append("<h2>Provenance</h2>\n<table class=\"prov\">");
         void Row(string k, string v) => sb.Append("<tr><th>").Append(E(k)).Append("</th><td><code>").Append(E(v)).Append("</code></td></tr>");
         Row("replay.version", Meta(metadata, "replay.version"));
+        Row(ReportWriter.SchemaVersionKey, ReportReader.SchemaVersion(metadata).ToString(CultureInfo.InvariantCulture));
         Row("replay.commit", Meta(metadata, "replay.commit"));
         Row("replay.command", Meta(metadata, "replay.command"));
         Row("replay.trace.sha256", Meta(metadata, "replay.trace.sha256"));
@@ -128,21 +129,34 @@ public static class HtmlReport
                 continue;
             }
 
-            sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table><tr><th class=\"l\">engine</th><th>exits</th><th>guest_faults</th>")
-                .Append("<th>tlb_misses</th><th>walk_refs</th><th>mmu_cycles</th><th>overhead_cycles</th><th>slowdown</th>")
-                .Append("<th>shadow_pages_peak</th><th>events_per_second</th></tr>\n");
+            // The columns are the metrics ReportMetrics declares as shown, in their order.
+            var shown = rows[0].Values.Layout.Set.Shown;
+            sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table><tr><th class=\"l\">engine</th>");
+            foreach (var m in shown)
+            {
+                sb.Append("<th>").Append(E(m.Name)).Append("</th>");
+            }
+
+            sb.Append("</tr>\n");
             foreach (var r in rows)
             {
-                sb.Append("<tr><td class=\"l\">").Append(E(label(r.Engine, r.Profile))).Append("</td><td>").Append(N(r.Exits))
-                    .Append("</td><td>").Append(N(r.GuestFaults)).Append("</td><td>").Append(N(r.TlbMisses))
-                    .Append("</td><td>").Append(N(r.WalkRefs)).Append("</td><td>").Append(N(r.MmuCycles))
-                    .Append("</td><td>").Append(N(r.OverheadCycles)).Append("</td><td>").Append(Slowdown(r.Slowdown))
-                    .Append("</td><td>").Append(N(r.ShadowPagesPeak)).Append("</td><td>").Append(N(r.EventsPerSecond)).Append("</td></tr>\n");
+                sb.Append("<tr><td class=\"l\">").Append(E(label(r.Engine, r.Profile))).Append("</td>");
+                foreach (var m in shown)
+                {
+                    sb.Append("<td>").Append(Cell(r, m)).Append("</td>");
+                }
+
+                sb.Append("</tr>\n");
             }
 
             sb.Append("</table></div>\n");
         }
     }
+
+    private static string Cell(SummaryRow r, ReportMetric m) => r.Values.AsDouble(m) is not { } v ? "n/a"
+        : m.Show!.Format == MetricFormat.Ratio ? Slowdown(v)
+        : m.ValueType == typeof(long) ? N(r.Get((ReportMetric<long>)m))
+        : N(v);
 
     private static void ExitCharts(
         StringBuilder sb, List<SummaryRow> all, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label)

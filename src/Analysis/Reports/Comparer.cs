@@ -18,7 +18,10 @@ public sealed record CompareRow
     /// <summary>The allowed change in percent for this metric (increase for counts and cycles, slowdown for throughput).</summary>
     public double LimitPct { get; init; }
 
-    /// <summary><c>same</c>, <c>better</c>, <c>worse</c> (within the limit), <c>regressed</c>, <c>only_in_base</c> or <c>only_in_current</c>.</summary>
+    /// <summary>
+    /// <c>same</c>, <c>better</c>, <c>worse</c> (within the limit), <c>regressed</c>, <c>not_recorded</c> (one side does not
+    /// record the metric; base or current is then NaN), <c>only_in_base</c> or <c>only_in_current</c>.
+    /// </summary>
     public required string Status { get; init; }
 }
 
@@ -27,15 +30,23 @@ public sealed record CompareOptions(double MaxIncreasePct = 0, double MaxSlowdow
 
 /// <summary>
 /// Compares two reports' summaries for nightly regression jobs: rows are matched by (trace, engine, profile, phase);
+/// the metrics compared, and how, are those <see cref="ReportMetrics"/> declares with a <see cref="MetricCompare"/>:
 /// counts and cycles (deterministic, so any increase is a change) regress when they grow by more than
 /// <see cref="CompareOptions.MaxIncreasePct"/>; <c>events_per_second</c> regresses when it falls by more than
-/// <see cref="CompareOptions.MaxSlowdownPct"/>.
+/// <see cref="CompareOptions.MaxSlowdownPct"/>. A metric one side does not record (a report written before it
+/// existed) is skipped with status <c>not_recorded</c>.
 /// </summary>
 public static class Comparer
 {
-    public static IReadOnlyList<string> CountMetrics { get; } = ["exits", "mmu_cycles", "overhead_cycles", "guest_faults", "shadow_pages_peak"];
+    /// <summary>The status of a metric one side does not record.</summary>
+    public const string NotRecorded = "not_recorded";
 
-    public const string ThroughputMetric = "events_per_second";
+    /// <summary>The higher-is-worse metrics <c>compare</c> checks, in order (derived from the declarations).</summary>
+    public static IReadOnlyList<string> CountMetrics { get; } =
+        ReportMetrics.All.Compared.Where(m => m.Compare!.Rule == CompareRule.HigherIsWorse).Select(m => m.Name).ToList();
+
+    /// <summary>The throughput metric <c>compare</c> checks against <c>--max-slowdown</c>.</summary>
+    public static string ThroughputMetric { get; } = ReportMetrics.EventsPerSecond.Name;
 
     public static List<CompareRow> Compare(IReadOnlyList<SummaryRow> baseRows, IReadOnlyList<SummaryRow> currentRows, CompareOptions options)
     {
@@ -51,20 +62,31 @@ public static class Comparer
                 continue;
             }
 
-            foreach (var metric in CountMetrics)
+            // Both sides' metrics: rows read by another version (or with a metric added) still list what the other lacks.
+            foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared))
             {
-                rows.Add(Metric(b, metric, Value(b, metric), Value(c, metric), options.MaxIncreasePct, higherIsWorse: true));
+                bool throughput = metric.Compare!.Rule == CompareRule.Throughput;
+                rows.Add(Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric),
+                    throughput ? options.MaxSlowdownPct : options.MaxIncreasePct, higherIsWorse: !throughput));
             }
-
-            rows.Add(Metric(b, ThroughputMetric, b.EventsPerSecond, c.EventsPerSecond, options.MaxSlowdownPct, higherIsWorse: false));
         }
 
         rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(c, "only_in_current")));
         return rows;
     }
 
-    private static CompareRow Metric(SummaryRow key, string metric, double b, double c, double limitPct, bool higherIsWorse)
+    private static CompareRow Metric(SummaryRow key, string metric, double? recordedBase, double? recordedCurrent, double limitPct, bool higherIsWorse)
     {
+        if (recordedBase is not { } b || recordedCurrent is not { } c)
+        {
+            return new CompareRow
+            {
+                Trace = key.Trace, Engine = key.Engine, Profile = key.Profile, Phase = key.Phase, Metric = metric,
+                Base = recordedBase ?? double.NaN, Current = recordedCurrent ?? double.NaN, Delta = double.NaN, DeltaPct = double.NaN,
+                LimitPct = limitPct, Status = NotRecorded,
+            };
+        }
+
         // Relative to |base|: overhead can be negative, and a rise from -100 to -50 is still a rise.
         double deltaPct = b != 0 ? (c - b) / Math.Abs(b) * 100 : c == 0 ? 0 : double.PositiveInfinity * Math.Sign(c);
         double worsePct = higherIsWorse ? deltaPct : -deltaPct;
@@ -83,15 +105,5 @@ public static class Comparer
     {
         Trace = r.Trace, Engine = r.Engine, Profile = r.Profile, Phase = r.Phase, Metric = "row",
         Base = double.NaN, Current = double.NaN, Delta = double.NaN, DeltaPct = double.NaN, LimitPct = double.NaN, Status = status,
-    };
-
-    private static double Value(SummaryRow r, string metric) => metric switch
-    {
-        "exits" => r.Exits,
-        "mmu_cycles" => r.MmuCycles,
-        "overhead_cycles" => r.OverheadCycles,
-        "guest_faults" => r.GuestFaults,
-        "shadow_pages_peak" => r.ShadowPagesPeak,
-        _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, "Not a compared metric."),
     };
 }

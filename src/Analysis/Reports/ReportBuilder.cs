@@ -12,9 +12,12 @@ public static class ReportBuilder
 {
     public const string AllPhase = "all";
 
-    public static ReportTables Build(CostProfile profile, IEnumerable<TraceRunResult> traces)
+    public static ReportTables Build(CostProfile profile, IEnumerable<TraceRunResult> traces) => Build(profile, traces, ReportMetrics.All);
+
+    /// <summary>The tables with <paramref name="metrics"/>' columns (tests add a metric through this).</summary>
+    internal static ReportTables Build(CostProfile profile, IEnumerable<TraceRunResult> traces, MetricSet metrics)
     {
-        var tables = new ReportTables([], [], [], []);
+        var tables = new ReportTables([], [], [], []) { Metrics = metrics };
         foreach (var trace in traces)
         {
             var native = Native(trace);
@@ -51,10 +54,10 @@ public static class ReportBuilder
             double seconds = isAll ? run.ReplaySeconds
                 : run.All.Events == 0 ? 0
                 : run.ReplaySeconds * phase.Stats.Events / run.All.Events;
-            t.Summary.Add(Summary(profile, trace, run, phase, priced, native.Priced, seconds) with
+            t.Summary.Add(new SummaryRow
             {
-                NativeWalkRefs = native.Stats.WalkRefs,
-                NativePscHits = native.Stats.PscHits,
+                Trace = trace.Trace, TraceSha256 = trace.TraceSha256, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
+                Values = t.Metrics.Summary.Compute(new MetricInputs(phase.Stats, priced, native.Stats, native.Priced, run.IsNative, seconds)),
             });
             AddExits(t.Exits, profile, trace, run, phase);
             isAll = false;
@@ -67,9 +70,7 @@ public static class ReportBuilder
             {
                 Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name,
                 Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
-                Accesses = s.Accesses, Exits = s.Exits, GuestFaults = s.GuestFaults, TlbMisses = s.TlbMisses,
-                MmuCycles = Pricing.Price(profile, run.ExitKinds, s).MmuCycles, ShadowPages = s.ShadowPages,
-                WalkRefs = s.WalkRefs, PscHits = s.PscHits,
+                Values = t.Metrics.Timeline.Compute(new MetricInputs(s, Pricing.Price(profile, run.ExitKinds, s))),
             });
             for (int i = 0; i < run.ExitKinds.Count; i++)
             {
@@ -93,29 +94,6 @@ public static class ReportBuilder
         {
             t.Counters.Add(new CounterRow { Trace = trace.Trace, Engine = run.Engine, Name = run.CounterNames[i], Value = run.All.Counters[i] });
         }
-    }
-
-    private static SummaryRow Summary(CostProfile profile, TraceRunResult trace, EngineRunResult run, PhaseResult phase, PricedStats p, PricedStats native, double seconds)
-    {
-        var s = phase.Stats;
-        double overhead = p.MmuCycles - native.MmuCycles;
-        return new SummaryRow
-        {
-            Trace = trace.Trace, TraceSha256 = trace.TraceSha256, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
-            Events = s.Events, Accesses = s.Accesses, Cr3Loads = s.Cr3Loads, PtWrites = s.PtWrites, Invlpgs = s.Invlpgs,
-            Flushes = s.Flushes, GuestFaults = s.GuestFaults, TraceWarnings = s.TraceWarnings, TlbMisses = s.TlbMisses,
-            WalkRefs = s.WalkRefs, Exits = s.Exits,
-            ExitCycles = p.ExitCycles, WalkCycles = p.WalkCycles, MmuCycles = p.MmuCycles,
-            OverheadCycles = overhead,
-            OverheadPerKaccess = s.Accesses == 0 ? 0 : overhead / s.Accesses * 1000,
-            GuestCycles = p.GuestCycles, TotalCycles = p.TotalCycles,
-            Slowdown = run.IsNative ? 1.0 : Slowdown(p.TotalCycles, native.TotalCycles),
-            ShadowPagesPeak = s.ShadowPagesPeak, ShadowPagesCreated = s.ShadowPagesCreated, ShadowPagesEvicted = s.ShadowPagesEvicted,
-            EmulatedWrites = s.EmulatedWrites, Unsyncs = s.Unsyncs, Resyncs = s.Resyncs, Unshadows = s.Unshadows,
-            ReplaySeconds = seconds,
-            EventsPerSecond = seconds > 0 ? s.Events / seconds : 0,
-            PscHits = s.PscHits,
-        };
     }
 
     /// <summary>total / native total, never NaN: 0/0 is 1.0 (nothing to slow down) and x/0 is +Infinity.</summary>

@@ -13,9 +13,10 @@ public enum ExportFormat
 
 /// <summary>
 /// Exports the report files of a folder to CSV (RFC 4180, header row, invariant culture, non-finite doubles as
-/// <c>inf</c>/<c>-inf</c>/<c>nan</c> as pandas reads them, a null <c>time_ns</c> as an empty field) or JSON (one
-/// array of row objects per file, as pandas' <c>orient="records"</c>; non-finite doubles as <c>null</c>), column
-/// for column as SPEC §5 lists them. For tools and machines without a Parquet reader.
+/// <c>inf</c>/<c>-inf</c>/<c>nan</c> as pandas reads them, a null <c>time_ns</c> or a value not recorded as an empty
+/// field) or JSON (one array of row objects per file, as pandas' <c>orient="records"</c>; non-finite doubles and
+/// values not recorded as <c>null</c>), column for column as SPEC §5 lists them, less any metric column the file
+/// does not have. For tools and machines without a Parquet reader.
 /// </summary>
 public static class ReportExporter
 {
@@ -47,8 +48,8 @@ public static class ReportExporter
             return null;
         }
 
-        var groups = await ReportReader.ReadColumnsAsync(source, table, ct).ConfigureAwait(false);
-        var names = table.Columns.Select(c => c.Name).ToList();
+        // Only the columns the file has: an older report's export does not invent the metrics it never recorded.
+        var (names, groups) = await ReportReader.ReadColumnsAsync(source, table, ct).ConfigureAwait(false);
         string target = Path.Combine(outDir, Path.ChangeExtension(table.FileName, format == ExportFormat.Csv ? ".csv" : ".json"));
         string temp = target + ".tmp";
         await using (var stream = File.Create(temp))
@@ -94,11 +95,10 @@ public static class ReportExporter
 
     private static string CsvField(Array column, int i) => column switch
     {
-        long[] l => l[i].ToString(CultureInfo.InvariantCulture),
-        int[] n => n[i].ToString(CultureInfo.InvariantCulture),
-        double[] d => double.IsNaN(d[i]) ? "nan" : double.IsPositiveInfinity(d[i]) ? "inf" : double.IsNegativeInfinity(d[i]) ? "-inf"
-            : d[i].ToString("R", CultureInfo.InvariantCulture),
         long?[] n => n[i]?.ToString(CultureInfo.InvariantCulture) ?? "",
+        double?[] d => d[i] is not { } v ? ""
+            : double.IsNaN(v) ? "nan" : double.IsPositiveInfinity(v) ? "inf" : double.IsNegativeInfinity(v) ? "-inf"
+            : v.ToString("R", CultureInfo.InvariantCulture),
         string?[] s => Quote(s[i] ?? ""),
         _ => throw new InvalidDataException($"Unexpected report column type {column.GetType().Name}."),
     };
@@ -110,22 +110,13 @@ public static class ReportExporter
     {
         switch (column)
         {
-            case long[] l:
-                w.WriteNumberValue(l[i]);
-                break;
-            case int[] n:
-                w.WriteNumberValue(n[i]);
-                break;
-            case double[] d when double.IsFinite(d[i]):
-                w.WriteNumberValue(d[i]);
-                break;
-            case double[]:
-                w.WriteNullValue();
-                break;
             case long?[] n when n[i] is { } v:
                 w.WriteNumberValue(v);
                 break;
-            case long?[]:
+            case double?[] d when d[i] is { } v && double.IsFinite(v):
+                w.WriteNumberValue(v);
+                break;
+            case long?[] or double?[]:
                 w.WriteNullValue();
                 break;
             case string?[] s:

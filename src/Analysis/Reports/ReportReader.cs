@@ -3,17 +3,22 @@ using Parquet.Schema;
 
 namespace Replay.Analysis.Reports;
 
-/// <summary>Reads report files written by <see cref="ReportWriter"/> back into rows (for tests, <c>compare</c>, <c>reprice</c>).</summary>
+/// <summary>
+/// Reads report files back into rows (for tests, <c>compare</c>, <c>reprice</c>, <c>report</c>, <c>export</c>): files
+/// this version writes, files of older versions (a metric column they lack reads as not recorded) and files
+/// rewritten by DuckDB, pandas or Spark (OPTIONAL columns, other integer widths). A name or window column that is
+/// missing is an error naming it.
+/// </summary>
 public static class ReportReader
 {
     public static Task<List<SummaryRow>> ReadSummaryAsync(string path, CancellationToken ct = default) =>
-        ReadAsync(path, ReportSchema.Summary, ct);
+        ReadSummaryAsync(path, ReportMetrics.All, ct);
 
     public static Task<List<ExitRow>> ReadExitsAsync(string path, CancellationToken ct = default) =>
         ReadAsync(path, ReportSchema.Exits, ct);
 
     public static Task<List<TimelineRow>> ReadTimelineAsync(string path, CancellationToken ct = default) =>
-        ReadAsync(path, ReportSchema.Timeline, ct);
+        ReadTimelineAsync(path, ReportMetrics.All, ct);
 
     public static Task<List<CounterRow>> ReadCountersAsync(string path, CancellationToken ct = default) =>
         ReadAsync(path, ReportSchema.Counters, ct);
@@ -31,10 +36,20 @@ public static class ReportReader
         return new Dictionary<string, string>(reader.CustomMetadata, StringComparer.Ordinal);
     }
 
+    /// <summary>The report schema version in <paramref name="metadata"/>: its <see cref="ReportWriter.SchemaVersionKey"/>, or 1 when it has none.</summary>
+    public static int SchemaVersion(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(ReportWriter.SchemaVersionKey, out var v) && int.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : 1;
+
+    internal static Task<List<SummaryRow>> ReadSummaryAsync(string path, MetricSet metrics, CancellationToken ct) =>
+        ReadAsync(path, metrics.SummaryTable, ct);
+
+    internal static Task<List<TimelineRow>> ReadTimelineAsync(string path, MetricSet metrics, CancellationToken ct) =>
+        ReadAsync(path, metrics.TimelineTable, ct);
+
     private static async Task<List<TRow>> ReadAsync<TRow>(string path, ReportTable<TRow> table, CancellationToken ct)
     {
         var rows = new List<TRow>();
-        foreach (var (columns, count) in await ReadColumnsAsync(path, table, ct).ConfigureAwait(false))
+        foreach (var (columns, count) in (await ReadColumnsAsync(path, table, ct).ConfigureAwait(false)).Groups)
         {
             for (int i = 0; i < count; i++)
             {
@@ -46,10 +61,12 @@ public static class ReportReader
     }
 
     /// <summary>
-    /// The table's columns as typed arrays (long[], int[], double[], long?[], string[]), one dictionary per row
-    /// group, keyed by column name; for readers that want every column without knowing the row type (export).
+    /// The table's columns the file has (in the table's order), and per row group their values as
+    /// <see cref="ColumnValues"/> reads them, keyed by column name; for readers that want every column without
+    /// knowing the row type (export).
     /// </summary>
-    internal static async Task<List<(Dictionary<string, Array> Columns, int Count)>> ReadColumnsAsync<TRow>(string path, ReportTable<TRow> table, CancellationToken ct = default)
+    internal static async Task<(IReadOnlyList<string> Present, List<(Dictionary<string, Array> Columns, int Count)> Groups)> ReadColumnsAsync<TRow>(
+        string path, ReportTable<TRow> table, CancellationToken ct = default)
     {
         await using var reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
         var fields = new Dictionary<string, DataField>(StringComparer.Ordinal);
@@ -58,22 +75,40 @@ public static class ReportReader
             fields[f.Name] = f;
         }
 
+        var present = new List<ReportColumn<TRow>>();
+        foreach (var column in table.Columns)
+        {
+            if (fields.ContainsKey(column.Name))
+            {
+                present.Add(column);
+            }
+            else if (!column.MayBeMissing)
+            {
+                throw new InvalidDataException($"Report file '{path}' has no column '{column.Name}'.");
+            }
+        }
+
         var groups = new List<(Dictionary<string, Array>, int)>();
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
             int count = checked((int)group.RowCount);
             var columns = new Dictionary<string, Array>(StringComparer.Ordinal);
-            foreach (var column in table.Columns)
+            foreach (var column in present)
             {
-                var field = fields.GetValueOrDefault(column.Name)
-                    ?? throw new InvalidDataException($"Report file '{path}' has no column '{column.Name}'.");
-                columns[column.Name] = await column.ReadAsync(group, field, count, ct).ConfigureAwait(false);
+                try
+                {
+                    columns[column.Name] = await column.ReadAsync(group, fields[column.Name], count, ct).ConfigureAwait(false);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new InvalidDataException($"Report file '{path}': {e.Message}.", e);
+                }
             }
 
             groups.Add((columns, count));
         }
 
-        return groups;
+        return (present.Select(c => c.Name).ToList(), groups);
     }
 }

@@ -1,65 +1,48 @@
 namespace Replay.Analysis.Reports;
 
-/// <summary>One row of <c>summary.parquet</c>: one (trace, engine, profile, phase). Columns in SPEC §5 order, then <c>psc_hits</c>.</summary>
-public sealed record SummaryRow
+/// <summary>
+/// One row of <c>summary.parquet</c>: one (trace, engine, profile, phase). Its metric columns are
+/// <see cref="ReportMetrics"/>' summary metrics; the typed properties below are shorthands kept for existing callers
+/// (a new metric needs none: read it as <c>row[ReportMetrics.X]</c>).
+/// </summary>
+public sealed record SummaryRow() : MetricRow(ReportMetrics.All.Summary)
 {
     public required string Trace { get; init; }
     public required string TraceSha256 { get; init; }
     public required string Engine { get; init; }
     public required string Profile { get; init; }
     public required string Phase { get; init; }
-    public long Events { get; init; }
-    public long Accesses { get; init; }
-    public long Cr3Loads { get; init; }
-    public long PtWrites { get; init; }
-    public long Invlpgs { get; init; }
-    public long Flushes { get; init; }
-    public long GuestFaults { get; init; }
-    public long TraceWarnings { get; init; }
-    public long TlbMisses { get; init; }
-    public long WalkRefs { get; init; }
-    public long Exits { get; init; }
-    public double ExitCycles { get; init; }
-    public double WalkCycles { get; init; }
-    public double MmuCycles { get; init; }
-
-    /// <summary><see cref="MmuCycles"/> minus native's for the same trace and phase.</summary>
-    public double OverheadCycles { get; init; }
-
-    /// <summary>overhead_cycles / accesses × 1000; 0 when the phase has no accesses.</summary>
-    public double OverheadPerKaccess { get; init; }
-
-    public double GuestCycles { get; init; }
-    public double TotalCycles { get; init; }
-
-    /// <summary>
-    /// total_cycles / native's total_cycles; 1.0 for native. Never NaN: when native's total is 0 it is 1.0 if this
-    /// total is 0 too, else +Infinity.
-    /// </summary>
-    public double Slowdown { get; init; }
-
-    public long ShadowPagesPeak { get; init; }
-    public long ShadowPagesCreated { get; init; }
-    public long ShadowPagesEvicted { get; init; }
-    public long EmulatedWrites { get; init; }
-    public long Unsyncs { get; init; }
-    public long Resyncs { get; init; }
-    public long Unshadows { get; init; }
-
-    /// <summary>Wall time of the replay; a named phase gets the run's time apportioned by its share of the events.</summary>
-    public double ReplaySeconds { get; init; }
-
-    /// <summary>events / replay_seconds, 0 when no time was measured (so every phase shows the run's rate).</summary>
-    public double EventsPerSecond { get; init; }
-
-    /// <summary>Paging-structure-cache hits, kept so a report can be re-priced exactly.</summary>
-    public long PscHits { get; init; }
-
-    /// <summary>Native's walk references in the same trace and phase (its whole MMU cost), for exact re-pricing.</summary>
-    public long NativeWalkRefs { get; init; }
-
-    /// <summary>Native's paging-structure-cache hits in the same trace and phase.</summary>
-    public long NativePscHits { get; init; }
+    public long Events { get => this[ReportMetrics.Events]; init => Values = Values.With(ReportMetrics.Events, value); }
+    public long Accesses { get => this[ReportMetrics.Accesses]; init => Values = Values.With(ReportMetrics.Accesses, value); }
+    public long Cr3Loads { get => this[ReportMetrics.Cr3Loads]; init => Values = Values.With(ReportMetrics.Cr3Loads, value); }
+    public long PtWrites { get => this[ReportMetrics.PtWrites]; init => Values = Values.With(ReportMetrics.PtWrites, value); }
+    public long Invlpgs { get => this[ReportMetrics.Invlpgs]; init => Values = Values.With(ReportMetrics.Invlpgs, value); }
+    public long Flushes { get => this[ReportMetrics.Flushes]; init => Values = Values.With(ReportMetrics.Flushes, value); }
+    public long GuestFaults { get => this[ReportMetrics.GuestFaults]; init => Values = Values.With(ReportMetrics.GuestFaults, value); }
+    public long TraceWarnings { get => this[ReportMetrics.TraceWarnings]; init => Values = Values.With(ReportMetrics.TraceWarnings, value); }
+    public long TlbMisses { get => this[ReportMetrics.TlbMisses]; init => Values = Values.With(ReportMetrics.TlbMisses, value); }
+    public long WalkRefs { get => this[ReportMetrics.WalkRefs]; init => Values = Values.With(ReportMetrics.WalkRefs, value); }
+    public long Exits { get => this[ReportMetrics.Exits]; init => Values = Values.With(ReportMetrics.Exits, value); }
+    public double ExitCycles { get => this[ReportMetrics.ExitCycles]; init => Values = Values.With(ReportMetrics.ExitCycles, value); }
+    public double WalkCycles { get => this[ReportMetrics.WalkCycles]; init => Values = Values.With(ReportMetrics.WalkCycles, value); }
+    public double MmuCycles { get => this[ReportMetrics.MmuCycles]; init => Values = Values.With(ReportMetrics.MmuCycles, value); }
+    public double OverheadCycles { get => this[ReportMetrics.OverheadCycles]; init => Values = Values.With(ReportMetrics.OverheadCycles, value); }
+    public double OverheadPerKaccess { get => this[ReportMetrics.OverheadPerKaccess]; init => Values = Values.With(ReportMetrics.OverheadPerKaccess, value); }
+    public double GuestCycles { get => this[ReportMetrics.GuestCycles]; init => Values = Values.With(ReportMetrics.GuestCycles, value); }
+    public double TotalCycles { get => this[ReportMetrics.TotalCycles]; init => Values = Values.With(ReportMetrics.TotalCycles, value); }
+    public double Slowdown { get => this[ReportMetrics.Slowdown]; init => Values = Values.With(ReportMetrics.Slowdown, value); }
+    public long ShadowPagesPeak { get => this[ReportMetrics.ShadowPagesPeak]; init => Values = Values.With(ReportMetrics.ShadowPagesPeak, value); }
+    public long ShadowPagesCreated { get => this[ReportMetrics.ShadowPagesCreated]; init => Values = Values.With(ReportMetrics.ShadowPagesCreated, value); }
+    public long ShadowPagesEvicted { get => this[ReportMetrics.ShadowPagesEvicted]; init => Values = Values.With(ReportMetrics.ShadowPagesEvicted, value); }
+    public long EmulatedWrites { get => this[ReportMetrics.EmulatedWrites]; init => Values = Values.With(ReportMetrics.EmulatedWrites, value); }
+    public long Unsyncs { get => this[ReportMetrics.Unsyncs]; init => Values = Values.With(ReportMetrics.Unsyncs, value); }
+    public long Resyncs { get => this[ReportMetrics.Resyncs]; init => Values = Values.With(ReportMetrics.Resyncs, value); }
+    public long Unshadows { get => this[ReportMetrics.Unshadows]; init => Values = Values.With(ReportMetrics.Unshadows, value); }
+    public double ReplaySeconds { get => this[ReportMetrics.ReplaySeconds]; init => Values = Values.With(ReportMetrics.ReplaySeconds, value); }
+    public double EventsPerSecond { get => this[ReportMetrics.EventsPerSecond]; init => Values = Values.With(ReportMetrics.EventsPerSecond, value); }
+    public long PscHits { get => this[ReportMetrics.PscHits]; init => Values = Values.With(ReportMetrics.PscHits, value); }
+    public long NativeWalkRefs { get => this[ReportMetrics.NativeWalkRefs]; init => Values = Values.With(ReportMetrics.NativeWalkRefs, value); }
+    public long NativePscHits { get => this[ReportMetrics.NativePscHits]; init => Values = Values.With(ReportMetrics.NativePscHits, value); }
 }
 
 /// <summary>One row of <c>exits.parquet</c>: one exit kind that happened at least once in a phase.</summary>
@@ -80,8 +63,8 @@ public sealed record ExitRow
     public double Cycles { get; init; }
 }
 
-/// <summary>One row of <c>timeline.parquet</c>: one window of events of one engine.</summary>
-public sealed record TimelineRow
+/// <summary>One row of <c>timeline.parquet</c>: one window of events of one engine; typed properties as on <see cref="SummaryRow"/>.</summary>
+public sealed record TimelineRow() : MetricRow(ReportMetrics.All.Timeline)
 {
     public required string Trace { get; init; }
     public required string Engine { get; init; }
@@ -93,17 +76,14 @@ public sealed record TimelineRow
     /// <summary>Trace time at the window (ns); null when the trace has no time column.</summary>
     public long? TimeNs { get; init; }
 
-    public long Accesses { get; init; }
-    public long Exits { get; init; }
-    public long GuestFaults { get; init; }
-    public long TlbMisses { get; init; }
-    public double MmuCycles { get; init; }
-
-    /// <summary>Shadow pages allocated at the end of the window.</summary>
-    public long ShadowPages { get; init; }
-
-    public long WalkRefs { get; init; }
-    public long PscHits { get; init; }
+    public long Accesses { get => this[ReportMetrics.Accesses]; init => Values = Values.With(ReportMetrics.Accesses, value); }
+    public long Exits { get => this[ReportMetrics.Exits]; init => Values = Values.With(ReportMetrics.Exits, value); }
+    public long GuestFaults { get => this[ReportMetrics.GuestFaults]; init => Values = Values.With(ReportMetrics.GuestFaults, value); }
+    public long TlbMisses { get => this[ReportMetrics.TlbMisses]; init => Values = Values.With(ReportMetrics.TlbMisses, value); }
+    public double MmuCycles { get => this[ReportMetrics.MmuCycles]; init => Values = Values.With(ReportMetrics.MmuCycles, value); }
+    public long ShadowPages { get => this[ReportMetrics.ShadowPages]; init => Values = Values.With(ReportMetrics.ShadowPages, value); }
+    public long WalkRefs { get => this[ReportMetrics.WalkRefs]; init => Values = Values.With(ReportMetrics.WalkRefs, value); }
+    public long PscHits { get => this[ReportMetrics.PscHits]; init => Values = Values.With(ReportMetrics.PscHits, value); }
 }
 
 /// <summary>
@@ -137,4 +117,7 @@ public sealed record CounterRow
 public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits, List<TimelineRow> Timeline, List<CounterRow> Counters)
 {
     public List<TimelineExitRow> TimelineExits { get; init; } = [];
+
+    /// <summary>The metrics the summary and timeline rows hold (the writer lays their columns out from it).</summary>
+    public MetricSet Metrics { get; init; } = ReportMetrics.All;
 }

@@ -1,11 +1,13 @@
 using System.IO.Compression;
 using Parquet;
+using Parquet.Schema;
 using Replay.Analysis.Costs;
 
 namespace Replay.Analysis.Reports;
 
 /// <summary>
-/// Writes the SPEC §5 report files into a folder. Each file carries the provenance metadata, is written in full to
+/// Writes the SPEC §5 report files into a folder. Each file carries the provenance metadata and the report schema
+/// version (<see cref="SchemaVersionKey"/>), is written in full to
 /// a temporary name in the same folder and only then renamed over its final name, so a crash never leaves a
 /// half-written report (at worst a stray <c>.*.tmp</c>).
 /// </summary>
@@ -17,6 +19,16 @@ public static class ReportWriter
     public const string CountersFile = "counters.parquet";
     public const string TimelineExitsFile = "timeline_exits.parquet";
     public const string CompareFile = "compare.parquet";
+
+    /// <summary>The key-value metadata entry every report file carries its schema version in.</summary>
+    public const string SchemaVersionKey = "replay.report.version";
+
+    /// <summary>
+    /// 2: the metric columns come from <see cref="ReportMetrics"/>, a reader treats a missing metric column as not
+    /// recorded, and a column no row records is left out. Files without the key are version 1 (same columns, all
+    /// present). Adding a metric does not change the version; removing one or changing a meaning does.
+    /// </summary>
+    public const int SchemaVersion = 2;
 
     /// <summary>About 1M rows per row group, as SPEC §1 asks of every writer in the project.</summary>
     internal const int RowGroupSize = 1 << 20;
@@ -37,14 +49,15 @@ public static class ReportWriter
             ["replay.command"] = provenance.Command,
             ["replay.profile"] = profile.Json,
             ["replay.trace.sha256"] = provenance.TraceSha256,
+            [SchemaVersionKey] = VersionText,
         };
 
         var written = new List<(string Temp, string Final)>();
         try
         {
-            written.Add(await WriteTempAsync(dir, ReportSchema.Summary, tables.Summary, metadata, ct).ConfigureAwait(false));
+            written.Add(await WriteTempAsync(dir, tables.Metrics.SummaryTable, tables.Summary, metadata, ct).ConfigureAwait(false));
             written.Add(await WriteTempAsync(dir, ReportSchema.Exits, tables.Exits, metadata, ct).ConfigureAwait(false));
-            written.Add(await WriteTempAsync(dir, ReportSchema.Timeline, tables.Timeline, metadata, ct).ConfigureAwait(false));
+            written.Add(await WriteTempAsync(dir, tables.Metrics.TimelineTable, tables.Timeline, metadata, ct).ConfigureAwait(false));
             written.Add(await WriteTempAsync(dir, ReportSchema.Counters, tables.Counters, metadata, ct).ConfigureAwait(false));
             written.Add(await WriteTempAsync(dir, ReportSchema.TimelineExits, tables.TimelineExits, metadata, ct).ConfigureAwait(false));
             foreach (var (temp, final) in written)
@@ -70,11 +83,14 @@ public static class ReportWriter
             ["replay.version"] = provenance.Version,
             ["replay.commit"] = provenance.Commit,
             ["replay.command"] = provenance.Command,
+            [SchemaVersionKey] = VersionText,
         };
         var (temp, final) = await WriteTempAsync(dir, ReportSchema.Compare, rows, metadata, ct).ConfigureAwait(false);
         File.Move(temp, final, overwrite: true);
         return final;
     }
+
+    private static readonly string VersionText = SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<(string Temp, string Final)> WriteTempAsync<TRow>(
         string dir, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
@@ -85,7 +101,10 @@ public static class ReportWriter
         {
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                await using (var writer = await ParquetWriter.CreateAsync(table.Schema, stream, Options, append: false, ct).ConfigureAwait(false))
+                // A metric column no row records is left out (the rows came from a report that lacked it).
+                var columns = table.Columns.Select(c => (Column: c, Field: c.FieldFor(rows))).Where(c => c.Field is not null).ToList();
+                var schema = new ParquetSchema(columns.Select(c => (Field)c.Field!).ToArray());
+                await using (var writer = await ParquetWriter.CreateAsync(schema, stream, Options, append: false, ct).ConfigureAwait(false))
                 {
                     writer.CustomMetadata = metadata;
                     ReadOnlyMemory<TRow> all = rows.ToArray();
@@ -93,10 +112,10 @@ public static class ReportWriter
                     {
                         var group = all.Slice(start, Math.Min(RowGroupSize, all.Length - start));
                         using var rowGroup = writer.CreateRowGroup();
-                        foreach (var column in table.Columns)
+                        foreach (var (column, field) in columns)
                         {
                             ct.ThrowIfCancellationRequested();
-                            await column.WriteAsync(rowGroup, group, ct).ConfigureAwait(false);
+                            await column.WriteAsync(rowGroup, field!, group, ct).ConfigureAwait(false);
                         }
 
                         rowGroup.CompleteValidate();

@@ -8,23 +8,49 @@ namespace Replay.Analysis.Reports;
 /// report's own counts (summary, exits, timeline, timeline_exits, counters; native's MMU counts ride on every
 /// summary row) and laid out by <see cref="ReportBuilder"/> exactly as a fresh replay's would be, so the result
 /// equals a fresh replay with that profile whenever the profile's TLB geometry is the one the counts were
-/// measured with. Exit kinds the report never saw (count 0) are not checked against the new profile.
+/// measured with. Exit kinds the report never saw (count 0) are not checked against the new profile. Which counts
+/// are restored, and which an exact price needs, follows from <see cref="ReportMetrics"/>: a report lacking a count
+/// the profile prices is refused (naming it); one lacking any other metric is re-priced and keeps it not recorded.
 /// </summary>
 public static class Repricer
 {
-    public static async Task<RepricedReport> RepriceAsync(string reportDir, CostProfile profile, CancellationToken ct = default)
+    public static Task<RepricedReport> RepriceAsync(string reportDir, CostProfile profile, CancellationToken ct = default) =>
+        RepriceAsync(reportDir, profile, ReportMetrics.All, ct);
+
+    internal static async Task<RepricedReport> RepriceAsync(string reportDir, CostProfile profile, MetricSet metrics, CancellationToken ct)
     {
         string summaryPath = Path.Combine(reportDir, ReportWriter.SummaryFile);
-        var summary = await ReportReader.ReadSummaryAsync(summaryPath, ct).ConfigureAwait(false);
+        string timelinePath = Path.Combine(reportDir, ReportWriter.TimelineFile);
+        var summary = await ReportReader.ReadSummaryAsync(summaryPath, metrics, ct).ConfigureAwait(false);
         var exits = await ReportReader.ReadExitsAsync(Path.Combine(reportDir, ReportWriter.ExitsFile), ct).ConfigureAwait(false);
-        var timeline = await ReportReader.ReadTimelineAsync(Path.Combine(reportDir, ReportWriter.TimelineFile), ct).ConfigureAwait(false);
+        var timeline = await ReportReader.ReadTimelineAsync(timelinePath, metrics, ct).ConfigureAwait(false);
         var windowExits = await ReportReader.ReadTimelineExitsAsync(Path.Combine(reportDir, ReportWriter.TimelineExitsFile), ct).ConfigureAwait(false);
         var counters = await ReportReader.ReadCountersAsync(Path.Combine(reportDir, ReportWriter.CountersFile), ct).ConfigureAwait(false);
         var metadata = await ReportReader.ReadMetadataAsync(summaryPath, ct).ConfigureAwait(false);
         var original = ProfileCatalog.Parse(metadata.GetValueOrDefault("replay.profile") ?? "", $"{summaryPath} (replay.profile)");
 
+        var nativeTraces = summary.Where(r => r.Engine == EngineRegistry.NativeName).Select(r => r.Trace).ToHashSet(StringComparer.Ordinal);
+        PricingNeeds.Require(summaryPath, profile, metrics.Summary, summary, r => nativeTraces.Contains(r.Trace));
+        PricingNeeds.Require(timelinePath, profile, metrics.Timeline, timeline, _ => true);
+
         var traces = summary.Select(r => r.Trace).Distinct().Select(t => Trace(t, summary, exits, timeline, windowExits, counters)).ToList();
-        return new RepricedReport(ReportBuilder.Build(profile, traces), original, metadata.GetValueOrDefault("replay.trace.sha256") ?? "");
+        var tables = ReportBuilder.Build(profile, traces, metrics);
+        return new RepricedReport(KeepNotRecorded(tables, summary, timeline), original, metadata.GetValueOrDefault("replay.trace.sha256") ?? "");
+    }
+
+    /// <summary>What the report did not record, the re-priced one does not either (nor what is derived from it).</summary>
+    private static ReportTables KeepNotRecorded(ReportTables tables, List<SummaryRow> summary, List<TimelineRow> timeline)
+    {
+        var phases = summary.ToDictionary(r => (r.Trace, r.Engine, r.Phase));
+        var windows = timeline.ToDictionary(r => (r.Trace, r.Engine, r.Window));
+        MetricValues Keep(MetricValues values, MetricRow source) =>
+            source.Values.NotRecorded().Any() ? values.WithoutRecorded(tables.Metrics.Affected(source.Values.NotRecorded())) : values;
+
+        return tables with
+        {
+            Summary = tables.Summary.Select(r => r with { Values = Keep(r.Values, phases[(r.Trace, r.Engine, r.Phase)]) }).ToList(),
+            Timeline = tables.Timeline.Select(r => r with { Values = Keep(r.Values, windows[(r.Trace, r.Engine, r.Window)]) }).ToList(),
+        };
     }
 
     private static TraceRunResult Trace(string trace, List<SummaryRow> summary, List<ExitRow> exits, List<TimelineRow> timeline,
@@ -54,16 +80,20 @@ public static class Repricer
         var myCounters = counters.Where(c => c.Trace == trace && c.Engine == engine).ToList();
         var counterNames = myCounters.Select(c => c.Name).ToList();
 
-        EngineStats StatsOf(SummaryRow row)
+        void AddExits(EngineStats s, IEnumerable<(string Reason, string Handler, long Count, long Units)> rowsOfKind)
         {
-            var s = FromRow(row, kinds.Count, counterNames.Count);
-            foreach (var x in myExits.Where(x => x.Phase == row.Phase))
+            foreach (var x in rowsOfKind)
             {
                 int k = kinds.FindIndex(kind => kind.Reason.Name == x.Reason && kind.Handler == x.Handler);
                 s.ExitCounts[k] = x.Count;
                 s.ExitUnits[k] = x.Units;
             }
+        }
 
+        EngineStats StatsOf(SummaryRow row)
+        {
+            var s = FromRow(row, kinds.Count, counterNames.Count);
+            AddExits(s, myExits.Where(x => x.Phase == row.Phase).Select(x => (x.Reason, x.Handler, x.Count, x.Units)));
             return s;
         }
 
@@ -76,18 +106,8 @@ public static class Repricer
 
         var windows = timeline.Where(w => w.Trace == trace && w.Engine == engine).Select(w =>
         {
-            var s = new EngineStats(kinds.Count, counterNames.Count)
-            {
-                Accesses = w.Accesses, Exits = w.Exits, GuestFaults = w.GuestFaults, TlbMisses = w.TlbMisses,
-                ShadowPages = w.ShadowPages, WalkRefs = w.WalkRefs, PscHits = w.PscHits,
-            };
-            foreach (var x in myWindowExits.Where(x => x.Window == w.Window))
-            {
-                int k = kinds.FindIndex(kind => kind.Reason.Name == x.Reason && kind.Handler == x.Handler);
-                s.ExitCounts[k] = x.Count;
-                s.ExitUnits[k] = x.Units;
-            }
-
+            var s = FromRow(w, kinds.Count, counterNames.Count);
+            AddExits(s, myWindowExits.Where(x => x.Window == w.Window).Select(x => (x.Reason, x.Handler, x.Count, x.Units)));
             return new WindowResult(w.Window, w.FirstEvent, w.LastEvent, w.TimeNs, s);
         }).ToList();
 
@@ -102,9 +122,12 @@ public static class Repricer
         EngineStats StatsOf(SummaryRow r)
         {
             var s = FromRow(r, 0, 0);
-            s.WalkRefs = r.NativeWalkRefs;
-            s.PscHits = r.NativePscHits;
-            s.Exits = 0;
+            foreach (var n in r.Values.Layout.Where(m => m.Reprice == RepriceRule.NativeCount && r.IsRecorded(m)))
+            {
+                n.NativeOf!.Restore!(s, r.Values.Raw(n));
+            }
+
+            s.Exits = 0; // native takes none
             return s;
         }
 
@@ -113,14 +136,17 @@ public static class Repricer
             rows.Where(r => r.Phase != ReportBuilder.AllPhase).Select(r => new PhaseResult(r.Phase, StatsOf(r))).ToList(), [], 0);
     }
 
-    private static EngineStats FromRow(SummaryRow r, int kinds, int counters) => new(kinds, counters)
+    /// <summary>Stats holding the row's recorded counts (every restored metric of its file), the rest 0.</summary>
+    private static EngineStats FromRow(MetricRow row, int kinds, int counters)
     {
-        Events = r.Events, Accesses = r.Accesses, Cr3Loads = r.Cr3Loads, PtWrites = r.PtWrites, Invlpgs = r.Invlpgs,
-        Flushes = r.Flushes, TraceWarnings = r.TraceWarnings, GuestFaults = r.GuestFaults, TlbMisses = r.TlbMisses,
-        WalkRefs = r.WalkRefs, PscHits = r.PscHits, Exits = r.Exits, ShadowPagesCreated = r.ShadowPagesCreated,
-        ShadowPagesEvicted = r.ShadowPagesEvicted, EmulatedWrites = r.EmulatedWrites, Unsyncs = r.Unsyncs,
-        Resyncs = r.Resyncs, Unshadows = r.Unshadows, ShadowPagesPeak = r.ShadowPagesPeak,
-    };
+        var s = new EngineStats(kinds, counters);
+        foreach (var m in row.Values.Layout.Where(m => m.Reprice == RepriceRule.Restored && row.IsRecorded(m)))
+        {
+            m.Restore!(s, row.Values.Raw(m));
+        }
+
+        return s;
+    }
 
     private static ExitReason Reason(string name) =>
         ExitReason.FromName(name) ?? throw new InvalidDataException($"The report names exit reason '{name}', which this version of replay does not know.");

@@ -7,7 +7,7 @@ namespace Replay.Cli;
 /// <summary>
 /// <c>replay compare BASE CURRENT</c>: deltas of the key metrics between two report folders, for nightly regression
 /// jobs. Exit code 1 when anything regressed beyond its threshold (or, with <c>--strict</c>, when a row is on one
-/// side only), 0 otherwise.
+/// side only), 0 otherwise. A metric one side does not record (an older report) is listed and skipped, never a failure.
 /// </summary>
 internal static class CompareCommand
 {
@@ -72,18 +72,24 @@ internal static class CompareCommand
     private static void Print(TextWriter stdout, List<CompareRow> rows)
     {
         var c = CultureInfo.InvariantCulture;
-        var shown = rows.Where(r => r.Status != "same").ToList();
-        if (shown.Count == 0)
+        var shown = rows.Where(r => r.Status is not ("same" or Comparer.NotRecorded)).ToList();
+        if (shown.Count > 0)
         {
-            return;
+            stdout.WriteLine($"  {"status",-15} {"engine",-30} {"phase",-10} {"metric",-18} {"base",16} {"current",16} {"change",9}");
         }
 
-        stdout.WriteLine($"  {"status",-15} {"engine",-30} {"phase",-10} {"metric",-18} {"base",16} {"current",16} {"change",9}");
         foreach (var r in shown)
         {
             string change = double.IsNaN(r.DeltaPct) ? "" : double.IsInfinity(r.DeltaPct) ? "new" : r.DeltaPct.ToString("+0.0;-0.0;0.0", c) + "%";
             string b = double.IsNaN(r.Base) ? "" : r.Base.ToString("N0", c), cur = double.IsNaN(r.Current) ? "" : r.Current.ToString("N0", c);
             stdout.WriteLine($"  {r.Status,-15} {r.Engine,-30} {r.Phase,-10} {r.Metric,-18} {b,16} {cur,16} {change,9}");
+        }
+
+        // One line per metric, not per row: an older baseline lacks a new metric on every row.
+        foreach (var g in rows.Where(r => r.Status == Comparer.NotRecorded).GroupBy(r => r.Metric))
+        {
+            string side = g.All(r => double.IsNaN(r.Base)) ? "base" : g.All(r => double.IsNaN(r.Current)) ? "current" : "base or current";
+            stdout.WriteLine(string.Create(c, $"  {Comparer.NotRecorded,-15} {g.Key}: not recorded in {side} ({g.Count()} rows), not compared"));
         }
     }
 }

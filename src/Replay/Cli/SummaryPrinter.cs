@@ -1,26 +1,51 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Replay.Analysis.Reports;
 using Replay.Driver;
 
 namespace Replay.Cli;
 
-/// <summary>The run summary on stdout: a table of phase <c>all</c> per trace and engine, or every summary row as JSON.</summary>
+/// <summary>
+/// The run summary on stdout: a table of phase <c>all</c> per trace and engine (the metrics <see cref="ReportMetrics"/>
+/// declares as shown), or every summary row as JSON (every summary column, as the file has them).
+/// </summary>
 internal static class SummaryPrinter
 {
-    private static readonly JsonSerializerOptions Json = new()
+    public static void PrintJson(TextWriter stdout, IReadOnlyList<SummaryRow> rows)
     {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartArray();
+            foreach (var r in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("trace", r.Trace);
+                w.WriteString("trace_sha256", r.TraceSha256);
+                w.WriteString("engine", r.Engine);
+                w.WriteString("profile", r.Profile);
+                w.WriteString("phase", r.Phase);
+                foreach (var m in r.Values.Layout)
+                {
+                    w.WritePropertyName(m.Name);
+                    WriteValue(w, r, m);
+                }
 
-    public static void PrintJson(TextWriter stdout, IReadOnlyList<SummaryRow> rows) =>
-        stdout.WriteLine(JsonSerializer.Serialize(rows, Json));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        stdout.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
 
     public static void PrintTable(TextWriter stdout, IReadOnlyList<SummaryRow> rows, IReadOnlyList<ReplayOutcome> outcomes, IReadOnlyList<string> dirs, string profile)
     {
         var c = CultureInfo.InvariantCulture;
+        var shown = (rows.Count > 0 ? rows[0].Values.Layout.Set : ReportMetrics.All).Shown;
         foreach (var o in outcomes)
         {
             var info = o.Info;
@@ -30,20 +55,9 @@ internal static class SummaryPrinter
                 stdout.WriteLine(string.Create(c, $"  {o.Warnings:N0} trace warning(s); first: row {o.FirstWarnings[0].Row}: {o.FirstWarnings[0].Message}"));
             }
 
-            string[] head = ["engine", "exits", "guest_faults", "tlb_misses", "walk_refs", "mmu_cycles", "overhead", "slowdown", "shadow_peak", "Mevents/s"];
-            var lines = rows.Where(r => r.Trace == o.Result.Trace && r.Phase == ReportBuilder.AllPhase).Select(r => new[]
-            {
-                r.Engine,
-                r.Exits.ToString("N0", c),
-                r.GuestFaults.ToString("N0", c),
-                r.TlbMisses.ToString("N0", c),
-                r.WalkRefs.ToString("N0", c),
-                r.MmuCycles.ToString("N0", c),
-                r.OverheadCycles.ToString("N0", c),
-                r.Slowdown.ToString("0.000", c) + "x",
-                r.ShadowPagesPeak.ToString("N0", c),
-                (r.EventsPerSecond / 1e6).ToString("0.0", c),
-            }).ToList();
+            string[] head = ["engine", .. shown.Select(m => m.Show!.ConsoleLabel ?? m.Name)];
+            var lines = rows.Where(r => r.Trace == o.Result.Trace && r.Phase == ReportBuilder.AllPhase)
+                .Select(r => (string[])[r.Engine, .. shown.Select(m => Cell(r, m))]).ToList();
             var widths = head.Select((h, i) => Math.Max(h.Length, lines.Select(l => l[i].Length).DefaultIfEmpty(0).Max())).ToArray();
             stdout.WriteLine("  " + string.Join("  ", head.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
             foreach (var l in lines)
@@ -53,5 +67,37 @@ internal static class SummaryPrinter
         }
 
         stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters,timeline_exits}.parquet")))}");
+    }
+
+    private static string Cell(SummaryRow r, ReportMetric m)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return r.Values.AsDouble(m) is not { } v ? "n/a" : m.Show!.Format switch
+        {
+            MetricFormat.Ratio => v.ToString("0.000", c) + "x",
+            MetricFormat.Millions => (v / 1e6).ToString("0.0", c),
+            _ => m.ValueType == typeof(long) ? r.Get((ReportMetric<long>)m).ToString("N0", c) : v.ToString("N0", c),
+        };
+    }
+
+    /// <summary>As System.Text.Json writes the value (named literals for non-finite doubles); null when not recorded.</summary>
+    private static void WriteValue(Utf8JsonWriter w, SummaryRow r, ReportMetric m)
+    {
+        if (r.Values.AsDouble(m) is not { } v)
+        {
+            w.WriteNullValue();
+        }
+        else if (m.ValueType == typeof(long))
+        {
+            w.WriteNumberValue(r.Get((ReportMetric<long>)m));
+        }
+        else if (double.IsFinite(v))
+        {
+            w.WriteNumberValue(v);
+        }
+        else
+        {
+            w.WriteStringValue(double.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+        }
     }
 }

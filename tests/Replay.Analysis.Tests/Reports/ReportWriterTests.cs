@@ -40,6 +40,7 @@ public class ReportWriterTests
             Assert.Equal("deadbeef", meta["replay.commit"]);
             Assert.Equal("replay t.pq --engine shadow-flush", meta["replay.command"]);
             Assert.Equal("abc123", meta["replay.trace.sha256"]);
+            Assert.Equal("2", meta["replay.report.version"]);
             Assert.Equal(TestProfiles.RoundJson, meta["replay.profile"]);
             Assert.Equal("round", ProfileCatalog.Parse(meta["replay.profile"]).Name); // enough to re-price later
         }
