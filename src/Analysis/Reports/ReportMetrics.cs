@@ -89,6 +89,13 @@ public static class ReportMetrics
     public static readonly ReportMetric<double> OverheadPerKaccess = Declare(new ReportMetric<double>("overhead_per_kaccess", "cycles per 1000 accesses",
         Derived(c => c.Stats.Accesses == 0 ? 0 : (c.Priced.MmuCycles - c.NativePriced.MmuCycles) / c.Stats.Accesses * 1000, "accesses")));
 
+    /// <summary>Instructions the guest retired (SPEC §5): <c>fetch</c> events plus the trace's <c>insns</c>.</summary>
+    public static readonly ReportMetric<long> Instructions = Declare(new ReportMetric<long>("instructions", "instructions",
+        Count(s => s.Instructions, (s, v) => s.Instructions = v))
+    {
+        Files = Both, TimelineOrder = 9,
+    });
+
     /// <summary>The guest's own work, priced.</summary>
     public static readonly ReportMetric<double> GuestCycles = Declare(new ReportMetric<double>("guest_cycles", "cycles", Priced(p => p.GuestCycles)));
 
@@ -161,6 +168,55 @@ public static class ReportMetrics
 
     /// <summary>Native's paging-structure-cache hits in the same trace and phase.</summary>
     public static readonly ReportMetric<long> NativePscHits = Declare(new ReportMetric<long>("native_psc_hits", "hits", NativeCount(PscHits)));
+
+    /// <summary>Σ of the trace's <c>insns</c> column (the instructions priced at <c>cycles_per_insn</c>), for exact re-pricing.</summary>
+    public static readonly ReportMetric<long> Insns = Declare(new ReportMetric<long>("insns", "instructions", Count(s => s.Insns, (s, v) => s.Insns = v))
+    {
+        Files = Both, TimelineOrder = 10,
+    });
+
+    /// <summary>Walk references the L1 data cache served (the memory-hierarchy model, SPEC §4).</summary>
+    public static readonly ReportMetric<long> WalkL1 = Declare(new ReportMetric<long>("walk_refs_l1", "references", Count(s => s.WalkL1, (s, v) => s.WalkL1 = v))
+    {
+        Files = Both, TimelineOrder = 11,
+    });
+
+    /// <summary>Walk references the L2 cache served.</summary>
+    public static readonly ReportMetric<long> WalkL2 = Declare(new ReportMetric<long>("walk_refs_l2", "references", Count(s => s.WalkL2, (s, v) => s.WalkL2 = v))
+    {
+        Files = Both, TimelineOrder = 12,
+    });
+
+    /// <summary>Walk references the last-level cache served.</summary>
+    public static readonly ReportMetric<long> WalkL3 = Declare(new ReportMetric<long>("walk_refs_l3", "references", Count(s => s.WalkL3, (s, v) => s.WalkL3 = v))
+    {
+        Files = Both, TimelineOrder = 13,
+    });
+
+    /// <summary>Walk references memory served.</summary>
+    public static readonly ReportMetric<long> WalkMem = Declare(new ReportMetric<long>("walk_refs_mem", "references", Count(s => s.WalkMem, (s, v) => s.WalkMem = v))
+    {
+        Files = Both, TimelineOrder = 14,
+    });
+
+    /// <summary>Guest-physical translations of 2-D walks the nested TLB answered.</summary>
+    public static readonly ReportMetric<long> NestedTlbHits = Declare(new ReportMetric<long>("nested_tlb_hits", "hits",
+        Count(s => s.NestedTlbHits, (s, v) => s.NestedTlbHits = v))
+    {
+        Files = Both, TimelineOrder = 15,
+    });
+
+    /// <summary>Native's walk references served by L1, for exact re-pricing when native is not reported.</summary>
+    public static readonly ReportMetric<long> NativeWalkL1 = Declare(new ReportMetric<long>("native_walk_refs_l1", "references", NativeCount(WalkL1)));
+
+    /// <summary>Native's walk references served by L2.</summary>
+    public static readonly ReportMetric<long> NativeWalkL2 = Declare(new ReportMetric<long>("native_walk_refs_l2", "references", NativeCount(WalkL2)));
+
+    /// <summary>Native's walk references served by L3.</summary>
+    public static readonly ReportMetric<long> NativeWalkL3 = Declare(new ReportMetric<long>("native_walk_refs_l3", "references", NativeCount(WalkL3)));
+
+    /// <summary>Native's walk references served by memory.</summary>
+    public static readonly ReportMetric<long> NativeWalkMem = Declare(new ReportMetric<long>("native_walk_refs_mem", "references", NativeCount(WalkMem)));
 
     /// <summary>Every declared metric, with the per-file and per-view orders derived from the declarations.</summary>
     public static MetricSet All => s_all.Value;
