@@ -9,6 +9,22 @@ public sealed partial class ShadowCachedEngine
     private Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
     {
         Count(Cnt.Fault);
+        var vs = _v[a.Vcpu];
+
+        // Xen's fast emulation: a kernel-mode write through a present (read-only) shadow entry on the linear frame
+        // of the last emulated write goes straight to the emulator, with no walk and no unsync; if the frame turns
+        // out not to be a write-protected table (out of sync, or no longer shadowed) Xen falls back to the slow path.
+        if (XenFastEmulation(vs, a.Va >> 12, a.Kind == AccessKind.Write && !a.User && hw.Present))
+        {
+            var fw = default(TableRecorder);
+            var walk = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref fw);
+            if (!walk.Fault && _store.Frame(walk.FrameOf(a.Va) >> 12) is { Protected: true })
+            {
+                return EmulateDataWrite(a, walk, fast: true);
+            }
+
+            vs.LastWriteEmulOk = false;
+        }
 
         // Xen's fast path for "magic" guest-not-present entries: the fault is the guest's, reflected without a
         // walk. Not for an out-of-sync L1, whose magic entries may be stale (Xen falls back to the slow path).
@@ -30,7 +46,7 @@ public sealed partial class ShadowCachedEngine
         ulong frame = w.FrameOf(a.Va);
         if (a.Kind == AccessKind.Write && _store.Frame(frame >> 12) is { Protected: true } fs)
         {
-            return DataWriteToTable(a, frame, fs, w, tables);
+            return DataWriteToTable(a, fs, w, tables);
         }
 
         if (hw.Present && a.Kind == AccessKind.Write)
@@ -218,27 +234,30 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>
-    /// A guest write whose target frame is a write-protected page table, reached through a data mapping:
-    /// the write fault of Xen/KVM on a shadowed frame, handled as a <c>ptwrite</c> would be. A leaf table that may
-    /// go out of sync is unsynced, and Xen unshadows on a user-mode write; then the mapping is filled writable.
-    /// Anything else is emulated (the data is unknown: a non-zero write).
+    /// A guest write whose target frame is a write-protected page table, reached through a data mapping: the
+    /// write fault of Xen/KVM on a shadowed frame, handled as a <c>ptwrite</c> would be. A leaf table that may go
+    /// out of sync is unsynced (Xen: even for a user-mode write) and the mapping filled writable; Xen unshadows on
+    /// a user-mode write. Anything else is emulated (the data is unknown: a non-zero write).
     /// </summary>
-    private Translation DataWriteToTable(in MemoryAccess a, ulong frame, FrameState fs, in WalkResult w, in TableRecorder tables)
+    private Translation DataWriteToTable(in MemoryAccess a, FrameState fs, in WalkResult w, in TableRecorder tables)
     {
-        var vs = _v[a.Vcpu];
-        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == frame >> 12;
-        bool unsync = !fast && _o.Oos && fs.MayUnsync;
-        bool unshadow = !fast && !unsync && _xen && a.User; // Xen never emulates a user-mode page-table write
+        ulong gfn = w.FrameOf(a.Va) >> 12;
+        bool unsync = _o.Oos && fs.MayUnsync;
+        bool unshadow = _xen && a.User; // Xen never emulates a user-mode page-table write
         if (unsync || unshadow)
         {
             if (unsync)
             {
-                Unsync(a.Vcpu, frame >> 12, fs);
-                Stats.Exit(OosUnsync);
+                Unsync(a.Vcpu, gfn, fs);
+            }
+
+            if (unshadow)
+            {
+                Stats.Exit(UnshadowExit, Unshadow(gfn));
             }
             else
             {
-                Stats.Exit(UnshadowExit, Unshadow(frame >> 12));
+                Stats.Exit(OosUnsync);
             }
 
             // Either way the frame is writable now: the fault fills the mapping and the write runs.
@@ -248,8 +267,15 @@ public sealed partial class ShadowCachedEngine
             return Insert(v, a, HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va));
         }
 
+        return EmulateDataWrite(a, w, fast: false);
+    }
+
+    /// <summary>The emulated store of a data write to a write-protected table: 8 bytes at the va's offset, value unknown.</summary>
+    private Translation EmulateDataWrite(in MemoryAccess a, in WalkResult w, bool fast)
+    {
+        ulong frame = w.FrameOf(a.Va);
         ulong pa = frame | (a.Va & 0xFF8);
-        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, fast);
+        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> 12, fast);
         return new Translation(frame, w.Perms, false);
     }
 

@@ -34,23 +34,28 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
-        var vs = _v[write.Vcpu];
-        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == gfn;
+        ulong linear = LinearFrame(write.Va, write.Pa);
+        bool fast = XenFastEmulation(_v[write.Vcpu], linear, kernelWriteToPresent: !write.User);
+        bool unshadow = !fast && _xen && write.User;
         if (!fast && _o.Oos && fs.MayUnsync)
         {
             // Xen "always unsync" (d067e4b077) / KVM mmu_try_to_unsync_pages: the write fault on a leaf table makes
-            // it writable; this store and the following ones land natively until a resync.
+            // it writable; this store and the following ones land natively until a resync. Xen unsyncs a user-mode
+            // write's table too, then unshadows it below: the fault still takes the emulate path.
             Unsync(write.Vcpu, gfn, fs);
-            Stats.Exit(OosUnsync);
-            Machine.Memory.Store(write.Pa, write.Value, write.Width);
-            UpdatePages();
-            return;
+            if (!unshadow)
+            {
+                Stats.Exit(OosUnsync);
+                Machine.Memory.Store(write.Pa, write.Value, write.Width);
+                UpdatePages();
+                return;
+            }
         }
 
-        if (!fast && _xen && write.User)
+        if (unshadow)
         {
-            // Xen never emulates a user-mode write to a page table (it would have unsynced a leaf table above): it
-            // unshadows the frame and lets the write run.
+            // sh_page_fault's emulate label: Xen never emulates a user-mode write to a page table; it takes the
+            // write as a hint that the frame is no longer one, removes all its shadows and lets the write run.
             long freed = Unshadow(gfn);
             Stats.Exit(UnshadowExit, freed);
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
@@ -58,7 +63,7 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
-        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, fast);
+        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, linear, fast);
     }
 
     /// <summary>
@@ -67,7 +72,7 @@ public sealed partial class ShadowCachedEngine
     /// early unshadow. KVM zaps: the page on a misaligned or narrow write or on flooding (non-leaf pages), else
     /// the written entry.
     /// </summary>
-    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, bool fast = false)
+    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, ulong linear, bool fast)
     {
         ulong gfn = pa >> 12;
         var fs = _store.Frame(gfn)!;
@@ -99,8 +104,6 @@ public sealed partial class ShadowCachedEngine
                 }
             }
 
-            vs.LastWriteEmulOk = true;
-            vs.LastEmulFrame = gfn;
             Stats.Exit(fast ? FastEmulate : PtEmulate, units);
             if (changed)
             {
@@ -115,6 +118,21 @@ public sealed partial class ShadowCachedEngine
             else
             {
                 vs.LastUnshadowFrame = VcpuShadow.None;
+            }
+
+            // sh_page_fault after x86_emulate: a slow-path emulation that leaves the frame a page table arms fast
+            // emulation for its linear frame; a fast one that does not (early unshadow) disarms it.
+            if (_store.Frame(gfn) is not null)
+            {
+                if (!fast)
+                {
+                    vs.LastWriteEmulOk = true;
+                    vs.LastEmulLinear = linear;
+                }
+            }
+            else if (fast)
+            {
+                vs.LastWriteEmulOk = false;
             }
         }
         else
@@ -177,6 +195,36 @@ public sealed partial class ShadowCachedEngine
         }
 
         UpdatePages();
+    }
+
+    /// <summary>
+    /// The linear frame a page-table write went through (Xen's <c>va &gt;&gt; PAGE_SHIFT</c>). A <c>ptwrite</c> with no
+    /// linear address (va 0, SPEC §1) is taken to go through the kernel's direct map, where linear and physical
+    /// frames correspond one to one: it is keyed by its gfn, in a range no va &gt;&gt; 12 reaches.
+    /// </summary>
+    internal static ulong LinearFrame(ulong va, ulong pa) => va != 0 ? va >> 12 : DirectMapLinear | (pa >> 12);
+
+    private const ulong DirectMapLinear = 1UL << 63;
+
+    /// <summary>
+    /// Xen <c>sh_page_fault</c>'s first test: a fault on the linear frame of the last successful emulation goes
+    /// straight to the emulator only with error code write|present (a kernel-mode write through a present,
+    /// read-only shadow entry); any other fault on that frame clears <c>last_write_emul_ok</c>.
+    /// </summary>
+    private bool XenFastEmulation(VcpuShadow vs, ulong linear, bool kernelWriteToPresent)
+    {
+        if (!_xen || !vs.LastWriteEmulOk || vs.LastEmulLinear != linear)
+        {
+            return false;
+        }
+
+        if (kernelWriteToPresent)
+        {
+            return true;
+        }
+
+        vs.LastWriteEmulOk = false;
+        return false;
     }
 
     /// <summary>KVM <c>detect_write_misaligned</c>: crosses an entry, or narrower than 4 bytes unless a 1-byte aligned write.</summary>

@@ -213,6 +213,77 @@ public sealed class ShadowCachedXenTests
     }
 
     [Fact]
+    public void A_user_mode_write_to_a_leaf_table_unshadows_it_even_with_out_of_sync_on()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101), user: true);
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        var e = t.Run(Engine());
+
+        // sh_page_fault: the write fault on page table 0x13 (shadowed only as an l1) first unsyncs it ("always
+        // unsync": shadow_unsync 1), but the fault has PFEC_user_mode, so it still takes the emulate path, which for
+        // a user-mode write removes all shadows: one EXCEPTION_NMI/unshadow exit (units = the l1 freed), no
+        // oos_unsync exit, and the frame is left neither out of sync nor shadowed. The kernel write after it is
+        // native: 3 exits (cr3, fill, unshadow).
+        Assert.Equal(1, e.Count("unshadow"));
+        Assert.Equal(1, e.Units("unshadow"));
+        Assert.Equal(0, e.Count("oos_unsync"));
+        Assert.Equal(1, e.Counter("shadow_unsync"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+        Assert.Equal(3, e.Stats.ShadowPages);
+        Assert.Equal(3, e.Stats.Exits);
+    }
+
+    [Fact]
+    public void Fast_emulation_needs_the_same_linear_frame_not_only_the_same_table()
+    {
+        const ulong DirectMap = 0xFFFF_8880_0001_3000; // the kernel's direct-map alias of page table 0x13
+        const ulong Other = 0xFFFF_C900_0000_0000;     // another linear mapping of the same table
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101), va: DirectMap);
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102), va: Other);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103), va: Other + 0x18);
+        var e = t.Run(Engine("oos=false"));
+
+        // sh_page_fault keys fast emulation on last_emulated_frame = va >> PAGE_SHIFT: B through the direct map is
+        // emulated on the slow path; C reaches the same table through another linear frame: slow path again (and
+        // it becomes the last emulated frame); D uses C's linear frame: fast_emulate.
+        Assert.Equal(2, e.Count("pt_emulate"));
+        Assert.Equal(1, e.Count("fast_emulate"));
+        Assert.Equal(3, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
+    public void A_user_mode_write_to_the_last_emulated_linear_frame_is_not_fast_emulated_but_unshadows()
+    {
+        const ulong DirectMap = 0xFFFF_8880_0001_3000;
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101), va: DirectMap);
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102), va: DirectMap + 0x10, user: true);
+        var e = t.Run(Engine("oos=false"));
+
+        // B: slow path, emulated. C: same linear frame, but the error code is user|write|present, not
+        // write|present: no fast emulation (last_write_emul_ok is cleared); the slow path's emulate label
+        // unshadows a user-mode page-table write instead of emulating it.
+        Assert.Equal(1, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Count("fast_emulate"));
+        Assert.Equal(1, e.Count("unshadow"));
+        Assert.Equal(1, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
     public void A_leaf_table_goes_out_of_sync_on_a_write_and_is_resynced_at_the_next_cr3_load()
     {
         var t = new TestTrace();
@@ -464,7 +535,7 @@ public sealed class ShadowCachedXenTests
     [Theory]
     [InlineData("oos=false", false, 1, 0, 0)]
     [InlineData("oos=false", true, 0, 0, 1)]
-    [InlineData("", true, 0, 1, 0)]
+    [InlineData("", true, 0, 0, 1)]
     [InlineData("personality=kvm,oos=false", true, 1, 0, 0)]
     public void A_data_write_through_an_alias_of_a_shadowed_table_is_handled_like_a_page_table_write(
         string options, bool user, int emulated, int unsyncs, int unshadows)
@@ -479,9 +550,11 @@ public sealed class ShadowCachedXenTests
         t.Write(Alias + 0x10, user: user);
         var e = t.Run(Engine(options));
 
-        // read A write-protects page table 0x13; the write through the alias faults on it. With OOS on, the frame
-        // (shadowed only as an l1) is unsynced and the alias filled writable. Otherwise Xen unshadows on a
-        // user-mode write and emulates a kernel-mode one; KVM emulates either (the data is unknown: no entry units).
+        // read A write-protects page table 0x13; the write through the alias faults on it. With OOS on, a
+        // kernel-mode write unsyncs the frame (shadowed only as an l1) and the alias is filled writable. A user-mode
+        // write under Xen unsyncs it too, but PFEC_user_mode still takes sh_page_fault's emulate path, which
+        // unshadows instead of emulating: one unshadow exit, no oos_unsync exit, with OOS on or off. KVM emulates a
+        // kernel- or user-mode write with OOS off (the data is unknown: no entry units).
         Assert.Equal(emulated, e.Count("pt_emulate"));
         Assert.Equal(emulated, e.Stats.EmulatedWrites);
         Assert.Equal(unsyncs, e.Count("oos_unsync"));
