@@ -139,6 +139,30 @@ public sealed class ShadowCachedXenTests
     }
 
     [Fact]
+    public void Freeing_any_shadow_page_ends_fast_emulation()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.Cr3(q);
+        t.Read(A);
+        t.Cr3(p);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(p, B, 1), Leaf(0x101));
+        t.Dying(q);
+        t.PtWrite(t.EntryOf(p, C, 1), Leaf(0x102));
+        var e = t.Run(Engine("oos=false"));
+
+        // B: slow-path emulation of p's page table arms fast emulation for its (direct-map) linear frame. The
+        // ptdying hint for q, loaded nowhere, frees q's four shadow pages; shadow_free clears every vCPU's
+        // last_write_emul_ok, so C, on the same linear frame, is emulated on the slow path again.
+        Assert.Equal(2, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Count("fast_emulate"));
+    }
+
+    [Fact]
     public void Two_consecutive_emulated_zero_writes_to_one_frame_unshadow_it()
     {
         var t = new TestTrace();
