@@ -32,7 +32,7 @@ public sealed partial class ShadowCachedEngine
             && hw.Missed!.Type == ShadowType.L1 && _store.Frame(hw.Missed.Gfn) is { Oos: false })
         {
             Count(Cnt.FastGnp);
-            return Reflect();
+            return Reflect(vs);
         }
 
         var tables = default(TableRecorder);
@@ -40,7 +40,7 @@ public sealed partial class ShadowCachedEngine
         if (w.Fault)
         {
             Count(Cnt.BailRealFault);
-            return Reflect();
+            return Reflect(vs);
         }
 
         ulong frame = w.FrameOf(a.Va);
@@ -62,7 +62,7 @@ public sealed partial class ShadowCachedEngine
             Stats.Within(PrefetchWithin, prefetched);
         }
 
-        _v[a.Vcpu].LastUnshadowFrame = VcpuShadow.None; // reset_early_unshadow: a fixed fault breaks the run
+        vs.LastUnshadowFrame = VcpuShadow.None; // sh_reset_early_unshadow: a fixed fault breaks the run
         UpdatePages();
 
         // The access restarts and the hardware walks the now-filled shadow.
@@ -70,8 +70,10 @@ public sealed partial class ShadowCachedEngine
         return Insert(v, a, again);
     }
 
-    private Translation Reflect()
+    /// <summary>The guest's own fault, injected; like a fixed fault it ends an early-unshadow run (<c>sh_reset_early_unshadow</c>).</summary>
+    private Translation Reflect(VcpuShadow vs)
     {
+        vs.LastUnshadowFrame = VcpuShadow.None;
         Stats.Exit(GuestPfReflect);
         Stats.GuestFaults++;
         return Translation.GuestFault;

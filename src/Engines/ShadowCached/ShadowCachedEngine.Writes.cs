@@ -110,10 +110,14 @@ public sealed partial class ShadowCachedEngine
                 FlushEverywhere();
             }
 
-            // hvm.c sh_emulate_unmap_dest: a write of at least 4 bytes whose low 4 bytes are zero may unshadow.
+            // hvm.c sh_emulate_unmap_dest: a write of at least 4 bytes whose low 4 bytes are zero may unshadow if it
+            // is PTE-aligned; a misaligned zero write neither counts nor resets the run (so REP MOVSD still counts).
             if (storeValue && width >= 4 && (uint)value == 0)
             {
-                CheckEarlyUnshadow(vs, gfn);
+                if ((pa & 7) == 0)
+                {
+                    CheckEarlyUnshadow(vs, gfn);
+                }
             }
             else
             {

@@ -215,6 +215,53 @@ public sealed class ShadowCachedXenTests
         Assert.Equal(3, e.Stats.EmulatedWrites);
     }
 
+    [Theory]
+    [InlineData(B, "shadow_fault_fast_gnp")]
+    [InlineData(0x8000_0000UL, "shadow_fault_bail_real_fault")]
+    public void A_reflected_guest_fault_between_two_zero_writes_breaks_the_early_unshadow_run(ulong faulting, string path)
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, A, 1), 0);
+        t.Read(faulting);
+        t.PtWrite(t.EntryOf(r, C, 1), 0);
+        var e = t.Run(Engine("oos=false"));
+
+        // read A's prefetch left B's shadow entry a GNP magic entry; 0x8000_0000 has no guest PDPT entry. The zero
+        // write to A's PTE is emulated and remembered; the read then faults for real and is reflected, by the fast
+        // GNP path (B) or after the guest walk fails (0x8000_0000): both call sh_reset_early_unshadow, so the zero
+        // write to C's PTE is the first of a new run: no early unshadow, both writes emulated.
+        Assert.Equal(1, e.Counter(path));
+        Assert.Equal(1, e.Count("guest_pf_reflect"));
+        Assert.Equal(0, e.Counter("shadow_early_unshadow"));
+        Assert.Equal(2, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
+    public void A_zero_write_not_aligned_to_a_pte_neither_counts_towards_early_unshadow_nor_breaks_the_run()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), 0);
+        t.PtWrite(t.EntryOf(r, C, 1) + 4, 0, width: 4);
+        t.PtWrite(t.EntryOf(r, D, 1), 0);
+        t.PtWrite(t.EntryOf(r, A, 1), 0);
+        var e = t.Run(Engine("oos=false"));
+
+        // hvm.c sh_emulate_unmap_dest: a zero write of at least 4 bytes calls check_for_early_unshadow only when
+        // PTE-aligned, and a misaligned one does not reset the heuristic either. B (aligned zero) starts the run;
+        // C+4 (4 bytes, misaligned) is emulated and ignored; D is the second aligned zero write in a row: the l1
+        // is unshadowed. A's write is native. 3 emulated writes.
+        Assert.Equal(1, e.Counter("shadow_early_unshadow"));
+        Assert.Equal(3, e.Stats.EmulatedWrites);
+    }
+
     [Fact]
     public void A_user_mode_page_table_write_unshadows_instead_of_emulating()
     {
