@@ -125,7 +125,11 @@ public sealed partial class ShadowCachedEngine
         }
     }
 
-    /// <summary>INVLPG on an out-of-sync leaf table: the one entry is brought up to date (oos.c rule 2's exception; KVM <c>sync_spte</c>).</summary>
+    /// <summary>
+    /// INVLPG on an out-of-sync leaf table, for the one entry (oos.c rule 2's exception). Xen <c>sh_invlpg</c>
+    /// writes an empty shadow entry (the snapshot is left alone): the next access faults and refills it from the
+    /// guest. KVM: see <c>KvmSyncSpte</c>.
+    /// </summary>
     private void ResyncEntry(ShadowPage root, ulong va)
     {
         var page = root;
@@ -146,7 +150,15 @@ public sealed partial class ShadowCachedEngine
         }
 
         int i = Pte.Index(va, 1);
-        SetLeafFromGuest(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+        if (_xen)
+        {
+            page.E[i] = 0;
+        }
+        else
+        {
+            SetLeafFromGuest(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+        }
+
         Stats.Within(OosResync, 1);
     }
 

@@ -452,6 +452,30 @@ public sealed class ShadowCachedXenTests
     }
 
     [Fact]
+    public void Invlpg_on_an_out_of_sync_table_empties_the_shadow_entry_so_the_next_access_refills_it()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, A, 1), Leaf(0x105) | Pte.Accessed);
+        t.Invlpg(A);
+        t.Read(A);
+        var e = t.Run(Engine());
+
+        // ptwrite B: the l1 goes out of sync; ptwrite A (a new, accessed leaf): native. invlpg A: sh_invlpg finds
+        // the l1 out of sync and writes an empty shadow entry for A (one entry, within the exit), leaving the
+        // snapshot alone. read A: the hardware walk meets the empty entry: #PF, the slow path walks the guest and
+        // fills A from the new guest entry (shadow_fill, no page created): two fills in all.
+        Assert.Equal(1, e.Count("invlpg"));
+        Assert.Equal(1, e.WithinUnits("oos_resync"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+    }
+
+    [Fact]
     public void A_fault_on_a_magic_guest_not_present_entry_is_reflected_without_a_guest_walk()
     {
         var t = new TestTrace();
