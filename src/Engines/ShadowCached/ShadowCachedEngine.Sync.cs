@@ -128,7 +128,9 @@ public sealed partial class ShadowCachedEngine
     /// <summary>
     /// INVLPG on an out-of-sync leaf table, for the one entry (oos.c rule 2's exception). Xen <c>sh_invlpg</c>
     /// writes an empty shadow entry (the snapshot is left alone): the next access faults and refills it from the
-    /// guest. KVM: see <c>KvmSyncSpte</c>.
+    /// guest. KVM (v6.4+ <c>kvm_mmu_invalidate_addr</c> → <c>FNAME(sync_spte)</c>) looks only at a non-empty spte:
+    /// it is dropped if the guest entry is no longer present and accessed or now maps another frame, else its
+    /// permissions are brought up to date in place; it is never refilled here.
     /// </summary>
     private void ResyncEntry(ShadowPage root, ulong va)
     {
@@ -156,7 +158,19 @@ public sealed partial class ShadowCachedEngine
         }
         else
         {
-            SetLeafFromGuest(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+            ulong e = page.E[i];
+            if (e == 0)
+            {
+                return; // kvm_sync_spte: nothing shadowed for this entry
+            }
+
+            ulong g = Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3));
+            bool valid = (g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed); // prefetch_invalid_gpte
+            page.E[i] = 0;
+            if (valid && (g & Pte.AddrMask) == (e & Pte.AddrMask))
+            {
+                SetLeaf(page, i, LeafFromGuest(g));
+            }
         }
 
         Stats.Within(OosResync, 1);

@@ -137,6 +137,30 @@ public sealed class ShadowCachedKvmTests
         Assert.Equal(0, e.Stats.EmulatedWrites);
     }
 
+    [Theory]
+    [InlineData(0x105UL, 2)]
+    [InlineData(0x100UL, 1)]
+    public void Invlpg_on_an_unsync_page_drops_an_spte_whose_guest_entry_now_maps_another_frame(ulong frame, int fills)
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, A, 1), Leaf(frame) | Pte.Accessed);
+        t.Invlpg(A);
+        t.Read(A);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // ptwrite B: the l1 goes unsync; ptwrite A: native. invlpg A: kvm_mmu_invalidate_addr calls sync_spte on
+        // A's present spte (one entry, within the exit). v6.4+ FNAME(sync_spte): if the guest entry now maps
+        // another gfn (0x105) the spte is dropped, not refilled, and read A faults and fills it again (2 fills);
+        // if only its bits changed (0x100, now accessed) the spte is updated in place and read A takes no fault.
+        Assert.Equal(1, e.WithinUnits("oos_resync"));
+        Assert.Equal(fills, e.Count("shadow_fill"));
+    }
+
     [Fact]
     public void A_cr3_load_with_the_pcid_no_flush_bit_does_not_sync()
     {
