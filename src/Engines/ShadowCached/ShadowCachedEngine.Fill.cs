@@ -169,14 +169,21 @@ public sealed partial class ShadowCachedEngine
         return ((g & Pte.AddrMask) >> 12, (ShadowType)(level - 1));
     }
 
-    /// <summary>Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.</summary>
+    /// <summary>
+    /// Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.
+    /// Xen looks at the entries after the faulting one, to the end of the shadow L1, and stops at the first that
+    /// already holds anything (a GNP magic entry too) or whose guest entry is present but would fault again for
+    /// its A/D bits (A clear, or writable and not dirty); a not-present guest entry becomes a GNP magic entry.
+    /// KVM looks at the aligned block of 8, skips present sptes and stops at the first guest entry that is not
+    /// present or not accessed (<c>prefetch_invalid_gpte</c>). A splinter is filled from the superpage entry.
+    /// Returns the entries filled present.
+    /// </summary>
     private int Prefetch(ShadowPage page, int index, in WalkResult w)
     {
         int first;
         int last;
         if (_xen)
         {
-            // The faulting entry and what follows, to the end of the shadow L1; stops at a present shadow entry.
             first = index + 1;
             last = Math.Min(511, index + _o.Prefetch - 1);
         }
@@ -186,8 +193,9 @@ public sealed partial class ShadowCachedEngine
             last = Math.Min(511, first + _o.Prefetch - 1);
         }
 
-        ulong tableBase = page.Type == ShadowType.L1 ? page.Gfn << 12 : 0;
-        ulong large = page.Type == ShadowType.L1 ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
+        bool table = page.Type == ShadowType.L1;
+        ulong tableBase = table ? page.Gfn << 12 : 0;
+        ulong large = table ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
         int filled = 0;
         for (int j = first; j <= last; j++)
         {
@@ -196,38 +204,47 @@ public sealed partial class ShadowCachedEngine
                 continue;
             }
 
-            if ((page.E[j] & SEntry.Present) != 0)
+            if (_xen ? page.E[j] != 0 : (page.E[j] & SEntry.Present) != 0)
             {
                 if (_xen)
                 {
-                    break; // "If the shadow already contains a value, stop"
+                    break; // "No point in prefetching if there's already a shadow"
                 }
 
                 continue;
             }
 
-            if (page.Type == ShadowType.L1)
-            {
-                ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
-                if ((g & (Pte.Present | Pte.Accessed)) != (Pte.Present | Pte.Accessed))
-                {
-                    // Xen propagates a not-present guest entry as a magic GNP entry; KVM skips it. With A clear
-                    // the shadow stays not present so the guest's A bit gets set on use.
-                    if (_xen)
-                    {
-                        SetLeafFromGuest(page, j, g);
-                    }
-
-                    continue;
-                }
-
-                SetLeafFromGuest(page, j, g);
-            }
-            else
+            if (!table)
             {
                 SetLeaf(page, j, SplinterLeaf((page.Gfn << 12) + ((ulong)j << 12), large));
+                filled++;
+                continue;
             }
 
+            ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
+            bool present = (g & Pte.Present) != 0;
+            if (_xen)
+            {
+                if (present && ((g & Pte.Accessed) == 0 || (g & (Pte.Rw | Pte.Dirty)) == Pte.Rw))
+                {
+                    break; // "an entry that will need another fault for A/D-bit propagation anyway"
+                }
+
+                SetLeafFromGuest(page, j, g); // not present: a GNP magic entry
+                if (present)
+                {
+                    filled++;
+                }
+
+                continue;
+            }
+
+            if (!present || (g & Pte.Accessed) == 0)
+            {
+                break; // FNAME(prefetch_gpte) fails on an invalid gpte and ends the loop
+            }
+
+            SetLeafFromGuest(page, j, g);
             filled++;
         }
 

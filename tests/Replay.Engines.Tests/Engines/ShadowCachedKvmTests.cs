@@ -35,6 +35,26 @@ public sealed class ShadowCachedKvmTests
     }
 
     [Fact]
+    public void Prefetch_stops_at_the_first_guest_entry_that_is_not_present_or_not_accessed()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, D, 0x103);
+        t.Map(r, A, 0x100, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, C, 0x102, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, 0x40_4000, 0x104, TestTrace.UserRw | Pte.Accessed);
+        t.Cr3(r);
+        t.Read(D);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // read D (index 3): FNAME(pte_prefetch) walks the aligned block 0-7, skipping D itself: index 0 (A,
+        // present and accessed) is prefetched; index 1 (B) is not present: prefetch_gpte fails and the loop breaks,
+        // so C (2) and index 4 are not prefetched. 1 prefetched.
+        Assert.Equal(1, e.WithinUnits("shadow_prefetch"));
+        Assert.Equal(1, e.Counter("prefetched"));
+    }
+
+    [Fact]
     public void The_third_emulated_write_to_a_non_leaf_page_with_no_use_between_floods_and_zaps_it()
     {
         var t = new TestTrace();

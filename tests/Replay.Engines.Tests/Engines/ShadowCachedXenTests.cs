@@ -495,7 +495,7 @@ public sealed class ShadowCachedXenTests
     }
 
     [Fact]
-    public void Prefetch_fills_accessed_entries_after_the_faulting_one()
+    public void Prefetch_stops_at_a_writable_accessed_entry_that_is_not_dirty()
     {
         var t = new TestTrace();
         ulong r = t.NewRoot();
@@ -509,12 +509,61 @@ public sealed class ShadowCachedXenTests
         t.Read(D);
         var e = t.Run(Engine());
 
-        // read A: fill; prefetch fills B and C (accessed), not D (A clear): within shadow_prefetch, units 2.
-        // read B: TLB miss, the prefetched shadow entry serves it (PDE cache, 1 ref), no exit.
-        // read D: no shadow entry -> fill (units 0); its prefetch starts after D and meets only GNP entries.
-        Assert.Equal(1, e.WithinCount("shadow_prefetch"));
-        Assert.Equal(2, e.WithinUnits("shadow_prefetch"));
+        // B and C are accessed and writable but not dirty: sh_prefetch stops at such an entry, since its first
+        // write would fault again for the D bit. read A: fill; the prefetch stops at B: nothing prefetched.
+        // read B: its shadow entry is empty -> fill (units 0); the prefetch stops at C. read D: fill (units 0); its
+        // prefetch meets only guest-not-present entries, made GNP magic, none filled present. 3 fills.
+        Assert.Equal(0, e.WithinCount("shadow_prefetch"));
+        Assert.Equal(0, e.Counter("prefetched"));
+        Assert.Equal(3, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+    }
+
+    [Fact]
+    public void Prefetch_fills_accessed_dirty_entries_and_stops_at_one_that_would_fault_again_for_its_dirty_bit()
+    {
+        const ulong E = 0x40_4000;
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, B, 0x101, TestTrace.UserRw | Pte.Accessed | Pte.Dirty);
+        t.Map(r, C, 0x102, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, D, 0x103, TestTrace.UserRw | Pte.Accessed | Pte.Dirty);
+        t.Map(r, E, 0x104, TestTrace.UserRw | Pte.Accessed | Pte.Dirty);
+        t.Cr3(r);
+        t.Read(A);
+        t.Read(D);
+        var e = t.Run(Engine());
+
+        // sh_prefetch after read A's fill: B (present, accessed, dirty) is filled; C is writable but not dirty, an
+        // entry that "will need another fault for A/D-bit propagation anyway": the prefetch stops there, so D and E
+        // stay empty. read D: a fill of its own (no page created), whose prefetch fills E. 2 prefetched in all.
+        Assert.Equal(2, e.WithinCount("shadow_prefetch"));
         Assert.Equal(2, e.Counter("prefetched"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+    }
+
+    [Fact]
+    public void Prefetch_stops_at_a_magic_guest_not_present_shadow_entry()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, C, 0x102, TestTrace.UserRw | Pte.Accessed | Pte.Dirty);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
+        t.Invlpg(C);
+        t.Invlpg(A);
+        t.Read(A);
+        var e = t.Run(Engine());
+
+        // read A: fill; the prefetch makes B (guest not present) a GNP magic entry and fills C (1 prefetched).
+        // ptwrite D: the l1 goes out of sync. invlpg C, invlpg A: sh_invlpg empties both shadow entries. read A:
+        // the slow path refills A; its prefetch meets B's non-zero magic entry first and stops ("If the shadow
+        // already contains a value, stop"), leaving C empty: still 1 prefetched.
+        Assert.Equal(1, e.Counter("prefetched"));
+        Assert.Equal(1, e.WithinCount("shadow_prefetch"));
         Assert.Equal(2, e.Count("shadow_fill"));
     }
 
