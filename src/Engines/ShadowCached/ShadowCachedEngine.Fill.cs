@@ -276,6 +276,7 @@ public sealed partial class ShadowCachedEngine
             }
             else
             {
+                UnsyncFixed(a.Vcpu);
                 Stats.Exit(OosUnsync);
             }
 

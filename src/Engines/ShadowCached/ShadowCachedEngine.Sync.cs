@@ -24,6 +24,17 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>
+    /// A write fault that unsynced its table ends as a fixed fault: Xen skips the emulate path for an out-of-sync
+    /// frame and falls through to <c>shadow_fault_fixed</c> (which also resets early unshadow); KVM's fetch returns
+    /// RET_PF_FIXED (<c>pf_fixed</c>).
+    /// </summary>
+    private void UnsyncFixed(int vcpu)
+    {
+        Count(Cnt.Fixed);
+        _v[vcpu].LastUnshadowFrame = VcpuShadow.None;
+    }
+
+    /// <summary>
     /// Xen <c>oos_hash_add</c>: slot = frame mod 3; an occupant sitting in its own home slot is moved on to the
     /// next (second chance), and whoever is there is evicted with a full resync.
     /// </summary>

@@ -34,6 +34,9 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
+        // The write faults on the write-protected frame: a #PF exit, whatever the handler then does (Xen's
+        // shadow_fault, KVM's pf_taken).
+        Count(Cnt.Fault);
         ulong linear = LinearFrame(write.Va, write.Pa);
         bool fast = XenFastEmulation(_v[write.Vcpu], linear, kernelWriteToPresent: !write.User);
         bool unshadow = !fast && _xen && write.User;
@@ -45,6 +48,7 @@ public sealed partial class ShadowCachedEngine
             Unsync(write.Vcpu, gfn, fs);
             if (!unshadow)
             {
+                UnsyncFixed(write.Vcpu);
                 Stats.Exit(OosUnsync);
                 Machine.Memory.Store(write.Pa, write.Value, write.Width);
                 UpdatePages();

@@ -55,6 +55,35 @@ public sealed class ShadowCachedXenTests
         Assert.Equal(1, e.Counter("shadow_fault_fixed"));
     }
 
+    [Theory]
+    [InlineData("oos=false", "shadow_fault", "shadow_fault_fixed", 4, 1)]
+    [InlineData("", "shadow_fault", "shadow_fault_fixed", 2, 2)]
+    [InlineData("personality=kvm,oos=false", "pf_taken", "pf_fixed", 6, 1)]
+    [InlineData("personality=kvm", "pf_taken", "pf_fixed", 2, 2)]
+    public void Every_page_fault_exit_is_counted_as_a_fault_emulated_and_unsynced_writes_included(
+        string options, string faults, string fixedFaults, int taken, int fixedCount)
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103), user: true);
+        t.PtWrite(t.EntryOf(r, 0x40_4000, 1), Leaf(0x104));
+        t.PtWrite(t.EntryOf(r, 0x40_5000, 1), Leaf(0x105));
+        var e = t.Run(Engine(options));
+
+        // Xen's shadow_fault and KVM's pf_taken count every #PF exit, whatever the handler does. read A: a fill
+        // (fixed). Xen, OOS off: B emulated, C fast-emulated, D (user mode) unshadows the l1, E and F are native:
+        // 4 faults, 1 fixed. KVM, OOS off: B to F are all emulated (KVM emulates user-mode writes too): 6 faults,
+        // 1 fixed. OOS on, either personality: B unsyncs the l1, a fault that ends fixed (Xen falls through to
+        // shadow_fault_fixed; KVM's fetch returns RET_PF_FIXED), and the later writes are native: 2 faults, 2 fixed.
+        Assert.Equal(taken, e.Counter(faults));
+        Assert.Equal(fixedCount, e.Counter(fixedFaults));
+    }
+
     [Fact]
     public void Shadows_survive_a_context_switch_so_switching_back_takes_no_hidden_fault()
     {
