@@ -61,7 +61,7 @@ internal static class ShadowCachedCounters
         Set(Cnt.Unsync, "shadow_unsync", "mmu_unsync");
         Set(Cnt.UnsyncEvict, "shadow_unsync_evict", null);
         Set(Cnt.Resync, "shadow_resync", "mmu_sync_page");
-        Set(Cnt.ResyncOnly, "shadow_resync_only", null);
+        Set(Cnt.ResyncOnly, "shadow_resync_only", "sync_page_left_unsync");
         Set(Cnt.Invlpg, "shadow_invlpg", "invlpg");
         Set(Cnt.PteWrite, null, "mmu_pte_write");
         Set(Cnt.Flooded, null, "mmu_flooded");

@@ -101,16 +101,34 @@ public sealed partial class ShadowCachedEngine
         FlushEverywhere();
     }
 
-    private void RefreshLeafTable(FrameState fs, bool keepSnapshot)
+    /// <summary>
+    /// KVM <c>kvm_mmu_find_shadow_page</c> on an unsync page: <c>kvm_sync_page</c> brings its sptes up to date but
+    /// "doesn't write-protect the page or mark it synchronized": it stays unsync and writable until the guest
+    /// flushes. Units: the 512 entries compared; a remote flush if an spte changed.
+    /// </summary>
+    private void KvmSyncPageKeepUnsync(FrameState fs)
+    {
+        bool changed = RefreshLeafTable(fs, keepSnapshot: true);
+        Count(Cnt.ResyncOnly);
+        Stats.Within(OosResync, EntriesPerTable);
+        if (changed)
+        {
+            FlushEverywhere();
+        }
+    }
+
+    /// <summary>Brings a leaf table's shadow up to date with the guest; returns whether a present entry changed.</summary>
+    private bool RefreshLeafTable(FrameState fs, bool keepSnapshot)
     {
         var page = fs.Find(ShadowType.L1);
         if (page is null)
         {
-            return;
+            return false;
         }
 
         var guest = Machine.Memory.Frame(page.Gfn);
         var snap = fs.Snapshot;
+        bool changed = false;
         for (int i = 0; i < EntriesPerTable; i++)
         {
             ulong g = guest is null ? 0 : guest[i];
@@ -126,14 +144,41 @@ public sealed partial class ShadowCachedEngine
                     snap[i] = g;
                 }
 
+                ulong before = page.E[i];
                 SetLeaf(page, i, LeafFromGuest(g));
+                changed |= (before & SEntry.Present) != 0 && before != page.E[i];
             }
-            else if ((page.E[i] & SEntry.Present) != 0)
+            else
             {
-                // FNAME(sync_spte): present sptes are re-derived from the guest entry (dropped if it went away).
-                SetLeaf(page, i, LeafFromGuest(g));
+                changed |= KvmSyncSpte(page, i, g);
             }
         }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// KVM v6.4+ <c>kvm_sync_spte</c> → <c>FNAME(sync_spte)</c> for entry <paramref name="i"/> of an unsync page,
+    /// given guest entry <paramref name="g"/>: an empty spte is left alone; one whose guest entry is no longer
+    /// present and accessed (<c>prefetch_invalid_gpte</c>) or now maps another gfn is dropped, not refilled;
+    /// otherwise its permissions are brought up to date in place. Returns whether a present spte changed.
+    /// </summary>
+    private bool KvmSyncSpte(ShadowPage page, int i, ulong g)
+    {
+        ulong e = page.E[i];
+        if (e == 0)
+        {
+            return false;
+        }
+
+        bool valid = (g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed);
+        page.E[i] = 0;
+        if (valid && (g & Pte.AddrMask) == (e & Pte.AddrMask))
+        {
+            SetLeaf(page, i, LeafFromGuest(g));
+        }
+
+        return page.E[i] != e;
     }
 
     /// <summary>
@@ -169,19 +214,12 @@ public sealed partial class ShadowCachedEngine
         }
         else
         {
-            ulong e = page.E[i];
-            if (e == 0)
+            if (page.E[i] == 0)
             {
                 return; // kvm_sync_spte: nothing shadowed for this entry
             }
 
-            ulong g = Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3));
-            bool valid = (g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed); // prefetch_invalid_gpte
-            page.E[i] = 0;
-            if (valid && (g & Pte.AddrMask) == (e & Pte.AddrMask))
-            {
-                SetLeaf(page, i, LeafFromGuest(g));
-            }
+            KvmSyncSpte(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
         }
 
         Stats.Within(OosResync, 1);

@@ -182,6 +182,34 @@ public sealed class ShadowCachedKvmTests
     }
 
     [Fact]
+    public void A_hash_hit_on_an_unsync_page_syncs_its_sptes_but_leaves_it_unsync_and_writable()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.PtInit(t.EntryOf(q, A, 2), (t.TableOf(p, A, 1) << 12) | TestTrace.UserRw); // q shares p's page table
+        t.Cr3(p);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(p, B, 1), Leaf(0x101));
+        t.Cr3(q);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(p, C, 1), Leaf(0x102));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // ptwrite B: p's page table (0x13) goes unsync. cr3 q: q's new root has no unsync child to sync. read A in
+        // q: the fetch links q's l2 to the existing l1 of 0x13; kvm_mmu_find_shadow_page finds it unsync and calls
+        // kvm_sync_page (512 entries within the exit), which "doesn't write-protect the page or mark it
+        // synchronized": no mmu_sync_page, and ptwrite C still lands natively: one unsync in all.
+        Assert.Equal(1, e.Counter("sync_page_left_unsync"));
+        Assert.Equal(0, e.Counter("mmu_sync_page"));
+        Assert.Equal(512, e.WithinUnits("oos_resync"));
+        Assert.Equal(1, e.Count("oos_unsync"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
     public void A_cr3_load_with_the_pcid_no_flush_bit_does_not_sync()
     {
         var t = new TestTrace();
