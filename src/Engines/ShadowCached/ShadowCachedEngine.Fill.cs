@@ -287,6 +287,7 @@ public sealed partial class ShadowCachedEngine
             return Insert(v, a, HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va));
         }
 
+        KvmClearFloodAlong(a.Vcpu, a.Va);
         return EmulateDataWrite(a, w, fast: false);
     }
 

@@ -166,6 +166,7 @@ public sealed partial class ShadowCachedEngine
         var current = vs.Root is { Dead: false } c ? c : null;
         if (current is not null && current.Gfn == gfn)
         {
+            current.Flood = 0; // kvm_mmu_new_pgd clears the reused root's write-flooding count
             return;
         }
 
@@ -188,6 +189,7 @@ public sealed partial class ShadowCachedEngine
             Array.Copy(prev, 0, prev, 1, hit);
             prev[0] = current;
             vs.Root = next;
+            next.Flood = 0;
             return;
         }
 

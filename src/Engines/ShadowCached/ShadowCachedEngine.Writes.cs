@@ -67,7 +67,34 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
+        KvmClearFloodAlong(write.Vcpu, write.Va);
         EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, linear, fast);
+    }
+
+    /// <summary>
+    /// KVM <c>shadow_page_table_clear_flood</c>, called by <c>FNAME(page_fault)</c> before it emulates a write to
+    /// a write-tracked frame: every shadow page on the faulting address's walk from the current root has its
+    /// write-flooding count cleared, so the root a vCPU runs on never floods. With no linear address (va 0) only
+    /// the root, the one page every walk meets, is known.
+    /// </summary>
+    private void KvmClearFloodAlong(int vcpu, ulong va)
+    {
+        if (_xen || _v[vcpu].Root is not { Dead: false } page)
+        {
+            return;
+        }
+
+        for (int level = Levels; ; level--)
+        {
+            page.Flood = 0;
+            ulong e = page.E[Pte.Index(va, level)];
+            if (va == 0 || level == 1 || (e & SEntry.Present) == 0)
+            {
+                return;
+            }
+
+            page = _store.Page(SEntry.Child(e));
+        }
     }
 
     /// <summary>

@@ -89,6 +89,57 @@ public sealed class ShadowCachedKvmTests
     }
 
     [Fact]
+    public void The_root_a_vcpu_runs_on_never_floods()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        for (int i = 10; i < 14; i++)
+        {
+            t.PtWrite((r << 12) + ((ulong)i << 3), Leaf(0x300 + (ulong)i));
+        }
+
+        var e = t.Run(Engine("personality=kvm"));
+
+        // Four emulated writes to the root (PML4) with no fault between. Each is a write fault that
+        // FNAME(page_fault) hands to the emulator after shadow_page_table_clear_flood, which clears the count of
+        // every shadow page on the faulting address's walk; the root is on every walk, so its count never passes 1
+        // and it is never zapped.
+        Assert.Equal(4, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Counter("mmu_flooded"));
+        Assert.Equal(0, e.Counter("mmu_shadow_zapped"));
+    }
+
+    [Fact]
+    public void Reusing_a_cached_root_clears_its_flooding_count()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.Cr3(p);
+        t.Read(A);
+        t.Cr3(q);
+        t.Read(A);
+        t.PtWrite((p << 12) + (10 << 3), Leaf(0x310));
+        t.PtWrite((p << 12) + (11 << 3), Leaf(0x311));
+        t.Cr3(p);
+        t.Cr3(q);
+        t.PtWrite((p << 12) + (12 << 3), Leaf(0x312));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // p's root, cached as a previous root while q runs, takes two emulated writes (count 2: it is not on q's
+        // walks). cr3 p finds it in the root cache: kvm_mmu_new_pgd clears its count; cr3 q, likewise q's. The third
+        // write brings p's count to 1 only: no flood.
+        Assert.Equal(2, e.Counter("prev_root_hits"));
+        Assert.Equal(3, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Counter("mmu_flooded"));
+    }
+
+    [Fact]
     public void A_fault_through_the_page_between_writes_resets_the_flooding_count()
     {
         var t = new TestTrace();
