@@ -31,6 +31,7 @@ internal enum Cnt
     DirtyFaults,
     Prefetched,
     Rewalks,
+    PcidHidden,
     Count,
 }
 
@@ -74,6 +75,7 @@ internal static class ShadowCachedCounters
         Set(Cnt.DirtyFaults, "dirty_faults", "dirty_faults");
         Set(Cnt.Prefetched, "prefetched", "prefetched");
         Set(Cnt.Rewalks, "tlb_permission_rewalks", "tlb_permission_rewalks");
+        Set(Cnt.PcidHidden, "pcid_hidden_cr3_loads", null);
     }
 
     /// <summary>The personality's counter names (in report order) and, per <see cref="Cnt"/>, its index or -1.</summary>

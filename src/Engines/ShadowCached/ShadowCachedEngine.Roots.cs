@@ -10,6 +10,11 @@ public sealed partial class ShadowCachedEngine
     {
         var vs = _v[load.Vcpu];
         ulong gfn = (load.Value & Pte.AddrMask) >> 12;
+        if (_pcidHidden && (load.Value & (Pte.PcidMask | Pte.Cr3NoFlush)) != 0)
+        {
+            Count(Cnt.PcidHidden); // the guest has no PCID: the bits are ignored and the load flushes (Machine.Config.Pcid is off)
+        }
+
         bool noFlush = Machine.Config.Pcid && (load.Value & Pte.Cr3NoFlush) != 0;
         int built = 0;
         if (_xen)

@@ -55,10 +55,27 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
         ? (256L * Math.Max(1, config.Vcpus)) + (2L * (long)(config.MemoryBytes >> 20))
         : Math.Max(KvmMinPages, (long)(config.MemoryBytes >> 12) / KvmPagesRatio);
 
+    /// <summary>Xen's shadow code handles guests of at most this many paging levels (guest_2.c, guest_3.c, guest_4.c).</summary>
+    public const int XenMaxGuestLevels = 4;
+
+    /// <summary>
+    /// Why <paramref name="p"/> cannot replay a trace of <paramref name="config"/>, or null: Xen's shadow code
+    /// handles at most 4-level guests, so a 5-level trace is refused rather than modelled as Xen never runs it.
+    /// (A PCID trace is not refused: Xen offers PCID only to HAP guests, so the engine replays it as Xen presents
+    /// the guest, without PCID.)
+    /// </summary>
+    public static string? CannotReplay(Personality p, MachineConfig config) =>
+        p == Personality.Xen && config.PagingLevels > XenMaxGuestLevels
+            ? $"shadow-cached with personality=xen cannot replay a {config.PagingLevels}-level trace: Xen's shadow code handles guests of at most {XenMaxGuestLevels} paging levels; use shadow-cached:personality=kvm or ept."
+            : null;
+
+    /// <summary>The personality an option set names.</summary>
+    public static Personality PersonalityOf(EngineOptions o) => o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
+
     /// <summary>Resolves the registry's option values ("auto" = the personality's default).</summary>
     public static ShadowCachedOptions From(EngineOptions o, MachineConfig config)
     {
-        var p = o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
+        var p = PersonalityOf(o);
         int prefetch = Auto(o.Get("prefetch"), p == Personality.Xen ? XenPrefetch : KvmPrefetch);
         long pool = Auto(o.Get("pool_pages"), DefaultPool(p, config));
         int roots = Auto(o.Get("roots"), KvmPrevRoots);

@@ -705,6 +705,60 @@ public sealed class ShadowCachedXenTests
         Assert.Equal(1, e.WithinUnits("unshadow"));
     }
 
+    [Fact]
+    public void A_pcid_trace_replays_as_xen_presents_a_shadow_mode_guest_without_pcid()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.Cr3(p, pcid: 1);
+        t.Read(A);
+        t.Cr3(q, pcid: 2);
+        t.Read(A);
+        t.Cr3(p, pcid: 1, noFlush: true);
+        t.Read(A);
+        var config = MachineConfig.Default(pcid: true);
+        var xen = t.Run(Engine("", config));
+        var kvm = t.Run(Engine("personality=kvm", config));
+
+        // Xen offers PCID only to HAP guests. Under kvm the last CR3 load (PCID 1, bit 63) keeps p's TLB entry and
+        // the third read hits: 2 TLB misses. Under xen the guest has no PCID: the PCID bits and bit 63 are ignored,
+        // every load drops the non-global translations, and each read misses: 3 TLB misses, and all three loads
+        // had their PCID bits ignored (pcid_hidden_cr3_loads).
+        Assert.Equal(3, xen.Counter("pcid_hidden_cr3_loads"));
+        Assert.Equal(3, xen.Stats.TlbMisses);
+        Assert.Equal(2, kvm.Stats.TlbMisses);
+        Assert.DoesNotContain("pcid_hidden_cr3_loads", kvm.CounterNames);
+    }
+
+    [Fact]
+    public void Xen_refuses_a_five_level_guest_its_shadow_code_never_runs_and_kvm_replays_it()
+    {
+        var five = MachineConfig.Default(levels: 5);
+        string? why = EngineRegistry.Parse("shadow-cached").CannotReplay(five);
+
+        // Xen's shadow code is built for 2-, 3- and 4-level guests only (guest_{2,3,4}.c): the descriptor says so
+        // in one sentence and the engine refuses to be built; KVM's shadow MMU takes 5-level guests.
+        Assert.NotNull(why);
+        Assert.Contains("5-level", why, StringComparison.Ordinal);
+        Assert.Contains("personality=kvm", why, StringComparison.Ordinal);
+        Assert.Null(EngineRegistry.Parse("shadow-cached").CannotReplay(MachineConfig.Default()));
+        Assert.Null(EngineRegistry.Parse("shadow-cached:personality=kvm").CannotReplay(five));
+        Assert.Equal(why, Assert.Throws<EngineCannotReplayException>(() => Engine("", five)).Message);
+
+        var t = new TestTrace { Levels = 5 };
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        var kvm = t.Run(Engine("personality=kvm", five));
+
+        // root (l5) built at the CR3 load; the fill builds l4, l3, l2, l1.
+        Assert.Equal(4, kvm.Units("shadow_fill"));
+    }
+
     [Theory]
     [InlineData("oos=false", false, 1, 0, 0)]
     [InlineData("oos=false", true, 0, 0, 1)]
