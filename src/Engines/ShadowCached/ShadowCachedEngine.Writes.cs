@@ -16,7 +16,7 @@ public sealed partial class ShadowCachedEngine
             var (old, now) = Machine.Memory.Store(write.Pa, write.Value, write.Width);
             if (fs is not null && old != now)
             {
-                foreach (var s in fs.Shadows.ToArray())
+                foreach (var s in ShadowsOf(fs))
                 {
                     ValidateEntry(s, (int)((write.Pa >> 3) & 511), now, out _);
                 }
@@ -124,7 +124,7 @@ public sealed partial class ShadowCachedEngine
             }
             else
             {
-                foreach (var s in fs.Shadows.ToArray())
+                foreach (var s in ShadowsOf(fs))
                 {
                     if (!s.Dead)
                     {
@@ -176,7 +176,7 @@ public sealed partial class ShadowCachedEngine
             Count(Cnt.PteWrite);
             bool misaligned = KvmMisaligned(pa, width);
             long zapped = 0;
-            foreach (var s in fs.Shadows.ToArray())
+            foreach (var s in ShadowsOf(fs))
             {
                 if (s.Dead)
                 {
@@ -231,6 +231,20 @@ public sealed partial class ShadowCachedEngine
 
         UpdatePages();
     }
+
+    /// <summary>
+    /// The frame's shadows, copied into a reused list (validation and zaps may change the frame's own list while
+    /// they run), so the emulated-write path allocates nothing per write. Not re-entrant: the caller's loop must not
+    /// reach another <see cref="ShadowsOf"/>.
+    /// </summary>
+    private List<ShadowPage> ShadowsOf(FrameState fs)
+    {
+        _shadowScratch.Clear();
+        _shadowScratch.AddRange(fs.Shadows);
+        return _shadowScratch;
+    }
+
+    private readonly List<ShadowPage> _shadowScratch = [];
 
     /// <summary>
     /// The linear frame a page-table write went through (Xen's <c>va &gt;&gt; PAGE_SHIFT</c>). A <c>ptwrite</c> with no
