@@ -116,8 +116,26 @@ public sealed partial class ShadowCachedEngine
             }
 
             ulong e = page.E[idx];
+
+            // KVM (kvm_mmu_hugepage_adjust): a guest superpage, or a 2 MiB part of a 1 GiB one, that the host backs
+            // with a page as large and that holds no shadowed table gets one huge spte here, replacing whatever the
+            // entry held; no prefetch follows a huge spte.
+            if (level <= w.LeafLevel && KvmHugeAllowed(chunkBase >> 12, level))
+            {
+                ulong huge = HugeLeaf(chunkBase, mem.ReadWord(w.LeafPteAddr), split: level < w.LeafLevel);
+                var dropped = _store.Unlink(page, idx);
+                SetHuge(page, idx, huge);
+                if (dropped is not null)
+                {
+                    FlushEverywhere(); // mmu_set_spte: a page-table pointer overwritten by a huge spte
+                }
+
+                prefetched = 0;
+                return created;
+            }
+
             ShadowPage? child = null;
-            if ((e & SEntry.Present) != 0)
+            if (SEntry.IsLink(e))
             {
                 var c = _store.Page(SEntry.Child(e));
                 if (c.Gfn == childGfn && c.Type == childType)
@@ -134,6 +152,11 @@ public sealed partial class ShadowCachedEngine
                 if (old is not null)
                 {
                     Release(old);
+                }
+
+                if ((e & SEntry.Large) != 0)
+                {
+                    FlushEverywhere(); // __link_shadow_page: the huge spte it replaces is dropped and flushed
                 }
             }
 
@@ -152,6 +175,41 @@ public sealed partial class ShadowCachedEngine
 
         prefetched = _o.Prefetch > 1 ? Prefetch(page, i1, w) : 0;
         return created;
+    }
+
+    /// <summary>
+    /// KVM: whether the 2 MiB (<paramref name="level"/> 2) or 1 GiB (3) guest page at frame
+    /// <paramref name="baseGfn"/> may be mapped by one huge spte: the host backs it with pages that large
+    /// (<c>host_large_pages</c>) and no shadowed guest table lies inside it (<c>disallow_lpage</c>, which also
+    /// covers <c>FNAME(is_self_change_mapping)</c>: the walk's own tables are shadowed by now).
+    /// </summary>
+    private bool KvmHugeAllowed(ulong baseGfn, int level) =>
+        !_xen && _o.HostLargeLevel >= level && !_store.HasTableIn(baseGfn, level);
+
+    /// <summary>
+    /// A KVM huge spte for the page at <paramref name="pageBase"/>, from the guest's large entry
+    /// <paramref name="large"/>: it carries the guest's permissions (or, as a 2 MiB part of a split 1 GiB page,
+    /// only G: the link above carries them) and is hardware-writable once the guest entry is writable and dirty.
+    /// </summary>
+    private static ulong HugeLeaf(ulong pageBase, ulong large, bool split)
+    {
+        ulong flags = split ? Pte.Rw | Pte.Us | (large & Pte.Global) : large & SEntry.GuestFlags;
+        ulong e = pageBase | flags | SEntry.Present | SEntry.Large;
+        if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty))
+        {
+            e |= SEntry.HwWrite;
+        }
+
+        return e;
+    }
+
+    private void SetHuge(ShadowPage page, int index, ulong e)
+    {
+        page.E[index] = e;
+        if ((e & SEntry.HwWrite) != 0)
+        {
+            _store.NoteWritableLarge((e & Pte.AddrMask) >> 12, page.Level, page, index);
+        }
     }
 
     /// <summary>

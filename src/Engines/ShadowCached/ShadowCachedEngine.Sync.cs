@@ -194,9 +194,9 @@ public sealed partial class ShadowCachedEngine
         for (int level = Levels; level >= 2; level--)
         {
             ulong e = page.E[Pte.Index(va, level)];
-            if ((e & SEntry.Present) == 0)
+            if (!SEntry.IsLink(e))
             {
-                return;
+                return; // nothing below, or a huge spte: no unsync leaf table on this walk
             }
 
             page = _store.Page(SEntry.Child(e));

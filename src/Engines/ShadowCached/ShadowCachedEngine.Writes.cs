@@ -88,7 +88,7 @@ public sealed partial class ShadowCachedEngine
         {
             page.Flood = 0;
             ulong e = page.E[Pte.Index(va, level)];
-            if (va == 0 || level == 1 || (e & SEntry.Present) == 0)
+            if (va == 0 || level == 1 || !SEntry.IsLink(e))
             {
                 return;
             }

@@ -39,6 +39,11 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
                 "Shadow-page budget: xen 256 per vCPU + 2 per MiB of guest memory; kvm guest pages / 50, at least 64.", Min: 8, Max: 1L << 40),
             new EngineOption("roots", OptionKind.Int, EngineOption.Auto, "kvm: previous roots cached per vCPU besides the current one (KVM_MMU_NUM_PREV_ROOTS, 3).", Max: 64),
             new EngineOption("early_unshadow", OptionKind.Bool, "true", "xen: unshadow a frame after two consecutive emulated zero writes to it (SHOPT_EARLY_UNSHADOW)."),
+            new EngineOption("host_large_pages", OptionKind.Choice, "2m",
+                "kvm: the largest page the host backs guest RAM with, which bounds the spte mapping a guest 2 MiB/1 GiB page (host_pfn_mapping_level): " +
+                "2m (default: transparent huge pages, with QEMU madvising guest RAM MADV_HUGEPAGE, the common host setting), 1g (1 GiB hugetlbfs), " +
+                "none (4 KiB: every guest superpage splintered). No huge spte covers a shadowed guest table (disallow_lpage). xen always splinters.",
+                ["2m", "1g", "none"]),
         ],
         (config, o) => new ShadowCachedEngine(config, ShadowCachedOptions.From(o, config)))
     {
@@ -170,14 +175,15 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
 
     private static Translation Insert(VcpuState v, in MemoryAccess a, in ShadowWalk hw)
     {
-        v.Tlb.Insert(a.Va, v.Pcid, a.Kind, 12, hw.Frame, hw.HwPerms, hw.Perms, dirty: true, hw.Global);
+        v.Tlb.Insert(a.Va, v.Pcid, a.Kind, hw.PageShift, hw.PageBase, hw.HwPerms, hw.Perms, dirty: true, hw.Global);
         return new Translation(hw.Frame, hw.Perms, false);
     }
 
     /// <summary>
     /// The hardware walk of the shadow rooted at <paramref name="root"/>: one reference per level until a
-    /// not-present entry or the leaf, permissions accumulated as the processor does; the paging-structure
-    /// caches hold shadow upper entries (the child page's id stands for its address).
+    /// not-present entry or the leaf (a level-1 entry, or a KVM huge spte), permissions accumulated as the
+    /// processor does; the paging-structure caches hold shadow upper entries (the child page's id stands for its
+    /// address).
     /// </summary>
     private ShadowWalk HardwareWalk(VcpuState v, ShadowPage root, ulong va)
     {
@@ -207,10 +213,12 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
             }
 
             acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
-            if (level == 1)
+            if (level == 1 || (e & SEntry.Large) != 0)
             {
                 r.Present = true;
-                r.Frame = e & Pte.AddrMask;
+                r.PageShift = Pte.Shift(level);
+                r.PageBase = e & Pte.AddrMask;
+                r.Frame = r.PageBase + (va & ((1UL << r.PageShift) - 1) & ~0xFFFUL);
                 r.Perms = PageWalker.ToPerms(acc);
                 r.HwPerms = (e & SEntry.HwWrite) != 0 ? r.Perms : r.Perms & ~Perms.Write;
                 r.Global = (e & Pte.Global) != 0;
@@ -229,7 +237,14 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
     private struct ShadowWalk
     {
         public bool Present;
+
+        /// <summary>The 4 KiB frame the va maps to.</summary>
         public ulong Frame;
+
+        /// <summary>The mapping's page (4 KiB, or a KVM huge spte's 2 MiB/1 GiB): base gpa and size, for the TLB.</summary>
+        public ulong PageBase;
+        public int PageShift;
+
         public Perms Perms;
         public Perms HwPerms;
         public bool Global;

@@ -21,7 +21,12 @@ public enum Personality
 /// <param name="PoolPages">Shadow-page budget.</param>
 /// <param name="Roots">KVM: previous roots cached per vCPU besides the current one.</param>
 /// <param name="EarlyUnshadow">Xen: unshadow a frame after two consecutive emulated zero writes (and the <c>ptdying</c> rule).</param>
-public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow)
+/// <param name="HostLargeLevel">
+/// KVM: the largest page level the host backs guest RAM with (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), which bounds the
+/// level of an spte mapping a guest superpage (<c>host_pfn_mapping_level</c>). Xen always splinters: 1.
+/// </param>
+public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow,
+    int HostLargeLevel = 1)
 {
     /// <summary>Xen's OOS slots per vCPU (<c>SHADOW_OOS_PAGES</c>).</summary>
     public const int XenOosSlots = 3;
@@ -79,7 +84,8 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
         int prefetch = Auto(o.Get("prefetch"), p == Personality.Xen ? XenPrefetch : KvmPrefetch);
         long pool = Auto(o.Get("pool_pages"), DefaultPool(p, config));
         int roots = Auto(o.Get("roots"), KvmPrevRoots);
-        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"));
+        int host = p == Personality.Xen ? 1 : o.Get("host_large_pages") switch { "1g" => 3, "2m" => 2, _ => 1 };
+        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"), host);
     }
 
     private static int Auto(string value, int fallback) => value == "auto" ? fallback : int.Parse(value, CultureInfo.InvariantCulture);

@@ -260,6 +260,87 @@ public sealed class ShadowCachedKvmTests
         Assert.Equal(0, e.Stats.EmulatedWrites);
     }
 
+    [Theory]
+    [InlineData("", 2, 1, 3)]
+    [InlineData(",host_large_pages=none", 3, 2, 4)]
+    public void A_guest_2m_page_the_host_backs_with_a_huge_page_gets_one_huge_spte(string options, int units, int misses, int pages)
+    {
+        const ulong H = 0x60_0000; // PD index 3, next to A's page table
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, H, 0x200, TestTrace.UserRw | Pte.Accessed, leafLevel: 2); // gpa 0x20_0000-0x3F_FFFF, no table in it
+        t.Cr3(r);
+        t.Read(H);
+        t.Read(H + 0x1000);
+        var e = t.Run(Engine("personality=kvm" + options));
+
+        // Default (the host backs guest RAM with 2 MiB pages): kvm_mmu_hugepage_adjust finds no shadowed table in
+        // the 2 MiB range (disallow_lpage 0), so FNAME(fetch) maps it with one 2 MiB spte in the l2: the fill creates
+        // the l3 and l2 only (units 2) and the TLB caches one 2 MiB entry: the second read hits (1 miss); 3 pages.
+        // host_large_pages=none: the guest page is splintered into a direct l1 (units 3) whose aligned block of 8
+        // is prefetched; the second read misses the TLB (a 4 KiB entry) but finds its spte: 2 misses, 4 pages.
+        Assert.Equal(1, e.Count("shadow_fill"));
+        Assert.Equal(units, e.Units("shadow_fill"));
+        Assert.Equal(misses, e.Stats.TlbMisses);
+        Assert.Equal(pages, e.Stats.ShadowPages);
+    }
+
+    [Theory]
+    [InlineData("", 2, 2)]
+    [InlineData(",host_large_pages=1g", 1, 1)]
+    [InlineData(",host_large_pages=none", 2, 4)]
+    public void A_guest_1g_page_gets_sptes_no_larger_than_the_host_page(string options, int fills, int units)
+    {
+        const ulong G = 0x40_0000_0000; // PML4 0, PDPT index 256
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, G, 0x4_0000, TestTrace.UserRw | Pte.Accessed, leafLevel: 3); // gpa 1 GiB-2 GiB
+        t.Cr3(r);
+        t.Read(G);
+        t.Read(G + 0x20_0000);
+        var e = t.Run(Engine("personality=kvm" + options));
+
+        // The spte level is min(guest level, host level) (host_pfn_mapping_level). 2m: the first fill creates the
+        // l3 (the PDPT's shadow) and a direct l2 splitting the 1 GiB page, holding 2 MiB sptes (units 2); the second
+        // read is in the next 2 MiB, whose spte is still empty: a second fill, no page. 1g: one 1 GiB spte in the
+        // l3 (units 1) serves both reads. none: the l3, the direct l2 and a direct l1 for each 2 MiB touched: 2
+        // fills, 4 pages.
+        Assert.Equal(fills, e.Count("shadow_fill"));
+        Assert.Equal(units, e.Units("shadow_fill"));
+    }
+
+    [Fact]
+    public void A_table_shadowed_inside_a_huge_spte_write_protects_it_and_the_next_write_there_splits_it()
+    {
+        const ulong H = 0x60_0000;
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, H, 0x200, TestTrace.UserRw | Pte.Accessed | Pte.Dirty, leafLevel: 2); // frames 0x200-0x3FF
+        const ulong Q = 0x250; // a second root inside that 2 MiB page, sharing r's PDPT
+        t.PtInit(Q << 12, (t.TableOf(r, A, 3) << 12) | TestTrace.UserRw);
+        t.Cr3(r);
+        t.Write(H);
+        t.Cr3(Q);
+        t.Cr3(r);
+        t.Write(H + 0x1000);
+        t.Write(H + 0x5_0000, user: false);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // write H: fill l3, l2 (units 2) with a writable 2 MiB spte (the guest page is dirty). cr3 Q: Q's root is
+        // shadowed, so frame 0x250 is write-tracked: account_shadowed write-protects every spte that maps it, the
+        // huge one included (rmap_write_protected 1), and disallows a huge page over its range. write H+0x1000: the
+        // read-only huge spte faults; kvm_mmu_hugepage_adjust now allows only 4 KiB: the huge spte is replaced by a
+        // direct l1 (units 1) and the write runs. write to 0x250 through the mapping (kernel mode): its spte is
+        // empty (outside the prefetched block), the fault finds a write-tracked upper-level table: emulated.
+        Assert.Equal(1, e.Counter("rmap_write_protected"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+        Assert.Equal(1, e.Counter("dirty_faults"));
+        Assert.Equal(1, e.Count("pt_emulate"));
+    }
+
     [Fact]
     public void A_cr3_load_with_the_pcid_no_flush_bit_does_not_sync()
     {
