@@ -67,3 +67,9 @@ public sealed class EngineOptions
 
 /// <summary>A bad <c>--engine</c> value: unknown engine, unknown option or bad option value. The message is one sentence.</summary>
 public sealed class EngineSpecException(string message) : Exception(message);
+
+/// <summary>
+/// An engine was asked to replay a guest the system it models never runs (e.g. Xen's shadow code and a 5-level
+/// guest). The message is one sentence; the command line treats it as a usage error.
+/// </summary>
+public sealed class EngineCannotReplayException(string message) : Exception(message);

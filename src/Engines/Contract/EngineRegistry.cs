@@ -9,7 +9,15 @@ namespace Replay.Engines.Contract;
 
 /// <summary>An engine as the registry knows it: name, description, options, and how to build one.</summary>
 public sealed record EngineDescriptor(string Name, string Description, IReadOnlyList<EngineOption> Options,
-    Func<MachineConfig, EngineOptions, IMmuEngine> Create);
+    Func<MachineConfig, EngineOptions, IMmuEngine> Create)
+{
+    /// <summary>
+    /// Why the engine, so configured, cannot replay a trace of this guest machine because the system it models
+    /// never runs such a guest (one sentence naming the engine and the reason), or null when it can. Engines
+    /// without such limits leave it null. <see cref="Create"/> refuses what this refuses.
+    /// </summary>
+    public Func<MachineConfig, EngineOptions, string?>? CannotReplay { get; init; }
+}
 
 /// <summary>
 /// A parsed <c>--engine name:key=value,...</c>. <see cref="CanonicalName"/> is the name followed by its
@@ -18,6 +26,9 @@ public sealed record EngineDescriptor(string Name, string Description, IReadOnly
 public sealed record EngineSpec(EngineDescriptor Descriptor, EngineOptions Options, string CanonicalName)
 {
     public IMmuEngine Create(MachineConfig config) => Descriptor.Create(config, Options);
+
+    /// <summary>Why this engine cannot replay a trace of <paramref name="config"/> (see <see cref="EngineDescriptor.CannotReplay"/>), or null.</summary>
+    public string? CannotReplay(MachineConfig config) => Descriptor.CannotReplay?.Invoke(config, Options);
 
     public bool IsNative => Descriptor.Name == EngineRegistry.NativeName;
 }

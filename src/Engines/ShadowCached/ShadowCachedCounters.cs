@@ -31,6 +31,7 @@ internal enum Cnt
     DirtyFaults,
     Prefetched,
     Rewalks,
+    PcidHidden,
     Count,
 }
 
@@ -61,7 +62,7 @@ internal static class ShadowCachedCounters
         Set(Cnt.Unsync, "shadow_unsync", "mmu_unsync");
         Set(Cnt.UnsyncEvict, "shadow_unsync_evict", null);
         Set(Cnt.Resync, "shadow_resync", "mmu_sync_page");
-        Set(Cnt.ResyncOnly, "shadow_resync_only", null);
+        Set(Cnt.ResyncOnly, "shadow_resync_only", "sync_page_left_unsync");
         Set(Cnt.Invlpg, "shadow_invlpg", "invlpg");
         Set(Cnt.PteWrite, null, "mmu_pte_write");
         Set(Cnt.Flooded, null, "mmu_flooded");
@@ -74,6 +75,7 @@ internal static class ShadowCachedCounters
         Set(Cnt.DirtyFaults, "dirty_faults", "dirty_faults");
         Set(Cnt.Prefetched, "prefetched", "prefetched");
         Set(Cnt.Rewalks, "tlb_permission_rewalks", "tlb_permission_rewalks");
+        Set(Cnt.PcidHidden, "pcid_hidden_cr3_loads", null);
     }
 
     /// <summary>The personality's counter names (in report order) and, per <see cref="Cnt"/>, its index or -1.</summary>

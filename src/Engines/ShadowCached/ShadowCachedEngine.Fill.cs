@@ -9,6 +9,22 @@ public sealed partial class ShadowCachedEngine
     private Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
     {
         Count(Cnt.Fault);
+        var vs = _v[a.Vcpu];
+
+        // Xen's fast emulation: a kernel-mode write through a present (read-only) shadow entry on the linear frame
+        // of the last emulated write goes straight to the emulator, with no walk and no unsync; if the frame turns
+        // out not to be a write-protected table (out of sync, or no longer shadowed) Xen falls back to the slow path.
+        if (XenFastEmulation(vs, a.Va >> 12, a.Kind == AccessKind.Write && !a.User && hw.Present))
+        {
+            var fw = default(TableRecorder);
+            var walk = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref fw);
+            if (!walk.Fault && _store.Frame(walk.FrameOf(a.Va) >> 12) is { Protected: true })
+            {
+                return EmulateDataWrite(a, walk, fast: true);
+            }
+
+            vs.LastWriteEmulOk = false;
+        }
 
         // Xen's fast path for "magic" guest-not-present entries: the fault is the guest's, reflected without a
         // walk. Not for an out-of-sync L1, whose magic entries may be stale (Xen falls back to the slow path).
@@ -16,7 +32,7 @@ public sealed partial class ShadowCachedEngine
             && hw.Missed!.Type == ShadowType.L1 && _store.Frame(hw.Missed.Gfn) is { Oos: false })
         {
             Count(Cnt.FastGnp);
-            return Reflect();
+            return Reflect(vs);
         }
 
         var tables = default(TableRecorder);
@@ -24,13 +40,13 @@ public sealed partial class ShadowCachedEngine
         if (w.Fault)
         {
             Count(Cnt.BailRealFault);
-            return Reflect();
+            return Reflect(vs);
         }
 
         ulong frame = w.FrameOf(a.Va);
         if (a.Kind == AccessKind.Write && _store.Frame(frame >> 12) is { Protected: true } fs)
         {
-            return DataWriteToTable(a, frame, fs, w, tables);
+            return DataWriteToTable(a, fs, w, tables);
         }
 
         if (hw.Present && a.Kind == AccessKind.Write)
@@ -46,7 +62,7 @@ public sealed partial class ShadowCachedEngine
             Stats.Within(PrefetchWithin, prefetched);
         }
 
-        _v[a.Vcpu].LastUnshadowFrame = VcpuShadow.None; // reset_early_unshadow: a fixed fault breaks the run
+        vs.LastUnshadowFrame = VcpuShadow.None; // sh_reset_early_unshadow: a fixed fault breaks the run
         UpdatePages();
 
         // The access restarts and the hardware walks the now-filled shadow.
@@ -54,8 +70,10 @@ public sealed partial class ShadowCachedEngine
         return Insert(v, a, again);
     }
 
-    private Translation Reflect()
+    /// <summary>The guest's own fault, injected; like a fixed fault it ends an early-unshadow run (<c>sh_reset_early_unshadow</c>).</summary>
+    private Translation Reflect(VcpuShadow vs)
     {
+        vs.LastUnshadowFrame = VcpuShadow.None;
         Stats.Exit(GuestPfReflect);
         Stats.GuestFaults++;
         return Translation.GuestFault;
@@ -98,8 +116,26 @@ public sealed partial class ShadowCachedEngine
             }
 
             ulong e = page.E[idx];
+
+            // KVM (kvm_mmu_hugepage_adjust): a guest superpage, or a 2 MiB part of a 1 GiB one, that the host backs
+            // with a page as large and that holds no shadowed table gets one huge spte here, replacing whatever the
+            // entry held; no prefetch follows a huge spte.
+            if (level <= w.LeafLevel && KvmHugeAllowed(chunkBase >> 12, level))
+            {
+                ulong huge = HugeLeaf(chunkBase, mem.ReadWord(w.LeafPteAddr), split: level < w.LeafLevel);
+                var dropped = _store.Unlink(page, idx);
+                SetHuge(page, idx, huge);
+                if (dropped is not null)
+                {
+                    FlushEverywhere(); // mmu_set_spte: a page-table pointer overwritten by a huge spte
+                }
+
+                prefetched = 0;
+                return created;
+            }
+
             ShadowPage? child = null;
-            if ((e & SEntry.Present) != 0)
+            if (SEntry.IsLink(e))
             {
                 var c = _store.Page(SEntry.Child(e));
                 if (c.Gfn == childGfn && c.Type == childType)
@@ -116,6 +152,11 @@ public sealed partial class ShadowCachedEngine
                 if (old is not null)
                 {
                     Release(old);
+                }
+
+                if ((e & SEntry.Large) != 0)
+                {
+                    FlushEverywhere(); // __link_shadow_page: the huge spte it replaces is dropped and flushed
                 }
             }
 
@@ -137,6 +178,41 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>
+    /// KVM: whether the 2 MiB (<paramref name="level"/> 2) or 1 GiB (3) guest page at frame
+    /// <paramref name="baseGfn"/> may be mapped by one huge spte: the host backs it with pages that large
+    /// (<c>host_large_pages</c>) and no shadowed guest table lies inside it (<c>disallow_lpage</c>, which also
+    /// covers <c>FNAME(is_self_change_mapping)</c>: the walk's own tables are shadowed by now).
+    /// </summary>
+    private bool KvmHugeAllowed(ulong baseGfn, int level) =>
+        !_xen && _o.HostLargeLevel >= level && !_store.HasTableIn(baseGfn, level);
+
+    /// <summary>
+    /// A KVM huge spte for the page at <paramref name="pageBase"/>, from the guest's large entry
+    /// <paramref name="large"/>: it carries the guest's permissions (or, as a 2 MiB part of a split 1 GiB page,
+    /// only G: the link above carries them) and is hardware-writable once the guest entry is writable and dirty.
+    /// </summary>
+    private static ulong HugeLeaf(ulong pageBase, ulong large, bool split)
+    {
+        ulong flags = split ? Pte.Rw | Pte.Us | (large & Pte.Global) : large & SEntry.GuestFlags;
+        ulong e = pageBase | flags | SEntry.Present | SEntry.Large;
+        if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty))
+        {
+            e |= SEntry.HwWrite;
+        }
+
+        return e;
+    }
+
+    private void SetHuge(ShadowPage page, int index, ulong e)
+    {
+        page.E[index] = e;
+        if ((e & SEntry.HwWrite) != 0)
+        {
+            _store.NoteWritableLarge((e & Pte.AddrMask) >> 12, page.Level, page, index);
+        }
+    }
+
+    /// <summary>
     /// The shadow an upper guest entry <paramref name="g"/> at <paramref name="level"/> links to: the next table's
     /// shadow, or for a superpage leaf its splinter page (fl2 for 1 GiB, fl1 for 2 MiB), keyed by the page's gfn.
     /// </summary>
@@ -151,14 +227,21 @@ public sealed partial class ShadowCachedEngine
         return ((g & Pte.AddrMask) >> 12, (ShadowType)(level - 1));
     }
 
-    /// <summary>Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.</summary>
+    /// <summary>
+    /// Xen <c>sh_prefetch</c> / KVM <c>FNAME(pte_prefetch)</c>: fill neighbours of the faulting entry from the guest.
+    /// Xen looks at the entries after the faulting one, to the end of the shadow L1, and stops at the first that
+    /// already holds anything (a GNP magic entry too) or whose guest entry is present but would fault again for
+    /// its A/D bits (A clear, or writable and not dirty); a not-present guest entry becomes a GNP magic entry.
+    /// KVM looks at the aligned block of 8, skips present sptes and stops at the first guest entry that is not
+    /// present or not accessed (<c>prefetch_invalid_gpte</c>). A splinter is filled from the superpage entry.
+    /// Returns the entries filled present.
+    /// </summary>
     private int Prefetch(ShadowPage page, int index, in WalkResult w)
     {
         int first;
         int last;
         if (_xen)
         {
-            // The faulting entry and what follows, to the end of the shadow L1; stops at a present shadow entry.
             first = index + 1;
             last = Math.Min(511, index + _o.Prefetch - 1);
         }
@@ -168,8 +251,9 @@ public sealed partial class ShadowCachedEngine
             last = Math.Min(511, first + _o.Prefetch - 1);
         }
 
-        ulong tableBase = page.Type == ShadowType.L1 ? page.Gfn << 12 : 0;
-        ulong large = page.Type == ShadowType.L1 ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
+        bool table = page.Type == ShadowType.L1;
+        ulong tableBase = table ? page.Gfn << 12 : 0;
+        ulong large = table ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
         int filled = 0;
         for (int j = first; j <= last; j++)
         {
@@ -178,38 +262,47 @@ public sealed partial class ShadowCachedEngine
                 continue;
             }
 
-            if ((page.E[j] & SEntry.Present) != 0)
+            if (_xen ? page.E[j] != 0 : (page.E[j] & SEntry.Present) != 0)
             {
                 if (_xen)
                 {
-                    break; // "If the shadow already contains a value, stop"
+                    break; // "No point in prefetching if there's already a shadow"
                 }
 
                 continue;
             }
 
-            if (page.Type == ShadowType.L1)
-            {
-                ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
-                if ((g & (Pte.Present | Pte.Accessed)) != (Pte.Present | Pte.Accessed))
-                {
-                    // Xen propagates a not-present guest entry as a magic GNP entry; KVM skips it. With A clear
-                    // the shadow stays not present so the guest's A bit gets set on use.
-                    if (_xen)
-                    {
-                        SetLeafFromGuest(page, j, g);
-                    }
-
-                    continue;
-                }
-
-                SetLeafFromGuest(page, j, g);
-            }
-            else
+            if (!table)
             {
                 SetLeaf(page, j, SplinterLeaf((page.Gfn << 12) + ((ulong)j << 12), large));
+                filled++;
+                continue;
             }
 
+            ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
+            bool present = (g & Pte.Present) != 0;
+            if (_xen)
+            {
+                if (present && ((g & Pte.Accessed) == 0 || (g & (Pte.Rw | Pte.Dirty)) == Pte.Rw))
+                {
+                    break; // "an entry that will need another fault for A/D-bit propagation anyway"
+                }
+
+                SetLeafFromGuest(page, j, g); // not present: a GNP magic entry
+                if (present)
+                {
+                    filled++;
+                }
+
+                continue;
+            }
+
+            if (!present || (g & Pte.Accessed) == 0)
+            {
+                break; // FNAME(prefetch_gpte) fails on an invalid gpte and ends the loop
+            }
+
+            SetLeafFromGuest(page, j, g);
             filled++;
         }
 
@@ -218,27 +311,31 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>
-    /// A guest write whose target frame is a write-protected page table, reached through a data mapping:
-    /// the write fault of Xen/KVM on a shadowed frame, handled as a <c>ptwrite</c> would be. A leaf table that may
-    /// go out of sync is unsynced, and Xen unshadows on a user-mode write; then the mapping is filled writable.
-    /// Anything else is emulated (the data is unknown: a non-zero write).
+    /// A guest write whose target frame is a write-protected page table, reached through a data mapping: the
+    /// write fault of Xen/KVM on a shadowed frame, handled as a <c>ptwrite</c> would be. A leaf table that may go
+    /// out of sync is unsynced (Xen: even for a user-mode write) and the mapping filled writable; Xen unshadows on
+    /// a user-mode write. Anything else is emulated (the data is unknown: a non-zero write).
     /// </summary>
-    private Translation DataWriteToTable(in MemoryAccess a, ulong frame, FrameState fs, in WalkResult w, in TableRecorder tables)
+    private Translation DataWriteToTable(in MemoryAccess a, FrameState fs, in WalkResult w, in TableRecorder tables)
     {
-        var vs = _v[a.Vcpu];
-        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == frame >> 12;
-        bool unsync = !fast && _o.Oos && fs.MayUnsync;
-        bool unshadow = !fast && !unsync && _xen && a.User; // Xen never emulates a user-mode page-table write
+        ulong gfn = w.FrameOf(a.Va) >> 12;
+        bool unsync = _o.Oos && fs.MayUnsync;
+        bool unshadow = _xen && a.User; // Xen never emulates a user-mode page-table write
         if (unsync || unshadow)
         {
             if (unsync)
             {
-                Unsync(a.Vcpu, frame >> 12, fs);
-                Stats.Exit(OosUnsync);
+                Unsync(a.Vcpu, gfn, fs);
+            }
+
+            if (unshadow)
+            {
+                Stats.Exit(UnshadowExit, Unshadow(gfn));
             }
             else
             {
-                Stats.Exit(UnshadowExit, Unshadow(frame >> 12));
+                UnsyncFixed(a.Vcpu);
+                Stats.Exit(OosUnsync);
             }
 
             // Either way the frame is writable now: the fault fills the mapping and the write runs.
@@ -248,8 +345,16 @@ public sealed partial class ShadowCachedEngine
             return Insert(v, a, HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va));
         }
 
+        KvmClearFloodAlong(a.Vcpu, a.Va);
+        return EmulateDataWrite(a, w, fast: false);
+    }
+
+    /// <summary>The emulated store of a data write to a write-protected table: 8 bytes at the va's offset, value unknown.</summary>
+    private Translation EmulateDataWrite(in MemoryAccess a, in WalkResult w, bool fast)
+    {
+        ulong frame = w.FrameOf(a.Va);
         ulong pa = frame | (a.Va & 0xFF8);
-        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, fast);
+        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> 12, fast);
         return new Translation(frame, w.Perms, false);
     }
 

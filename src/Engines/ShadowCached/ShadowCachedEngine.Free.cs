@@ -160,13 +160,19 @@ public sealed partial class ShadowCachedEngine
     /// <summary>
     /// Removes a page from the store; a frame left without shadows leaves its OOS slot. The TLBs and
     /// paging-structure caches are flushed: they may hold what the page mapped, or (with PCIDs kept across
-    /// CR3 loads) its id, which a new page may reuse.
+    /// CR3 loads) its id, which a new page may reuse. Xen's <c>shadow_free</c> also clears every vCPU's
+    /// <c>last_write_emul_ok</c>: the fast emulation path must not trust a frame whose shadows may have changed.
     /// </summary>
     private void RemovePage(ShadowPage p)
     {
         var fs = p.IsSplinter ? null : _store.Frame(p.Gfn);
         _store.Remove(p);
         FlushEverywhere();
+        foreach (var vs in _v)
+        {
+            vs.LastWriteEmulOk = false;
+        }
+
         if (fs is { Oos: true } && fs.Shadows.Count == 0)
         {
             if (_xen)

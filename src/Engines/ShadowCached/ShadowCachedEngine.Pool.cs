@@ -15,9 +15,9 @@ public sealed partial class ShadowCachedEngine
         if (p is not null)
         {
             p.Flood = 0; // KVM: a lookup hit is a use (clear_sp_write_flooding_count)
-            if (!_xen && type == ShadowType.L1 && _store.Frame(gfn) is { Oos: true })
+            if (!_xen && type == ShadowType.L1 && _store.Frame(gfn) is { Oos: true } unsync)
             {
-                ResyncFull(gfn); // kvm_mmu_get_shadow_page syncs an unsync page it hands out
+                KvmSyncPageKeepUnsync(unsync); // kvm_mmu_find_shadow_page syncs an unsync page it hands out
             }
 
             return p;

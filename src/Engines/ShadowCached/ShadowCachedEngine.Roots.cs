@@ -10,6 +10,11 @@ public sealed partial class ShadowCachedEngine
     {
         var vs = _v[load.Vcpu];
         ulong gfn = (load.Value & Pte.AddrMask) >> 12;
+        if (_pcidHidden && (load.Value & (Pte.PcidMask | Pte.Cr3NoFlush)) != 0)
+        {
+            Count(Cnt.PcidHidden); // the guest has no PCID: the bits are ignored and the load flushes (Machine.Config.Pcid is off)
+        }
+
         bool noFlush = Machine.Config.Pcid && (load.Value & Pte.Cr3NoFlush) != 0;
         int built = 0;
         if (_xen)
@@ -166,6 +171,7 @@ public sealed partial class ShadowCachedEngine
         var current = vs.Root is { Dead: false } c ? c : null;
         if (current is not null && current.Gfn == gfn)
         {
+            current.Flood = 0; // kvm_mmu_new_pgd clears the reused root's write-flooding count
             return;
         }
 
@@ -188,6 +194,7 @@ public sealed partial class ShadowCachedEngine
             Array.Copy(prev, 0, prev, 1, hit);
             prev[0] = current;
             vs.Root = next;
+            next.Flood = 0;
             return;
         }
 

@@ -24,6 +24,17 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>
+    /// A write fault that unsynced its table ends as a fixed fault: Xen skips the emulate path for an out-of-sync
+    /// frame and falls through to <c>shadow_fault_fixed</c> (which also resets early unshadow); KVM's fetch returns
+    /// RET_PF_FIXED (<c>pf_fixed</c>).
+    /// </summary>
+    private void UnsyncFixed(int vcpu)
+    {
+        Count(Cnt.Fixed);
+        _v[vcpu].LastUnshadowFrame = VcpuShadow.None;
+    }
+
+    /// <summary>
     /// Xen <c>oos_hash_add</c>: slot = frame mod 3; an occupant sitting in its own home slot is moved on to the
     /// next (second chance), and whoever is there is evicted with a full resync.
     /// </summary>
@@ -90,16 +101,34 @@ public sealed partial class ShadowCachedEngine
         FlushEverywhere();
     }
 
-    private void RefreshLeafTable(FrameState fs, bool keepSnapshot)
+    /// <summary>
+    /// KVM <c>kvm_mmu_find_shadow_page</c> on an unsync page: <c>kvm_sync_page</c> brings its sptes up to date but
+    /// "doesn't write-protect the page or mark it synchronized": it stays unsync and writable until the guest
+    /// flushes. Units: the 512 entries compared; a remote flush if an spte changed.
+    /// </summary>
+    private void KvmSyncPageKeepUnsync(FrameState fs)
+    {
+        bool changed = RefreshLeafTable(fs, keepSnapshot: true);
+        Count(Cnt.ResyncOnly);
+        Stats.Within(OosResync, EntriesPerTable);
+        if (changed)
+        {
+            FlushEverywhere();
+        }
+    }
+
+    /// <summary>Brings a leaf table's shadow up to date with the guest; returns whether a present entry changed.</summary>
+    private bool RefreshLeafTable(FrameState fs, bool keepSnapshot)
     {
         var page = fs.Find(ShadowType.L1);
         if (page is null)
         {
-            return;
+            return false;
         }
 
         var guest = Machine.Memory.Frame(page.Gfn);
         var snap = fs.Snapshot;
+        bool changed = false;
         for (int i = 0; i < EntriesPerTable; i++)
         {
             ulong g = guest is null ? 0 : guest[i];
@@ -115,26 +144,59 @@ public sealed partial class ShadowCachedEngine
                     snap[i] = g;
                 }
 
+                ulong before = page.E[i];
                 SetLeaf(page, i, LeafFromGuest(g));
+                changed |= (before & SEntry.Present) != 0 && before != page.E[i];
             }
-            else if ((page.E[i] & SEntry.Present) != 0)
+            else
             {
-                // FNAME(sync_spte): present sptes are re-derived from the guest entry (dropped if it went away).
-                SetLeaf(page, i, LeafFromGuest(g));
+                changed |= KvmSyncSpte(page, i, g);
             }
         }
+
+        return changed;
     }
 
-    /// <summary>INVLPG on an out-of-sync leaf table: the one entry is brought up to date (oos.c rule 2's exception; KVM <c>sync_spte</c>).</summary>
+    /// <summary>
+    /// KVM v6.4+ <c>kvm_sync_spte</c> → <c>FNAME(sync_spte)</c> for entry <paramref name="i"/> of an unsync page,
+    /// given guest entry <paramref name="g"/>: an empty spte is left alone; one whose guest entry is no longer
+    /// present and accessed (<c>prefetch_invalid_gpte</c>) or now maps another gfn is dropped, not refilled;
+    /// otherwise its permissions are brought up to date in place. Returns whether a present spte changed.
+    /// </summary>
+    private bool KvmSyncSpte(ShadowPage page, int i, ulong g)
+    {
+        ulong e = page.E[i];
+        if (e == 0)
+        {
+            return false;
+        }
+
+        bool valid = (g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed);
+        page.E[i] = 0;
+        if (valid && (g & Pte.AddrMask) == (e & Pte.AddrMask))
+        {
+            SetLeaf(page, i, LeafFromGuest(g));
+        }
+
+        return page.E[i] != e;
+    }
+
+    /// <summary>
+    /// INVLPG on an out-of-sync leaf table, for the one entry (oos.c rule 2's exception). Xen <c>sh_invlpg</c>
+    /// writes an empty shadow entry (the snapshot is left alone): the next access faults and refills it from the
+    /// guest. KVM (v6.4+ <c>kvm_mmu_invalidate_addr</c> → <c>FNAME(sync_spte)</c>) looks only at a non-empty spte:
+    /// it is dropped if the guest entry is no longer present and accessed or now maps another frame, else its
+    /// permissions are brought up to date in place; it is never refilled here.
+    /// </summary>
     private void ResyncEntry(ShadowPage root, ulong va)
     {
         var page = root;
         for (int level = Levels; level >= 2; level--)
         {
             ulong e = page.E[Pte.Index(va, level)];
-            if ((e & SEntry.Present) == 0)
+            if (!SEntry.IsLink(e))
             {
-                return;
+                return; // nothing below, or a huge spte: no unsync leaf table on this walk
             }
 
             page = _store.Page(SEntry.Child(e));
@@ -146,7 +208,20 @@ public sealed partial class ShadowCachedEngine
         }
 
         int i = Pte.Index(va, 1);
-        SetLeafFromGuest(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+        if (_xen)
+        {
+            page.E[i] = 0;
+        }
+        else
+        {
+            if (page.E[i] == 0)
+            {
+                return; // kvm_sync_spte: nothing shadowed for this entry
+            }
+
+            KvmSyncSpte(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+        }
+
         Stats.Within(OosResync, 1);
     }
 

@@ -16,7 +16,7 @@ public sealed partial class ShadowCachedEngine
             var (old, now) = Machine.Memory.Store(write.Pa, write.Value, write.Width);
             if (fs is not null && old != now)
             {
-                foreach (var s in fs.Shadows.ToArray())
+                foreach (var s in ShadowsOf(fs))
                 {
                     ValidateEntry(s, (int)((write.Pa >> 3) & 511), now, out _);
                 }
@@ -34,23 +34,32 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
-        var vs = _v[write.Vcpu];
-        bool fast = _xen && vs.LastWriteEmulOk && vs.LastEmulFrame == gfn;
+        // The write faults on the write-protected frame: a #PF exit, whatever the handler then does (Xen's
+        // shadow_fault, KVM's pf_taken).
+        Count(Cnt.Fault);
+        ulong linear = LinearFrame(write.Va, write.Pa);
+        bool fast = XenFastEmulation(_v[write.Vcpu], linear, kernelWriteToPresent: !write.User);
+        bool unshadow = !fast && _xen && write.User;
         if (!fast && _o.Oos && fs.MayUnsync)
         {
             // Xen "always unsync" (d067e4b077) / KVM mmu_try_to_unsync_pages: the write fault on a leaf table makes
-            // it writable; this store and the following ones land natively until a resync.
+            // it writable; this store and the following ones land natively until a resync. Xen unsyncs a user-mode
+            // write's table too, then unshadows it below: the fault still takes the emulate path.
             Unsync(write.Vcpu, gfn, fs);
-            Stats.Exit(OosUnsync);
-            Machine.Memory.Store(write.Pa, write.Value, write.Width);
-            UpdatePages();
-            return;
+            if (!unshadow)
+            {
+                UnsyncFixed(write.Vcpu);
+                Stats.Exit(OosUnsync);
+                Machine.Memory.Store(write.Pa, write.Value, write.Width);
+                UpdatePages();
+                return;
+            }
         }
 
-        if (!fast && _xen && write.User)
+        if (unshadow)
         {
-            // Xen never emulates a user-mode write to a page table (it would have unsynced a leaf table above): it
-            // unshadows the frame and lets the write run.
+            // sh_page_fault's emulate label: Xen never emulates a user-mode write to a page table; it takes the
+            // write as a hint that the frame is no longer one, removes all its shadows and lets the write run.
             long freed = Unshadow(gfn);
             Stats.Exit(UnshadowExit, freed);
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
@@ -58,7 +67,34 @@ public sealed partial class ShadowCachedEngine
             return;
         }
 
-        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, fast);
+        KvmClearFloodAlong(write.Vcpu, write.Va);
+        EmulateWrite(write.Vcpu, write.Pa, write.Width, write.Value, storeValue: true, linear, fast);
+    }
+
+    /// <summary>
+    /// KVM <c>shadow_page_table_clear_flood</c>, called by <c>FNAME(page_fault)</c> before it emulates a write to
+    /// a write-tracked frame: every shadow page on the faulting address's walk from the current root has its
+    /// write-flooding count cleared, so the root a vCPU runs on never floods. With no linear address (va 0) only
+    /// the root, the one page every walk meets, is known.
+    /// </summary>
+    private void KvmClearFloodAlong(int vcpu, ulong va)
+    {
+        if (_xen || _v[vcpu].Root is not { Dead: false } page)
+        {
+            return;
+        }
+
+        for (int level = Levels; ; level--)
+        {
+            page.Flood = 0;
+            ulong e = page.E[Pte.Index(va, level)];
+            if (va == 0 || level == 1 || !SEntry.IsLink(e))
+            {
+                return;
+            }
+
+            page = _store.Page(SEntry.Child(e));
+        }
     }
 
     /// <summary>
@@ -67,7 +103,7 @@ public sealed partial class ShadowCachedEngine
     /// early unshadow. KVM zaps: the page on a misaligned or narrow write or on flooding (non-leaf pages), else
     /// the written entry.
     /// </summary>
-    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, bool fast = false)
+    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, ulong linear, bool fast)
     {
         ulong gfn = pa >> 12;
         var fs = _store.Frame(gfn)!;
@@ -88,7 +124,7 @@ public sealed partial class ShadowCachedEngine
             }
             else
             {
-                foreach (var s in fs.Shadows.ToArray())
+                foreach (var s in ShadowsOf(fs))
                 {
                     if (!s.Dead)
                     {
@@ -99,22 +135,39 @@ public sealed partial class ShadowCachedEngine
                 }
             }
 
-            vs.LastWriteEmulOk = true;
-            vs.LastEmulFrame = gfn;
             Stats.Exit(fast ? FastEmulate : PtEmulate, units);
             if (changed)
             {
                 FlushEverywhere();
             }
 
-            // hvm.c sh_emulate_unmap_dest: a write of at least 4 bytes whose low 4 bytes are zero may unshadow.
+            // hvm.c sh_emulate_unmap_dest: a write of at least 4 bytes whose low 4 bytes are zero may unshadow if it
+            // is PTE-aligned; a misaligned zero write neither counts nor resets the run (so REP MOVSD still counts).
             if (storeValue && width >= 4 && (uint)value == 0)
             {
-                CheckEarlyUnshadow(vs, gfn);
+                if ((pa & 7) == 0)
+                {
+                    CheckEarlyUnshadow(vs, gfn);
+                }
             }
             else
             {
                 vs.LastUnshadowFrame = VcpuShadow.None;
+            }
+
+            // sh_page_fault after x86_emulate: a slow-path emulation that leaves the frame a page table arms fast
+            // emulation for its linear frame; a fast one that does not (early unshadow) disarms it.
+            if (_store.Frame(gfn) is not null)
+            {
+                if (!fast)
+                {
+                    vs.LastWriteEmulOk = true;
+                    vs.LastEmulLinear = linear;
+                }
+            }
+            else if (fast)
+            {
+                vs.LastWriteEmulOk = false;
             }
         }
         else
@@ -123,7 +176,7 @@ public sealed partial class ShadowCachedEngine
             Count(Cnt.PteWrite);
             bool misaligned = KvmMisaligned(pa, width);
             long zapped = 0;
-            foreach (var s in fs.Shadows.ToArray())
+            foreach (var s in ShadowsOf(fs))
             {
                 if (s.Dead)
                 {
@@ -177,6 +230,50 @@ public sealed partial class ShadowCachedEngine
         }
 
         UpdatePages();
+    }
+
+    /// <summary>
+    /// The frame's shadows, copied into a reused list (validation and zaps may change the frame's own list while
+    /// they run), so the emulated-write path allocates nothing per write. Not re-entrant: the caller's loop must not
+    /// reach another <see cref="ShadowsOf"/>.
+    /// </summary>
+    private List<ShadowPage> ShadowsOf(FrameState fs)
+    {
+        _shadowScratch.Clear();
+        _shadowScratch.AddRange(fs.Shadows);
+        return _shadowScratch;
+    }
+
+    private readonly List<ShadowPage> _shadowScratch = [];
+
+    /// <summary>
+    /// The linear frame a page-table write went through (Xen's <c>va &gt;&gt; PAGE_SHIFT</c>). A <c>ptwrite</c> with no
+    /// linear address (va 0, SPEC §1) is taken to go through the kernel's direct map, where linear and physical
+    /// frames correspond one to one: it is keyed by its gfn, in a range no va &gt;&gt; 12 reaches.
+    /// </summary>
+    internal static ulong LinearFrame(ulong va, ulong pa) => va != 0 ? va >> 12 : DirectMapLinear | (pa >> 12);
+
+    private const ulong DirectMapLinear = 1UL << 63;
+
+    /// <summary>
+    /// Xen <c>sh_page_fault</c>'s first test: a fault on the linear frame of the last successful emulation goes
+    /// straight to the emulator only with error code write|present (a kernel-mode write through a present,
+    /// read-only shadow entry); any other fault on that frame clears <c>last_write_emul_ok</c>.
+    /// </summary>
+    private bool XenFastEmulation(VcpuShadow vs, ulong linear, bool kernelWriteToPresent)
+    {
+        if (!_xen || !vs.LastWriteEmulOk || vs.LastEmulLinear != linear)
+        {
+            return false;
+        }
+
+        if (kernelWriteToPresent)
+        {
+            return true;
+        }
+
+        vs.LastWriteEmulOk = false;
+        return false;
     }
 
     /// <summary>KVM <c>detect_write_misaligned</c>: crosses an entry, or narrower than 4 bytes unless a 1-byte aligned write.</summary>

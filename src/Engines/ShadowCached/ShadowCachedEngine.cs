@@ -11,6 +11,14 @@ namespace Replay.Engines.ShadowCached;
 /// emulated (or, for a leaf table, let out of sync). The hardware walks the shadow of the vCPU's current root:
 /// TLB misses are 1-D walks of shadow entries, cached by the paging-structure caches.
 /// <para>
+/// The Xen personality replays only guests Xen's shadow code runs. It handles at most 4 paging levels, so a
+/// 5-level trace is refused (<see cref="EngineDescriptor.CannotReplay"/>). Xen offers PCID only to HAP guests
+/// (PCID is an 'H' feature in cpufeatureset.h), so a PCID trace is replayed as Xen presents the guest: without
+/// PCID. CR3's PCID bits and bit 63 are ignored, every CR3 load drops the non-global translations, and the TLB and
+/// paging-structure caches are untagged; counter <c>pcid_hidden_cr3_loads</c> counts the CR3 loads whose PCID or
+/// no-flush bits were so ignored.
+/// </para>
+/// <para>
 /// Files: this one holds the access path and the hardware walk; <c>.Fill</c> the hidden-fault handler,
 /// <c>.Writes</c> write protection and emulation, <c>.Sync</c> out-of-sync pages, <c>.Roots</c> CR3 and
 /// invalidations, <c>.Pool</c> allocation and eviction, <c>.Free</c> unshadowing and zapping.
@@ -22,7 +30,9 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
         "shadow-cached",
         "Cached multi-shadow paging: shadows kept per guest table across CR3 switches, guest tables write-protected (Xen or KVM personality).",
         [
-            new EngineOption("personality", OptionKind.Choice, "xen", "Whose shadow MMU: xen (xen/arch/x86/mm/shadow) or kvm (arch/x86/kvm/mmu).", ["xen", "kvm"]),
+            new EngineOption("personality", OptionKind.Choice, "xen",
+                "Whose shadow MMU: xen (xen/arch/x86/mm/shadow) or kvm (arch/x86/kvm/mmu). xen runs guests of at most 4 paging levels (a 5-level trace is refused) " +
+                "and offers PCID only to HAP guests, so a PCID trace replays with PCID hidden (every CR3 load flushes; counter pcid_hidden_cr3_loads).", ["xen", "kvm"]),
             new EngineOption("oos", OptionKind.Bool, "true", "Let leaf tables go out of sync on a write (Xen: 3 slots per vCPU; KVM: unbounded unsync)."),
             new EngineOption("prefetch", OptionKind.Int, EngineOption.Auto,
                 "Prefetch window of a hidden fault: xen 32 (the faulting entry and up to 31 after it, to the end of the shadow L1), kvm 8 (the aligned block).", Max: 512),
@@ -30,8 +40,16 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
                 "Shadow-page budget: xen 256 per vCPU + 2 per MiB of guest memory; kvm guest pages / 50, at least 64.", Min: 8, Max: 1L << 40),
             new EngineOption("roots", OptionKind.Int, EngineOption.Auto, "kvm: previous roots cached per vCPU besides the current one (KVM_MMU_NUM_PREV_ROOTS, 3).", Max: 64),
             new EngineOption("early_unshadow", OptionKind.Bool, "true", "xen: unshadow a frame after two consecutive emulated zero writes to it (SHOPT_EARLY_UNSHADOW)."),
+            new EngineOption("host_large_pages", OptionKind.Choice, "2m",
+                "kvm: the largest page the host backs guest RAM with, which bounds the spte mapping a guest 2 MiB/1 GiB page (host_pfn_mapping_level): " +
+                "2m (default: transparent huge pages, with QEMU madvising guest RAM MADV_HUGEPAGE, the common host setting), 1g (1 GiB hugetlbfs), " +
+                "none (4 KiB: every guest superpage splintered). No huge spte covers a shadowed guest table (disallow_lpage). xen always splinters.",
+                ["2m", "1g", "none"]),
         ],
-        (config, o) => new ShadowCachedEngine(config, ShadowCachedOptions.From(o, config)));
+        (config, o) => new ShadowCachedEngine(config, ShadowCachedOptions.From(o, config)))
+    {
+        CannotReplay = (config, o) => ShadowCachedOptions.CannotReplay(ShadowCachedOptions.PersonalityOf(o), config),
+    };
 
     // Exit kinds, indexed by the constants below. Work done inside another exit (resyncs at a CR3 load, an early
     // unshadow after an emulation, eviction while allocating, prefetch after a fill) is WITHIN_EXIT, priced at its
@@ -78,11 +96,21 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
     /// <summary>Xen: the domain has made a pagetable_dying call (<c>pagetable_dying_op</c>).</summary>
     private bool _dyingOp;
 
+    /// <summary>Xen on a PCID trace: the guest runs without PCID, as Xen presents a shadow-mode guest.</summary>
+    private readonly bool _pcidHidden;
+
+    /// <summary>Throws <see cref="EngineCannotReplayException"/> for a guest the personality's system never runs (see the class remarks).</summary>
     public ShadowCachedEngine(MachineConfig config, ShadowCachedOptions options)
     {
+        if (ShadowCachedOptions.CannotReplay(options.Personality, config) is { } why)
+        {
+            throw new EngineCannotReplayException(why);
+        }
+
         _o = options;
         _xen = options.Personality == Personality.Xen;
-        Machine = new GuestMachine(config);
+        _pcidHidden = _xen && config.Pcid;
+        Machine = new GuestMachine(_pcidHidden ? config with { Pcid = false } : config);
         (_counterNames, _counterIndex) = ShadowCachedCounters.For(options.Personality);
         Stats = new EngineStats(Kinds.Length, _counterNames.Length);
         _v = Machine.Vcpus.Select(_ => new VcpuShadow(options.Roots)).ToArray();
@@ -148,14 +176,15 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
 
     private static Translation Insert(VcpuState v, in MemoryAccess a, in ShadowWalk hw)
     {
-        v.Tlb.Insert(a.Va, v.Pcid, a.Kind, 12, hw.Frame, hw.HwPerms, hw.Perms, dirty: true, hw.Global);
+        v.Tlb.Insert(a.Va, v.Pcid, a.Kind, hw.PageShift, hw.PageBase, hw.HwPerms, hw.Perms, dirty: true, hw.Global);
         return new Translation(hw.Frame, hw.Perms, false);
     }
 
     /// <summary>
     /// The hardware walk of the shadow rooted at <paramref name="root"/>: one reference per level until a
-    /// not-present entry or the leaf, permissions accumulated as the processor does; the paging-structure
-    /// caches hold shadow upper entries (the child page's id stands for its address).
+    /// not-present entry or the leaf (a level-1 entry, or a KVM huge spte), permissions accumulated as the
+    /// processor does; the paging-structure caches hold shadow upper entries (the child page's id stands for its
+    /// address).
     /// </summary>
     private ShadowWalk HardwareWalk(VcpuState v, ShadowPage root, ulong va)
     {
@@ -186,10 +215,12 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
             }
 
             acc = (acc & (e | ~(Pte.Rw | Pte.Us))) | (e & Pte.Nx);
-            if (level == 1)
+            if (level == 1 || (e & SEntry.Large) != 0)
             {
                 r.Present = true;
-                r.Frame = e & Pte.AddrMask;
+                r.PageShift = Pte.Shift(level);
+                r.PageBase = e & Pte.AddrMask;
+                r.Frame = r.PageBase + (va & ((1UL << r.PageShift) - 1) & ~0xFFFUL);
                 r.Perms = PageWalker.ToPerms(acc);
                 r.HwPerms = (e & SEntry.HwWrite) != 0 ? r.Perms : r.Perms & ~Perms.Write;
                 r.Global = (e & Pte.Global) != 0;
@@ -208,7 +239,14 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
     private struct ShadowWalk
     {
         public bool Present;
+
+        /// <summary>The 4 KiB frame the va maps to.</summary>
         public ulong Frame;
+
+        /// <summary>The mapping's page (4 KiB, or a KVM huge spte's 2 MiB/1 GiB): base gpa and size, for the TLB.</summary>
+        public ulong PageBase;
+        public int PageShift;
+
         public Perms Perms;
         public Perms HwPerms;
         public bool Global;

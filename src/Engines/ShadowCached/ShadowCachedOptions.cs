@@ -21,7 +21,12 @@ public enum Personality
 /// <param name="PoolPages">Shadow-page budget.</param>
 /// <param name="Roots">KVM: previous roots cached per vCPU besides the current one.</param>
 /// <param name="EarlyUnshadow">Xen: unshadow a frame after two consecutive emulated zero writes (and the <c>ptdying</c> rule).</param>
-public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow)
+/// <param name="HostLargeLevel">
+/// KVM: the largest page level the host backs guest RAM with (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), which bounds the
+/// level of an spte mapping a guest superpage (<c>host_pfn_mapping_level</c>). Xen always splinters: 1.
+/// </param>
+public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow,
+    int HostLargeLevel = 1)
 {
     /// <summary>Xen's OOS slots per vCPU (<c>SHADOW_OOS_PAGES</c>).</summary>
     public const int XenOosSlots = 3;
@@ -55,14 +60,32 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
         ? (256L * Math.Max(1, config.Vcpus)) + (2L * (long)(config.MemoryBytes >> 20))
         : Math.Max(KvmMinPages, (long)(config.MemoryBytes >> 12) / KvmPagesRatio);
 
+    /// <summary>Xen's shadow code handles guests of at most this many paging levels (guest_2.c, guest_3.c, guest_4.c).</summary>
+    public const int XenMaxGuestLevels = 4;
+
+    /// <summary>
+    /// Why <paramref name="p"/> cannot replay a trace of <paramref name="config"/>, or null: Xen's shadow code
+    /// handles at most 4-level guests, so a 5-level trace is refused rather than modelled as Xen never runs it.
+    /// (A PCID trace is not refused: Xen offers PCID only to HAP guests, so the engine replays it as Xen presents
+    /// the guest, without PCID.)
+    /// </summary>
+    public static string? CannotReplay(Personality p, MachineConfig config) =>
+        p == Personality.Xen && config.PagingLevels > XenMaxGuestLevels
+            ? $"shadow-cached with personality=xen cannot replay a {config.PagingLevels}-level trace: Xen's shadow code handles guests of at most {XenMaxGuestLevels} paging levels; use shadow-cached:personality=kvm or ept."
+            : null;
+
+    /// <summary>The personality an option set names.</summary>
+    public static Personality PersonalityOf(EngineOptions o) => o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
+
     /// <summary>Resolves the registry's option values ("auto" = the personality's default).</summary>
     public static ShadowCachedOptions From(EngineOptions o, MachineConfig config)
     {
-        var p = o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
+        var p = PersonalityOf(o);
         int prefetch = Auto(o.Get("prefetch"), p == Personality.Xen ? XenPrefetch : KvmPrefetch);
         long pool = Auto(o.Get("pool_pages"), DefaultPool(p, config));
         int roots = Auto(o.Get("roots"), KvmPrevRoots);
-        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"));
+        int host = p == Personality.Xen ? 1 : o.Get("host_large_pages") switch { "1g" => 3, "2m" => 2, _ => 1 };
+        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"), host);
     }
 
     private static int Auto(string value, int fallback) => value == "auto" ? fallback : int.Parse(value, CultureInfo.InvariantCulture);

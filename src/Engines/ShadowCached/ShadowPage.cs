@@ -77,10 +77,19 @@ internal static class SEntry
     /// <summary>Xen's "magic" guest-not-present entry (<c>sh_l1e_gnp</c>): not present, and known not present in the guest.</summary>
     public const ulong Gnp = 1UL << 10;
 
+    /// <summary>
+    /// KVM: an upper-level entry that is a leaf, a huge spte mapping a 2 MiB or 1 GiB page (bits 51:12 hold its
+    /// base gpa), where the host backs the guest page with a page as large and no shadowed table lies inside it.
+    /// </summary>
+    public const ulong Large = Pte.Ps;
+
     /// <summary>Guest flags a shadow entry copies.</summary>
     public const ulong GuestFlags = Pte.Rw | Pte.Us | Pte.Global | Pte.Nx;
 
     public static int Child(ulong e) => (int)((e & Pte.AddrMask) >> 12);
+
+    /// <summary>An upper-level entry that links a child page (present and not a huge leaf).</summary>
+    public static bool IsLink(ulong e) => (e & (Present | Large)) == Present;
 
     public static ulong Link(int child, ulong guestEntry) => ((ulong)child << 12) | (guestEntry & (Pte.Rw | Pte.Us | Pte.Nx)) | Present;
 }

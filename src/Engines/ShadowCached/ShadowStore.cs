@@ -15,6 +15,9 @@ internal sealed class ShadowStore
     private readonly Dictionary<ulong, ShadowPage> _hash = new();
     private readonly Dictionary<ulong, FrameState> _frames = new();
     private readonly Dictionary<ulong, List<long>> _writable = new();
+    private readonly Dictionary<ulong, List<long>> _writableLarge = new();
+    private readonly Dictionary<ulong, int> _tablesPer2M = new();
+    private readonly Dictionary<ulong, int> _tablesPer1G = new();
     private long _writableEntries;
 
     /// <summary>Shadow pages alive.</summary>
@@ -57,6 +60,7 @@ internal sealed class ShadowStore
             {
                 f = new FrameState();
                 _frames.Add(gfn, f);
+                CountTable(gfn, +1);
             }
 
             f.Shadows.Add(p);
@@ -86,6 +90,34 @@ internal sealed class ShadowStore
             if (f.Shadows.Count == 0)
             {
                 _frames.Remove(p.Gfn);
+                CountTable(p.Gfn, -1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a shadowed guest table lies in the 2 MiB (<paramref name="level"/> 2) or 1 GiB (3) page starting
+    /// at frame <paramref name="baseGfn"/>: KVM's <c>disallow_lpage</c>, which each shadowed table raises over the
+    /// huge pages around it (<c>account_shadowed</c>).
+    /// </summary>
+    public bool HasTableIn(ulong baseGfn, int level) =>
+        level == 2 ? _tablesPer2M.ContainsKey(baseGfn >> 9) : _tablesPer1G.ContainsKey(baseGfn >> 18);
+
+    private void CountTable(ulong gfn, int delta)
+    {
+        Bump(_tablesPer2M, gfn >> 9, delta);
+        Bump(_tablesPer1G, gfn >> 18, delta);
+
+        static void Bump(Dictionary<ulong, int> counts, ulong key, int delta)
+        {
+            int n = counts.GetValueOrDefault(key) + delta;
+            if (n == 0)
+            {
+                counts.Remove(key);
+            }
+            else
+            {
+                counts[key] = n;
             }
         }
     }
@@ -102,9 +134,9 @@ internal sealed class ShadowStore
     {
         ulong e = parent.E[index];
         parent.E[index] = 0;
-        if ((e & SEntry.Present) == 0)
+        if (!SEntry.IsLink(e))
         {
-            return null;
+            return null; // not present, or a huge leaf: nothing linked
         }
 
         var child = _byId[SEntry.Child(e)]!;
@@ -133,18 +165,45 @@ internal sealed class ShadowStore
     }
 
     /// <summary>
+    /// Records that huge entry <paramref name="index"/> of <paramref name="page"/> (level <paramref name="level"/>,
+    /// mapping the page at frame <paramref name="baseGfn"/>) lets the hardware write every frame in that page.
+    /// </summary>
+    public void NoteWritableLarge(ulong baseGfn, int level, ShadowPage page, int index)
+    {
+        ulong key = LargeKey(baseGfn, level);
+        if (!_writableLarge.TryGetValue(key, out var list))
+        {
+            list = new List<long>(1);
+            _writableLarge.Add(key, list);
+        }
+
+        long loc = ((long)page.Id << 9) | (uint)index;
+        if (list.Count == 0 || list[^1] != loc)
+        {
+            list.Add(loc);
+            if (++_writableEntries > (1 << 20) + (Live * 64))
+            {
+                CompactWritable();
+            }
+        }
+    }
+
+    private static ulong LargeKey(ulong gfn, int level) => ((gfn >> (9 * (level - 1))) << 2) | (uint)level;
+
+    /// <summary>
     /// Removes every hardware-writable shadow mapping of <paramref name="frame"/> (the frame is becoming a
-    /// write-protected page table); returns how many entries were downgraded.
+    /// write-protected page table), huge entries over it included (they stay, read-only: KVM's
+    /// <c>kvm_mmu_slot_gfn_write_protect</c> walks every level); returns how many entries were downgraded.
     /// </summary>
     public int RemoveWriteAccess(ulong frame)
     {
+        int removed = RemoveLargeWriteAccess(frame, 2) + RemoveLargeWriteAccess(frame, 3);
         if (!_writable.Remove(frame, out var list))
         {
-            return 0;
+            return removed;
         }
 
         _writableEntries -= list.Count;
-        int removed = 0;
         foreach (long loc in list)
         {
             var p = _byId[(int)(loc >> 9)];
@@ -160,15 +219,64 @@ internal sealed class ShadowStore
         return removed;
     }
 
+    private int RemoveLargeWriteAccess(ulong frame, int level)
+    {
+        if (_writableLarge.Count == 0 || !_writableLarge.Remove(LargeKey(frame, level), out var list))
+        {
+            return 0;
+        }
+
+        _writableEntries -= list.Count;
+        ulong size = 1UL << (9 * (level - 1));
+        int removed = 0;
+        foreach (long loc in list)
+        {
+            var p = _byId[(int)(loc >> 9)];
+            int i = (int)(loc & 511);
+            const ulong Writable = SEntry.Present | SEntry.Large | SEntry.HwWrite;
+            if (p is not null && p.Level == level && (p.E[i] & Writable) == Writable
+                && frame - ((p.E[i] & Pte.AddrMask) >> 12) < size)
+            {
+                p.E[i] &= ~SEntry.HwWrite;
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     /// <summary>Drops stale reverse-map locations (entries since cleared, pages since freed).</summary>
     private void CompactWritable()
     {
         _writable.Clear();
+        _writableLarge.Clear();
         _writableEntries = 0;
         foreach (var p in _byId)
         {
-            if (p is null || p.Level != 1)
+            if (p is null)
             {
+                continue;
+            }
+
+            if (p.Level != 1)
+            {
+                const ulong Writable = SEntry.Present | SEntry.Large | SEntry.HwWrite;
+                for (int i = 0; i < 512; i++)
+                {
+                    if ((p.E[i] & Writable) == Writable)
+                    {
+                        ulong key = LargeKey((p.E[i] & Pte.AddrMask) >> 12, p.Level);
+                        if (!_writableLarge.TryGetValue(key, out var large))
+                        {
+                            large = new List<long>(1);
+                            _writableLarge.Add(key, large);
+                        }
+
+                        large.Add(((long)p.Id << 9) | (uint)i);
+                        _writableEntries++;
+                    }
+                }
+
                 continue;
             }
 

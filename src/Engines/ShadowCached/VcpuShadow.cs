@@ -14,10 +14,14 @@ internal sealed class VcpuShadow(int prevRoots)
     /// <summary>Xen: OOS slots (<c>oos[SHADOW_OOS_PAGES]</c>), guest frame or <see cref="None"/>.</summary>
     public readonly ulong[] Oos = Enumerable.Repeat(None, ShadowCachedOptions.XenOosSlots).ToArray();
 
-    /// <summary>Xen: the last emulation succeeded (<c>last_write_emul_ok</c>) on <see cref="LastEmulFrame"/>.</summary>
+    /// <summary>Xen: the last emulation succeeded (<c>last_write_emul_ok</c>) on <see cref="LastEmulLinear"/>.</summary>
     public bool LastWriteEmulOk;
 
-    public ulong LastEmulFrame = None;
+    /// <summary>
+    /// Xen <c>last_emulated_frame</c>: the linear frame (va &gt;&gt; 12) the last emulated write went through, as
+    /// <see cref="ShadowCachedEngine.LinearFrame"/> gives it.
+    /// </summary>
+    public ulong LastEmulLinear = None;
 
     /// <summary>Xen: <c>last_emulated_mfn_for_unshadow</c>.</summary>
     public ulong LastUnshadowFrame = None;

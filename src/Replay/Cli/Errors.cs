@@ -7,7 +7,10 @@ using Replay.Trace;
 
 namespace Replay.Cli;
 
-/// <summary>Turns any failure into one sentence on stderr and exit code 1 (a stack trace only with --verbose).</summary>
+/// <summary>
+/// Turns any failure into one sentence on stderr and exit code 1, or 2 for an engine asked to replay a guest its
+/// real system never runs (a usage error); a stack trace only with --verbose.
+/// </summary>
 internal static class Errors
 {
     public static int Report(Exception ex, TextWriter stderr, bool verbose)
@@ -20,7 +23,7 @@ internal static class Errors
         string message = ex switch
         {
             TraceFormatException or ImportFormatException or ProfileException or EngineSpecException or TraceWarningException or VerifyException or UsageException
-                or InvalidDataException => ex.Message,
+                or InvalidDataException or EngineCannotReplayException => ex.Message,
             FileNotFoundException f => $"{f.FileName ?? "file"}: no such file.",
             DirectoryNotFoundException d => d.Message,
             UnauthorizedAccessException u => u.Message,
@@ -33,7 +36,7 @@ internal static class Errors
             stderr.WriteLine(ex.ToString());
         }
 
-        return CliApp.Failure;
+        return ex is EngineCannotReplayException ? CliApp.UsageError : CliApp.Failure;
     }
 }
 

@@ -67,16 +67,22 @@ internal sealed class RunCommand
     private async Task<int> ExecuteAsync(ParseResult parse, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
         var profile = ProfileCatalog.Resolve(parse.GetValue(_profile)!);
-        var specs = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
+        var (specs, skippable) = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
         var traces = parse.GetValue(_traces)!;
         string? outDir = parse.GetValue(_out);
         using var progress = new ProgressBar(stderr);
         var outcomes = new List<ReplayOutcome>();
         foreach (var trace in traces)
         {
-            var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict));
+            var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict), skippable);
             progress.Label = Path.GetFileName(trace);
-            outcomes.Add(await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false));
+            var outcome = await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false);
+            foreach (var (engine, why) in outcome.Skipped)
+            {
+                await stderr.WriteLineAsync($"replay: note: 'all' skips {engine} for {Path.GetFileName(trace)}: {why}").ConfigureAwait(false);
+            }
+
+            outcomes.Add(outcome);
         }
 
         progress.Done();
@@ -114,14 +120,19 @@ internal sealed class RunCommand
         return CliApp.Success;
     }
 
-    private static List<EngineSpec> ParseEngines(IEnumerable<string> values)
+    /// <summary>The engines to run, in order and without repeats, and which of them only 'all' asked for (those may be skipped).</summary>
+    private static (List<EngineSpec> Specs, HashSet<string> Skippable) ParseEngines(IEnumerable<string> values)
     {
         var specs = new List<EngineSpec>();
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        var fromAll = new HashSet<string>(StringComparer.Ordinal);
         foreach (var v in values.SelectMany(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
         {
-            var add = string.Equals(v, "all", StringComparison.OrdinalIgnoreCase) ? EngineRegistry.AllDefaults() : [EngineRegistry.Parse(v)];
+            bool all = string.Equals(v, "all", StringComparison.OrdinalIgnoreCase);
+            var add = all ? EngineRegistry.AllDefaults() : [EngineRegistry.Parse(v)];
             foreach (var s in add)
             {
+                (all ? fromAll : named).Add(s.CanonicalName);
                 if (!specs.Any(x => x.CanonicalName == s.CanonicalName))
                 {
                     specs.Add(s);
@@ -129,7 +140,8 @@ internal sealed class RunCommand
             }
         }
 
-        return specs;
+        fromAll.ExceptWith(named);
+        return (specs, fromAll);
     }
 
     internal static string Version =>

@@ -10,12 +10,17 @@ using Replay.Trace;
 namespace Replay.Driver;
 
 /// <summary>What to replay and how.</summary>
+/// <param name="Skippable">
+/// Canonical names of engines the user did not name themselves (they came from <c>all</c>): one that cannot
+/// replay the trace (<see cref="EngineSpec.CannotReplay"/>) is skipped with a note. Any other such engine is an
+/// <see cref="EngineCannotReplayException"/>.
+/// </param>
 public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> Engines, TlbGeometry Tlb,
-    long Window = 1_000_000, bool Verify = false, bool Strict = false);
+    long Window = 1_000_000, bool Verify = false, bool Strict = false, IReadOnlySet<string>? Skippable = null);
 
-/// <summary>A replayed trace: the results for the reports plus what the checker found.</summary>
+/// <summary>A replayed trace: the results for the reports plus what the checker found, and the engines skipped (name, why).</summary>
 public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long Warnings,
-    IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds);
+    IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds, IReadOnlyList<(string Engine, string Reason)> Skipped);
 
 /// <summary>
 /// Replays one trace through several engines at once. The trace is read once, a row group at a time into two
@@ -33,7 +38,26 @@ public static class ReplayDriver
         var info = reader.Info;
         var config = new MachineConfig(info.Vcpus, info.MemoryBytes, info.PagingLevels, info.Pcid, req.Tlb);
 
-        var runs = req.Engines.Select(s => new EngineRun(s, s.Create(config), reported: true)).ToList();
+        // An engine whose real system never runs this guest is refused before anything replays: skipped when it
+        // only came from 'all', an error (nothing is written) when the user named it.
+        var skipped = new List<(string Engine, string Reason)>();
+        var runs = new List<EngineRun>();
+        foreach (var spec in req.Engines)
+        {
+            if (spec.CannotReplay(config) is { } why)
+            {
+                if (req.Skippable?.Contains(spec.CanonicalName) != true)
+                {
+                    throw new EngineCannotReplayException($"{Path.GetFileName(req.TracePath)}: {why}");
+                }
+
+                skipped.Add((spec.CanonicalName, why));
+                continue;
+            }
+
+            runs.Add(new EngineRun(spec, spec.Create(config), reported: true));
+        }
+
         if (!runs.Any(r => r.Spec.IsNative))
         {
             var native = EngineRegistry.Parse(EngineRegistry.NativeName);
@@ -81,7 +105,7 @@ public static class ReplayDriver
 
         string sha = await hashTask.ConfigureAwait(false);
         var result = new TraceRunResult(Path.GetFileName(req.TracePath), sha, runs.Select(r => r.ToResult()).ToList());
-        return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds);
+        return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds, skipped);
     }
 
     /// <summary>Cuts the batch at marks and window edges, checking each piece and tallying its events.</summary>

@@ -35,6 +35,26 @@ public sealed class ShadowCachedKvmTests
     }
 
     [Fact]
+    public void Prefetch_stops_at_the_first_guest_entry_that_is_not_present_or_not_accessed()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, D, 0x103);
+        t.Map(r, A, 0x100, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, C, 0x102, TestTrace.UserRw | Pte.Accessed);
+        t.Map(r, 0x40_4000, 0x104, TestTrace.UserRw | Pte.Accessed);
+        t.Cr3(r);
+        t.Read(D);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // read D (index 3): FNAME(pte_prefetch) walks the aligned block 0-7, skipping D itself: index 0 (A,
+        // present and accessed) is prefetched; index 1 (B) is not present: prefetch_gpte fails and the loop breaks,
+        // so C (2) and index 4 are not prefetched. 1 prefetched.
+        Assert.Equal(1, e.WithinUnits("shadow_prefetch"));
+        Assert.Equal(1, e.Counter("prefetched"));
+    }
+
+    [Fact]
     public void The_third_emulated_write_to_a_non_leaf_page_with_no_use_between_floods_and_zaps_it()
     {
         var t = new TestTrace();
@@ -66,6 +86,57 @@ public sealed class ShadowCachedKvmTests
         Assert.Equal(4, e.Units("shadow_fill"));
         Assert.Equal(5, e.Counter("mmu_cache_miss"));
         Assert.Equal(4, e.Stats.ShadowPages);
+    }
+
+    [Fact]
+    public void The_root_a_vcpu_runs_on_never_floods()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        for (int i = 10; i < 14; i++)
+        {
+            t.PtWrite((r << 12) + ((ulong)i << 3), Leaf(0x300 + (ulong)i));
+        }
+
+        var e = t.Run(Engine("personality=kvm"));
+
+        // Four emulated writes to the root (PML4) with no fault between. Each is a write fault that
+        // FNAME(page_fault) hands to the emulator after shadow_page_table_clear_flood, which clears the count of
+        // every shadow page on the faulting address's walk; the root is on every walk, so its count never passes 1
+        // and it is never zapped.
+        Assert.Equal(4, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Counter("mmu_flooded"));
+        Assert.Equal(0, e.Counter("mmu_shadow_zapped"));
+    }
+
+    [Fact]
+    public void Reusing_a_cached_root_clears_its_flooding_count()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.Cr3(p);
+        t.Read(A);
+        t.Cr3(q);
+        t.Read(A);
+        t.PtWrite((p << 12) + (10 << 3), Leaf(0x310));
+        t.PtWrite((p << 12) + (11 << 3), Leaf(0x311));
+        t.Cr3(p);
+        t.Cr3(q);
+        t.PtWrite((p << 12) + (12 << 3), Leaf(0x312));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // p's root, cached as a previous root while q runs, takes two emulated writes (count 2: it is not on q's
+        // walks). cr3 p finds it in the root cache: kvm_mmu_new_pgd clears its count; cr3 q, likewise q's. The third
+        // write brings p's count to 1 only: no flood.
+        Assert.Equal(2, e.Counter("prev_root_hits"));
+        Assert.Equal(3, e.Count("pt_emulate"));
+        Assert.Equal(0, e.Counter("mmu_flooded"));
     }
 
     [Fact]
@@ -135,6 +206,139 @@ public sealed class ShadowCachedKvmTests
         Assert.Equal(1, e.Counter("mmu_sync_page"));
         Assert.Equal(512, e.WithinUnits("oos_resync"));
         Assert.Equal(0, e.Stats.EmulatedWrites);
+    }
+
+    [Theory]
+    [InlineData(0x105UL, 2)]
+    [InlineData(0x100UL, 1)]
+    public void Invlpg_on_an_unsync_page_drops_an_spte_whose_guest_entry_now_maps_another_frame(ulong frame, int fills)
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, A, 1), Leaf(frame) | Pte.Accessed);
+        t.Invlpg(A);
+        t.Read(A);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // ptwrite B: the l1 goes unsync; ptwrite A: native. invlpg A: kvm_mmu_invalidate_addr calls sync_spte on
+        // A's present spte (one entry, within the exit). v6.4+ FNAME(sync_spte): if the guest entry now maps
+        // another gfn (0x105) the spte is dropped, not refilled, and read A faults and fills it again (2 fills);
+        // if only its bits changed (0x100, now accessed) the spte is updated in place and read A takes no fault.
+        Assert.Equal(1, e.WithinUnits("oos_resync"));
+        Assert.Equal(fills, e.Count("shadow_fill"));
+    }
+
+    [Fact]
+    public void A_hash_hit_on_an_unsync_page_syncs_its_sptes_but_leaves_it_unsync_and_writable()
+    {
+        var t = new TestTrace();
+        ulong p = t.NewRoot();
+        t.Map(p, A, 0x100);
+        ulong q = t.NewRoot();
+        t.Map(q, A, 0x200);
+        t.PtInit(t.EntryOf(q, A, 2), (t.TableOf(p, A, 1) << 12) | TestTrace.UserRw); // q shares p's page table
+        t.Cr3(p);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(p, B, 1), Leaf(0x101));
+        t.Cr3(q);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(p, C, 1), Leaf(0x102));
+        var e = t.Run(Engine("personality=kvm"));
+
+        // ptwrite B: p's page table (0x13) goes unsync. cr3 q: q's new root has no unsync child to sync. read A in
+        // q: the fetch links q's l2 to the existing l1 of 0x13; kvm_mmu_find_shadow_page finds it unsync and calls
+        // kvm_sync_page (512 entries within the exit), which "doesn't write-protect the page or mark it
+        // synchronized": no mmu_sync_page, and ptwrite C still lands natively: one unsync in all.
+        Assert.Equal(1, e.Counter("sync_page_left_unsync"));
+        Assert.Equal(0, e.Counter("mmu_sync_page"));
+        Assert.Equal(512, e.WithinUnits("oos_resync"));
+        Assert.Equal(1, e.Count("oos_unsync"));
+        Assert.Equal(0, e.Stats.EmulatedWrites);
+    }
+
+    [Theory]
+    [InlineData("", 2, 1, 3)]
+    [InlineData(",host_large_pages=none", 3, 2, 4)]
+    public void A_guest_2m_page_the_host_backs_with_a_huge_page_gets_one_huge_spte(string options, int units, int misses, int pages)
+    {
+        const ulong H = 0x60_0000; // PD index 3, next to A's page table
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, H, 0x200, TestTrace.UserRw | Pte.Accessed, leafLevel: 2); // gpa 0x20_0000-0x3F_FFFF, no table in it
+        t.Cr3(r);
+        t.Read(H);
+        t.Read(H + 0x1000);
+        var e = t.Run(Engine("personality=kvm" + options));
+
+        // Default (the host backs guest RAM with 2 MiB pages): kvm_mmu_hugepage_adjust finds no shadowed table in
+        // the 2 MiB range (disallow_lpage 0), so FNAME(fetch) maps it with one 2 MiB spte in the l2: the fill creates
+        // the l3 and l2 only (units 2) and the TLB caches one 2 MiB entry: the second read hits (1 miss); 3 pages.
+        // host_large_pages=none: the guest page is splintered into a direct l1 (units 3) whose aligned block of 8
+        // is prefetched; the second read misses the TLB (a 4 KiB entry) but finds its spte: 2 misses, 4 pages.
+        Assert.Equal(1, e.Count("shadow_fill"));
+        Assert.Equal(units, e.Units("shadow_fill"));
+        Assert.Equal(misses, e.Stats.TlbMisses);
+        Assert.Equal(pages, e.Stats.ShadowPages);
+    }
+
+    [Theory]
+    [InlineData("", 2, 2)]
+    [InlineData(",host_large_pages=1g", 1, 1)]
+    [InlineData(",host_large_pages=none", 2, 4)]
+    public void A_guest_1g_page_gets_sptes_no_larger_than_the_host_page(string options, int fills, int units)
+    {
+        const ulong G = 0x40_0000_0000; // PML4 0, PDPT index 256
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, G, 0x4_0000, TestTrace.UserRw | Pte.Accessed, leafLevel: 3); // gpa 1 GiB-2 GiB
+        t.Cr3(r);
+        t.Read(G);
+        t.Read(G + 0x20_0000);
+        var e = t.Run(Engine("personality=kvm" + options));
+
+        // The spte level is min(guest level, host level) (host_pfn_mapping_level). 2m: the first fill creates the
+        // l3 (the PDPT's shadow) and a direct l2 splitting the 1 GiB page, holding 2 MiB sptes (units 2); the second
+        // read is in the next 2 MiB, whose spte is still empty: a second fill, no page. 1g: one 1 GiB spte in the
+        // l3 (units 1) serves both reads. none: the l3, the direct l2 and a direct l1 for each 2 MiB touched: 2
+        // fills, 4 pages.
+        Assert.Equal(fills, e.Count("shadow_fill"));
+        Assert.Equal(units, e.Units("shadow_fill"));
+    }
+
+    [Fact]
+    public void A_table_shadowed_inside_a_huge_spte_write_protects_it_and_the_next_write_there_splits_it()
+    {
+        const ulong H = 0x60_0000;
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Map(r, H, 0x200, TestTrace.UserRw | Pte.Accessed | Pte.Dirty, leafLevel: 2); // frames 0x200-0x3FF
+        const ulong Q = 0x250; // a second root inside that 2 MiB page, sharing r's PDPT
+        t.PtInit(Q << 12, (t.TableOf(r, A, 3) << 12) | TestTrace.UserRw);
+        t.Cr3(r);
+        t.Write(H);
+        t.Cr3(Q);
+        t.Cr3(r);
+        t.Write(H + 0x1000);
+        t.Write(H + 0x5_0000, user: false);
+        var e = t.Run(Engine("personality=kvm"));
+
+        // write H: fill l3, l2 (units 2) with a writable 2 MiB spte (the guest page is dirty). cr3 Q: Q's root is
+        // shadowed, so frame 0x250 is write-tracked: account_shadowed write-protects every spte that maps it, the
+        // huge one included (rmap_write_protected 1), and disallows a huge page over its range. write H+0x1000: the
+        // read-only huge spte faults; kvm_mmu_hugepage_adjust now allows only 4 KiB: the huge spte is replaced by a
+        // direct l1 (units 1) and the write runs. write to 0x250 through the mapping (kernel mode): its spte is
+        // empty (outside the prefetched block), the fault finds a write-tracked upper-level table: emulated.
+        Assert.Equal(1, e.Counter("rmap_write_protected"));
+        Assert.Equal(2, e.Count("shadow_fill"));
+        Assert.Equal(3, e.Units("shadow_fill"));
+        Assert.Equal(1, e.Counter("dirty_faults"));
+        Assert.Equal(1, e.Count("pt_emulate"));
     }
 
     [Fact]
