@@ -48,8 +48,13 @@ public static class Pricing
         return new PricedStats(exit, walk, mmu, guest, guest + mmu);
     }
 
-    /// <summary>Walk references at the latency of the level that served them, plus the walk caches' hits.</summary>
+    /// <summary>
+    /// Walk references at the latency of the level that served them, plus the walk caches' hits. Written as every
+    /// reference at the L1 latency plus what each farther level adds (equal, since the levels sum to walk_refs), so a
+    /// profile whose levels all cost the same (an earlier release's flat <c>ref_cycles</c>) prices walk_refs alone and
+    /// re-prices a report that never recorded the levels.
+    /// </summary>
     public static double WalkCycles(WalkCosts c, EngineStats s) =>
-        (s.WalkL1 * c.L1) + (s.WalkL2 * c.L2) + (s.WalkL3 * c.L3) + (s.WalkMem * c.Memory)
+        (s.WalkRefs * c.L1) + (s.WalkL2 * (c.L2 - c.L1)) + (s.WalkL3 * (c.L3 - c.L1)) + (s.WalkMem * (c.Memory - c.L1))
         + (s.PscHits * c.PscHit) + (s.NestedTlbHits * c.NestedTlbHit);
 }

@@ -5,7 +5,9 @@ using Replay.Engines.Tlb;
 namespace Replay.Analysis.Costs;
 
 /// <summary>
-/// Reads the profile JSON schema (SPEC §4; snake_case, see <c>Profiles/skylake.json</c>). Every cost is
+/// Reads the profile JSON schema (SPEC §4; snake_case, see <c>Profiles/skylake.json</c>). A profile of an earlier
+/// release (a flat <c>walk.ref_cycles</c>, no <c>cache</c>, no <c>guest.cycles_per_insn</c>) is still read, so the
+/// reports it is kept in can be compared and re-priced. Every cost is
 /// required; TLB arrays other than <c>l1d_4k</c> and <c>l1i_4k</c> may be null or absent (the CPU has none);
 /// <c>tlb.psc</c>, <c>tlb.nested_tlb</c> (the EPT engine's gpa → hpa TLB), <c>tlb.ept_psc</c> (EPT paging-structure
 /// caches: <c>pml4</c>, <c>pdpt</c>, <c>pd</c>; absent = 0), <c>description</c> and <c>sources</c> are optional. Unknown fields in the fixed sections are
@@ -48,9 +50,23 @@ internal static class ProfileParser
             var t = r.Object(root, "", "transitions");
             r.Known(t, "transitions", "vmexit", "pv_trap", "hypercall");
             var walk = r.Object(root, "", "walk");
-            r.Known(walk, "walk", "l1_cycles", "l2_cycles", "l3_cycles", "memory_cycles", "psc_hit_cycles", "nested_tlb_hit_cycles");
             var guest = r.Object(root, "", "guest");
-            r.Known(guest, "guest", "cycles_per_access", "cycles_per_insn", "guest_fault_cycles");
+            bool legacy = walk.TryGetProperty("ref_cycles", out _);
+            if (legacy)
+            {
+                // A profile of an earlier release (kept in its reports' metadata): one price per walk reference, no
+                // price for instructions, no cache geometry.
+                r.Known(walk, "walk", "ref_cycles", "psc_hit_cycles");
+                r.Known(guest, "guest", "cycles_per_access", "guest_fault_cycles");
+            }
+            else
+            {
+                r.Known(walk, "walk", "l1_cycles", "l2_cycles", "l3_cycles", "memory_cycles", "psc_hit_cycles", "nested_tlb_hit_cycles");
+                r.Known(guest, "guest", "cycles_per_access", "cycles_per_insn", "guest_fault_cycles");
+            }
+
+            double flat = legacy ? r.Cost(walk, "walk", "ref_cycles") : 0;
+            var tlb = r.Tlb(r.Object(root, "", "tlb"));
 
             return new CostProfile
             {
@@ -59,13 +75,15 @@ internal static class ProfileParser
                 Transitions = new TransitionCosts(
                     r.Cost(t, "transitions", "vmexit"), r.Cost(t, "transitions", "pv_trap"), r.Cost(t, "transitions", "hypercall")),
                 Handlers = r.Handlers(r.Object(root, "", "handlers")),
-                Walk = new WalkCosts(
-                    r.Cost(walk, "walk", "l1_cycles"), r.Cost(walk, "walk", "l2_cycles"), r.Cost(walk, "walk", "l3_cycles"),
-                    r.Cost(walk, "walk", "memory_cycles"), r.Cost(walk, "walk", "psc_hit_cycles"), r.Cost(walk, "walk", "nested_tlb_hit_cycles")),
+                Walk = legacy
+                    ? new WalkCosts(flat, flat, flat, flat, r.Cost(walk, "walk", "psc_hit_cycles"), 0)
+                    : new WalkCosts(
+                        r.Cost(walk, "walk", "l1_cycles"), r.Cost(walk, "walk", "l2_cycles"), r.Cost(walk, "walk", "l3_cycles"),
+                        r.Cost(walk, "walk", "memory_cycles"), r.Cost(walk, "walk", "psc_hit_cycles"), r.Cost(walk, "walk", "nested_tlb_hit_cycles")),
                 CyclesPerAccess = r.Cost(guest, "guest", "cycles_per_access"),
-                CyclesPerInsn = r.Cost(guest, "guest", "cycles_per_insn"),
+                CyclesPerInsn = legacy ? 0 : r.Cost(guest, "guest", "cycles_per_insn"),
                 GuestFaultCycles = r.Cost(guest, "guest", "guest_fault_cycles"),
-                Tlb = r.Tlb(r.Object(root, "", "tlb")) with { Caches = r.Caches(r.Object(root, "", "cache")) },
+                Tlb = legacy && !root.TryGetProperty("cache", out _) ? tlb : tlb with { Caches = r.Caches(r.Object(root, "", "cache")) },
                 Sources = r.Sources(root),
                 Json = json,
             };

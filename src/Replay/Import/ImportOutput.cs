@@ -45,6 +45,7 @@ public static class ImportOutput
         host.Complete();
         stats.Events = host.Events;
         stats.InsnsUnwritten = host.PendingInstructions;
+        stats.KernelInsns = host.KernelInstructions;
         writer.SetMetadata(StatsKey, stats.ToJson());
         await writer.CompleteAsync(ct).ConfigureAwait(false);
         return stats;

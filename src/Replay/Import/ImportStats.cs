@@ -32,10 +32,16 @@ public sealed class ImportStats
     public long Insns { get; set; }
 
     /// <summary>
-    /// Of <see cref="Insns"/>, those no later event on their vCPU carried, so the trace does not hold them (0 unless the
-    /// input ends in instructions on a vCPU that then emits nothing, not even an exit's teardown).
+    /// Instructions retired (the input's or the kernel's) that no later event on their vCPU carried, so the trace does not
+    /// hold them: the input ending in instructions on a vCPU that then emits nothing, or the last exit's kernel work.
     /// </summary>
     public long InsnsUnwritten { get; set; }
+
+    /// <summary>
+    /// Instructions the guest kernel model's own paths added (context switches, exits; see <c>KernelCosts</c>): the
+    /// trace's Σ insns is <see cref="Insns"/> plus these, minus <see cref="InsnsUnwritten"/>.
+    /// </summary>
+    public long KernelInsns { get; set; }
 
     /// <summary>Processes created.</summary>
     public int Processes { get; set; }
@@ -72,6 +78,7 @@ public sealed class ImportStats
         ["instructions"] = Instructions,
         ["insns"] = Insns,
         ["insns_unwritten"] = InsnsUnwritten,
+        ["kernel_insns"] = KernelInsns,
     });
 
     /// <summary>One line for people.</summary>
@@ -84,7 +91,7 @@ public sealed class ImportStats
             $"{Records:N0} records ({Fetches:N0} fetches, {Loads:N0} loads, {Stores:N0} stores, {Modifies:N0} modifies) " +
             $"from {Plural(Threads, "input")} in {Plural(Processes, "process")}; " +
             $"{BadRecords:N0} bad skipped; {Ignored:N0} ignored; " +
-            $"{Instructions:N0} instructions ({Insns:N0} without a fetch event{unwritten}); {Events:N0} events written");
+            $"{Instructions:N0} instructions ({Insns:N0} without a fetch event{unwritten}); {KernelInsns:N0} of kernel work added; {Events:N0} events written");
     }
 
     private static string Plural(long n, string word) =>

@@ -77,6 +77,9 @@ public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
     /// <summary>Instructions retired that no event followed on their vCPU, so the trace does not hold them (after <see cref="Complete"/>: lost).</summary>
     public long PendingInstructions => kernel.PendingInstructions;
 
+    /// <summary>Instructions the kernel model's own paths (switches, exits, syscalls) added to the trace's <c>insns</c>.</summary>
+    public long KernelInstructions => kernel.KernelInstructions;
+
     public void Mark(ulong id) => kernel.Mark(id);
 
     public void Exit(int process)

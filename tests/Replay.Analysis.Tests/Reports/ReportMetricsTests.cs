@@ -60,16 +60,24 @@ public class ReportMetricsTests
         Assert.Equal(
             ["exits", "guest_faults", "tlb_misses", "walk_refs", "mmu_cycles", "overhead_cycles", "slowdown", "shadow_pages_peak", "events_per_second"],
             all.Shown.Select(m => m.Name));
-        Assert.Equal(["accesses", "exits", "guest_faults", "tlb_misses", "mmu_cycles", "shadow_pages", "walk_refs", "psc_hits"], all.Timeline.Select(m => m.Name));
+        Assert.Equal(
+            ["accesses", "exits", "guest_faults", "tlb_misses", "mmu_cycles", "shadow_pages", "walk_refs", "psc_hits", "instructions", "insns",
+             "walk_refs_l1", "walk_refs_l2", "walk_refs_l3", "walk_refs_mem", "nested_tlb_hits"],
+            all.Timeline.Select(m => m.Name));
     }
 
     [Fact]
     public void What_exact_re_pricing_needs_is_found_by_asking_Pricing()
     {
-        // The round profile prices accesses and pt_writes (guest work), guest faults, walk references and PSC hits;
-        // the timeline records only mmu_cycles, which needs the walk counts alone.
-        Assert.Equal(["accesses", "pt_writes", "guest_faults", "walk_refs", "psc_hits"], PricingNeeds.Of(TestProfiles.Round, ReportMetrics.All.Summary).Select(m => m.Name));
-        Assert.Equal(["walk_refs", "psc_hits"], PricingNeeds.Of(TestProfiles.Round, ReportMetrics.All.Timeline).Select(m => m.Name));
+        // The round profile prices accesses, pt_writes and insns (guest work), guest faults, walk references (all at the
+        // L1 price, plus what L2, L3 and memory add: walk_refs_l1 itself is never needed), PSC and nested-TLB hits; the
+        // timeline records only mmu_cycles, which needs the walk counts alone.
+        Assert.Equal(
+            ["accesses", "pt_writes", "guest_faults", "walk_refs", "psc_hits", "insns", "walk_refs_l2", "walk_refs_l3", "walk_refs_mem", "nested_tlb_hits"],
+            PricingNeeds.Of(TestProfiles.Round, ReportMetrics.All.Summary).Select(m => m.Name));
+        Assert.Equal(
+            ["walk_refs", "psc_hits", "walk_refs_l2", "walk_refs_l3", "walk_refs_mem", "nested_tlb_hits"],
+            PricingNeeds.Of(TestProfiles.Round, ReportMetrics.All.Timeline).Select(m => m.Name));
 
         // A profile that prices PSC hits at 0 does not need them.
         var free = ProfileCatalog.Parse(TestProfiles.RoundJson.Replace("\"psc_hit_cycles\": 2", "\"psc_hit_cycles\": 0", StringComparison.Ordinal), "round, free PSC hits");

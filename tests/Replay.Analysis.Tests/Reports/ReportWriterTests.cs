@@ -94,8 +94,8 @@ public class ReportWriterTests
         await ReportWriter.WriteAsync(dir.Path, Tables(), TestProfiles.Round, Provenance);
 
         var summary = await Columns(dir.File(ReportWriter.SummaryFile));
-        Assert.Equal(36, summary.Count);
-        Assert.Equal("native_psc_hits", summary.Keys.Last());
+        Assert.Equal(47, summary.Count);
+        Assert.Equal("native_walk_refs_mem", summary.Keys.Last());
         Assert.True(IsString(summary["engine"]));
         Assert.True(IsString(summary["trace_sha256"]));
         Assert.Equal(Parquet.Meta.Type.INT64, summary["accesses"].Type);
@@ -128,14 +128,16 @@ public class ReportWriterTests
         [
             "trace", "trace_sha256", "engine", "profile", "phase", "events", "accesses", "cr3_loads", "pt_writes", "invlpgs",
             "flushes", "guest_faults", "trace_warnings", "tlb_misses", "walk_refs", "exits", "exit_cycles", "walk_cycles",
-            "mmu_cycles", "overhead_cycles", "overhead_per_kaccess", "guest_cycles", "total_cycles", "slowdown",
+            "mmu_cycles", "overhead_cycles", "overhead_per_kaccess", "instructions", "guest_cycles", "total_cycles", "slowdown",
             "shadow_pages_peak", "shadow_pages_created", "shadow_pages_evicted", "emulated_writes", "unsyncs", "resyncs",
             "unshadows", "replay_seconds", "events_per_second", "psc_hits", "native_walk_refs", "native_psc_hits",
+            "insns", "walk_refs_l1", "walk_refs_l2", "walk_refs_l3", "walk_refs_mem", "nested_tlb_hits",
+            "native_walk_refs_l1", "native_walk_refs_l2", "native_walk_refs_l3", "native_walk_refs_mem",
         ];
         Assert.Equal(spec, ReportSchema.Summary.Columns.Select(c => c.Name));
         Assert.Equal(
             ["trace", "engine", "profile", "window", "first_event", "last_event", "time_ns", "accesses", "exits", "guest_faults", "tlb_misses", "mmu_cycles", "shadow_pages",
-             "walk_refs", "psc_hits"],
+             "walk_refs", "psc_hits", "instructions", "insns", "walk_refs_l1", "walk_refs_l2", "walk_refs_l3", "walk_refs_mem", "nested_tlb_hits"],
             ReportSchema.Timeline.Columns.Select(c => c.Name));
     }
 

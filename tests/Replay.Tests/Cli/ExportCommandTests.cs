@@ -23,7 +23,7 @@ public sealed class ExportCommandTests : IDisposable
         Assert.Equal(summary.Count + 1, lines.Length);
         var header = lines[0].Split(',').ToList();
         Assert.Equal("trace", header[0]);
-        Assert.Equal("native_psc_hits", header[^1]);
+        Assert.Equal("native_walk_refs_mem", header[^1]);
         for (int i = 0; i < summary.Count; i++)
         {
             var fields = lines[i + 1].Split(',');

@@ -45,6 +45,14 @@ public sealed class GeneratedWorkloadTests
             "--engine", "writable-pt", "--engine", "ept", "--engine", "ept:large_pages=true"];
         (code, _, err) = await Cli.Cli.RunAsync(run);
         Assert.True(code == 0, $"{workload} {options}: {err}");
+
+        // Every walk reference was served somewhere in the memory hierarchy, and every row counts the same guest work.
+        var rows = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(d.File("r"), Analysis.Reports.ReportWriter.SummaryFile));
+        Assert.All(rows, r => Assert.Equal(r.WalkRefs, r[Analysis.Reports.ReportMetrics.WalkL1] + r[Analysis.Reports.ReportMetrics.WalkL2]
+            + r[Analysis.Reports.ReportMetrics.WalkL3] + r[Analysis.Reports.ReportMetrics.WalkMem]));
+        Assert.Single(rows.Where(r => r.Phase == "all").Select(r => r[Analysis.Reports.ReportMetrics.Instructions]).Distinct());
+        Assert.All(rows.Where(r => r.Engine != "ept" && !r.Engine.StartsWith("ept:", StringComparison.Ordinal)),
+            r => Assert.Equal(0, r[Analysis.Reports.ReportMetrics.NestedTlbHits]));
     }
 
     [Fact]

@@ -119,11 +119,14 @@ public sealed class ImportCommandTests : IDisposable
             insns += batch.SumInsns(0, batch.Count);
         }
 
-        Assert.Equal((870_364L, 630_077L, 1_500_441L), (fetches, insns, fetches + insns));
+        // The kernel model adds its own work to insns (the exit's teardown at the end is pending, in insns_unwritten).
         using var counts = System.Text.Json.JsonDocument.Parse(reader.Metadata[ImportOutput.StatsKey]);
         var root = counts.RootElement;
-        Assert.Equal((1_499_865L, 630_077L, 0L, 869_788L),
-            (root.GetProperty("instructions").GetInt64(), root.GetProperty("insns").GetInt64(), root.GetProperty("insns_unwritten").GetInt64(), root.GetProperty("fetches").GetInt64()));
+        long kernel = root.GetProperty("kernel_insns").GetInt64(), unwritten = root.GetProperty("insns_unwritten").GetInt64();
+        Assert.True(kernel > 0);
+        Assert.Equal((870_364L, 630_077L + kernel - unwritten), (fetches, insns));
+        Assert.Equal((1_499_865L, 630_077L, 869_788L),
+            (root.GetProperty("instructions").GetInt64(), root.GetProperty("insns").GetInt64(), root.GetProperty("fetches").GetInt64()));
     }
 
     [Fact]

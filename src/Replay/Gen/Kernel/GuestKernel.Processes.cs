@@ -44,7 +44,7 @@ public sealed partial class GuestKernel
             FlushRange(parent, 0, -1);
         }
 
-        Retire(vcpu, Options.Costs.Fork + (copied * Options.Costs.ForkPerEntry));
+        RetireKernel(vcpu, Options.Costs.Fork + (copied * Options.Costs.ForkPerEntry));
         return child;
     }
 
@@ -55,7 +55,7 @@ public sealed partial class GuestKernel
     public Process Exec(int vcpu, Process p, int? program = null)
     {
         Run(vcpu, p);
-        Retire(vcpu, Options.Costs.Exec);
+        RetireKernel(vcpu, Options.Costs.Exec);
         var fresh = CreateProcess(vcpu, program);
         Run(vcpu, fresh);
         Teardown(p, vcpu);
@@ -66,7 +66,7 @@ public sealed partial class GuestKernel
     public void Syscall(int vcpu)
     {
         EnterKernel(vcpu, _cpus[vcpu]);
-        Retire(vcpu, Options.Costs.Syscall);
+        RetireKernel(vcpu, Options.Costs.Syscall);
     }
 
     /// <summary>
@@ -84,7 +84,7 @@ public sealed partial class GuestKernel
         }
 
         EnterKernel(vcpu, c);
-        Retire(vcpu, Options.Costs.Syscall);
+        RetireKernel(vcpu, Options.Costs.Syscall);
         ulong end = va + ((ulong)pages << 12);
         ulong lo = ulong.MaxValue, hi = 0;
         bool huge = false;

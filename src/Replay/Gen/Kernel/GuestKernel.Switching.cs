@@ -31,7 +31,7 @@ public sealed partial class GuestKernel
             EnterKernel(vcpu, c);
         }
 
-        Retire(vcpu, Options.Costs.Switch);
+        RetireKernel(vcpu, Options.Costs.Switch);
         Switch(vcpu, c, p);
     }
 

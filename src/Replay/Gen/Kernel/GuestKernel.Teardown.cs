@@ -39,7 +39,7 @@ public sealed partial class GuestKernel
         int zapped = 0;
         ZapLeaves(vcpu, p.Root, _levels, ref zapped);
         FreeTables(vcpu, p, p.Root, _levels);
-        Retire(vcpu, Options.Costs.Exit + (zapped * Options.Costs.ExitPerEntry));
+        RetireKernel(vcpu, Options.Costs.Exit + (zapped * Options.Costs.ExitPerEntry));
         FlushRange(p, 0, -1);
         for (int u = 0; u < _cpus.Length; u++)
         {

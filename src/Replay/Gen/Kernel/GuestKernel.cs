@@ -174,6 +174,16 @@ public sealed partial class GuestKernel
         _pendingInsns[vcpu] = checked(_pendingInsns[vcpu] + instructions);
     }
 
+    /// <summary>Instructions the kernel's own paths retired (<see cref="KernelOptions.Costs"/>): part of the trace's <c>insns</c>.</summary>
+    public long KernelInstructions { get; private set; }
+
+    /// <summary>Retires <paramref name="instructions"/> of the kernel's own work (a path of <see cref="KernelOptions.Costs"/>).</summary>
+    private void RetireKernel(int vcpu, long instructions)
+    {
+        KernelInstructions += instructions;
+        Retire(vcpu, instructions);
+    }
+
     /// <summary>A phase marker (SPEC §1 <c>mark</c>).</summary>
     public void Mark(ulong id) => Emit(TraceOp.Mark, 0, 0, id, 0, false);
 
