@@ -46,7 +46,7 @@ public static class ProfileAudit
     {
         switch (e.ValueKind)
         {
-            case JsonValueKind.Number:
+            case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
                 into.Add(path);
                 break;
             case JsonValueKind.Object when e.TryGetProperty("entries", out _) || e.TryGetProperty("kib", out _):

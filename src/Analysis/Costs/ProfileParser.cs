@@ -162,7 +162,7 @@ internal static class ProfileParser
 
         public TlbGeometry Tlb(JsonElement tlb)
         {
-            Known(tlb, "tlb", "l1d_4k", "l1d_2m", "l1d_1g", "l1i_4k", "l1i_2m", "stlb", "psc", "nested_tlb", "ept_psc");
+            Known(tlb, "tlb", "l1d_4k", "l1d_2m", "l1d_1g", "l1i_4k", "l1i_2m", "stlb", "psc", "nested_tlb", "ept_psc", "vpid");
             var stlb = TlbArrayAt(tlb, "stlb", required: false, withPageSizes: true, out bool stlb2M, out bool stlb1G);
             var psc = OptionalObject(tlb, "psc");
             if (psc.ValueKind == JsonValueKind.Object)
@@ -194,6 +194,7 @@ internal static class ProfileParser
                 EptPscPml4 = PscEntries(eptPsc, "pml4", "tlb.ept_psc"),
                 EptPscPdpt = PscEntries(eptPsc, "pdpt", "tlb.ept_psc"),
                 EptPscPd = PscEntries(eptPsc, "pd", "tlb.ept_psc"),
+                Vpid = OptionalBool(tlb, "tlb", "vpid") ?? true,
             };
         }
 
@@ -233,6 +234,12 @@ internal static class ProfileParser
 
             return new CacheLevelGeometry(kib, ways);
         }
+
+        /// <summary>An optional true/false field; null when absent.</summary>
+        public bool? OptionalBool(JsonElement obj, string path, string name) =>
+            !obj.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null ? null
+            : e.ValueKind is JsonValueKind.True or JsonValueKind.False ? e.GetBoolean()
+            : throw new ProfileException($"Field '{Join(path, name)}' of the {origin} must be true or false.");
 
         /// <summary>An optional object field of <c>tlb</c>: <c>default</c> when absent or null.</summary>
         private JsonElement OptionalObject(JsonElement tlb, string name) =>

@@ -40,7 +40,13 @@ public static class ReplayLoop
 {
     // Called a few times per million events: tiering would leave it in tier-0/OSR code for most of a run.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void Run<THooks>(THooks engine, EventBatch b, int start, int end, bool verify)
+    /// <param name="vmExits">
+    /// The engine's stats when its exits are VM exits on a CPU without VPID (first-generation VT-x): then every event
+    /// that made an exit flushes the vCPU's TLB and paging-structure caches, as VM entry and exit do without VPID
+    /// (Intel SDM Vol. 3C §28.3.3.3). Null when exits leave the TLB alone (VPID, or PV traps into a hypervisor mapped
+    /// in every address space).
+    /// </param>
+    public static void Run<THooks>(THooks engine, EventBatch b, int start, int end, bool verify, EngineStats? vmExits = null)
         where THooks : struct, IEngineHooks
     {
         var op = b.Op;
@@ -52,8 +58,16 @@ public static class ReplayLoop
         var width = b.Width;
         long first = b.FirstRow;
         var caches = engine.Machine.Caches;
+        var pressure = engine.Machine.Pressure;
+        var insns = b.Insns;
         for (int i = start; i < end; i++)
         {
+            long exitsBefore = vmExits?.Exits ?? 0;
+            if (pressure is not null && insns[i] != 0)
+            {
+                pressure.Retired(vcpu[i], insns[i]);
+            }
+
             switch (op[i])
             {
                 case 0:
@@ -92,6 +106,13 @@ public static class ReplayLoop
                     break;
                 default:
                     break; // mark: phases are the driver's business
+            }
+
+            if (vmExits is not null && vmExits.Exits != exitsBefore)
+            {
+                var v = engine.Machine.Vcpus[vcpu[i]];
+                v.Tlb.Flush(null, includeGlobal: true);
+                v.Psc.FlushAll();
             }
         }
     }

@@ -86,7 +86,7 @@ public sealed class EptEngine : IMmuEngine
             Start();
         }
 
-        ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
+        ReplayLoop.Run(new Hooks(this), batch, start, end, verify, Machine.Config.Tlb.Vpid ? null : Stats);
     }
 
     public Translation Access(in MemoryAccess access)

@@ -19,6 +19,7 @@ public sealed class GuestMachine
         }
 
         Caches = new MemoryHierarchy(config.Tlb.Caches, Vcpus.Length);
+        Pressure = config.Pressure.Any ? new PressureSource(Caches, config.Pressure, Vcpus.Length) : null;
     }
 
     public MachineConfig Config { get; }
@@ -29,6 +30,9 @@ public sealed class GuestMachine
 
     /// <summary>The data caches the hardware walker reads entries through (this engine's own: its tables compete with the trace's data).</summary>
     public MemoryHierarchy Caches { get; }
+
+    /// <summary>Where the unlisted work's data lines come from; null when the trace lists all its accesses.</summary>
+    public PressureSource? Pressure { get; }
 
     public int Levels => Config.PagingLevels;
 

@@ -129,7 +129,7 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
 
     private int Levels => Machine.Levels;
 
-    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify, Machine.Config.Tlb.Vpid ? null : Stats);
 
     public Translation Access(in MemoryAccess access)
     {

@@ -67,7 +67,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
 
     public EngineStats Stats { get; }
 
-    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify);
+    public void Run(Trace.EventBatch batch, int start, int end, bool verify) => ReplayLoop.Run(new Hooks(this), batch, start, end, verify, Machine.Config.Tlb.Vpid ? null : Stats);
 
     public GuestMachine Machine { get; }
 

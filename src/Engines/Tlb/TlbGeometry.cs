@@ -52,6 +52,12 @@ public sealed record TlbGeometry
     /// <summary>EPT paging-structure cache of EPT PD entries.</summary>
     public int EptPscPd { get; init; }
 
+    /// <summary>
+    /// VM exits and entries keep the TLB (VPID, Nehalem and later). False for first-generation VT-x (the Pentium 4),
+    /// where every VM exit flushes the guest's translations.
+    /// </summary>
+    public bool Vpid { get; init; } = true;
+
     /// <summary>The data caches that serve page-walk references (the profile's <c>cache</c> section).</summary>
     public CacheGeometry Caches { get; init; } = CacheGeometry.Default;
 

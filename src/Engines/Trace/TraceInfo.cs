@@ -14,6 +14,9 @@ public sealed record TraceInfo
     public bool Pcid { get; init; }
     public string Source { get; init; } = "";
 
+    /// <summary>The cache pressure of the work the trace carries in <c>insns</c> (<c>replay.guest.cache_pressure</c>); none by default.</summary>
+    public Caches.CachePressure Pressure { get; init; } = Caches.CachePressure.None;
+
     /// <summary>Marker id → label, from <c>replay.markers</c>.</summary>
     public IReadOnlyDictionary<ulong, string> Markers { get; init; } = new Dictionary<ulong, string>();
 }

@@ -78,6 +78,7 @@ internal static class GenCommand
             Pcid = options.Pcid,
             Source = Source(w, seed, events, options),
             Markers = w.Markers,
+            Pressure = w.Pressure,
         };
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null)

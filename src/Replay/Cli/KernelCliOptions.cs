@@ -6,7 +6,7 @@ namespace Replay.Cli;
 
 /// <summary>
 /// The guest kernel model's options on the command line, shared by <c>replay gen</c> and <c>replay import</c>:
-/// <c>--vcpus --memory --levels --pcid --kpti --thp --ptdying</c>.
+/// <c>--vcpus --memory --levels --pcid --kpti --thp --ptdying --eager-fork</c>.
 /// </summary>
 internal sealed class KernelCliOptions
 {
@@ -28,6 +28,11 @@ internal sealed class KernelCliOptions
 
     public Option<bool> PtDying { get; } = new("--ptdying") { Description = "Emit the ptdying hint before tearing an address space down." };
 
+    public Option<bool> EagerFork { get; } = new("--eager-fork")
+    {
+        Description = "fork copies every present leaf, text included, as Linux did before 2.6.14's lazy page-table copies (the kernels of 2005-2006); by default text is left to the page cache.",
+    };
+
     public void AddTo(Command cmd)
     {
         cmd.Add(Vcpus);
@@ -37,6 +42,7 @@ internal sealed class KernelCliOptions
         cmd.Add(Kpti);
         cmd.Add(Thp);
         cmd.Add(PtDying);
+        cmd.Add(EagerFork);
     }
 
     /// <summary>The validated kernel options; a bad value is an <see cref="ArgumentException"/> with a one-sentence message.</summary>
@@ -51,6 +57,7 @@ internal sealed class KernelCliOptions
             Kpti = parse.GetValue(Kpti),
             Thp = parse.GetValue(Thp),
             PtDying = parse.GetValue(PtDying),
+            EagerFork = parse.GetValue(EagerFork),
         };
         options.Validate();
         return options;
@@ -76,7 +83,8 @@ internal sealed class KernelCliOptions
             s += string.Create(CultureInfo.InvariantCulture, $" --levels {o.PagingLevels}");
         }
 
-        return s + (o.Pcid ? " --pcid" : "") + (o.Kpti ? " --kpti" : "") + (o.Thp ? " --thp" : "") + (o.PtDying ? " --ptdying" : "");
+        return s + (o.Pcid ? " --pcid" : "") + (o.Kpti ? " --kpti" : "") + (o.Thp ? " --thp" : "") + (o.PtDying ? " --ptdying" : "")
+            + (o.EagerFork ? " --eager-fork" : "");
     }
 
     /// <summary>Bytes from "4294967296", "512M", "4G", "1T" (binary units).</summary>

@@ -36,7 +36,7 @@ public static class ReplayDriver
         var hashTask = Task.Run(() => Sha256Of(req.TracePath), ct);
         await using var reader = await TraceReader.OpenAsync(req.TracePath, ct).ConfigureAwait(false);
         var info = reader.Info;
-        var config = new MachineConfig(info.Vcpus, info.MemoryBytes, info.PagingLevels, info.Pcid, req.Tlb);
+        var config = new MachineConfig(info.Vcpus, info.MemoryBytes, info.PagingLevels, info.Pcid, req.Tlb) { Pressure = info.Pressure };
 
         // An engine whose real system never runs this guest is refused before anything replays: skipped when it
         // only came from 'all', an error (nothing is written) when the user named it.

@@ -16,18 +16,20 @@ public static class Effects
     private const string Shadow2006 = "shadow-cached:oos=false";
     private const string Ept = "ept";
     private const string EptLarge = "ept:large_pages=true";
-    private static readonly string[] SingleVcpuWorkloads = ["forkwait", "webserver", "database"];
 
     /// <param name="events">Length of each generated trace.</param>
     public static IReadOnlyList<Effect> All(long events)
     {
         var forkwait = new Scenario("forkwait", events);
-        var kbuild = new Scenario("kernel-build", events, Vcpus: 2);
-        var database = new Scenario("database", events);
-        var web = new Scenario("webserver", events);
+        var kbuild = new Scenario("kernel-build", events, Vcpus: 2, Phase: "build");
+        var database = new Scenario("database", events, Phase: "steady");
+        var web = new Scenario("webserver", events, Phase: "serve");
+        var ctx = new Scenario("ctxswitch", events, Phase: "steady");
+        var demand = new Scenario("demand", events);
         var forkwaitNehalem = new LabRun(forkwait, "nehalem", [Shadow, Ept]);
 
         double Gap(LabResults r, Scenario s, string profile, string ept) => ((r.Total(s, profile, ept) / r.Total(s, profile, Shadow)) - 1) * 100;
+        double Gain(LabResults r, Scenario s, string ept) => ((r.Total(s, "nehalem", Shadow) / r.Total(s, "nehalem", ept)) - 1) * 100;
 
         return
         [
@@ -43,11 +45,20 @@ public static class Effects
             new(
                 "ept-beats-shadow-mmu-heavy",
                 "VMware, 'Performance Evaluation of Intel EPT Hardware Assist' (2009, Xeon 5500): EPT up to 48% faster than shadow paging on MMU-intensive benchmarks; ESX backs guest memory with large pages under EPT",
-                "kernel-build on 2 vCPUs, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
+                "the best of kernel-build (2 vCPUs), webserver and database, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
                 Published.Point(48, "up to 48% faster"),
                 "% faster",
-                [new(kbuild, "nehalem", [Shadow, EptLarge])],
-                r => ((r.Total(kbuild, "nehalem", Shadow) / r.Total(kbuild, "nehalem", EptLarge)) - 1) * 100,
+                [new(kbuild, "nehalem", [Shadow, EptLarge]), new(web, "nehalem", [Shadow, EptLarge]), new(database, "nehalem", [Shadow, EptLarge])],
+                r => new[] { kbuild, web, database }.Max(s => Gain(r, s, EptLarge)),
+                (_, m) => m > 0),
+            new(
+                "ept-beats-shadow-microbenchmarks",
+                "VMware 2009 (Xeon 5500): EPT up to 600% faster than shadow paging on MMU-intensive microbenchmarks",
+                "the best of forkwait, ctxswitch and demand, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
+                Published.Point(600, "up to 600% faster"),
+                "% faster",
+                [new(forkwait, "nehalem", [Shadow, EptLarge]), new(ctx, "nehalem", [Shadow, EptLarge]), new(demand, "nehalem", [Shadow, EptLarge])],
+                r => new[] { forkwait, ctx, demand }.Max(s => Gain(r, s, EptLarge)),
                 (_, m) => m > 0),
             new(
                 "oos-shadows-gain",
@@ -126,8 +137,8 @@ public static class Effects
     /// </summary>
     internal static bool EachWinsSomewhere(LabResults r, long events)
     {
-        var gaps = SingleVcpuWorkloads.Select(w => new Scenario(w, events))
-            .Append(new Scenario("kernel-build", events, Vcpus: 2))
+        var gaps = new[] { new Scenario("forkwait", events), new Scenario("webserver", events, Phase: "serve"), new Scenario("database", events, Phase: "steady") }
+            .Append(new Scenario("kernel-build", events, Vcpus: 2, Phase: "build"))
             .Select(s => r.Total(s, "nehalem", Ept) - r.Total(s, "nehalem", Shadow))
             .ToList();
         return gaps.Any(g => g > 0) && gaps.Any(g => g < 0);

@@ -10,11 +10,13 @@ using Replay.Gen.Kernel;
 namespace Replay.Fidelity;
 
 /// <summary>A generated trace the fidelity table replays: a named workload, its kernel options, its length and seed.</summary>
-public sealed record Scenario(string Workload, long Events, int Vcpus = 1, bool Thp = false, int Seed = 1)
+/// <param name="Phase">The phase the effect is measured over: the steady state a published measurement stands for (<c>all</c> for the whole trace).</param>
+public sealed record Scenario(string Workload, long Events, int Vcpus = 1, bool Thp = false, bool EagerFork = false, int Seed = 1, string Phase = "all")
 {
-    public KernelOptions Options => new() { Vcpus = Vcpus, Thp = Thp };
+    public KernelOptions Options => new() { Vcpus = Vcpus, Thp = Thp, EagerFork = EagerFork };
 
-    public string FileName => string.Create(CultureInfo.InvariantCulture, $"{Workload}-v{Vcpus}{(Thp ? "-thp" : "")}-n{Events}-s{Seed}.pq");
+    public string FileName => string.Create(CultureInfo.InvariantCulture,
+        $"{Workload}-v{Vcpus}{(Thp ? "-thp" : "")}{(EagerFork ? "-eager" : "")}-n{Events}-s{Seed}.pq");
 
     /// <summary>The <c>replay gen</c> command line that makes this trace.</summary>
     public string Command => GenCommand.Source(Workloads.Find(Workload)!, Seed, Events, Options);
@@ -28,12 +30,12 @@ public sealed class LabResults
 {
     private readonly Dictionary<(Scenario, string), (IReadOnlyList<SummaryRow> Rows, TraceRunResult Result)> _runs = new();
 
-    internal void Add(Scenario s, string profile, IReadOnlyList<SummaryRow> rows, TraceRunResult result) => _runs[(s, profile)] = (rows, result);
+    internal void Add(Scenario s, string profile, IReadOnlyList<SummaryRow> rows, TraceRunResult result) => _runs[(s with { Phase = ReportBuilder.AllPhase }, profile)] = (rows, result);
 
     /// <summary>The summary row (phase <c>all</c>) of <paramref name="engine"/> (canonical name) replaying <paramref name="s"/> under <paramref name="profile"/>.</summary>
     public SummaryRow Row(Scenario s, string profile, string engine) =>
-        Get(s, profile).Rows.FirstOrDefault(r => r.Engine == engine && r.Phase == ReportBuilder.AllPhase)
-        ?? throw new InvalidOperationException($"The fidelity run has no replay of {s.FileName} under {profile} by {engine}.");
+        Get(s, profile).Rows.FirstOrDefault(r => r.Engine == engine && r.Phase == s.Phase)
+        ?? throw new InvalidOperationException($"The fidelity run has no replay of {s.FileName} under {profile} by {engine} (phase {s.Phase}).");
 
     /// <summary>Total cycles (guest work + MMU) of an engine.</summary>
     public double Total(Scenario s, string profile, string engine) => Row(s, profile, engine).TotalCycles;
@@ -47,7 +49,7 @@ public sealed class LabResults
     }
 
     private (IReadOnlyList<SummaryRow> Rows, TraceRunResult Result) Get(Scenario s, string profile) =>
-        _runs.TryGetValue((s, profile), out var r) ? r : throw new InvalidOperationException($"The fidelity run did not replay {s.FileName} under {profile}.");
+        _runs.TryGetValue((s with { Phase = ReportBuilder.AllPhase }, profile), out var r) ? r : throw new InvalidOperationException($"The fidelity run did not replay {s.FileName} under {profile}.");
 }
 
 /// <summary>
@@ -61,7 +63,7 @@ public static class Lab
         Directory.CreateDirectory(workDir);
         var results = new LabResults();
         var groups = effects.SelectMany(e => e.Needs)
-            .GroupBy(n => (n.Scenario, n.Profile))
+            .GroupBy(n => (Scenario: n.Scenario with { Phase = ReportBuilder.AllPhase }, n.Profile))
             .Select(g => (g.Key.Scenario, g.Key.Profile, Engines: g.SelectMany(n => n.Engines).Distinct(StringComparer.Ordinal).ToList()));
         foreach (var (scenario, profileName, engines) in groups)
         {

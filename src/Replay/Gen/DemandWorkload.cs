@@ -8,18 +8,25 @@ namespace Replay.Gen;
 /// each leaf written to zero, then INVLPG per page or one flush past 33 pages (Linux's
 /// <c>tlb_single_page_flush_ceiling</c>), on every vCPU the process runs on. Every eighth region is a 2 MiB-aligned
 /// 512-page region touched sparsely (one fault with <c>--thp</c>). Stands for allocator churn (malloc arenas,
-/// short-lived buffers): guest page faults and invalidations dominate.
+/// short-lived buffers): guest page faults and invalidations dominate. The user work per touched page (7.4
+/// instructions: a region of 32.4 pages on average takes 240) is measured on a real mmap/touch/munmap loop
+/// (traces/README.md, "Calibration"); the kernel's mmap and munmap are system calls of the kernel model.
 /// </summary>
 internal static class DemandWorkload
 {
     private const ulong RegionBase = 0x2000_0000;
     private const ulong HugeBase = 0x4000_0000;
 
+    /// <summary>Measured user instructions per touched page of a region (cachegrind: 240 per region of 32.4 pages).</summary>
+    private const double UserPerPage = 7.4;
+
     public static readonly Workload Definition = new(
         "demand",
         "Allocator churn (malloc arenas, short-lived buffers): map 1-64 pages or a 2 MiB region, touch them, munmap with INVLPG or a flush past 33 pages.",
         new Dictionary<ulong, string> { [1] = "mmap", [2] = "munmap" },
         Generate);
+
+    private static ulong Page(ulong baseVa, int page) => baseVa + ((ulong)page << 12);
 
     private static void Generate(GuestKernel k, Random rng, long events)
     {
@@ -37,24 +44,22 @@ internal static class DemandWorkload
             bool huge = region % 8 == 7;
             ulong baseVa = huge ? HugeBase + ((ulong)(region % 4) << 21) : RegionBase + ((ulong)(region % 16) << 20);
             int pages = huge ? 512 : rng.Next(1, 65);
+            k.Syscall(v); // mmap
             if (huge)
             {
                 for (int i = 0; i < 64; i++)
                 {
-                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, Layout.Page(baseVa, rng.Next(512)));
+                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, Page(baseVa, rng.Next(512)));
                 }
             }
             else
             {
                 for (int i = 0; i < pages; i++)
                 {
-                    k.Access(v, TraceOp.Write, Layout.Page(baseVa, i));
+                    k.Retire(v, (long)UserPerPage);
+                    k.Access(v, TraceOp.Write, Page(baseVa, i));
                 }
 
-                for (int i = 0; i < pages * 2; i++)
-                {
-                    k.Access(v, TraceOp.Read, Layout.Page(baseVa, rng.Next(pages)) + 8);
-                }
             }
 
             k.Mark(2);

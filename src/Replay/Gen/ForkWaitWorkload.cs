@@ -17,17 +17,20 @@ internal static class ForkWaitWorkload
     /// <summary>The measured parent image: 247 resident text pages (binary, libc, ld.so), 20 anonymous data pages, 3 stack pages.</summary>
     private static readonly ImageSpec Image = new(TextPages: 247, DataPages: 20, HeapPages: 0, StackPages: 3);
 
-    /// <summary>Text pages the child fetches (from the page cache) and anonymous pages it writes (copy-on-write): 21 faults.</summary>
-    private const int ChildText = 14;
-    private const int ChildWrites = 7;
+    /// <summary>
+    /// The child's measured footprint (lackey, 3 iterations): 16 text pages in 8 fault-around windows (8 text faults),
+    /// 5 data pages read and 12 written (11 data, 1 stack: 12 copy-on-write faults), 1,355 user instructions.
+    /// </summary>
+    private const int ChildTextWindows = 8;
+    private const int ChildTextPerWindow = 2;
+    private const int ChildReads = 5;
+    private const int ChildDataWrites = 11;
+    private const long ChildUser = 1_355;
 
-    /// <summary>Pages the parent writes after wait (its copy-on-write faults: 2 per iteration) and text it fetches again.</summary>
-    private const int ParentWrites = 2;
-    private const int ParentText = 12;
-
-    /// <summary>User-mode instructions per iteration (parent, child), measured with cachegrind.</summary>
-    private const long ParentUser = 1_500;
-    private const long ChildUser = 4_000;
+    /// <summary>The parent's measured iteration: 3 text pages, 5 data pages read, its stack and one data page written (2 faults), 126 user instructions.</summary>
+    private const int ParentText = 3;
+    private const int ParentReads = 5;
+    private const long ParentUser = 126;
 
     private const int Program = 1;
 
@@ -55,8 +58,19 @@ internal static class ForkWaitWorkload
 
             k.Mark(2);
             k.Run(cv, child.Process);
-            TouchEach(k, cv, child, child.Text, ChildText, TraceOp.Fetch, ChildUser, rng);
-            TouchEach(k, cv, child, child.Data, ChildWrites, TraceOp.Write, 0, rng);
+            long step = ChildUser / ((ChildTextWindows * ChildTextPerWindow) + ChildReads + ChildDataWrites + 1);
+            for (int w = 0; w < ChildTextWindows; w++)
+            {
+                for (int i = 0; i < ChildTextPerWindow; i++)
+                {
+                    k.Retire(cv, step);
+                    child.Touch(k, cv, TraceOp.Fetch, child.Text.Page((w * 2 * GuestKernel.FaultAroundPages) + (i * 5)), rng);
+                }
+            }
+
+            TouchEach(k, cv, child, child.Data, ChildReads, TraceOp.Read, step, first: ChildDataWrites, rng);
+            TouchEach(k, cv, child, child.Data, ChildDataWrites, TraceOp.Write, step, first: 0, rng);
+            TouchEach(k, cv, child, child.Stack, 1, TraceOp.Write, step, first: Image.StackPages - 1, rng);
 
             k.Mark(3);
             k.Syscall(cv);
@@ -64,18 +78,22 @@ internal static class ForkWaitWorkload
 
             k.Mark(4);
             k.Run(0, parent.Process);
-            TouchEach(k, 0, parent, parent.Stack, ParentWrites, TraceOp.Write, ParentUser, rng);
-            TouchEach(k, 0, parent, parent.Text, ParentText, TraceOp.Fetch, 0, rng);
+            step = ParentUser / (ParentText + ParentReads + 2);
+            TouchEach(k, 0, parent, parent.Stack, 1, TraceOp.Write, step, first: Image.StackPages - 1, rng);
+            TouchEach(k, 0, parent, parent.Data, 1, TraceOp.Write, step, first: 0, rng);
+            TouchEach(k, 0, parent, parent.Text, ParentText, TraceOp.Fetch, step, first: 0, rng);
+            TouchEach(k, 0, parent, parent.Data, ParentReads, TraceOp.Read, step, first: ChildDataWrites, rng);
+            k.Syscall(0); // waitpid returns
         }
     }
 
-    /// <summary>Touches the first <paramref name="pages"/> pages of <paramref name="region"/>, spreading <paramref name="user"/> instructions over them.</summary>
-    private static void TouchEach(GuestKernel k, int vcpu, ProcessModel m, Region region, int pages, TraceOp kind, long user, Random rng)
+    /// <summary>Touches <paramref name="pages"/> pages of <paramref name="region"/> from page <paramref name="first"/>, retiring <paramref name="step"/> instructions before each.</summary>
+    private static void TouchEach(GuestKernel k, int vcpu, ProcessModel m, Region region, int pages, TraceOp kind, long step, int first, Random rng)
     {
         for (int i = 0; i < pages; i++)
         {
-            k.Retire(vcpu, user / pages);
-            m.Touch(k, vcpu, kind, region.Page(i % region.Capacity), rng);
+            k.Retire(vcpu, step);
+            m.Touch(k, vcpu, kind, region.Page((first + i) % region.Capacity), rng);
         }
     }
 }

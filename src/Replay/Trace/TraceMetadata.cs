@@ -17,6 +17,7 @@ internal static class TraceMetadata
     public const string Pcid = "replay.guest.pcid";
     public const string Source = "replay.source";
     public const string Markers = "replay.markers";
+    public const string Pressure = "replay.guest.cache_pressure";
 
     /// <summary>The only trace format version this build reads and writes.</summary>
     public const string CurrentVersion = "1";
@@ -24,7 +25,7 @@ internal static class TraceMetadata
     public static Dictionary<string, string> ToMetadata(TraceInfo info)
     {
         var markers = new SortedDictionary<ulong, string>(info.Markers.ToDictionary());
-        return new Dictionary<string, string>
+        var meta = new Dictionary<string, string>
         {
             [Version] = CurrentVersion,
             [Vcpus] = info.Vcpus.ToString(CultureInfo.InvariantCulture),
@@ -34,6 +35,13 @@ internal static class TraceMetadata
             [Source] = info.Source,
             [Markers] = JsonSerializer.Serialize(markers),
         };
+        if (info.Pressure.Any)
+        {
+            meta[Pressure] = string.Create(CultureInfo.InvariantCulture,
+                $"{{\"l1d_misses_per_kinsn\": {info.Pressure.L1dMissesPerKiloInsn:R}, \"llc_misses_per_kinsn\": {info.Pressure.LlcMissesPerKiloInsn:R}, \"footprint_bytes\": {info.Pressure.FootprintBytes}}}");
+        }
+
+        return meta;
     }
 
     /// <summary>
@@ -60,7 +68,26 @@ internal static class TraceMetadata
             Pcid = meta.TryGetValue(Pcid, out string? p) && ParseBool(path, p),
             Source = meta.TryGetValue(Source, out string? s) ? s : "",
             Markers = meta.TryGetValue(Markers, out string? j) ? ParseMarkers(path, j) : new Dictionary<ulong, string>(),
+            Pressure = meta.TryGetValue(Pressure, out string? cp) ? ParsePressure(path, cp) : Engines.Caches.CachePressure.None,
         };
+    }
+
+    private static Engines.Caches.CachePressure ParsePressure(string path, string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            double misses = doc.RootElement.GetProperty("l1d_misses_per_kinsn").GetDouble();
+            double llc = doc.RootElement.GetProperty("llc_misses_per_kinsn").GetDouble();
+            ulong bytes = doc.RootElement.GetProperty("footprint_bytes").GetUInt64();
+            return double.IsFinite(misses) && misses >= 0 && double.IsFinite(llc) && llc >= 0
+                ? new Engines.Caches.CachePressure(misses, llc, bytes)
+                : throw Bad(path, Pressure, json, "non-negative l1d_misses_per_kinsn and llc_misses_per_kinsn");
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw Bad(path, Pressure, json, "a JSON object {\"l1d_misses_per_kinsn\": …, \"llc_misses_per_kinsn\": …, \"footprint_bytes\": …}");
+        }
     }
 
     private static ulong ParseNumber(string path, string key, string text, ulong max) =>

@@ -18,9 +18,8 @@ public sealed class OlderReportTests : IDisposable
     [Fact]
     public async Task The_previous_release_compares_with_a_fresh_replay_and_reprices_with_its_own_profile()
     {
-        // The fixture's trace again (the generator is deterministic), replayed by this version. This release changed the
-        // cost model (walk references by cache level) and the shadow-cached rules on purpose, so cycles and
-        // shadow-cached's exits differ; the other engines' exits, faults and shadow pages did not change.
+        // The fixture's trace again by name, made by this version's generator (its workloads are now calibrated, so the
+        // trace itself changed) and replayed: every row of the old report finds its row in the new one, metric by metric.
         string trace = _d.File("ctxswitch-3k.pq");
         await Cli.RunAsync("gen", "ctxswitch", "-o", trace, "--events", "3000", "--seed", "1");
         var (code, _, err) = await Cli.RunAsync(trace, "--engine", "all", "--window", "1000", "--out", _d.File("fresh"));
@@ -30,8 +29,7 @@ public sealed class OlderReportTests : IDisposable
         Assert.True(code == 0, err + stdout);
         var rows = await ReportReader.ReadCompareAsync(_d.File("c/compare.parquet"));
         Assert.Equal(15 * 6, rows.Count);
-        Assert.All(rows.Where(r => !r.Engine.StartsWith("shadow-cached", StringComparison.Ordinal) && r.Metric is "exits" or "guest_faults" or "shadow_pages_peak"),
-            r => Assert.Equal("same", r.Status));
+        Assert.All(rows, r => Assert.True(r.Status is "same" or "better" or "worse", r.Status));
 
         // Re-priced with the profile it was measured with (the earlier release's format), it equals itself but for timing.
         var meta = await ReportReader.ReadMetadataAsync(Path.Combine(V1, "summary.parquet"));

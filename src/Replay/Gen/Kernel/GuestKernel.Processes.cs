@@ -31,7 +31,7 @@ public sealed partial class GuestKernel
     /// <c>fork</c> by the process on <paramref name="vcpu"/> (made current first): the child's hierarchy is built
     /// table by table; each writable leaf is write-protected in the parent, then copied into the child (Linux's
     /// <c>copy_present_pte</c>), the frame now shared; then the parent's TLBs are flushed (<c>flush_tlb_mm</c>).
-    /// Program text is not copied: Linux skips VMAs without anonymous pages (<c>vma_needs_copy</c>, since 2.6.14's
+    /// Program text is not copied unless <see cref="KernelOptions.EagerFork"/>: Linux skips VMAs without anonymous pages (<c>vma_needs_copy</c>, since 2.6.14's
     /// lazy page-table copies), so the child faults its text in from the page cache.
     /// </summary>
     public Process Fork(int vcpu, Process parent)
@@ -165,9 +165,11 @@ public sealed partial class GuestKernel
             ulong dstPa = (dst << 12) | ((ulong)i << 3);
             if (level == 1 || (e & Pte.Ps) != 0)
             {
-                if (_cacheFrames.Contains((e & Pte.AddrMask) >> 12))
+                ulong frame = (e & Pte.AddrMask) >> 12;
+                bool text = _cacheFrames.Contains(frame);
+                if (text && !Options.EagerFork)
                 {
-                    continue; // text: refaulted from the page cache by the child
+                    continue; // refaulted from the page cache by the child
                 }
 
                 copied++;
@@ -179,7 +181,11 @@ public sealed partial class GuestKernel
                 }
 
                 Put(vcpu, dstPa, e);
-                AddRef((e & Pte.AddrMask) >> 12);
+                if (!text)
+                {
+                    AddRef(frame); // text frames belong to the page cache, which keeps them
+                }
+
                 continue;
             }
 

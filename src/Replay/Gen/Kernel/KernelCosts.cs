@@ -36,12 +36,12 @@ public sealed record KernelCosts
     /// <summary>The calibrated Linux-like kernel (derivations in traces/README.md, "Kernel work").</summary>
     public static readonly KernelCosts Linux = new()
     {
-        Syscall = 250,
-        Switch = 2_500,
-        Fork = 110_000,
+        Syscall = 500,
+        Switch = 13_400,
+        Fork = 128_000,
         ForkPerEntry = 150,
-        Exec = 150_000,
-        Exit = 80_000,
+        Exec = 100_000,
+        Exit = 63_000,
         ExitPerEntry = 120,
     };
 }

@@ -28,6 +28,12 @@ public sealed record KernelOptions
     public bool PtDying { get; init; }
 
     /// <summary>
+    /// <c>fork</c> copies every present leaf, program text included (Linux before 2.6.14, whose commit d992895ba2 "Lazy
+    /// page table copies in fork()" made fork skip mappings without anonymous pages). Off: text is left to the page cache.
+    /// </summary>
+    public bool EagerFork { get; init; }
+
+    /// <summary>
     /// The kernel's own work on each path, in instructions (a model constant, not a command-line option and not in the
     /// trace's metadata: the trace's <c>insns</c> column carries what it produced).
     /// </summary>

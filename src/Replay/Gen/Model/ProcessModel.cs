@@ -74,8 +74,10 @@ internal sealed class ProcessModel
         ulong page;
         if (fetch)
         {
+            double cold = mix.FetchCold ?? mix.Cold, warm = mix.FetchWarm ?? mix.Warm;
             page = r < mix.Grow && Text.CanGrow ? Text.Grow()
-                : r < mix.Grow + mix.Cold ? Text.AnyTouched(rng)
+                : r < mix.Grow + cold ? Text.AnyTouched(rng)
+                : r < mix.Grow + cold + warm ? Text.Warm(rng, mix.FetchWarmPages ?? mix.WarmPages)
                 : Hot(_hotCode, _nextCode, mix.Hot, rng) ?? Text.AnyTouched(rng);
             Touch(k, vcpu, TraceOp.Fetch, page, rng);
             return;
@@ -83,6 +85,7 @@ internal sealed class ProcessModel
 
         page = r < mix.Grow ? GrowData(rng)
             : r < mix.Grow + mix.Cold ? AnyData(rng)
+            : r < mix.Grow + mix.Cold + mix.Warm ? Heap.Warm(rng, mix.WarmPages)
             : Hot(_hotData, _nextData, mix.Hot, rng) ?? AnyData(rng);
         Touch(k, vcpu, rng.NextDouble() < mix.Write ? TraceOp.Write : TraceOp.Read, page, rng);
     }

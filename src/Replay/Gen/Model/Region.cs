@@ -32,4 +32,7 @@ internal sealed class Region(ulong baseVa, int capacityPages)
 
     /// <summary>A uniformly chosen touched page; a region never touched grows instead.</summary>
     public ulong AnyTouched(Random rng) => _touched.Count == 0 ? Grow() : Page(_touched[rng.Next(_touched.Count)]);
+
+    /// <summary>A page drawn uniformly from the first <paramref name="pages"/> touched (a fixed warm set); a region never touched grows instead.</summary>
+    public ulong Warm(Random rng, int pages) => _touched.Count == 0 ? Grow() : Page(_touched[rng.Next(Math.Min(pages, _touched.Count))]);
 }
