@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Nightly regression job: generate the standard workloads, replay every engine, compare with the committed
-# baseline reports (counts and cycles must not grow: they are deterministic), then run the BenchmarkDotNet suite
-# and compare throughput with the stored benchmark baseline. Exit status 1 on any regression.
+# baseline reports (counts and cycles must not grow: they are deterministic), regenerate the fidelity table and
+# compare it with the committed one (an effect must not leave the band it was in), then run the BenchmarkDotNet
+# suite and compare throughput with the stored benchmark baseline. Exit status 1 on any regression.
 #
 #   tests/nightly/run.sh              # compare against reports/baseline/
 #   tests/nightly/run.sh --refresh    # rewrite reports/baseline/ from this run (then review and commit it)
@@ -9,7 +10,8 @@
 #
 # Environment: NIGHTLY_OUT (default reports/nightly), NIGHTLY_EVENTS (200000), NIGHTLY_MAX_SLOWDOWN (percent drop
 # of events_per_second tolerated in the report comparison, default 50: it is wall-clock on whatever machine runs
-# this), NIGHTLY_BENCH_EVENTS (10000000), NIGHTLY_BENCH_THRESHOLD (percent, default 10).
+# this), NIGHTLY_BENCH_EVENTS (10000000), NIGHTLY_BENCH_THRESHOLD (percent, default 10), NIGHTLY_FIDELITY_EVENTS
+# (2000000, replay fidelity's default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -36,6 +38,15 @@ for w in "${workloads[@]}"; do
     status=1
   fi
 done
+
+fidelity=(fidelity --events "${NIGHTLY_FIDELITY_EVENTS:-2000000}" --out "$out/fidelity" --work "$out/fidelity-traces")
+if [ "$refresh" = 1 ]; then
+  replay "${fidelity[@]}" || true # the table records which effects are in their band; it is the baseline either way
+  rm -rf "${base:?}/fidelity" && mkdir -p "$base/fidelity" && cp "$out/fidelity"/fidelity.{parquet,md} "$base/fidelity/"
+elif ! replay "${fidelity[@]}" --baseline "$base/fidelity"; then
+  echo "nightly: an effect of the fidelity table left its band (see $out/fidelity/fidelity.md against $base/fidelity/)" >&2
+  status=1
+fi
 
 if [ -z "${NIGHTLY_SKIP_BENCH:-}" ]; then
   rm -rf BenchmarkDotNet.Artifacts

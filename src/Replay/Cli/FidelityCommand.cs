@@ -34,9 +34,13 @@ internal static class FidelityCommand
         });
         var work = new Option<string?>("--work") { Description = "Folder for the generated traces (kept and reused; default: a folder under the system temp directory)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON instead of markdown." };
+        var baseline = new Option<string?>("--baseline")
+        {
+            Description = "A folder with an earlier fidelity.parquet: exit 1 only when an effect leaves the band it was in there (its direction turns wrong, or it was within 2× and is no longer), for nightly jobs.",
+        };
         var cmd = new Command("fidelity", "Regenerate the fidelity table: published effect, setting, published size, measured size, direction, ratio, within 2×.")
         {
-            output, events, work, json,
+            output, events, work, json, baseline,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -68,7 +72,26 @@ internal static class FidelityCommand
 
             int bad = rows.Count(r => !r.Within2x);
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows.Count - bad} of {rows.Count} effects within 2× in the right direction; table: {Path.Combine(dir, FidelityTable.MarkdownFile)}"));
-            return bad == 0 ? CliApp.Success : CliApp.Failure;
+            if (parse.GetValue(baseline) is not { } baseDir)
+            {
+                return bad == 0 ? CliApp.Success : CliApp.Failure;
+            }
+
+            string basePath = Path.Combine(baseDir, FidelityTable.ParquetFile);
+            if (!File.Exists(basePath))
+            {
+                stderr.WriteLine($"The baseline folder '{baseDir}' has no {FidelityTable.ParquetFile}.");
+                return CliApp.Failure;
+            }
+
+            var bands = await FidelityTable.ReadBandsAsync(basePath, ct).ConfigureAwait(false);
+            var left = rows.Where(r => bands.TryGetValue(r.Effect, out var b) && ((b.DirectionOk && !r.DirectionOk) || (b.Within2x && !r.Within2x))).ToList();
+            foreach (var r in left)
+            {
+                stderr.WriteLine($"fidelity: {r.Effect} left its band (baseline: {(bands[r.Effect].Within2x ? "within 2×" : "right direction")}; now {(r.DirectionOk ? "outside 2×" : "the wrong direction")}).");
+            }
+
+            return left.Count == 0 ? CliApp.Success : CliApp.Failure;
         });
         return cmd;
     }

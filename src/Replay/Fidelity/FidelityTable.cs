@@ -64,6 +64,31 @@ public static class FidelityTable
         }
     }
 
+    /// <summary>Reads a fidelity table back: per effect, whether its direction was right and whether it was within 2×.</summary>
+    public static async Task<Dictionary<string, (bool DirectionOk, bool Within2x)>> ReadBandsAsync(string path, CancellationToken ct = default)
+    {
+        await using var reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
+        var fields = reader.Schema.DataFields.ToDictionary(f => f.Name);
+        var bands = new Dictionary<string, (bool, bool)>(StringComparer.Ordinal);
+        for (int g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            int n = checked((int)group.RowCount);
+            var effects = new string?[n];
+            var direction = new bool?[n];
+            var within = new bool?[n];
+            await group.ReadAsync(fields[Effect.Name], effects.AsMemory(), null, ct).ConfigureAwait(false);
+            await group.ReadAsync<bool>(fields[DirectionOk.Name], direction.AsMemory(), null, ct).ConfigureAwait(false);
+            await group.ReadAsync<bool>(fields[Within2x.Name], within.AsMemory(), null, ct).ConfigureAwait(false);
+            for (int i = 0; i < n; i++)
+            {
+                bands[effects[i] ?? ""] = (direction[i] ?? false, within[i] ?? false);
+            }
+        }
+
+        return bands;
+    }
+
     /// <summary>The table as GitHub markdown: one row per effect.</summary>
     public static string Markdown(IReadOnlyList<FidelityRow> rows)
     {
