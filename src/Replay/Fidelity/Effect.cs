@@ -40,7 +40,7 @@ public sealed record Effect(
     Func<LabResults, double> Measure,
     Func<LabResults, double, bool> DirectionOk);
 
-/// <summary>One row of the fidelity table.</summary>
+/// <summary>One row of the fidelity table; <c>--json</c> names its fields as <c>fidelity.parquet</c> names its columns.</summary>
 public sealed record FidelityRow(
     string Effect,
     string Source,
@@ -52,7 +52,7 @@ public sealed record FidelityRow(
     string Unit,
     bool DirectionOk,
     double Ratio,
-    bool Within2x)
+    [property: System.Text.Json.Serialization.JsonPropertyName("within_2x")] bool Within2x)
 {
     public static FidelityRow Of(Effect e, LabResults results)
     {
