@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using DuckDB.NET.Data;
 using Replay.Cli;
 using Replay.Fidelity;
@@ -80,15 +81,23 @@ public sealed class FidelityCommandTests : IDisposable
         Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{rows.Count(r => r.Within2x)} of {rows.Count} effects within 2×"), stdout, StringComparison.Ordinal);
         Assert.Contains("generating", stderr, StringComparison.Ordinal);
 
-        // A second run finds every trace in --work: nothing is generated again, and the table is the same.
+        // A second run finds every trace in --work: nothing is generated again, and the table is the same. With --json
+        // it prints the rows under the Parquet file's column names.
         var traces = Directory.GetFiles(work).ToDictionary(f => f, File.GetLastWriteTimeUtc);
         Assert.NotEmpty(traces);
-        var (again, _, stderr2) = await Cli.RunAsync("fidelity", "--events", "20000", "--out", outDir, "--work", work);
+        var (again, json, stderr2) = await Cli.RunAsync("fidelity", "--events", "20000", "--out", outDir, "--work", work, "--json");
         Assert.Equal(code, again);
         Assert.DoesNotContain("generating", stderr2, StringComparison.Ordinal);
         Assert.Contains("replaying", stderr2, StringComparison.Ordinal);
         Assert.Equal(traces, Directory.GetFiles(work).ToDictionary(f => f, File.GetLastWriteTimeUtc));
         Assert.Equal(rows, await ReadRows(parquet));
+
+        using var doc = JsonDocument.Parse(json[..(json.LastIndexOf(']') + 1)]);
+        var printed = doc.RootElement.EnumerateArray().ToList();
+        Assert.Equal(rows.Count, printed.Count);
+        Assert.All(printed, p => Assert.Equal(Columns, p.EnumerateObject().Select(f => f.Name)));
+        Assert.Equal(rows.Select(r => (r.Effect, r.Within2x)),
+            printed.Select(p => (p.GetProperty("effect").GetString()!, p.GetProperty("within_2x").GetBoolean())));
     }
 
     [Fact]
