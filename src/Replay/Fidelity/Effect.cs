@@ -13,11 +13,12 @@ public sealed record Published(double? Low, double? High, string Text)
     public static Published Direction(string text) => new(null, null, text);
 
     /// <summary>
-    /// measured / published: for a range, against its nearer end (1 inside it); NaN for a direction-only effect or a
-    /// published value of 0.
+    /// measured / published: for a range, against its nearer end (1 inside it); NaN for a direction-only effect, a
+    /// published value of 0, or a measurement that is not a number (a phase with no events measures 0/0: no comparison
+    /// with NaN would put it outside the range, so it must not fall through to "inside").
     /// </summary>
     public double Ratio(double measured) =>
-        Low is not { } lo || High is not { } hi ? double.NaN
+        double.IsNaN(measured) || Low is not { } lo || High is not { } hi ? double.NaN
         : measured < lo ? (lo == 0 ? double.NaN : measured / lo)
         : measured > hi ? (hi == 0 ? double.NaN : measured / hi)
         : 1.0;
@@ -39,7 +40,7 @@ public sealed record Effect(
     Func<LabResults, double> Measure,
     Func<LabResults, double, bool> DirectionOk);
 
-/// <summary>One row of the fidelity table.</summary>
+/// <summary>One row of the fidelity table; <c>--json</c> names its fields as <c>fidelity.parquet</c> names its columns.</summary>
 public sealed record FidelityRow(
     string Effect,
     string Source,
@@ -51,7 +52,7 @@ public sealed record FidelityRow(
     string Unit,
     bool DirectionOk,
     double Ratio,
-    bool Within2x)
+    [property: System.Text.Json.Serialization.JsonPropertyName("within_2x")] bool Within2x)
 {
     public static FidelityRow Of(Effect e, LabResults results)
     {

@@ -88,7 +88,8 @@ internal sealed class TestTrace
     public void Cr3(ulong root, ushort pcid = 0, bool noFlush = false, int vcpu = 0) =>
         Batch.Add(TraceOp.Cr3, value: (root << 12) | pcid | (noFlush ? Pte.Cr3NoFlush : 0), vcpu: vcpu);
 
-    public void Read(ulong va, bool user = true, int vcpu = 0) => Batch.Add(TraceOp.Read, va: va, user: user, vcpu: vcpu);
+    /// <summary>A read; <paramref name="insns"/> is the unlisted work the vCPU retired before it (SPEC §1 <c>insns</c>).</summary>
+    public void Read(ulong va, bool user = true, int vcpu = 0, uint insns = 0) => Batch.Add(TraceOp.Read, va: va, user: user, vcpu: vcpu, insns: insns);
 
     public void Write(ulong va, bool user = true, int vcpu = 0) => Batch.Add(TraceOp.Write, va: va, user: user, vcpu: vcpu);
 
