@@ -7,13 +7,15 @@ namespace Replay.Engines.Caches;
 internal sealed class LineCache
 {
     private const ulong Empty = ulong.MaxValue;
+
+    // Each set's ways are kept in recency order, most recent first, so LRU needs no stamps: a hit moves its line to
+    // the front, a miss shifts the set down one way (dropping the last: the least recent, or an empty way while the
+    // set is not yet full) and puts the new line first. The search is one vectorized IndexOf over the set.
     private readonly ulong[] _tags;
-    private readonly long[] _stamps;
     private readonly int _ways;
     private readonly ulong _setMask;
     private readonly int _sets;
     private readonly bool _pow2;
-    private long _clock;
 
     public LineCache(CacheLevelGeometry g)
     {
@@ -27,7 +29,6 @@ internal sealed class LineCache
         _pow2 = (_sets & (_sets - 1)) == 0;
         _setMask = (ulong)_sets - 1;
         _tags = new ulong[_sets * _ways];
-        _stamps = new long[_tags.Length];
         Array.Fill(_tags, Empty);
     }
 
@@ -35,28 +36,17 @@ internal sealed class LineCache
     public bool Access(ulong line)
     {
         int first = (int)(_pow2 ? line & _setMask : line % (ulong)_sets) * _ways;
-        int victim = first;
-        long oldest = long.MaxValue;
-        long now = ++_clock;
-        for (int i = first; i < first + _ways; i++)
+        Span<ulong> set = _tags.AsSpan(first, _ways);
+        if (set[0] == line)
         {
-            ulong tag = _tags[i];
-            if (tag == line)
-            {
-                _stamps[i] = now;
-                return true;
-            }
-
-            // Empty ways carry stamp 0, so they are taken before any line is evicted.
-            if (_stamps[i] < oldest)
-            {
-                oldest = _stamps[i];
-                victim = i;
-            }
+            return true;
         }
 
-        _tags[victim] = line;
-        _stamps[victim] = now;
-        return false;
+        int at = set.IndexOf(line);
+        bool hit = at > 0;
+        int moved = hit ? at : _ways - 1;
+        set[..moved].CopyTo(set[1..]);
+        set[0] = line;
+        return hit;
     }
 }
