@@ -16,6 +16,14 @@ public sealed class VcpuTlb
     private readonly TlbArrayCache?[] _stlb = new TlbArrayCache?[3];
     private readonly List<TlbArrayCache> _all = [];
 
+    // The last first-level hit per side (0 data, 1 instruction): its 4 KiB page and PCID, and what it returned.
+    // Consecutive accesses to one page are the common case; answering them from here skips the probe. That is exact:
+    // the entry is already the most recent in its array (any other lookup on that side replaces the memo), so the
+    // probe would only restamp it, and any change to the arrays (insert, invalidation, flush) drops the memo.
+    private readonly ulong[] _memoPage = [ulong.MaxValue, ulong.MaxValue];
+    private readonly ushort[] _memoPcid = new ushort[2];
+    private readonly TlbHit[] _memoHit = new TlbHit[2];
+
     public VcpuTlb(TlbGeometry g)
     {
         _l1d[0] = Make(g.L1d4K, 12);
@@ -39,14 +47,27 @@ public sealed class VcpuTlb
     /// <summary>Looks the va up in the first level for this access kind, then the STLB (refilling the first level).</summary>
     public bool Lookup(ulong va, ushort pcid, AccessKind kind, out TlbHit hit)
     {
-        var l1 = kind == AccessKind.Fetch ? _l1i : _l1d;
+        int side = kind == AccessKind.Fetch ? 1 : 0;
+        ulong page = va >> 12;
+        if (_memoPage[side] == page && _memoPcid[side] == pcid)
+        {
+            hit = _memoHit[side];
+            return true;
+        }
+
+        var l1 = side == 1 ? _l1i : _l1d;
         for (int s = 0; s < 3; s++)
         {
             if (l1[s] is { } a && a.Lookup(va, pcid, out hit))
             {
+                _memoPage[side] = page;
+                _memoPcid[side] = pcid;
+                _memoHit[side] = hit;
                 return true;
             }
         }
+
+        _memoPage[side] = ulong.MaxValue; // a first-level miss: a refill below changes this side's first level
 
         for (int s = 0; s < 3; s += s == 0 && _stlb[1] == _stlb[0] ? 2 : 1)
         {
@@ -68,6 +89,7 @@ public sealed class VcpuTlb
     /// <summary>Caches a translation of a page of size 2^<paramref name="pageShift"/> at <paramref name="pageBase"/> in both levels.</summary>
     public void Insert(ulong va, ushort pcid, AccessKind kind, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global)
     {
+        ForgetHits();
         Fill(kind == AccessKind.Fetch ? _l1i : _l1d, va, pcid, pageShift, pageBase, hw, guest, dirty, global);
         int s = SizeIndex(pageShift);
         if (_stlb[s] is { } st)
@@ -89,6 +111,7 @@ public sealed class VcpuTlb
     public void InsertSplintered(ulong va, ushort pcid, AccessKind kind, int pageShift, ulong pageBase, int maxEntryShift,
         Perms hw, Perms guest, bool dirty, bool global)
     {
+        ForgetHits();
         if (maxEntryShift >= pageShift)
         {
             Insert(va, pcid, kind, pageShift, pageBase, hw, guest, dirty, global);
@@ -106,6 +129,7 @@ public sealed class VcpuTlb
     /// <summary>INVLPG for <paramref name="va"/> in <paramref name="pcid"/> (global entries for it too), every page size.</summary>
     public void InvalidatePage(ulong va, ushort pcid)
     {
+        ForgetHits();
         foreach (var a in _all)
         {
             a.InvalidatePage(va, pcid);
@@ -115,10 +139,17 @@ public sealed class VcpuTlb
     /// <summary>Drops non-global entries of one PCID (null: of every PCID); with <paramref name="includeGlobal"/> drops everything matched plus all globals.</summary>
     public void Flush(ushort? pcid, bool includeGlobal)
     {
+        ForgetHits();
         foreach (var a in _all)
         {
             a.Flush(pcid, includeGlobal);
         }
+    }
+
+    private void ForgetHits()
+    {
+        _memoPage[0] = ulong.MaxValue;
+        _memoPage[1] = ulong.MaxValue;
     }
 
     private static void Fill(TlbArrayCache?[] l1, ulong va, ushort pcid, int pageShift, ulong pageBase, Perms hw, Perms guest, bool dirty, bool global,

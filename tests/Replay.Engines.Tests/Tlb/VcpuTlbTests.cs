@@ -204,4 +204,33 @@ public sealed class VcpuTlbTests
         Assert.Null(FrameOf(t, 0xB000, pcid: 1));
         Assert.Null(FrameOf(t, 0xC000, pcid: 2));
     }
+
+    [Fact]
+    public void A_repeated_hit_on_one_page_sees_every_change_to_the_arrays_at_once()
+    {
+        // The second lookup of a page is answered from the last hit; any insert, invalidation or flush must end that.
+        var t = new VcpuTlb(TlbGeometry.Default);
+        Insert(t, 0xA000, 12, 0x7_A000, pcid: 1);
+        Assert.Equal(0x7_A000UL, FrameOf(t, 0xA010, pcid: 1));
+        Assert.Equal(0x7_A000UL, FrameOf(t, 0xAFF8, pcid: 1));
+        Assert.Null(FrameOf(t, 0xA000, pcid: 2));              // another PCID: not the remembered hit
+        Assert.Equal(0, t.StlbHits);
+        Assert.Equal(0x7_A000UL, FrameOf(t, 0xA000, AccessKind.Fetch, 1)); // the instruction side: its L1 misses,
+        Assert.Equal(1, t.StlbHits);                                        // the unified STLB serves it
+
+        Insert(t, 0xA000, 12, 0x9_A000, pcid: 1);              // remapped in place
+        Assert.Equal(0x9_A000UL, FrameOf(t, 0xA000, pcid: 1));
+        t.InvalidatePage(0xA000, 1);
+        Assert.Null(FrameOf(t, 0xA000, pcid: 1));
+
+        Insert(t, 0xB000, 12, 0x7_B000, pcid: 1);
+        Assert.Equal(0x7_B000UL, FrameOf(t, 0xB000, pcid: 1));
+        t.Flush(1, includeGlobal: false);
+        Assert.Null(FrameOf(t, 0xB000, pcid: 1));
+
+        Insert(t, Region, 21, Page2M, pcid: 1);
+        Assert.Equal(Page2M + 0x5000, FrameOf(t, Region + 0x5123, pcid: 1));
+        t.InsertSplintered(Region, 1, AccessKind.Read, 21, Page2M + 0x20_0000, 12, All, All, dirty: false, global: false);
+        Assert.Equal(Page2M + 0x20_0000, FrameOf(t, Region, pcid: 1)); // the splintered 4 KiB piece of the new mapping
+    }
 }
