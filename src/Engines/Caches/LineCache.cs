@@ -10,11 +10,20 @@ namespace Replay.Engines.Caches;
 /// brought in on its way to the core, so a level never holds a line that was not asked for).
 /// </summary>
 /// <remarks>
+/// <para>
 /// Tags stay in their ways; each set's recency order is one 64-bit word of 4-bit way numbers, most recent first
 /// (unused nibbles of a set of fewer than 16 ways hold 15, which no way number equals). A hit moves its way to the
 /// front of the word and a miss fills the way at the back (the least recent, or an empty way while the set is not yet
 /// full: empty ways start at the back), both with a few shifts and masks. Sets of more than 16 ways keep the tags
 /// themselves in recency order and shift them.
+/// </para>
+/// <para>
+/// Two things stand for lines the trace does not list (<see cref="PressureSource"/>). A <em>dead</em> line is one
+/// brought in and never asked for again: <see cref="AddDead"/> counts it against its set, and the count is applied
+/// when the set is next looked up (dead lines are alike, so k of them at once are the same as one by one: the k least
+/// recent ways become empty and most recent). A <em>reserved</em> way holds a line some resident working set keeps
+/// there (<see cref="Reserve"/>): the set offers the lines of the trace that many ways fewer.
+/// </para>
 /// </remarks>
 internal sealed class LineCache
 {
@@ -22,6 +31,8 @@ internal sealed class LineCache
     private const ulong Nibbles = 0x1111_1111_1111_1111UL;
     private readonly ulong[] _tags;
     private readonly ulong[] _order;
+    private readonly ushort[] _usable; // ways per set the trace's lines may use (fewer than the ways where reserved)
+    private readonly ushort[] _dead; // dead lines brought into each set since it was last looked up, at most its usable ways
     private readonly int _ways;
     private readonly ulong _setMask;
     private readonly int _sets;
@@ -29,7 +40,7 @@ internal sealed class LineCache
 
     public LineCache(CacheLevelGeometry g)
     {
-        if (g.Ways <= 0 || g.Lines <= 0 || g.Lines % g.Ways != 0)
+        if (g.Ways <= 0 || g.Ways > ushort.MaxValue || g.Lines <= 0 || g.Lines % g.Ways != 0)
         {
             throw new ArgumentException($"A cache of {g.Kib} KiB needs a positive number of ways dividing its {g.Lines} lines, not {g.Ways}.", nameof(g));
         }
@@ -40,6 +51,9 @@ internal sealed class LineCache
         _setMask = (ulong)_sets - 1;
         _tags = new ulong[_sets * _ways];
         Array.Fill(_tags, Empty);
+        _dead = new ushort[_sets];
+        _usable = new ushort[_sets];
+        Array.Fill(_usable, (ushort)_ways);
         if (_ways <= 16)
         {
             ulong initial = ulong.MaxValue;
@@ -57,24 +71,63 @@ internal sealed class LineCache
         }
     }
 
+    public int Sets => _sets;
+
+    /// <summary>
+    /// Reserves ways for <paramref name="lines"/> consecutive lines that stay resident: set s loses one way per line
+    /// of them that maps to it (lines / sets, one more for the first lines % sets sets), keeping at least one. Call
+    /// before the first lookup.
+    /// </summary>
+    public void Reserve(long lines)
+    {
+        for (int s = 0; s < _sets; s++)
+        {
+            long mine = (lines / _sets) + (s < lines % _sets ? 1 : 0);
+            _usable[s] = (ushort)Math.Max(1, _ways - mine);
+        }
+    }
+
+    /// <summary>A line that is brought into the set of <paramref name="line"/> and never asked for again.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void AddDead(ulong line)
+    {
+        int set = SetOf(line);
+        ref ushort dead = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_dead), set);
+        if (dead < Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_usable), set))
+        {
+            dead++;
+        }
+    }
+
     /// <summary>Looks up line <paramref name="line"/> (an address divided by 64): true on a hit; a miss fills it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Access(ulong line)
     {
-        int set = (int)(_pow2 ? line & _setMask : line % (ulong)_sets);
-        return _ways <= 16 ? AccessOrdered(set, line) : AccessShifted(set, line);
+        int set = SetOf(line);
+        if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_dead), set) != 0)
+        {
+            ApplyDead(set);
+        }
+
+        if (_ways > 16)
+        {
+            return AccessShifted(set, line);
+        }
+
+        // The common case inline: the line is already the most recent of its set, and nothing moves.
+        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
+        ulong ord = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
+        return Unsafe.Add(ref tags, (int)(ord & 0xF)) == line || AccessOrdered(set, line);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int SetOf(ulong line) => (int)(_pow2 ? line & _setMask : line % (ulong)_sets);
 
     private bool AccessOrdered(int set, ulong line)
     {
         ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
         ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
         ulong ord = order;
-        if (Unsafe.Add(ref tags, (int)(ord & 0xF)) == line)
-        {
-            return true; // already the most recent: nothing moves
-        }
-
         int way = FindWay(ref tags, _ways, line);
         int rank;
         bool hit = way >= 0;
@@ -88,7 +141,7 @@ internal sealed class LineCache
         }
         else
         {
-            rank = _ways - 1;
+            rank = _usable[set] - 1;
             way = (int)((ord >> (rank * 4)) & 0xF);
             Unsafe.Add(ref tags, way) = line;
         }
@@ -101,7 +154,7 @@ internal sealed class LineCache
 
     private bool AccessShifted(int set, ulong line)
     {
-        Span<ulong> ways = _tags.AsSpan(set * _ways, _ways);
+        Span<ulong> ways = _tags.AsSpan(set * _ways, _usable[set]);
         if (ways[0] == line)
         {
             return true;
@@ -109,10 +162,39 @@ internal sealed class LineCache
 
         int at = ways.IndexOf(line);
         bool hit = at > 0;
-        int moved = hit ? at : _ways - 1;
+        int moved = hit ? at : ways.Length - 1;
         ways[..moved].CopyTo(ways[1..]);
         ways[0] = line;
         return hit;
+    }
+
+    /// <summary>Brings the set's pending dead lines in: its k least recent usable ways become empty and most recent.</summary>
+    private void ApplyDead(int set)
+    {
+        int k = _dead[set];
+        _dead[set] = 0;
+        int usable = _usable[set];
+        if (_ways > 16)
+        {
+            Span<ulong> ways = _tags.AsSpan(set * _ways, usable);
+            ways[..(usable - k)].CopyTo(ways[k..]);
+            ways[..k].Fill(Empty);
+            return;
+        }
+
+        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
+        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
+        ulong ord = order;
+        int keep = usable - k;                                         // ranks [0, keep) move back by k
+        ulong keptMask = (1UL << (keep * 4)) - 1;
+        ulong usableMask = usable == 16 ? ulong.MaxValue : (1UL << (usable * 4)) - 1;
+        ulong back = (ord & usableMask) >> (keep * 4);                 // ranks [keep, usable): the k least recent
+        for (int i = 0; i < k; i++)
+        {
+            Unsafe.Add(ref tags, (int)((back >> (i * 4)) & 0xF)) = Empty;
+        }
+
+        order = (ord & ~usableMask) | ((ord & keptMask) << (k * 4)) | back;
     }
 
     /// <summary>The way holding <paramref name="line"/> among the <paramref name="ways"/> tags at <paramref name="tags"/>, or -1.</summary>

@@ -40,7 +40,42 @@ public sealed class MemoryHierarchy
 
     public CacheGeometry Geometry { get; }
 
+    /// <summary>
+    /// A working set of <paramref name="lines"/> consecutive lines per vCPU that stays resident in the first level
+    /// below the L1D (its L2, or the shared L3 when there is none): those ways are not offered to the trace's lines.
+    /// </summary>
+    public void ReserveResident(long lines)
+    {
+        if (_l2[0] is not null)
+        {
+            foreach (var l2 in _l2)
+            {
+                l2!.Reserve(lines);
+            }
+        }
+        else
+        {
+            _l3?.Reserve(lines * _l1.Length);
+        }
+    }
+
+    /// <summary>
+    /// A line <paramref name="vcpu"/>'s unlisted work brings into its L1D and never asks for again (see
+    /// <see cref="PressureSource"/>); with <paramref name="allLevels"/> it missed every level and is brought into each.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Dead(int vcpu, ulong line, bool allLevels)
+    {
+        _l1[vcpu]?.AddDead(line);
+        if (allLevels)
+        {
+            _l2[vcpu]?.AddDead(line);
+            _l3?.AddDead(line);
+        }
+    }
+
     /// <summary>A data load or store (or a page-walk reference) by <paramref name="vcpu"/> at host-physical <paramref name="address"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ServedBy Data(int vcpu, ulong address)
     {
         ulong line = address >> 6;
