@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using System.Security.Cryptography;
 using Replay.Analysis.Reports;
 using Replay.Engines.Contract;
@@ -23,10 +25,10 @@ public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long W
     IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds, IReadOnlyList<(string Engine, string Reason)> Skipped);
 
 /// <summary>
-/// Replays one trace through several engines at once. The trace is read once, a row group at a time into two
-/// reused batches (the next is decoded while the current one replays); each batch is checked, cut into
-/// segments at phase marks and timeline-window edges, and replayed by every engine in parallel. Native always
-/// runs (reported only when asked for) so overheads are measured in the same run.
+/// Replays one trace through several engines at once. The trace is read once, a row group at a time into a few
+/// reused batches (see <see cref="PipelineAsync"/>); each batch is checked, cut into segments at phase marks and
+/// timeline-window edges, and replayed by every engine on its own thread. Native always runs (reported only when
+/// asked for) so overheads are measured in the same run.
 /// </summary>
 public static class ReplayDriver
 {
@@ -65,35 +67,7 @@ public static class ReplayDriver
         }
 
         var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);
-
-        // A three-stage pipeline over two reused batches: while the engines replay batch N (in parallel, one
-        // task each), batch N+1 is decoded and then checked. Checking stays in trace order, and nothing is
-        // written until the whole trace has replayed, so an error found ahead leaves no partial report.
-        var cur = new Staged();
-        var next = new Staged();
-        bool has = await cur.LoadAsync(reader, checker, req.Window, info, ct).ConfigureAwait(false);
-        long done = 0;
-        while (has)
-        {
-            var staged = next;
-            var ahead = Task.Run(() => staged.LoadAsync(reader, checker, req.Window, info, ct), ct);
-            try
-            {
-                var batch = cur;
-                Parallel.ForEach(runs, new ParallelOptions { CancellationToken = ct }, run => Replay(run, batch.Batch, batch.Segments, req.Verify));
-            }
-            catch
-            {
-                // The replay error is the one to report; let the read-ahead finish (and drop its outcome).
-                await Task.WhenAny(ahead).ConfigureAwait(false);
-                throw;
-            }
-
-            done += cur.Batch.Count;
-            progress?.Report(reader.RowCount == 0 ? 1 : done / (double)reader.RowCount);
-            has = await ahead.ConfigureAwait(false);
-            (cur, next) = (next, cur);
-        }
+        long done = await PipelineAsync(reader, checker, req, info, runs, progress, ct).ConfigureAwait(false);
 
         long lastEvent = done - 1;
         foreach (var run in runs)
@@ -106,6 +80,117 @@ public static class ReplayDriver
         string sha = await hashTask.ConfigureAwait(false);
         var result = new TraceRunResult(Path.GetFileName(req.TracePath), sha, runs.Select(r => r.ToResult()).ToList());
         return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds, skipped);
+    }
+
+    /// <summary>Batches in flight at once: each engine may run that many row groups behind the reader, or ahead of the slowest engine.</summary>
+    private const int InFlight = 3;
+
+    /// <summary>
+    /// The pipeline: the reader decodes and checks row groups, in trace order, into a pool of <see cref="InFlight"/>
+    /// batches; every engine replays them in order on a thread of its own, and a batch goes back to the pool when the
+    /// last engine is done with it. Engines never wait for each other at batch boundaries, so the cores stay busy
+    /// with whichever engine is behind. Returns the events replayed. The first error in trace order wins: an engine's
+    /// error on an earlier batch over the reader's on a later one; nothing is written here, so none leaves a report.
+    /// </summary>
+    private static async Task<long> PipelineAsync(TraceReader reader, TraceChecker checker, ReplayRequest req, TraceInfo info,
+        List<EngineRun> runs, IProgress<double>? progress, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var pool = Channel.CreateBounded<Staged>(InFlight);
+        for (int i = 0; i < InFlight; i++)
+        {
+            pool.Writer.TryWrite(new Staged());
+        }
+
+        var queues = runs.Select(_ => Channel.CreateUnbounded<Staged>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true })).ToArray();
+        long done = 0;
+        var failures = new (long Batch, Exception Error)?[runs.Count];
+        var engines = new Task[runs.Count];
+        for (int e = 0; e < runs.Count; e++)
+        {
+            int me = e;
+            engines[e] = Task.Factory.StartNew(() =>
+            {
+                var queue = queues[me].Reader;
+                long index = 0;
+                try
+                {
+                    while (queue.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
+                    {
+                        while (queue.TryRead(out var s))
+                        {
+                            Replay(runs[me], s.Batch, s.Segments, req.Verify);
+                            index++;
+                            if (Interlocked.Decrement(ref s.Pending) == 0)
+                            {
+                                long total = Interlocked.Add(ref done, s.Batch.Count);
+                                progress?.Report(reader.RowCount == 0 ? 1 : total / (double)reader.RowCount);
+                                pool.Writer.TryWrite(s);
+                            }
+                        }
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // another engine failed, or the caller cancelled
+                }
+                catch (Exception error)
+                {
+                    failures[me] = (index, error);
+                    stop.Cancel();
+                }
+            }, stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        Exception? readError = null;
+        long loaded = 0;
+        try
+        {
+            while (true)
+            {
+                var s = await pool.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
+                if (!await s.LoadAsync(reader, checker, req.Window, info, stop.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                s.Pending = runs.Count;
+                loaded++;
+                foreach (var q in queues)
+                {
+                    q.Writer.TryWrite(s);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // an engine failed: its error is the one to report
+        }
+        catch (Exception e)
+        {
+            readError = e; // the engines still replay every batch before it, where an earlier error may lie
+        }
+        finally
+        {
+            foreach (var q in queues)
+            {
+                q.Writer.TryComplete();
+            }
+        }
+
+        await Task.WhenAll(engines).ConfigureAwait(false);
+        if (failures.Where(f => f is not null).OrderBy(f => f!.Value.Batch).Select(f => f!.Value.Error).FirstOrDefault() is { } engineError)
+        {
+            ExceptionDispatchInfo.Throw(engineError);
+        }
+
+        if (readError is not null)
+        {
+            ExceptionDispatchInfo.Throw(readError);
+        }
+
+        ct.ThrowIfCancellationRequested();
+        return done;
     }
 
     /// <summary>Cuts the batch at marks and window edges, checking each piece and tallying its events.</summary>
@@ -169,9 +254,9 @@ public static class ReplayDriver
                 run.StartPhase(s.Phase);
             }
 
-            long t0 = Stopwatch.GetTimestamp();
+            long t0 = ThreadClock.Now();
             run.Engine.Run(b, s.Start, s.End, verify);
-            run.Ticks += Stopwatch.GetTimestamp() - t0;
+            run.Ticks += ThreadClock.Now() - t0;
             var st = run.Stats;
             st.Events += s.End - s.Start;
             st.Accesses += s.Accesses;
@@ -196,6 +281,9 @@ public static class ReplayDriver
     /// <summary>A batch and its checked segments, refilled batch after batch.</summary>
     private sealed class Staged
     {
+        /// <summary>Engines that have yet to replay the batch.</summary>
+        public int Pending;
+
         public EventBatch Batch { get; } = new(1 << 16);
 
         public List<Segment> Segments { get; } = [];
