@@ -9,7 +9,7 @@ public sealed class LinesPerSecondConfig : ManualConfig
     public LinesPerSecondConfig()
     {
         AddColumn(new RateColumn("LinesPerSecond", "lines/s", "Input lines read per second (lines / mean time of one pass over the file).",
-            () => LackeyBenchFile.Lines));
+            (_, _) => LackeyBenchFile.Lines));
         AddExporter(JsonExporter.Full);
     }
 }

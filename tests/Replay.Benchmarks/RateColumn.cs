@@ -4,8 +4,11 @@ using BenchmarkDotNet.Running;
 
 namespace Replay.Benchmarks;
 
-/// <summary>A throughput column: <paramref name="units"/> per pass divided by the mean time of one pass, in millions.</summary>
-internal sealed class RateColumn(string id, string name, string legend, Func<double> units) : IColumn
+/// <summary>
+/// A throughput column: the <paramref name="units"/> one invocation of a benchmark processes divided by its mean
+/// time, in millions ("-" when the units are not known).
+/// </summary>
+internal sealed class RateColumn(string id, string name, string legend, Func<Summary, BenchmarkCase, double?> units) : IColumn
 {
     public string Id => id;
     public string ColumnName => name;
@@ -21,7 +24,7 @@ internal sealed class RateColumn(string id, string name, string legend, Func<dou
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
     {
         double? ns = summary[benchmarkCase]?.ResultStatistics?.Mean;
-        return ns is > 0 ? $"{units() / (ns.Value / 1e9) / 1e6:0.0}M" : "-";
+        return ns is > 0 && units(summary, benchmarkCase) is double n ? $"{n / (ns.Value / 1e9) / 1e6:0.0}M" : "-";
     }
 
     public bool IsAvailable(Summary summary) => true;
