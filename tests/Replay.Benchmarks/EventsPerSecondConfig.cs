@@ -8,7 +8,8 @@ namespace Replay.Benchmarks;
 
 /// <summary>
 /// Adds an events/s column (trace events divided by the mean time of one invocation), the "vs DuckDB" column
-/// where a class has the DuckDB floor, a JSON export, and the filter that honours <see cref="OnlyTracesAttribute"/>.
+/// where a class has the DuckDB floor, a JSON export, and the filter that honours <see cref="OnlyTracesAttribute"/>
+/// and <see cref="ExtendedAttribute"/>.
 /// </summary>
 public sealed class EventsPerSecondConfig : ManualConfig
 {
@@ -18,7 +19,7 @@ public sealed class EventsPerSecondConfig : ManualConfig
             EventsOf));
         AddColumn(new VsDuckDbColumn());
         AddExporter(JsonExporter.Full);
-        AddFilter(new SimpleFilter(OnlyTracesAttribute.Allows));
+        AddFilter(new SimpleFilter(c => OnlyTracesAttribute.Allows(c) && ExtendedAttribute.Allows(c)));
     }
 
     /// <summary>The line a benchmark process prints in its global setup to say how many events one invocation processes.</summary>
@@ -53,4 +54,16 @@ public sealed class OnlyTracesAttribute(params string[] traces) : Attribute
             || c.Parameters.Items.FirstOrDefault(p => p.Name == "Trace")?.Value is not string trace
             || only.Traces.Contains(trace, StringComparer.Ordinal);
     }
+}
+
+/// <summary>
+/// A benchmark of the full suite that the nightly job leaves out to stay within its time (it adds little to the
+/// regression check: the other benchmarks cover the same code). Run unless REPLAY_BENCH_EXTENDED=0.
+/// </summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class ExtendedAttribute : Attribute
+{
+    internal static bool Enabled => Environment.GetEnvironmentVariable("REPLAY_BENCH_EXTENDED") != "0";
+
+    internal static bool Allows(BenchmarkCase c) => Enabled || !c.Descriptor.WorkloadMethod.IsDefined(typeof(ExtendedAttribute), inherit: false);
 }

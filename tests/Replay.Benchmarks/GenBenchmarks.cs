@@ -11,7 +11,7 @@ namespace Replay.Benchmarks;
 /// events (the model alone), and into a Parquet trace file (model + writer). Each invocation generates
 /// <see cref="BenchTrace.Events"/> events, so events per second = events / mean time ("events/s" column).
 /// </summary>
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 5)]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 [MemoryDiagnoser]
 [Config(typeof(EventsPerSecondConfig))]
 public class GenBenchmarks

@@ -50,7 +50,7 @@ fi
 
 if [ -z "${NIGHTLY_SKIP_BENCH:-}" ]; then
   rm -rf BenchmarkDotNet.Artifacts
-  (cd tests/Replay.Benchmarks && REPLAY_BENCH_EVENTS=${NIGHTLY_BENCH_EVENTS:-10000000} \
+  (cd tests/Replay.Benchmarks && REPLAY_BENCH_EVENTS=${NIGHTLY_BENCH_EVENTS:-10000000} REPLAY_BENCH_EXTENDED=${NIGHTLY_BENCH_EXTENDED:-0} \
     dotnet run -c Release -- --filter '*' --artifacts "../../$out/benchmarks")
   reports=("$out"/benchmarks/results/*-report-full.json) # one per benchmark class
   if [ "$refresh" = 1 ]; then
