@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
-using System.Security.Cryptography;
 using Replay.Analysis.Reports;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
@@ -35,8 +34,21 @@ public static class ReplayDriver
     public static async Task<ReplayOutcome> RunAsync(ReplayRequest req, IProgress<double>? progress = null, CancellationToken ct = default)
     {
         var wall = Stopwatch.StartNew();
-        var hashTask = Task.Run(() => Sha256Of(req.TracePath), ct);
         await using var reader = await TraceReader.OpenAsync(req.TracePath, ct).ConfigureAwait(false);
+        var hashTask = Task.Run(() => reader.Sha256(ct), ct);
+        try
+        {
+            return await RunAsync(req, reader, hashTask, wall, progress, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Task.WhenAny(hashTask).ConfigureAwait(false); // the hash reads through the reader's handle
+        }
+    }
+
+    private static async Task<ReplayOutcome> RunAsync(ReplayRequest req, TraceReader reader, Task<string> hashTask, Stopwatch wall,
+        IProgress<double>? progress, CancellationToken ct)
+    {
         var info = reader.Info;
         var config = new MachineConfig(info.Vcpus, info.MemoryBytes, info.PagingLevels, info.Pcid, req.Tlb) { Pressure = info.Pressure };
 
@@ -270,12 +282,6 @@ public static class ReplayDriver
             run.LastTime = s.LastTime;
             run.AfterSegment();
         }
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
     /// <summary>A batch and its checked segments, refilled batch after batch.</summary>

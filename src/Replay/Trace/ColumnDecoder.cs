@@ -2,35 +2,53 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using Parquet;
+using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Parquet.Schema;
 using Replay.Engines.Trace;
 
 namespace Replay.Trace;
 
 /// <summary>
-/// Decodes one trace column of one row group into its <see cref="EventBatch"/> array, on its own
-/// <see cref="ParquetReader"/> and stream so the columns of a row group can decode in parallel.
+/// Decodes one trace column of one row group into its <see cref="EventBatch"/> array; the columns of a row group
+/// decode in parallel, each on its own decoder.
 /// A REQUIRED, PLAIN chunk of exactly the batch's type (what <see cref="TraceWriter"/> writes) goes through
-/// <see cref="DirectChunkReader"/> straight into the batch; otherwise Parquet.Net reads it: an OPTIONAL
-/// column of the batch's type raw, with its nulls then spread out in place, anything else into a reused
-/// scratch buffer that is then converted. Memory follows the row-group size, not the trace length.
-/// Only one decode runs on a decoder at a time.
+/// <see cref="DirectChunkReader"/> straight into the batch, by positional reads of the file's one handle; otherwise
+/// Parquet.Net reads it, on a <see cref="ParquetReader"/> and stream of this column's own, opened the first time
+/// one of its chunks needs it (a stream cannot be read by two columns at once): an OPTIONAL column of the batch's
+/// type raw, with its nulls then spread out in place, anything else into a reused scratch buffer that is then
+/// converted. So a trace <see cref="TraceWriter"/> wrote is opened once, whatever its columns. Memory follows the
+/// row-group size, not the trace length. Only one decode runs on a decoder at a time.
 /// </summary>
 internal sealed class ColumnDecoder : IAsyncDisposable
 {
-    private readonly ParquetReader _reader;
+    private readonly string _path;
     private readonly DataField _field;
+    private readonly ColumnChunk?[] _chunks;
     private readonly DirectChunkReader _direct;
+    private ParquetReader? _fallback;
+    private DataField? _fallbackField;
     private int[] _levels = [];
     private bool[] _nulls = [];
     private bool _hasNulls;
     private Array? _scratch;
 
-    private ColumnDecoder(ParquetReader reader, DataField field, TraceColumn column, DirectChunkReader direct)
+    /// <summary>
+    /// A decoder of <paramref name="column"/>, <paramref name="field"/> in <paramref name="file"/>'s schema: the
+    /// chunk metadata of every row group is taken from <paramref name="file"/> now, and the direct reads go through
+    /// <paramref name="handle"/> (the file's own, owned by the caller).
+    /// </summary>
+    public ColumnDecoder(string path, ParquetReader file, SafeFileHandle handle, DataField field, TraceColumn column)
     {
-        _reader = reader;
+        _path = path;
         _field = field;
-        _direct = direct;
+        _chunks = new ColumnChunk?[file.RowGroupCount];
+        for (int g = 0; g < _chunks.Length; g++)
+        {
+            using ParquetRowGroupReader rg = file.OpenRowGroupReader(g);
+            _chunks[g] = rg.GetMetadata(field);
+        }
+
+        _direct = new DirectChunkReader(handle);
         Column = column;
     }
 
@@ -39,33 +57,25 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     /// <summary>Rows of the last decoded group with no value (va, pa and value only; other columns default or fail).</summary>
     public NullMap Nulls => _hasNulls ? new NullMap(false, _nulls) : default;
 
-    public static async Task<ColumnDecoder> OpenAsync(string path, TraceColumn column, SafeFileHandle file, CancellationToken ct)
-    {
-        ParquetReader reader = await ParquetFile.OpenAsync(path, ct);
-        try
-        {
-            DataField field = TraceSchema.Map(reader.Schema, path)[column]
-                ?? throw new TraceFormatException(path, null, column.Name(), "no such column");
-            return new ColumnDecoder(reader, field, column, new DirectChunkReader(file));
-        }
-        catch
-        {
-            await reader.DisposeAsync();
-            throw;
-        }
-    }
-
     /// <summary>Fills rows [0, n) of this column in <paramref name="dst"/>; returns the first bad value, if any.</summary>
     public async Task<RowError?> DecodeAsync(int rowGroup, EventBatch dst, int n, CancellationToken ct)
     {
-        using ParquetRowGroupReader rg = _reader.OpenRowGroupReader(rowGroup);
         _hasNulls = false;
-        if (TryDirect(rg, dst, n, out RowError? error))
+        if (TryDirect(_chunks[rowGroup], dst, n, out RowError? error))
         {
             return error;
         }
 
-        Type type = _field.ClrType;
+        ParquetReader fallback = _fallback ??= await ParquetFile.OpenAsync(_path, ct);
+        DataField field = _fallbackField ??= TraceSchema.Map(fallback.Schema, _path)[Column]
+            ?? throw new TraceFormatException(_path, null, Column.Name(), "no such column");
+        using ParquetRowGroupReader rg = fallback.OpenRowGroupReader(rowGroup);
+        return await DecodeAsync(rg, field, dst, n, ct);
+    }
+
+    private async Task<RowError?> DecodeAsync(ParquetRowGroupReader rg, DataField field, EventBatch dst, int n, CancellationToken ct)
+    {
+        Type type = field.ClrType;
         return type == typeof(bool) ? await ReadSameTypeAsync(rg, dst.User, n, false, ct)
             : type == typeof(byte) ? await DecodeAsync<byte>(rg, dst, n, ct)
             : type == typeof(ushort) ? await DecodeAsync<ushort>(rg, dst, n, ct)
@@ -80,18 +90,18 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _direct.Dispose();
-        return _reader.DisposeAsync();
+        return _fallback?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 
     /// <summary>
     /// The fast path for chunks of exactly the batch's type in the shape <see cref="TraceWriter"/> writes.
     /// Anything it declines or fails on is read again by Parquet.Net, whose verdict then stands.
     /// </summary>
-    private bool TryDirect(ParquetRowGroupReader rg, EventBatch dst, int n, out RowError? error)
+    private bool TryDirect(ColumnChunk? chunk, EventBatch dst, int n, out RowError? error)
     {
         error = null;
         Array target = Target(dst);
-        if (target.GetType().GetElementType() != _field.ClrType || rg.GetMetadata(_field) is not { } chunk)
+        if (target.GetType().GetElementType() != _field.ClrType || chunk is null)
         {
             return false;
         }
@@ -119,16 +129,16 @@ internal sealed class ColumnDecoder : IAsyncDisposable
 
         T?[] scratch = _scratch is T?[] s && s.Length >= n ? s : new T?[n];
         _scratch = scratch;
-        await rg.ReadAsync(_field, scratch.AsMemory(0, n), cancellationToken: ct);
+        await rg.ReadAsync(_fallbackField!, scratch.AsMemory(0, n), cancellationToken: ct);
         return ColumnConverter.Convert<T>(this, scratch.AsSpan(0, n), dst);
     }
 
     private async Task<RowError?> ReadSameTypeAsync<T>(ParquetRowGroupReader rg, T[] target, int n, T fill, CancellationToken ct)
         where T : struct
     {
-        if (!_field.IsNullable)
+        if (!_fallbackField!.IsNullable)
         {
-            await rg.ReadAsync(_field, target.AsMemory(0, n), cancellationToken: ct);
+            await rg.ReadAsync(_fallbackField!, target.AsMemory(0, n), cancellationToken: ct);
             return null;
         }
 
@@ -137,7 +147,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
             _levels = new int[n];
         }
 
-        await rg.ReadRawAsync(_field, target.AsMemory(0, n), _levels.AsMemory(0, n), null, ct);
+        await rg.ReadRawAsync(_fallbackField!, target.AsMemory(0, n), _levels.AsMemory(0, n), null, ct);
         return SpreadNulls(target.AsSpan(0, n), _levels.AsSpan(0, n), fill);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 
 namespace Replay.Trace;
@@ -10,12 +11,30 @@ internal static class ParquetFile
 {
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
-    public static async Task<ParquetReader> OpenAsync(string path, CancellationToken ct)
+    /// <summary>Opens the file and reads its footer; the reader owns the stream.</summary>
+    public static async Task<ParquetReader> OpenAsync(string path, CancellationToken ct) => (await OpenWithHandleAsync(path, ct)).Reader;
+
+    /// <summary>
+    /// Opens the file once and reads its footer. <paramref name="path"/>'s handle is returned beside the reader for
+    /// positional reads (<see cref="RandomAccess"/>, which never move the stream's position); the reader owns the
+    /// stream and the handle, and closes both when disposed.
+    /// </summary>
+    public static async Task<(ParquetReader Reader, SafeFileHandle Handle)> OpenWithHandleAsync(string path, CancellationToken ct)
     {
         FileStream stream;
+        SafeFileHandle handle;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16, useAsync: false);
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+            try
+            {
+                stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16, isAsync: false);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -29,7 +48,7 @@ internal static class ParquetFile
         try
         {
             CheckMagic(stream, path);
-            return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
+            return (await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct), handle);
         }
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {

@@ -1,23 +1,25 @@
 using Microsoft.Win32.SafeHandles;
+using Parquet;
 using Replay.Engines.Trace;
 
 namespace Replay.Trace;
 
 /// <summary>
 /// Decodes whole row groups of one trace into <see cref="EventBatch"/>es: one task per column (each
-/// column has its own reader and stream), then defaults for absent columns, then the SPEC §1 row checks.
+/// column has its own <see cref="ColumnDecoder"/> over the file's one handle), then defaults for absent columns,
+/// then the SPEC §1 row checks.
 /// A bad row group throws a <see cref="TraceFormatException"/> naming its earliest bad row, so the result
 /// is the same whatever order the column tasks finish in. One decode at a time.
 /// </summary>
 internal sealed class RowGroupDecoder : IAsyncDisposable
 {
     private readonly string _path;
-    private readonly SafeFileHandle _file;
+    private readonly ParquetReader _file;
     private readonly ColumnDecoder[] _columns;
     private readonly long[] _rowCounts;
     private readonly long[] _firstRows;
 
-    private RowGroupDecoder(string path, SafeFileHandle file, ColumnDecoder[] columns, long[] rowCounts)
+    private RowGroupDecoder(string path, ParquetReader file, ColumnDecoder[] columns, long[] rowCounts)
     {
         _path = path;
         _file = file;
@@ -41,32 +43,22 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
     /// <summary>vCPU count rows are checked against; set once the trace's count is known.</summary>
     public int Vcpus { get; set; } = int.MaxValue;
 
-    public static async Task<RowGroupDecoder> OpenAsync(string path, TraceSchema schema, long[] rowCounts, CancellationToken ct)
+    /// <summary>
+    /// The decoder of the trace <paramref name="file"/> (opened with <see cref="ParquetFile.OpenWithHandleAsync"/>,
+    /// <paramref name="handle"/> its handle), which it owns from now on and disposes.
+    /// </summary>
+    public static RowGroupDecoder Open(string path, ParquetReader file, SafeFileHandle handle, TraceSchema schema, long[] rowCounts)
     {
         var columns = new List<ColumnDecoder>();
-        SafeFileHandle file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        try
+        foreach (TraceColumn column in TraceColumns.All)
         {
-            foreach (TraceColumn column in TraceColumns.All)
+            if (schema[column] is { } field)
             {
-                if (schema[column] is not null)
-                {
-                    columns.Add(await ColumnDecoder.OpenAsync(path, column, file, ct));
-                }
+                columns.Add(new ColumnDecoder(path, file, handle, field, column));
             }
-
-            return new RowGroupDecoder(path, file, [.. columns], rowCounts);
         }
-        catch
-        {
-            file.Dispose();
-            foreach (ColumnDecoder c in columns)
-            {
-                await c.DisposeAsync();
-            }
 
-            throw;
-        }
+        return new RowGroupDecoder(path, file, [.. columns], rowCounts);
     }
 
     public ColumnDecoder? Find(TraceColumn column) => Array.Find(_columns, c => c.Column == column);
@@ -114,7 +106,7 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
             await c.DisposeAsync();
         }
 
-        _file.Dispose();
+        await _file.DisposeAsync();
     }
 
     /// <summary>Waits for every column; a library failure becomes one error naming the first failed column.</summary>

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Replay.Engines.Trace;
 
@@ -15,6 +17,7 @@ namespace Replay.Trace;
 public sealed class TraceReader : IDisposable, IAsyncDisposable
 {
     private readonly RowGroupDecoder _groups;
+    private readonly SafeFileHandle _handle;
     private readonly EventBatch _ahead;
     private readonly CancellationTokenSource _stop = new();
     private Task? _inflight;
@@ -23,8 +26,9 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
     private EventBatch? _lastBatch;
     private bool _disposed;
 
-    private TraceReader(string path, TraceInfo info, IReadOnlyDictionary<string, string> metadata, RowGroupDecoder groups, EventBatch ahead)
+    private TraceReader(string path, TraceInfo info, IReadOnlyDictionary<string, string> metadata, RowGroupDecoder groups, SafeFileHandle handle, EventBatch ahead)
     {
+        _handle = handle;
         Path = path;
         Info = info;
         Metadata = metadata;
@@ -51,7 +55,7 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
     public static async Task<TraceReader> OpenAsync(string path, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        ParquetReader file = await ParquetFile.OpenAsync(path, ct);
+        (ParquetReader file, SafeFileHandle handle) = await ParquetFile.OpenWithHandleAsync(path, ct);
         RowGroupDecoder? groups = null;
         try
         {
@@ -65,25 +69,42 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
                 rowCounts[g] = rg.RowCount;
             }
 
-            groups = await RowGroupDecoder.OpenAsync(path, schema, rowCounts, ct);
+            groups = RowGroupDecoder.Open(path, file, handle, schema, rowCounts);
             var ahead = new EventBatch(0);
             groups.Vcpus = vcpus ?? await VcpuCount.FromDataAsync(file, schema[TraceColumn.Vcpu], groups, ahead, ct);
-            return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, ahead);
+            return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, handle, ahead);
         }
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {
-            await DisposeQuietlyAsync(groups);
+            await DisposeQuietlyAsync(groups, file);
             throw new TraceFormatException(path, null, null, $"a damaged Parquet file ({e.GetType().Name})", e);
         }
         catch
         {
-            await DisposeQuietlyAsync(groups);
+            await DisposeQuietlyAsync(groups, file);
             throw;
         }
-        finally
+    }
+
+    /// <summary>
+    /// The SHA-256 of the whole file, in lowercase hex, read through the reader's own handle by positional reads, so
+    /// it may run beside decoding (and the file is not opened again). Wait for it before disposing the reader.
+    /// </summary>
+    public string Sha256(CancellationToken ct = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        long at = 0;
+        int n;
+        while ((n = RandomAccess.Read(_handle, buffer, at)) > 0)
         {
-            await file.DisposeAsync();
+            ct.ThrowIfCancellationRequested();
+            hash.AppendData(buffer, 0, n);
+            at += n;
         }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>
@@ -178,11 +199,16 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
         }
     }
 
-    private static async ValueTask DisposeQuietlyAsync(RowGroupDecoder? groups)
+    /// <summary>Disposes what an open that failed made: the decoder when it got that far (it owns the file), else the file.</summary>
+    private static async ValueTask DisposeQuietlyAsync(RowGroupDecoder? groups, ParquetReader file)
     {
         if (groups is not null)
         {
             await groups.DisposeAsync();
+        }
+        else
+        {
+            await file.DisposeAsync();
         }
     }
 }
