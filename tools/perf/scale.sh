@@ -2,7 +2,7 @@
 # How replay scales with trace length: generates (or reuses) a 10M- and a 100M-event trace of one workload, runs
 # `replay TRACE --engine all --out DIR` and `replay TRACE --engine shadow-cached --out DIR` on each under
 # /usr/bin/time -v, and prints wall time, peak RSS and the extrapolation to 1B events (time linear in events;
-# memory should be flat: replay holds two row groups of buffers, whatever the trace length, so the 100M peak
+# memory should be flat: replay holds three row-group batches, whatever the trace length, so the 100M peak
 # should equal the 10M one, and so would 1B's).
 #
 #   tools/perf/scale.sh                     # ctxswitch, 10M and 100M events
