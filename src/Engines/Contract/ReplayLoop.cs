@@ -70,9 +70,9 @@ public static class ReplayLoop
 
             switch (op[i])
             {
-                case 0:
-                case 1:
-                case 2:
+                case (byte)TraceOp.Read:
+                case (byte)TraceOp.Write:
+                case (byte)TraceOp.Fetch:
                     var access = new MemoryAccess(first + i, vcpu[i], va[i], (AccessKind)op[i], user[i]);
                     var t = engine.Access(access);
                     if (verify)
@@ -88,20 +88,20 @@ public static class ReplayLoop
                     }
 
                     break;
-                case 3:
+                case (byte)TraceOp.Cr3:
                     engine.LoadCr3(new Cr3Load(first + i, vcpu[i], value[i]));
                     break;
-                case 4:
-                case 7:
-                    engine.WritePageTable(new PageTableWrite(first + i, vcpu[i], pa[i], value[i], va[i], width[i], user[i], op[i] == 7));
+                case (byte)TraceOp.PtWrite:
+                case (byte)TraceOp.PtInit:
+                    engine.WritePageTable(new PageTableWrite(first + i, vcpu[i], pa[i], value[i], va[i], width[i], user[i], op[i] == (byte)TraceOp.PtInit));
                     break;
-                case 5:
+                case (byte)TraceOp.Invlpg:
                     engine.Invalidate(new Invalidation(first + i, vcpu[i], va[i], InvalidationKind.Page));
                     break;
-                case 6:
+                case (byte)TraceOp.Flush:
                     engine.Invalidate(new Invalidation(first + i, vcpu[i], va[i], value[i] == 0 ? InvalidationKind.NonGlobal : InvalidationKind.All));
                     break;
-                case 9:
+                case (byte)TraceOp.PtDying:
                     engine.TableDying(new TableDying(first + i, vcpu[i], pa[i]));
                     break;
                 default:

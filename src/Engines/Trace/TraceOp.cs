@@ -26,11 +26,12 @@ public static class TraceOps
         ["read", "write", "fetch", "cr3", "ptwrite", "invlpg", "flush", "ptinit", "mark", "ptdying"];
 
     /// <summary>True when the op needs <c>va</c>.</summary>
-    public static bool NeedsVa(byte op) => op is <= 2 or 5;
+    public static bool NeedsVa(byte op) => op is <= (byte)TraceOp.Fetch or (byte)TraceOp.Invlpg;
 
     /// <summary>True when the op needs <c>pa</c>.</summary>
-    public static bool NeedsPa(byte op) => op is 4 or 7 or 9;
+    public static bool NeedsPa(byte op) => op is (byte)TraceOp.PtWrite or (byte)TraceOp.PtInit or (byte)TraceOp.PtDying;
 
     /// <summary>True when the op needs <c>value</c>.</summary>
-    public static bool NeedsValue(byte op) => op is 3 or 4 or 6 or 7 or 8;
+    public static bool NeedsValue(byte op) =>
+        op is (byte)TraceOp.Cr3 or (byte)TraceOp.PtWrite or (byte)TraceOp.Flush or (byte)TraceOp.PtInit or (byte)TraceOp.Mark;
 }

@@ -226,12 +226,12 @@ public static class ReplayDriver
             {
                 switch (b.Op[k])
                 {
-                    case < 2: s.Accesses++; break;
-                    case 2: s.Accesses++; s.Fetches++; break;
-                    case 3: s.Cr3++; break;
-                    case 4: s.PtWrites++; break;
-                    case 5: s.Invlpgs++; break;
-                    case 6: s.Flushes++; break;
+                    case (byte)TraceOp.Read or (byte)TraceOp.Write: s.Accesses++; break;
+                    case (byte)TraceOp.Fetch: s.Accesses++; s.Fetches++; break;
+                    case (byte)TraceOp.Cr3: s.Cr3++; break;
+                    case (byte)TraceOp.PtWrite: s.PtWrites++; break;
+                    case (byte)TraceOp.Invlpg: s.Invlpgs++; break;
+                    case (byte)TraceOp.Flush: s.Flushes++; break;
                 }
             }
 

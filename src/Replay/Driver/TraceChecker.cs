@@ -87,13 +87,13 @@ public sealed class TraceChecker
             }
 
             byte op = b.Op[i];
-            if (TraceOps.NeedsVa(op) || op == 4)
+            if (TraceOps.NeedsVa(op) || op == (byte)TraceOp.PtWrite)
             {
                 ulong va = b.Va[i];
                 ulong canonical = (ulong)((long)(va << (64 - vaBits)) >> (64 - vaBits));
                 if (canonical != va)
                 {
-                    if (op != 4)
+                    if (op != (byte)TraceOp.PtWrite)
                     {
                         warnings += Warn(row, $"non-canonical va 0x{va:x}");
                     }
@@ -104,20 +104,20 @@ public sealed class TraceChecker
 
             switch (op)
             {
-                case <= 2:
+                case <= (byte)TraceOp.Fetch:
                     warnings += CheckAccess(vcpu, b.Va[i], row);
                     break;
-                case 3:
+                case (byte)TraceOp.Cr3:
                     warnings += LoadCr3(vcpu, b.Value[i], row);
                     break;
-                case 4:
-                case 7:
-                    warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == 7);
+                case (byte)TraceOp.PtWrite:
+                case (byte)TraceOp.PtInit:
+                    warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == (byte)TraceOp.PtInit);
                     break;
-                case 5:
+                case (byte)TraceOp.Invlpg:
                     RemovePending(vcpu, b.Va[i], _curPcid[vcpu], everything: false, nonGlobal: false);
                     break;
-                case 6:
+                case (byte)TraceOp.Flush:
                     if (b.Value[i] > 1)
                     {
                         warnings += Warn(row, $"flush value {b.Value[i]} is neither 0 nor 1");
