@@ -36,7 +36,8 @@ internal static class Errors
             stderr.WriteLine(ex.ToString());
         }
 
-        return ex is EngineCannotReplayException ? CliApp.UsageError : CliApp.Failure;
+        // A bad --engine (unknown name, option or value) is a usage error like any bad argument (SPEC §6).
+        return ex is EngineCannotReplayException or EngineSpecException ? CliApp.UsageError : CliApp.Failure;
     }
 }
 

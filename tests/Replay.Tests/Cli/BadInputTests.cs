@@ -61,15 +61,15 @@ public sealed class BadInputTests : IDisposable
 
     [Fact]
     public async Task An_unknown_engine_lists_the_valid_ones() =>
-        await AssertFails([await GoodTrace(), "--engine", "vtlb"], "vtlb", "native", "shadow-flush");
+        await AssertUsageError([await GoodTrace(), "--engine", "vtlb"], "vtlb", "native", "shadow-flush");
 
     [Fact]
     public async Task A_bad_option_value_says_what_the_option_takes() =>
-        await AssertFails([await GoodTrace(), "--engine", "shadow-flush:keep_global=maybe"], "keep_global", "true or false");
+        await AssertUsageError([await GoodTrace(), "--engine", "shadow-flush:keep_global=maybe"], "keep_global", "true or false");
 
     [Fact]
     public async Task An_unknown_option_lists_the_engines_options() =>
-        await AssertFails([await GoodTrace(), "--engine", "shadow-flush:oos=off"], "oos", "keep_global");
+        await AssertUsageError([await GoodTrace(), "--engine", "shadow-flush:oos=off"], "oos", "keep_global");
 
     [Fact]
     public async Task An_unknown_profile_lists_the_built_in_ones() =>
@@ -91,6 +91,9 @@ public sealed class BadInputTests : IDisposable
     [InlineData("run x.pq --no-such-option")]
     [InlineData("gen no-such-workload -o x.pq")]
     [InlineData("run x.pq --window 0")]
+    [InlineData("run x.pq --engine no-such-engine")]
+    [InlineData("run x.pq --engine shadow-cached:no_such_option=1")]
+    [InlineData("run x.pq --engine shadow-cached:oos=maybe")]
     public async Task Usage_errors_exit_with_2(string commandLine)
     {
         var (code, _, err) = await Cli.RunAsync(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries));
@@ -98,7 +101,12 @@ public sealed class BadInputTests : IDisposable
         Assert.NotEmpty(err);
     }
 
-    private async Task AssertFails(string[] args, params string[] mentions)
+    /// <summary>A bad --engine is a usage error (exit 2), refused as carefully as bad input: one sentence, nothing written.</summary>
+    private Task AssertUsageError(string[] args, params string[] mentions) => AssertRefused(2, args, mentions);
+
+    private Task AssertFails(string[] args, params string[] mentions) => AssertRefused(1, args, mentions);
+
+    private async Task AssertRefused(int expectedCode, string[] args, params string[] mentions)
     {
         // An existing report folder with an old report and a file of the user's.
         string reports = _d.File("reports");
@@ -109,7 +117,7 @@ public sealed class BadInputTests : IDisposable
 
         var (code, stdout, stderr) = await Cli.RunAsync([.. args, "--out", reports]);
 
-        Assert.Equal(1, code);
+        Assert.Equal(expectedCode, code);
         Assert.Empty(stdout);
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
