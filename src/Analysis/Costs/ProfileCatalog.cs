@@ -41,7 +41,10 @@ public static class ProfileCatalog
             || nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase);
         throw new ProfileException(looksLikePath
             ? $"Profile file '{nameOrPath}' does not exist; give an existing JSON file or a built-in profile ({names})."
-            : $"Unknown profile '{nameOrPath}'; the built-in profiles are {names}, or give a JSON file path.");
+            : $"Unknown profile '{nameOrPath}'; the built-in profiles are {names}, or give a JSON file path.")
+        {
+            UnknownName = !looksLikePath,
+        };
     }
 
     /// <summary>Loads a profile document from a file.</summary>

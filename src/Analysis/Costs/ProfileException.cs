@@ -16,4 +16,7 @@ public sealed class ProfileException : Exception
         : base(message, inner)
     {
     }
+
+    /// <summary>True when the name is neither a built-in profile nor a path: a bad argument (a usage error), not a bad file.</summary>
+    public bool UnknownName { get; init; }
 }

@@ -36,8 +36,9 @@ internal static class Errors
             stderr.WriteLine(ex.ToString());
         }
 
-        // A bad --engine (unknown name, option or value) is a usage error like any bad argument (SPEC §6).
-        return ex is EngineCannotReplayException or EngineSpecException ? CliApp.UsageError : CliApp.Failure;
+        // A bad --engine (unknown name, option or value) or an unknown profile name is a usage error like any bad
+        // argument (SPEC §6); a profile file that is missing or broken is bad input.
+        return ex is EngineCannotReplayException or EngineSpecException or ProfileException { UnknownName: true } ? CliApp.UsageError : CliApp.Failure;
     }
 }
 

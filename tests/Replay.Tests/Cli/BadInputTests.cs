@@ -73,7 +73,11 @@ public sealed class BadInputTests : IDisposable
 
     [Fact]
     public async Task An_unknown_profile_lists_the_built_in_ones() =>
-        await AssertFails([await GoodTrace(), "--profile", "pentium-pro"], "pentium-pro", "skylake");
+        await AssertUsageError([await GoodTrace(), "--profile", "pentium-pro"], "pentium-pro", "skylake");
+
+    [Fact]
+    public async Task A_profile_file_that_is_not_there_is_bad_input_not_a_usage_error() =>
+        await AssertFails([await GoodTrace(), "--profile", _d.File("gone.json")], "gone.json", "does not exist");
 
     [Fact]
     public async Task A_malformed_profile_names_the_file()
