@@ -17,15 +17,15 @@ public sealed class GuestMemory
     /// <summary>Reads the aligned 8-byte word containing <paramref name="pa"/>.</summary>
     public ulong ReadWord(ulong pa)
     {
-        var words = Find(pa >> 12);
-        return words is null ? 0 : words[(pa >> 3) & 511];
+        var words = Find(pa >> Pte.PageShift);
+        return words is null ? 0 : words[(pa >> Pte.EntryShift) & Pte.IndexMask];
     }
 
     /// <summary>Writes the aligned 8-byte word containing <paramref name="pa"/>.</summary>
     public void WriteWord(ulong pa, ulong value)
     {
-        var words = FindOrAdd(pa >> 12);
-        words[(pa >> 3) & 511] = value;
+        var words = FindOrAdd(pa >> Pte.PageShift);
+        words[(pa >> Pte.EntryShift) & Pte.IndexMask] = value;
     }
 
     /// <summary>
@@ -46,8 +46,8 @@ public sealed class GuestMemory
     /// <summary>Sets <paramref name="bits"/> in the word at <paramref name="pa"/> (A/D updates).</summary>
     public void SetBits(ulong pa, ulong bits)
     {
-        var words = FindOrAdd(pa >> 12);
-        words[(pa >> 3) & 511] |= bits;
+        var words = FindOrAdd(pa >> Pte.PageShift);
+        words[(pa >> Pte.EntryShift) & Pte.IndexMask] |= bits;
     }
 
     /// <summary>The 512 words of a frame, or null if it was never written (reads as zeros). Do not modify.</summary>
@@ -79,7 +79,7 @@ public sealed class GuestMemory
             return words;
         }
 
-        words = new ulong[512];
+        words = new ulong[Pte.EntriesPerTable];
         _frames.Add(frame, words);
         int slot = (int)(frame & (CacheSize - 1));
         _cacheFrame[slot] = frame;

@@ -44,7 +44,7 @@ public struct WalkResult
     public int LeafLevel;
 
     /// <summary>Guest-physical base of the 4 KiB frame <paramref name="va"/> falls in.</summary>
-    public readonly ulong FrameOf(ulong va) => PageBase + (va & ((1UL << PageShift) - 1) & ~0xFFFUL);
+    public readonly ulong FrameOf(ulong va) => PageBase + (va & ((1UL << PageShift) - 1) & ~Pte.PageOffsetMask);
 }
 
 /// <summary>
@@ -165,7 +165,7 @@ public static class PageWalker
 
         while (true)
         {
-            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << 3);
+            ulong entryAddr = table + ((ulong)Pte.Index(va, level) << Pte.EntryShift);
             if (!tables.BeforeRead(table, entryAddr))
             {
                 r.Fault = true;

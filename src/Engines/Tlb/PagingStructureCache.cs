@@ -71,7 +71,7 @@ public sealed class PagingStructureCache
     }
 
     private static ulong Key(ulong va, int level, ushort pcid) =>
-        (((va & 0x01FF_FFFF_FFFF_FFFFUL) >> Guest.Pte.Shift(level)) << 12) | pcid;
+        (((va & Guest.Pte.VaMask) >> Guest.Pte.Shift(level)) << 12) | pcid;
 
     private sealed class Level(int entries)
     {

@@ -81,7 +81,7 @@ internal sealed class TlbArrayCache
             if (_vpn[i] == vpn && _size[i] == shift && Live(i, pcid))
             {
                 _stamp[i] = ++_clock;
-                hit = new TlbHit(true, _base[i] + (va & ((1UL << shift) - 1) & ~0xFFFUL), _hw[i], _guest[i],
+                hit = new TlbHit(true, _base[i] + (va & ((1UL << shift) - 1) & ~Pte.PageOffsetMask), _hw[i], _guest[i],
                     (_flags[i] & 2) != 0, (_flags[i] & 1) != 0, (byte)shift, _origShift[i] > shift ? _origShift[i] : (byte)0);
                 return true;
             }
@@ -149,7 +149,7 @@ internal sealed class TlbArrayCache
             return;
         }
 
-        ulong canonical = va & 0x01FF_FFFF_FFFF_FFFFUL;
+        ulong canonical = va & Pte.VaMask;
         for (int i = 0; i < _vpn.Length; i++)
         {
             int orig = _origShift[i];
@@ -230,4 +230,4 @@ internal sealed class TlbArrayCache
 /// A TLB hit: the 4 KiB frame reached, the permissions hardware enforces, the guest permissions, D, G, the entry's
 /// page size, and the size of the page it was fractured or splintered from (0 when it was not).
 /// </summary>
-public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global, byte Shift = 12, byte OrigShift = 0);
+public readonly record struct TlbHit(bool Hit, ulong Frame, Perms HwPerms, Perms GuestPerms, bool Dirty, bool Global, byte Shift = Pte.PageShift, byte OrigShift = 0);

@@ -26,18 +26,18 @@ public sealed class VcpuTlb
 
     public VcpuTlb(TlbGeometry g)
     {
-        _l1d[0] = Make(g.L1d4K, 12);
-        _l1d[1] = Make(g.L1d2M, 21);
-        _l1d[2] = Make(g.L1d1G, 30);
-        _l1i[0] = Make(g.L1i4K, 12);
-        _l1i[1] = Make(g.L1i2M, 21);
+        _l1d[0] = Make(g.L1d4K, Pte.PageShift);
+        _l1d[1] = Make(g.L1d2M, Pte.LargePageShift);
+        _l1d[2] = Make(g.L1d1G, Pte.HugePageShift);
+        _l1i[0] = Make(g.L1i4K, Pte.PageShift);
+        _l1i[1] = Make(g.L1i2M, Pte.LargePageShift);
         if (g.Stlb is not null)
         {
             // 4 KiB and 2 MiB translations share the STLB's entries (Haswell to Skylake); 1 GiB ones, where
             // held, sit in an array of their own (Ice Lake's second STLB array).
-            _stlb[0] = Make(g.Stlb, 12, g.Stlb2M ? 21 : 0);
+            _stlb[0] = Make(g.Stlb, Pte.PageShift, g.Stlb2M ? Pte.LargePageShift : 0);
             _stlb[1] = g.Stlb2M ? _stlb[0] : null;
-            _stlb[2] = g.Stlb1G ? Make(g.Stlb, 30) : null;
+            _stlb[2] = g.Stlb1G ? Make(g.Stlb, Pte.HugePageShift) : null;
         }
     }
 
@@ -48,7 +48,7 @@ public sealed class VcpuTlb
     public bool Lookup(ulong va, ushort pcid, AccessKind kind, out TlbHit hit)
     {
         int side = kind == AccessKind.Fetch ? 1 : 0;
-        ulong page = va >> 12;
+        ulong page = va >> Pte.PageShift;
         if (_memoPage[side] == page && _memoPcid[side] == pcid)
         {
             hit = _memoHit[side];
@@ -99,7 +99,7 @@ public sealed class VcpuTlb
         else if (s == 2 && _stlb[1] is { } st2)
         {
             // A 1 GiB page in an STLB that holds 2 MiB entries but not 1 GiB ones is fractured to 2 MiB.
-            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, 21), hw, guest, dirty, global, pageShift, 21);
+            st2.Insert(va, pcid, Fracture(va, pageBase, pageShift, Pte.LargePageShift), hw, guest, dirty, global, pageShift, Pte.LargePageShift);
         }
     }
 
@@ -168,7 +168,7 @@ public sealed class VcpuTlb
     private static ulong Fracture(ulong va, ulong pageBase, int pageShift, int toShift) =>
         pageBase + (va & ((1UL << pageShift) - 1) & ~((1UL << toShift) - 1));
 
-    private static int SizeIndex(int pageShift) => pageShift switch { 12 => 0, 21 => 1, _ => 2 };
+    private static int SizeIndex(int pageShift) => pageShift switch { Pte.PageShift => 0, Pte.LargePageShift => 1, _ => 2 };
 
     private TlbArrayCache? Make(TlbArray? g, int shift, int altShift = 0)
     {
