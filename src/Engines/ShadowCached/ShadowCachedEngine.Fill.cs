@@ -14,11 +14,11 @@ public sealed partial class ShadowCachedEngine
         // Xen's fast emulation: a kernel-mode write through a present (read-only) shadow entry on the linear frame
         // of the last emulated write goes straight to the emulator, with no walk and no unsync; if the frame turns
         // out not to be a write-protected table (out of sync, or no longer shadowed) Xen falls back to the slow path.
-        if (XenFastEmulation(vs, a.Va >> 12, a.Kind == AccessKind.Write && !a.User && hw.Present))
+        if (XenFastEmulation(vs, a.Va >> Pte.PageShift, a.Kind == AccessKind.Write && !a.User && hw.Present))
         {
             var fw = default(TableRecorder);
             var walk = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref fw);
-            if (!walk.Fault && _store.Frame(walk.FrameOf(a.Va) >> 12) is { Protected: true })
+            if (!walk.Fault && _store.Frame(walk.FrameOf(a.Va) >> Pte.PageShift) is { Protected: true })
             {
                 return EmulateDataWrite(a, walk, fast: true);
             }
@@ -44,7 +44,7 @@ public sealed partial class ShadowCachedEngine
         }
 
         ulong frame = w.FrameOf(a.Va);
-        if (a.Kind == AccessKind.Write && _store.Frame(frame >> 12) is { Protected: true } fs)
+        if (a.Kind == AccessKind.Write && _store.Frame(frame >> Pte.PageShift) is { Protected: true } fs)
         {
             return DataWriteToTable(a, fs, w, tables);
         }
@@ -102,16 +102,16 @@ public sealed partial class ShadowCachedEngine
             ShadowType childType;
             if (level >= w.LeafLevel)
             {
-                ge = mem.ReadWord(tables.Get(Levels - level) + ((ulong)idx << 3));
+                ge = mem.ReadWord(tables.Get(Levels - level) + ((ulong)idx << Pte.EntryShift));
                 (childGfn, childType) = ChildOf(ge, level);
-                chunkBase = childGfn << 12;
+                chunkBase = childGfn << Pte.PageShift;
             }
             else
             {
                 // Inside a 1 GiB splinter: the 2 MiB part this va falls in.
                 ge = Pte.Rw | Pte.Us | Pte.Present;
-                chunkBase += (ulong)idx << 21;
-                childGfn = chunkBase >> 12;
+                chunkBase += (ulong)idx << Pte.LargePageShift;
+                childGfn = chunkBase >> Pte.PageShift;
                 childType = ShadowType.Fl1;
             }
 
@@ -120,7 +120,7 @@ public sealed partial class ShadowCachedEngine
             // KVM (kvm_mmu_hugepage_adjust): a guest superpage, or a 2 MiB part of a 1 GiB one, that the host backs
             // with a page as large and that holds no shadowed table gets one huge spte here, replacing whatever the
             // entry held; no prefetch follows a huge spte.
-            if (level <= w.LeafLevel && KvmHugeAllowed(chunkBase >> 12, level))
+            if (level <= w.LeafLevel && KvmHugeAllowed(chunkBase >> Pte.PageShift, level))
             {
                 ulong huge = HugeLeaf(chunkBase, mem.ReadWord(w.LeafPteAddr), split: level < w.LeafLevel);
                 var dropped = _store.Unlink(page, idx);
@@ -208,7 +208,7 @@ public sealed partial class ShadowCachedEngine
         page.E[index] = e;
         if ((e & SEntry.HwWrite) != 0)
         {
-            _store.NoteWritableLarge((e & Pte.AddrMask) >> 12, page.Level, page, index);
+            _store.NoteWritableLarge((e & Pte.AddrMask) >> Pte.PageShift, page.Level, page, index);
         }
     }
 
@@ -221,10 +221,10 @@ public sealed partial class ShadowCachedEngine
         if ((g & Pte.Ps) != 0 && level <= 3)
         {
             ulong pageBase = g & Pte.AddrMask & ~((1UL << Pte.Shift(level)) - 1);
-            return (pageBase >> 12, level == 3 ? ShadowType.Fl2 : ShadowType.Fl1);
+            return (pageBase >> Pte.PageShift, level == 3 ? ShadowType.Fl2 : ShadowType.Fl1);
         }
 
-        return ((g & Pte.AddrMask) >> 12, (ShadowType)(level - 1));
+        return ((g & Pte.AddrMask) >> Pte.PageShift, (ShadowType)(level - 1));
     }
 
     /// <summary>
@@ -243,16 +243,16 @@ public sealed partial class ShadowCachedEngine
         if (_xen)
         {
             first = index + 1;
-            last = Math.Min(511, index + _o.Prefetch - 1);
+            last = Math.Min(Pte.IndexMask, index + _o.Prefetch - 1);
         }
         else
         {
             first = index - (index % _o.Prefetch);
-            last = Math.Min(511, first + _o.Prefetch - 1);
+            last = Math.Min(Pte.IndexMask, first + _o.Prefetch - 1);
         }
 
         bool table = page.Type == ShadowType.L1;
-        ulong tableBase = table ? page.Gfn << 12 : 0;
+        ulong tableBase = table ? page.Gfn << Pte.PageShift : 0;
         ulong large = table ? 0 : Machine.Memory.ReadWord(w.LeafPteAddr);
         int filled = 0;
         for (int j = first; j <= last; j++)
@@ -274,12 +274,12 @@ public sealed partial class ShadowCachedEngine
 
             if (!table)
             {
-                SetLeaf(page, j, SplinterLeaf((page.Gfn << 12) + ((ulong)j << 12), large));
+                SetLeaf(page, j, SplinterLeaf((page.Gfn << Pte.PageShift) + ((ulong)j << Pte.PageShift), large));
                 filled++;
                 continue;
             }
 
-            ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << 3));
+            ulong g = Machine.Memory.ReadWord(tableBase + ((ulong)j << Pte.EntryShift));
             bool present = (g & Pte.Present) != 0;
             if (_xen)
             {
@@ -318,7 +318,7 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private Translation DataWriteToTable(in MemoryAccess a, FrameState fs, in WalkResult w, in TableRecorder tables)
     {
-        ulong gfn = w.FrameOf(a.Va) >> 12;
+        ulong gfn = w.FrameOf(a.Va) >> Pte.PageShift;
         bool unsync = _o.Oos && fs.MayUnsync;
         bool unshadow = _xen && a.User; // Xen never emulates a user-mode page-table write
         if (unsync || unshadow)
@@ -354,7 +354,7 @@ public sealed partial class ShadowCachedEngine
     {
         ulong frame = w.FrameOf(a.Va);
         ulong pa = frame | (a.Va & 0xFF8);
-        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> 12, fast);
+        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> Pte.PageShift, fast);
         return new Translation(frame, w.Perms, false);
     }
 
@@ -373,7 +373,7 @@ public sealed partial class ShadowCachedEngine
 
         ulong frame = g & Pte.AddrMask;
         ulong e = frame | (g & SEntry.GuestFlags) | SEntry.Present;
-        if ((g & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> 12) is not { Protected: true })
+        if ((g & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> Pte.PageShift) is not { Protected: true })
         {
             e |= SEntry.HwWrite;
         }
@@ -389,7 +389,7 @@ public sealed partial class ShadowCachedEngine
     private ulong SplinterLeaf(ulong frame, ulong large)
     {
         ulong e = frame | Pte.Rw | Pte.Us | (large & Pte.Global) | SEntry.Present;
-        if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> 12) is not { Protected: true })
+        if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> Pte.PageShift) is not { Protected: true })
         {
             e |= SEntry.HwWrite;
         }
@@ -416,7 +416,7 @@ public sealed partial class ShadowCachedEngine
         page.E[index] = e;
         if ((e & SEntry.HwWrite) != 0)
         {
-            _store.NoteWritable((e & Pte.AddrMask) >> 12, page, index);
+            _store.NoteWritable((e & Pte.AddrMask) >> Pte.PageShift, page, index);
         }
     }
 
@@ -431,7 +431,7 @@ public sealed partial class ShadowCachedEngine
 
         int created = 0;
         Preallocate(1);
-        var root = GetOrCreate(Machine.Vcpus[vcpu].Cr3 >> 12, _top, ref created);
+        var root = GetOrCreate(Machine.Vcpus[vcpu].Cr3 >> Pte.PageShift, _top, ref created);
         SetRoot(vcpu, root);
         UpdatePages();
         return root;

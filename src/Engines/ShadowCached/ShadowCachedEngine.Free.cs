@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Engines.ShadowCached;
 
 /// <summary>
@@ -27,7 +29,7 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>Clears every entry of <paramref name="p"/>; Xen releases the children it held. Returns pages freed.</summary>
-    private long UnhookAll(ShadowPage p) => UnhookRange(p, 0, 512);
+    private long UnhookAll(ShadowPage p) => UnhookRange(p, 0, Pte.EntriesPerTable);
 
     /// <summary>Xen <c>shadow_unhook_mappings(user_only)</c> on a top-level shadow: the lower half of its entries.</summary>
     private long UnhookUser(ShadowPage top)
@@ -114,7 +116,7 @@ public sealed partial class ShadowCachedEngine
     {
         Count(Cnt.Zapped);
         UnlinkParents(p);
-        for (int i = 0; i < 512; i++)
+        for (int i = 0; i < Pte.EntriesPerTable; i++)
         {
             if (p.Level > 1 && (p.E[i] & SEntry.Present) != 0)
             {
@@ -153,7 +155,7 @@ public sealed partial class ShadowCachedEngine
     {
         foreach (long loc in p.Parents.ToArray())
         {
-            _store.Unlink(_store.Page((int)(loc >> 9)), (int)(loc & 511));
+            _store.Unlink(_store.Page((int)(loc >> Pte.BitsPerLevel)), (int)(loc & Pte.IndexMask));
         }
     }
 

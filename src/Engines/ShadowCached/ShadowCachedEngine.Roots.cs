@@ -9,7 +9,7 @@ public sealed partial class ShadowCachedEngine
     public void LoadCr3(in Cr3Load load)
     {
         var vs = _v[load.Vcpu];
-        ulong gfn = (load.Value & Pte.AddrMask) >> 12;
+        ulong gfn = (load.Value & Pte.AddrMask) >> Pte.PageShift;
         if (_pcidHidden && (load.Value & (Pte.PcidMask | Pte.Cr3NoFlush)) != 0)
         {
             Count(Cnt.PcidHidden); // the guest has no PCID: the bits are ignored and the load flushes (Machine.Config.Pcid is off)
@@ -231,7 +231,7 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private void XenPagetableDying(in TableDying hint)
     {
-        ulong gfn = hint.Pa >> 12;
+        ulong gfn = hint.Pa >> Pte.PageShift;
         _dyingOp = true;
         _v[hint.Vcpu].Dying = true;
         long freed = 0;

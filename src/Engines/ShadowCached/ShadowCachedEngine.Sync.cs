@@ -5,8 +5,6 @@ namespace Replay.Engines.ShadowCached;
 /// <summary>Out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
 public sealed partial class ShadowCachedEngine
 {
-    private const int EntriesPerTable = 512;
-
     /// <summary>Unsyncs a leaf table frame on a write fault by <paramref name="vcpu"/> (Xen <c>sh_unsync</c>, KVM <c>kvm_unsync_page</c>).</summary>
     private void Unsync(int vcpu, ulong gfn, FrameState fs)
     {
@@ -16,7 +14,7 @@ public sealed partial class ShadowCachedEngine
         {
             OosHashAdd(vcpu, gfn);
             fs.OosVcpu = vcpu;
-            fs.Snapshot = (ulong[]?)Machine.Memory.Frame(gfn)?.Clone() ?? new ulong[EntriesPerTable];
+            fs.Snapshot = (ulong[]?)Machine.Memory.Frame(gfn)?.Clone() ?? new ulong[Pte.EntriesPerTable];
         }
 
         fs.Oos = true;
@@ -84,7 +82,7 @@ public sealed partial class ShadowCachedEngine
         fs.Snapshot = null;
         Count(Cnt.Resync);
         Stats.Resyncs++;
-        Stats.Within(OosResync, EntriesPerTable);
+        Stats.Within(OosResync, Pte.EntriesPerTable);
         FlushEverywhere(); // oos.c: "we just have to be very careful to *always* flush the tlbs on resync"
     }
 
@@ -97,7 +95,7 @@ public sealed partial class ShadowCachedEngine
         var fs = _store.Frame(gfn)!;
         RefreshLeafTable(fs, keepSnapshot: true);
         Count(Cnt.ResyncOnly);
-        Stats.Within(OosResync, EntriesPerTable);
+        Stats.Within(OosResync, Pte.EntriesPerTable);
         FlushEverywhere();
     }
 
@@ -110,7 +108,7 @@ public sealed partial class ShadowCachedEngine
     {
         bool changed = RefreshLeafTable(fs, keepSnapshot: true);
         Count(Cnt.ResyncOnly);
-        Stats.Within(OosResync, EntriesPerTable);
+        Stats.Within(OosResync, Pte.EntriesPerTable);
         if (changed)
         {
             FlushEverywhere();
@@ -129,7 +127,7 @@ public sealed partial class ShadowCachedEngine
         var guest = Machine.Memory.Frame(page.Gfn);
         var snap = fs.Snapshot;
         bool changed = false;
-        for (int i = 0; i < EntriesPerTable; i++)
+        for (int i = 0; i < Pte.EntriesPerTable; i++)
         {
             ulong g = guest is null ? 0 : guest[i];
             if (_xen)
@@ -219,7 +217,7 @@ public sealed partial class ShadowCachedEngine
                 return; // kvm_sync_spte: nothing shadowed for this entry
             }
 
-            KvmSyncSpte(page, i, Machine.Memory.ReadWord((page.Gfn << 12) + ((ulong)i << 3)));
+            KvmSyncSpte(page, i, Machine.Memory.ReadWord((page.Gfn << Pte.PageShift) + ((ulong)i << Pte.EntryShift)));
         }
 
         Stats.Within(OosResync, 1);
@@ -289,7 +287,7 @@ public sealed partial class ShadowCachedEngine
 
         foreach (long loc in page.Parents)
         {
-            if (Reachable(_store.Page((int)(loc >> 9)), root))
+            if (Reachable(_store.Page((int)(loc >> Pte.BitsPerLevel)), root))
             {
                 return true;
             }

@@ -8,7 +8,7 @@ public sealed partial class ShadowCachedEngine
 {
     public void WritePageTable(in PageTableWrite write)
     {
-        ulong gfn = write.Pa >> 12;
+        ulong gfn = write.Pa >> Pte.PageShift;
         var fs = _store.Frame(gfn);
         if (write.IsInit)
         {
@@ -18,7 +18,7 @@ public sealed partial class ShadowCachedEngine
             {
                 foreach (var s in ShadowsOf(fs))
                 {
-                    ValidateEntry(s, (int)((write.Pa >> 3) & 511), now, out _);
+                    ValidateEntry(s, (int)((write.Pa >> Pte.EntryShift) & Pte.IndexMask), now, out _);
                 }
 
                 FlushEverywhere();
@@ -105,12 +105,12 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, ulong linear, bool fast)
     {
-        ulong gfn = pa >> 12;
+        ulong gfn = pa >> Pte.PageShift;
         var fs = _store.Frame(gfn)!;
         var vs = _v[vcpu];
         ulong old = Machine.Memory.ReadWord(pa);
         ulong now = storeValue ? Machine.Memory.Store(pa, value, width).New : old;
-        int index = (int)((pa >> 3) & 511);
+        int index = (int)((pa >> Pte.EntryShift) & Pte.IndexMask);
         Stats.EmulatedWrites++;
         long units = 0;
         bool changed = false;
@@ -251,7 +251,7 @@ public sealed partial class ShadowCachedEngine
     /// linear address (va 0, SPEC §1) is taken to go through the kernel's direct map, where linear and physical
     /// frames correspond one to one: it is keyed by its gfn, in a range no va &gt;&gt; 12 reaches.
     /// </summary>
-    internal static ulong LinearFrame(ulong va, ulong pa) => va != 0 ? va >> 12 : DirectMapLinear | (pa >> 12);
+    internal static ulong LinearFrame(ulong va, ulong pa) => va != 0 ? va >> Pte.PageShift : DirectMapLinear | (pa >> Pte.PageShift);
 
     private const ulong DirectMapLinear = 1UL << 63;
 
@@ -279,7 +279,7 @@ public sealed partial class ShadowCachedEngine
     /// <summary>KVM <c>detect_write_misaligned</c>: crosses an entry, or narrower than 4 bytes unless a 1-byte aligned write.</summary>
     private static bool KvmMisaligned(ulong pa, int width)
     {
-        ulong offset = pa & 0xFFF;
+        ulong offset = pa & Pte.PageOffsetMask;
         if ((offset & 7) == 0 && width == 1)
         {
             return false;

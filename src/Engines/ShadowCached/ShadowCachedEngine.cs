@@ -35,7 +35,7 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
                 "and offers PCID only to HAP guests, so a PCID trace replays with PCID hidden (every CR3 load flushes; counter pcid_hidden_cr3_loads).", ["xen", "kvm"]),
             new EngineOption("oos", OptionKind.Bool, "true", "Let leaf tables go out of sync on a write (Xen: 3 slots per vCPU; KVM: unbounded unsync)."),
             new EngineOption("prefetch", OptionKind.Int, EngineOption.Auto,
-                "Prefetch window of a hidden fault: xen 32 (the faulting entry and up to 31 after it, to the end of the shadow L1), kvm 8 (the aligned block).", Max: 512),
+                "Prefetch window of a hidden fault: xen 32 (the faulting entry and up to 31 after it, to the end of the shadow L1), kvm 8 (the aligned block).", Max: Pte.EntriesPerTable),
             new EngineOption("pool_pages", OptionKind.Int, EngineOption.Auto,
                 "Shadow-page budget: xen 256 per vCPU + 2 per MiB of guest memory; kvm guest pages / 50, at least 64.", Min: 8, Max: 1L << 40),
             new EngineOption("roots", OptionKind.Int, EngineOption.Auto, "kvm: previous roots cached per vCPU besides the current one (KVM_MMU_NUM_PREV_ROOTS, 3).", Max: 64),
@@ -220,7 +220,7 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
                 r.Present = true;
                 r.PageShift = Pte.Shift(level);
                 r.PageBase = e & Pte.AddrMask;
-                r.Frame = r.PageBase + (va & ((1UL << r.PageShift) - 1) & ~0xFFFUL);
+                r.Frame = r.PageBase + (va & ((1UL << r.PageShift) - 1) & ~Pte.PageOffsetMask);
                 r.Perms = PageWalker.ToPerms(acc);
                 r.HwPerms = (e & SEntry.HwWrite) != 0 ? r.Perms : r.Perms & ~Perms.Write;
                 r.Global = (e & Pte.Global) != 0;

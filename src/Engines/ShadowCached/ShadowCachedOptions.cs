@@ -58,7 +58,7 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
     /// </summary>
     public static long DefaultPool(Personality p, MachineConfig config) => p == Personality.Xen
         ? (256L * Math.Max(1, config.Vcpus)) + (2L * (long)(config.MemoryBytes >> 20))
-        : Math.Max(KvmMinPages, (long)(config.MemoryBytes >> 12) / KvmPagesRatio);
+        : Math.Max(KvmMinPages, (long)(config.MemoryBytes >> Pte.PageShift) / KvmPagesRatio);
 
     /// <summary>Xen's shadow code handles guests of at most this many paging levels (guest_2.c, guest_3.c, guest_4.c).</summary>
     public const int XenMaxGuestLevels = 4;

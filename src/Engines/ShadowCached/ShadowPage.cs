@@ -28,7 +28,7 @@ internal enum ShadowType : byte
 /// </summary>
 internal sealed class ShadowPage(int id, ulong gfn, ShadowType type)
 {
-    public readonly ulong[] E = new ulong[512];
+    public readonly ulong[] E = new ulong[Pte.EntriesPerTable];
 
     /// <summary>Parent entries linking this page: (parent id &lt;&lt; 9) | index.</summary>
     public readonly List<long> Parents = new(1);
@@ -86,10 +86,10 @@ internal static class SEntry
     /// <summary>Guest flags a shadow entry copies.</summary>
     public const ulong GuestFlags = Pte.Rw | Pte.Us | Pte.Global | Pte.Nx;
 
-    public static int Child(ulong e) => (int)((e & Pte.AddrMask) >> 12);
+    public static int Child(ulong e) => (int)((e & Pte.AddrMask) >> Pte.PageShift);
 
     /// <summary>An upper-level entry that links a child page (present and not a huge leaf).</summary>
     public static bool IsLink(ulong e) => (e & (Present | Large)) == Present;
 
-    public static ulong Link(int child, ulong guestEntry) => ((ulong)child << 12) | (guestEntry & (Pte.Rw | Pte.Us | Pte.Nx)) | Present;
+    public static ulong Link(int child, ulong guestEntry) => ((ulong)child << Pte.PageShift) | (guestEntry & (Pte.Rw | Pte.Us | Pte.Nx)) | Present;
 }

@@ -100,13 +100,14 @@ internal sealed class ShadowStore
     /// at frame <paramref name="baseGfn"/>: KVM's <c>disallow_lpage</c>, which each shadowed table raises over the
     /// huge pages around it (<c>account_shadowed</c>).
     /// </summary>
-    public bool HasTableIn(ulong baseGfn, int level) =>
-        level == 2 ? _tablesPer2M.ContainsKey(baseGfn >> 9) : _tablesPer1G.ContainsKey(baseGfn >> 18);
+    public bool HasTableIn(ulong baseGfn, int level) => level == 2
+        ? _tablesPer2M.ContainsKey(baseGfn >> (Pte.LargePageShift - Pte.PageShift))
+        : _tablesPer1G.ContainsKey(baseGfn >> (Pte.HugePageShift - Pte.PageShift));
 
     private void CountTable(ulong gfn, int delta)
     {
-        Bump(_tablesPer2M, gfn >> 9, delta);
-        Bump(_tablesPer1G, gfn >> 18, delta);
+        Bump(_tablesPer2M, gfn >> (Pte.LargePageShift - Pte.PageShift), delta);
+        Bump(_tablesPer1G, gfn >> (Pte.HugePageShift - Pte.PageShift), delta);
 
         static void Bump(Dictionary<ulong, int> counts, ulong key, int delta)
         {
@@ -126,7 +127,7 @@ internal sealed class ShadowStore
     public static void Link(ShadowPage parent, int index, ShadowPage child, ulong guestEntry)
     {
         parent.E[index] = SEntry.Link(child.Id, guestEntry);
-        child.Parents.Add(((long)parent.Id << 9) | (uint)index);
+        child.Parents.Add(((long)parent.Id << Pte.BitsPerLevel) | (uint)index);
     }
 
     /// <summary>Clears upper entry <paramref name="index"/> of <paramref name="parent"/>; returns the child it linked, if any.</summary>
@@ -140,7 +141,7 @@ internal sealed class ShadowStore
         }
 
         var child = _byId[SEntry.Child(e)]!;
-        child.Parents.Remove(((long)parent.Id << 9) | (uint)index);
+        child.Parents.Remove(((long)parent.Id << Pte.BitsPerLevel) | (uint)index);
         return child;
     }
 
@@ -153,7 +154,7 @@ internal sealed class ShadowStore
             _writable.Add(frame, list);
         }
 
-        long loc = ((long)page.Id << 9) | (uint)index;
+        long loc = ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
         if (list.Count == 0 || list[^1] != loc)
         {
             list.Add(loc);
@@ -177,7 +178,7 @@ internal sealed class ShadowStore
             _writableLarge.Add(key, list);
         }
 
-        long loc = ((long)page.Id << 9) | (uint)index;
+        long loc = ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
         if (list.Count == 0 || list[^1] != loc)
         {
             list.Add(loc);
@@ -188,7 +189,7 @@ internal sealed class ShadowStore
         }
     }
 
-    private static ulong LargeKey(ulong gfn, int level) => ((gfn >> (9 * (level - 1))) << 2) | (uint)level;
+    private static ulong LargeKey(ulong gfn, int level) => ((gfn >> (Pte.BitsPerLevel * (level - 1))) << 2) | (uint)level;
 
     /// <summary>
     /// Removes every hardware-writable shadow mapping of <paramref name="frame"/> (the frame is becoming a
@@ -206,10 +207,10 @@ internal sealed class ShadowStore
         _writableEntries -= list.Count;
         foreach (long loc in list)
         {
-            var p = _byId[(int)(loc >> 9)];
-            int i = (int)(loc & 511);
+            var p = _byId[(int)(loc >> Pte.BitsPerLevel)];
+            int i = (int)(loc & Pte.IndexMask);
             if (p is not null && p.Level == 1 && (p.E[i] & (SEntry.Present | SEntry.HwWrite)) == (SEntry.Present | SEntry.HwWrite)
-                && (p.E[i] & Pte.AddrMask) >> 12 == frame)
+                && (p.E[i] & Pte.AddrMask) >> Pte.PageShift == frame)
             {
                 p.E[i] &= ~SEntry.HwWrite;
                 removed++;
@@ -227,15 +228,15 @@ internal sealed class ShadowStore
         }
 
         _writableEntries -= list.Count;
-        ulong size = 1UL << (9 * (level - 1));
+        ulong size = 1UL << (Pte.BitsPerLevel * (level - 1));
         int removed = 0;
         foreach (long loc in list)
         {
-            var p = _byId[(int)(loc >> 9)];
-            int i = (int)(loc & 511);
+            var p = _byId[(int)(loc >> Pte.BitsPerLevel)];
+            int i = (int)(loc & Pte.IndexMask);
             const ulong Writable = SEntry.Present | SEntry.Large | SEntry.HwWrite;
             if (p is not null && p.Level == level && (p.E[i] & Writable) == Writable
-                && frame - ((p.E[i] & Pte.AddrMask) >> 12) < size)
+                && frame - ((p.E[i] & Pte.AddrMask) >> Pte.PageShift) < size)
             {
                 p.E[i] &= ~SEntry.HwWrite;
                 removed++;
@@ -261,18 +262,18 @@ internal sealed class ShadowStore
             if (p.Level != 1)
             {
                 const ulong Writable = SEntry.Present | SEntry.Large | SEntry.HwWrite;
-                for (int i = 0; i < 512; i++)
+                for (int i = 0; i < Pte.EntriesPerTable; i++)
                 {
                     if ((p.E[i] & Writable) == Writable)
                     {
-                        ulong key = LargeKey((p.E[i] & Pte.AddrMask) >> 12, p.Level);
+                        ulong key = LargeKey((p.E[i] & Pte.AddrMask) >> Pte.PageShift, p.Level);
                         if (!_writableLarge.TryGetValue(key, out var large))
                         {
                             large = new List<long>(1);
                             _writableLarge.Add(key, large);
                         }
 
-                        large.Add(((long)p.Id << 9) | (uint)i);
+                        large.Add(((long)p.Id << Pte.BitsPerLevel) | (uint)i);
                         _writableEntries++;
                     }
                 }
@@ -280,18 +281,18 @@ internal sealed class ShadowStore
                 continue;
             }
 
-            for (int i = 0; i < 512; i++)
+            for (int i = 0; i < Pte.EntriesPerTable; i++)
             {
                 if ((p.E[i] & (SEntry.Present | SEntry.HwWrite)) == (SEntry.Present | SEntry.HwWrite))
                 {
-                    ulong f = (p.E[i] & Pte.AddrMask) >> 12;
+                    ulong f = (p.E[i] & Pte.AddrMask) >> Pte.PageShift;
                     if (!_writable.TryGetValue(f, out var list))
                     {
                         list = new List<long>(1);
                         _writable.Add(f, list);
                     }
 
-                    list.Add(((long)p.Id << 9) | (uint)i);
+                    list.Add(((long)p.Id << Pte.BitsPerLevel) | (uint)i);
                     _writableEntries++;
                 }
             }

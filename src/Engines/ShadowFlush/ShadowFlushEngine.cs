@@ -18,7 +18,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
         "Shadow paging that discards the vCPU's shadow at every guest CR3 load (a virtual TLB).",
         [
             new EngineOption("keep_global", OptionKind.Bool, "false", "Keep shadow entries of global guest pages across CR3 loads and flush 0."),
-            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: 511),
+            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: Pte.EntriesPerTable - 1),
         ],
         (config, o) => new ShadowFlushEngine(config, o.GetBool("keep_global"), o.GetInt("prefetch")));
 
@@ -175,7 +175,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
 
     private static Translation Fill(VcpuState v, in MemoryAccess a, in ShadowLeaf leaf)
     {
-        v.Tlb.Insert(a.Va, 0, a.Kind, 12, leaf.Frame, HwPerms(leaf), leaf.Guest, dirty: true, leaf.Global);
+        v.Tlb.Insert(a.Va, 0, a.Kind, Pte.PageShift, leaf.Frame, HwPerms(leaf), leaf.Guest, dirty: true, leaf.Global);
         return new Translation(leaf.Frame, leaf.Guest, false);
     }
 
@@ -216,11 +216,11 @@ public sealed class ShadowFlushEngine : IMmuEngine
     private void Prefetch(VirtualTlb sh, ulong cr3, ulong va)
     {
         int idx = Pte.Index(va, 1);
-        int last = Math.Min(511, idx + _prefetch);
-        ulong regionBase = va & ~0x1F_FFFFUL;
+        int last = Math.Min(Pte.IndexMask, idx + _prefetch);
+        ulong regionBase = va & ~(Pte.LargePageSize - 1);
         for (int i = idx + 1; i <= last; i++)
         {
-            ulong nva = regionBase | ((ulong)i << 12);
+            ulong nva = regionBase | ((ulong)i << Pte.PageShift);
             ulong nvpn = VirtualTlb.Vpn(nva);
             if (sh.Leaves.ContainsKey(nvpn))
             {
@@ -260,7 +260,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
         int dropped = 0;
         if (sh.Leaves.TryGetValue(vpn, out var leaf))
         {
-            if (leaf.GuestPageShift == 12)
+            if (leaf.GuestPageShift == Pte.PageShift)
             {
                 sh.Leaves.Remove(vpn);
                 dropped = 1;
@@ -268,8 +268,8 @@ public sealed class ShadowFlushEngine : IMmuEngine
             }
             else
             {
-                ulong first = vpn & ~((1UL << (leaf.GuestPageShift - 12)) - 1);
-                ulong count = 1UL << (leaf.GuestPageShift - 12);
+                ulong first = vpn & ~((1UL << (leaf.GuestPageShift - Pte.PageShift)) - 1);
+                ulong count = 1UL << (leaf.GuestPageShift - Pte.PageShift);
                 foreach (var k in sh.Leaves.Keys.Where(k => k - first < count).ToList())
                 {
                     sh.Leaves.Remove(k);

@@ -40,9 +40,9 @@ internal sealed class VirtualTlb(int levels)
     public int Levels { get; } = levels;
 
     /// <summary>Key of the level-<paramref name="level"/> shadow page (1 = L1/PT) that maps <paramref name="va"/>.</summary>
-    public static ulong PageKey(ulong va, int level) => (va & 0x01FF_FFFF_FFFF_FFFFUL) >> Pte.Shift(level + 1);
+    public static ulong PageKey(ulong va, int level) => (va & Pte.VaMask) >> Pte.Shift(level + 1);
 
-    public static ulong Vpn(ulong va) => (va & 0x01FF_FFFF_FFFF_FFFFUL) >> 12;
+    public static ulong Vpn(ulong va) => (va & Pte.VaMask) >> Pte.PageShift;
 
     public bool HasPage(ulong va, int level) => _pages[level].Contains(PageKey(va, level));
 
@@ -89,7 +89,7 @@ internal sealed class VirtualTlb(int levels)
 
         foreach (var vpn in Leaves.Keys)
         {
-            EnsurePath(vpn << 12);
+            EnsurePath(vpn << Pte.PageShift);
         }
 
         return before - Leaves.Count;

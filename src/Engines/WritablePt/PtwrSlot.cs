@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Engines.WritablePt;
 
 /// <summary>
@@ -10,7 +12,7 @@ internal sealed class PtwrSlot
     public const int Active = 0;
     public const int Inactive = 1;
 
-    private readonly ulong[] _snapshot = new ulong[512];
+    private readonly ulong[] _snapshot = new ulong[Pte.EntriesPerTable];
 
     /// <summary>An L1 is disconnected in this slot (Xen: <c>l1va != 0</c>).</summary>
     public bool InUse { get; private set; }

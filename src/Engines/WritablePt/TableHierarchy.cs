@@ -110,7 +110,7 @@ internal sealed class TableHierarchy(GuestMemory memory, int levels)
             return;
         }
 
-        int index = (int)((entryAddr & 0xFFF) >> 3);
+        int index = (int)((entryAddr & Pte.PageOffsetMask) >> Pte.EntryShift);
         if (IsLink(table, updated))
         {
             LinkChild(table, index, updated);
@@ -119,17 +119,17 @@ internal sealed class TableHierarchy(GuestMemory memory, int levels)
 
         if (IsLink(table, old))
         {
-            Unref((old & Pte.AddrMask) >> 12, parentLink: true);
+            Unref((old & Pte.AddrMask) >> Pte.PageShift, parentLink: true);
             Drain();
         }
     }
 
     /// <summary>Whether entry <paramref name="e"/> of <paramref name="table"/> points at a lower table.</summary>
     public static bool IsLink(TableInfo table, ulong e) =>
-        table.Level >= 2 && (e & Pte.Present) != 0 && (e & Pte.Ps) == 0 && (e & Pte.AddrMask) >> 12 != table.Frame;
+        table.Level >= 2 && (e & Pte.Present) != 0 && (e & Pte.Ps) == 0 && (e & Pte.AddrMask) >> Pte.PageShift != table.Frame;
 
     private void LinkChild(TableInfo parent, int index, ulong e) =>
-        Ref((e & Pte.AddrMask) >> 12, parent.Level - 1, parent.Va | ((ulong)index << Pte.Shift(parent.Level)), parent.MultiVa, parentLink: true);
+        Ref((e & Pte.AddrMask) >> Pte.PageShift, parent.Level - 1, parent.Va | ((ulong)index << Pte.Shift(parent.Level)), parent.MultiVa, parentLink: true);
 
     private void Ref(ulong frame, int level, ulong va, bool multiVa, bool parentLink)
     {
@@ -224,7 +224,7 @@ internal sealed class TableHierarchy(GuestMemory memory, int levels)
                 }
                 else
                 {
-                    Unref((words[i] & Pte.AddrMask) >> 12, parentLink: true);
+                    Unref((words[i] & Pte.AddrMask) >> Pte.PageShift, parentLink: true);
                 }
             }
         }

@@ -124,7 +124,7 @@ public sealed class WritablePtEngine : IMmuEngine
 
         var v = Machine.Vcpus[a.Vcpu];
         var active = _slots[PtwrSlot.Active];
-        bool inRegion = active.InUse && ((a.Va & _vaMask) >> 21) == active.Region;
+        bool inRegion = active.InUse && ((a.Va & _vaMask) >> Pte.LargePageShift) == active.Region;
         if (inRegion && L2EntryOf(v.Cr3, a.Va) == active.L2Entry)
         {
             Stats.Exit(Reconnect, ReconnectSlot(PtwrSlot.Active, ReconnectAccess));
@@ -164,7 +164,7 @@ public sealed class WritablePtEngine : IMmuEngine
     {
         ReconnectAll(ReconnectHypercall);
         long released = _tables.Released;
-        ulong root = (load.Value & Pte.AddrMask) >> 12;
+        ulong root = (load.Value & Pte.AddrMask) >> Pte.PageShift;
         ulong old = _roots[load.Vcpu];
         _tables.Pin(root);
         _tables.AcquireRoot(root);
@@ -180,7 +180,7 @@ public sealed class WritablePtEngine : IMmuEngine
 
     public void WritePageTable(in PageTableWrite write)
     {
-        ulong frame = write.Pa >> 12;
+        ulong frame = write.Pa >> Pte.PageShift;
         if (write.IsInit)
         {
             Store(write, _tables.Find(frame));
@@ -227,7 +227,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// <summary>With <see cref="WritablePtOptions.UnpinOnDying"/>: MMUEXT_UNPIN_TABLE of a pinned root.</summary>
     public void TableDying(in TableDying hint)
     {
-        ulong root = hint.Pa >> 12;
+        ulong root = hint.Pa >> Pte.PageShift;
         if (!_unpinOnDying || !_tables.IsPinned(root))
         {
             return;
@@ -252,14 +252,14 @@ public sealed class WritablePtEngine : IMmuEngine
     private void TrapOnL1(in PageTableWrite write, TableInfo l1)
     {
         Stats.Counters[Traps]++;
-        ulong region = l1.Va >> 21;
+        ulong region = l1.Va >> Pte.LargePageShift;
         if (l1.MultiVa)
         {
             EmulateWrite(write, EmulateMultiL2);
             return;
         }
 
-        if (write.Va != 0 && ((write.Va & _vaMask) >> 21) == region)
+        if (write.Va != 0 && ((write.Va & _vaMask) >> Pte.LargePageShift) == region)
         {
             EmulateWrite(write, EmulateSelfMap);
             return;
@@ -419,7 +419,7 @@ public sealed class WritablePtEngine : IMmuEngine
         ulong table = cr3 & Pte.AddrMask;
         for (int level = Machine.Levels; level > 2; level--)
         {
-            ulong e = Machine.Memory.ReadWord(table + ((ulong)Pte.Index(va, level) << 3));
+            ulong e = Machine.Memory.ReadWord(table + ((ulong)Pte.Index(va, level) << Pte.EntryShift));
             if ((e & Pte.Present) == 0 || (e & Pte.Ps) != 0)
             {
                 return NoEntry;
@@ -428,11 +428,11 @@ public sealed class WritablePtEngine : IMmuEngine
             table = e & Pte.AddrMask;
         }
 
-        return table + ((ulong)Pte.Index(va, 2) << 3);
+        return table + ((ulong)Pte.Index(va, 2) << Pte.EntryShift);
     }
 
     private static bool PointsTo(ulong e, ulong frame) =>
-        (e & Pte.Present) != 0 && (e & Pte.Ps) == 0 && (e & Pte.AddrMask) >> 12 == frame;
+        (e & Pte.Present) != 0 && (e & Pte.Ps) == 0 && (e & Pte.AddrMask) >> Pte.PageShift == frame;
 
     private readonly struct Hooks(WritablePtEngine e) : IEngineHooks
     {
