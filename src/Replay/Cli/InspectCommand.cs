@@ -71,7 +71,7 @@ internal static class InspectCommand
                 }
                 else if (op is (byte)TraceOp.PtWrite or (byte)TraceOp.PtInit)
                 {
-                    tableFrames.Add(batch.Pa[i] >> 12);
+                    tableFrames.Add(batch.Pa[i] >> Pte.PageShift);
                 }
 
                 if (batch.HasTime)

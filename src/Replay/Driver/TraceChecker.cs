@@ -168,7 +168,7 @@ public sealed class TraceChecker
             w = Warn(row, "CR3 bit 63 set but the trace has PCID off");
         }
 
-        ulong root = (value & Pte.AddrMask) >> 12;
+        ulong root = (value & Pte.AddrMask) >> Pte.PageShift;
         ushort pcid = _pcid ? (ushort)(value & Pte.PcidMask) : (ushort)0;
         _roots.Add(root);
         _curRoot[vcpu] = root;
@@ -238,7 +238,7 @@ public sealed class TraceChecker
         // Links are recorded whatever the level (tables are often written before their root is loaded).
         ulong entryAddr = pa & ~7UL;
         Relink(entryAddr, old, updated);
-        if (!init && Narrows(old, updated) && LevelOf(entryAddr >> 12) is int level and > 0)
+        if (!init && Narrows(old, updated) && LevelOf(entryAddr >> Pte.PageShift) is int level and > 0)
         {
             MarkPending(entryAddr, level, old);
         }
@@ -263,14 +263,14 @@ public sealed class TraceChecker
 
     private void Relink(ulong entryAddr, ulong old, ulong updated)
     {
-        if (IsTableLink(old) && _parents.TryGetValue((old & Pte.AddrMask) >> 12, out var list))
+        if (IsTableLink(old) && _parents.TryGetValue((old & Pte.AddrMask) >> Pte.PageShift, out var list))
         {
             list.Remove(entryAddr);
         }
 
         if (IsTableLink(updated))
         {
-            ulong child = (updated & Pte.AddrMask) >> 12;
+            ulong child = (updated & Pte.AddrMask) >> Pte.PageShift;
             if (!_parents.TryGetValue(child, out var l))
             {
                 _parents[child] = l = [];
@@ -298,7 +298,7 @@ public sealed class TraceChecker
             return 0;
         }
 
-        int parentLevel = LevelOf(parents[0] >> 12, depth + 1);
+        int parentLevel = LevelOf(parents[0] >> Pte.PageShift, depth + 1);
         return parentLevel > 1 ? parentLevel - 1 : 0;
     }
 
@@ -332,8 +332,8 @@ public sealed class TraceChecker
             return;
         }
 
-        ulong va = vaSoFar | ((entryAddr & 0xFFF) >> 3 << Pte.Shift(level));
-        ulong frame = entryAddr >> 12;
+        ulong va = vaSoFar | ((entryAddr & Pte.PageOffsetMask) >> Pte.EntryShift << Pte.Shift(level));
+        ulong frame = entryAddr >> Pte.PageShift;
         if (level == _levels)
         {
             if (_roots.Contains(frame))

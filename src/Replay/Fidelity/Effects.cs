@@ -150,11 +150,11 @@ public static class Effects
         var b = new EventBatch(8);
         ulong root = 0x10, pdpt = 0x11, pd = 0x12, pt = 0x13, data = 0x100, va = 0x1000;
         const ulong link = Pte.Present | Pte.Rw | Pte.Us;
-        b.Add(TraceOp.PtInit, pa: root << 12, value: (pdpt << 12) | link);
-        b.Add(TraceOp.PtInit, pa: pdpt << 12, value: (pd << 12) | link);
-        b.Add(TraceOp.PtInit, pa: pd << 12, value: (pt << 12) | link);
-        b.Add(TraceOp.PtInit, pa: (pt << 12) + ((va >> 12) << 3), value: (data << 12) | link);
-        b.Add(TraceOp.Cr3, value: root << 12);
+        b.Add(TraceOp.PtInit, pa: root << Pte.PageShift, value: (pdpt << Pte.PageShift) | link);
+        b.Add(TraceOp.PtInit, pa: pdpt << Pte.PageShift, value: (pd << Pte.PageShift) | link);
+        b.Add(TraceOp.PtInit, pa: pd << Pte.PageShift, value: (pt << Pte.PageShift) | link);
+        b.Add(TraceOp.PtInit, pa: (pt << Pte.PageShift) + ((va >> Pte.PageShift) << Pte.EntryShift), value: (data << Pte.PageShift) | link);
+        b.Add(TraceOp.Cr3, value: root << Pte.PageShift);
         b.Add(TraceOp.Read, va: va, user: true);
         var noCaches = TlbGeometry.Default with { PscPml4 = 0, PscPdpt = 0, PscPd = 0, NestedTlb = null, EptPscPml4 = 0, EptPscPdpt = 0, EptPscPd = 0 };
         var engine = EngineRegistry.Parse("ept:prepopulate=true").Create(new MachineConfig(1, 64UL << 20, 4, false, noCaches));

@@ -1,3 +1,4 @@
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Gen.Kernel;
 using Replay.Gen.Model;
@@ -45,14 +46,14 @@ internal static class DatabaseWorkload
     {
         // Measured per lookup (cachegrind, 32 KiB 8-way L1D, 8 MiB 16-way LL): 31.8 L1D and 11.9 LL misses over
         // 2,590 instructions, over the 247 MiB table.
-        Pressure = new(L1dMissesPerKiloInsn: 12.3, LlcMissesPerKiloInsn: 4.6, FootprintBytes: (ulong)PoolPages << 12),
+        Pressure = new(L1dMissesPerKiloInsn: 12.3, LlcMissesPerKiloInsn: 4.6, FootprintBytes: (ulong)PoolPages << Pte.PageShift),
     };
 
     private static void Generate(GuestKernel k, Random rng, long events)
     {
         int vcpus = k.Options.Vcpus;
         // At most a quarter of guest memory, and of the requested events (so a short trace is not all warm-up).
-        int pool = (int)Math.Max(64, Math.Min(Math.Min(PoolPages, k.Options.MemoryBytes / 4 / 4096), (ulong)(events / 4)));
+        int pool = (int)Math.Max(64, Math.Min(Math.Min(PoolPages, k.Options.MemoryBytes / 4 / Pte.PageSize), (ulong)(events / 4)));
         var image = Image with { HeapPages = pool };
         var db = new ProcessModel(k.CreateProcess(program: Program), image);
         var writer = new ProcessModel(k.CreateProcess(program: Program + 1), new ImageSpec(64, 16, 64, 2));

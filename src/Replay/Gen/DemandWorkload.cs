@@ -1,3 +1,4 @@
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Gen.Kernel;
 
@@ -26,7 +27,7 @@ internal static class DemandWorkload
         new Dictionary<ulong, string> { [1] = "mmap", [2] = "munmap" },
         Generate);
 
-    private static ulong Page(ulong baseVa, int page) => baseVa + ((ulong)page << 12);
+    private static ulong Page(ulong baseVa, int page) => baseVa + ((ulong)page << Pte.PageShift);
 
     private static void Generate(GuestKernel k, Random rng, long events)
     {
@@ -42,14 +43,14 @@ internal static class DemandWorkload
             int v = (int)(region % vcpus);
             k.Mark(1);
             bool huge = region % 8 == 7;
-            ulong baseVa = huge ? HugeBase + ((ulong)(region % 4) << 21) : RegionBase + ((ulong)(region % 16) << 20);
-            int pages = huge ? 512 : rng.Next(1, 65);
+            ulong baseVa = huge ? HugeBase + ((ulong)(region % 4) << Pte.LargePageShift) : RegionBase + ((ulong)(region % 16) << 20);
+            int pages = huge ? Pte.PagesPerLargePage : rng.Next(1, 65);
             k.Syscall(v); // mmap
             if (huge)
             {
                 for (int i = 0; i < 64; i++)
                 {
-                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, Page(baseVa, rng.Next(512)));
+                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, Page(baseVa, rng.Next(Pte.PagesPerLargePage)));
                 }
             }
             else

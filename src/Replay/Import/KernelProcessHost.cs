@@ -1,3 +1,4 @@
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Gen.Kernel;
 
@@ -55,10 +56,10 @@ public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
         }
 
         kernel.Access(vcpu, kind, va);
-        ulong lastPage = (va + (ulong)Math.Max(size, 1) - 1) >> 12;
-        for (ulong page = (va >> 12) + 1; page <= lastPage; page++)
+        ulong lastPage = (va + (ulong)Math.Max(size, 1) - 1) >> Pte.PageShift;
+        for (ulong page = (va >> Pte.PageShift) + 1; page <= lastPage; page++)
         {
-            kernel.Access(vcpu, kind, page << 12); // the part of the access on the next page
+            kernel.Access(vcpu, kind, page << Pte.PageShift); // the part of the access on the next page
         }
     }
 

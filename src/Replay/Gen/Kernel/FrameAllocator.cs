@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Gen.Kernel;
 
 /// <summary>
@@ -8,7 +10,7 @@ namespace Replay.Gen.Kernel;
 /// </summary>
 public sealed class FrameAllocator
 {
-    private const ulong HugeFrames = 512;
+    private const ulong HugeFrames = Pte.PagesPerLargePage;
     private readonly Stack<ulong> _free = new();
     private readonly Stack<ulong> _freeHuge = new();
     private readonly Stack<ulong>[] _freeRoots = [new(), new()]; // kernel-mode roots, KPTI user-mode roots

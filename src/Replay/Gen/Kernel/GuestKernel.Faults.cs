@@ -85,7 +85,7 @@ public sealed partial class GuestKernel
         ulong updated = e & ~SoftCow;
         if (kind == TraceOp.Write && (e & Pte.Rw) == 0)
         {
-            ulong frame = (e & Pte.AddrMask) >> 12;
+            ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
             if (_extraRefs.ContainsKey(frame) || _cacheFrames.Contains(frame))
             {
                 CopyOnWrite(vcpu, p, va, pa, level, e);
@@ -116,7 +116,7 @@ public sealed partial class GuestKernel
             ulong pdEntry = EnsureTables(vcpu, p, va, 2);
             if (_mem.Read(pdEntry) == 0 && Frames.TryAllocHuge(out ulong head))
             {
-                Put(vcpu, pdEntry, (head << 12) | DataFlags | Pte.Ps);
+                Put(vcpu, pdEntry, (head << Pte.PageShift) | DataFlags | Pte.Ps);
                 return;
             }
         }
@@ -125,7 +125,7 @@ public sealed partial class GuestKernel
         if (kind == TraceOp.Fetch)
         {
             // Text comes from the page cache: a page another process of the program faulted in is mapped again.
-            var key = (p.Program, va >> 12);
+            var key = (p.Program, va >> Pte.PageShift);
             if (!_pageCache.TryGetValue(key, out ulong cached))
             {
                 cached = AllocFrame(vcpu);
@@ -134,13 +134,13 @@ public sealed partial class GuestKernel
                 _programs[p.Program].Pages.Add((key.Item2, cached));
             }
 
-            Put(vcpu, leaf, (cached << 12) | CodeFlags);
+            Put(vcpu, leaf, (cached << Pte.PageShift) | CodeFlags);
             FaultAround(vcpu, p, va, leaf);
             return;
         }
 
         ulong frame = AllocFrame(vcpu);
-        Put(vcpu, leaf, (frame << 12) | DataFlags);
+        Put(vcpu, leaf, (frame << Pte.PageShift) | DataFlags);
         Track(p, va);
     }
 
@@ -151,14 +151,14 @@ public sealed partial class GuestKernel
     /// </summary>
     private void CopyOnWrite(int vcpu, Process p, ulong va, ulong pa, int level, ulong e)
     {
-        ulong old = (e & Pte.AddrMask) >> 12;
+        ulong old = (e & Pte.AddrMask) >> Pte.PageShift;
         ulong keep = e & (Pte.Us | Pte.Nx | Pte.Ps);
         if (level == 1)
         {
             ulong frame = AllocFrame(vcpu);
             Put(vcpu, pa, 0);
-            FlushRange(p, va & ~0xFFFUL, 1);
-            Put(vcpu, pa, (frame << 12) | keep | Pte.Present | Pte.Rw);
+            FlushRange(p, va & ~Pte.PageOffsetMask, 1);
+            Put(vcpu, pa, (frame << Pte.PageShift) | keep | Pte.Present | Pte.Rw);
             Release(old, huge: false);
             Track(p, va);
             return;
@@ -170,7 +170,7 @@ public sealed partial class GuestKernel
         Release(old, huge: true);
         if (copied)
         {
-            Put(vcpu, pa, (head << 12) | keep | Pte.Present | Pte.Rw);
+            Put(vcpu, pa, (head << Pte.PageShift) | keep | Pte.Present | Pte.Rw);
         }
         else
         {
@@ -188,19 +188,19 @@ public sealed partial class GuestKernel
     /// </summary>
     private void FaultAround(int vcpu, Process p, ulong va, ulong leafPa)
     {
-        ulong first = (va >> 12) & ~(ulong)(FaultAroundPages - 1);
-        ulong table = leafPa & ~0xFFFUL;
-        var words = _mem.Find(table >> 12);
+        ulong first = (va >> Pte.PageShift) & ~(ulong)(FaultAroundPages - 1);
+        ulong table = leafPa & ~Pte.PageOffsetMask;
+        var words = _mem.Find(table >> Pte.PageShift);
         for (ulong page = first; page < first + FaultAroundPages; page++)
         {
-            int idx = (int)(page & 511);
-            if (page == va >> 12 || (page >> 9) != (va >> 21) || (words is not null && words[idx] != 0)
+            int idx = (int)(page & Pte.IndexMask);
+            if (page == va >> Pte.PageShift || (page >> (Pte.LargePageShift - Pte.PageShift)) != (va >> Pte.LargePageShift) || (words is not null && words[idx] != 0)
                 || !_pageCache.TryGetValue((p.Program, page), out ulong cached))
             {
                 continue;
             }
 
-            Put(vcpu, table | ((ulong)idx << 3), (cached << 12) | CodeFlags);
+            Put(vcpu, table | ((ulong)idx << Pte.EntryShift), (cached << Pte.PageShift) | CodeFlags);
         }
     }
 
@@ -211,22 +211,22 @@ public sealed partial class GuestKernel
         for (int l = _levels; l > level; l--)
         {
             int idx = Pte.Index(va, l);
-            ulong pa = (table << 12) | ((ulong)idx << 3);
+            ulong pa = (table << Pte.PageShift) | ((ulong)idx << Pte.EntryShift);
             ulong e = _mem.Read(pa);
             if ((e & Pte.Present) == 0)
             {
                 ulong t = AllocTable(vcpu);
-                e = (t << 12) | TableFlags;
+                e = (t << Pte.PageShift) | TableFlags;
                 Put(vcpu, pa, e);
                 if (l == _levels && p.UserRoot != 0)
                 {
-                    Put(vcpu, (p.UserRoot << 12) | ((ulong)idx << 3), e); // KPTI: user-half top entries in both roots
+                    Put(vcpu, (p.UserRoot << Pte.PageShift) | ((ulong)idx << Pte.EntryShift), e); // KPTI: user-half top entries in both roots
                 }
             }
 
-            table = (e & Pte.AddrMask) >> 12;
+            table = (e & Pte.AddrMask) >> Pte.PageShift;
         }
 
-        return (table << 12) | ((ulong)Pte.Index(va, level) << 3);
+        return (table << Pte.PageShift) | ((ulong)Pte.Index(va, level) << Pte.EntryShift);
     }
 }

@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Gen.Kernel;
 
 /// <summary>Frame allocation with reclaim, shared-frame reference counts and new table pages.</summary>
@@ -32,9 +34,9 @@ public sealed partial class GuestKernel
         ulong t = AllocFrame(vcpu);
         if (_mem.Find(t) is { } words)
         {
-            for (int i = NextUsed(words, 0, 512); i < 512; i = NextUsed(words, i + 1, 512))
+            for (int i = NextUsed(words, 0, Pte.EntriesPerTable); i < Pte.EntriesPerTable; i = NextUsed(words, i + 1, Pte.EntriesPerTable))
             {
-                Put(vcpu, (t << 12) | ((ulong)i << 3), 0);
+                Put(vcpu, (t << Pte.PageShift) | ((ulong)i << Pte.EntryShift), 0);
             }
         }
 
@@ -79,7 +81,7 @@ public sealed partial class GuestKernel
     /// <summary>Remembers a private 4 KiB page as a reclaim candidate (FIFO, like an inactive list).</summary>
     private void Track(Process p, ulong va)
     {
-        _lru.Enqueue((p, va & ~0xFFFUL));
+        _lru.Enqueue((p, va & ~Pte.PageOffsetMask));
         if (_lru.Count > (2 * Frames.InUse) + 4096)
         {
             int n = _lru.Count;
@@ -109,8 +111,8 @@ public sealed partial class GuestKernel
             }
 
             ulong pa = FindEntry(q.Root, va, out int level, out ulong e);
-            ulong frame = (e & Engines.Guest.Pte.AddrMask) >> 12;
-            if (level != 1 || (e & Engines.Guest.Pte.Present) == 0 || _extraRefs.ContainsKey(frame))
+            ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
+            if (level != 1 || (e & Pte.Present) == 0 || _extraRefs.ContainsKey(frame))
             {
                 continue;
             }

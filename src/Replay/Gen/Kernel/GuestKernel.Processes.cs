@@ -85,17 +85,17 @@ public sealed partial class GuestKernel
 
         EnterKernel(vcpu, c);
         RetireKernel(vcpu, Options.Costs.Syscall);
-        ulong end = va + ((ulong)pages << 12);
+        ulong end = va + ((ulong)pages << Pte.PageShift);
         ulong lo = ulong.MaxValue, hi = 0;
         bool huge = false;
-        for (ulong a = va & ~0xFFFUL; a < end;)
+        for (ulong a = va & ~Pte.PageOffsetMask; a < end;)
         {
             ulong pa = FindEntry(p.Root, a, out int level, out ulong e);
             ulong size = 1UL << Pte.Shift(level);
             if ((e & Pte.Present) != 0)
             {
                 Put(vcpu, pa, 0);
-                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+                Release((e & Pte.AddrMask) >> Pte.PageShift, huge: level > 1);
                 huge |= level > 1;
                 lo = Math.Min(lo, a & ~(size - 1));
                 hi = Math.Max(hi, a & ~(size - 1));
@@ -106,7 +106,7 @@ public sealed partial class GuestKernel
 
         if (lo <= hi)
         {
-            FlushRange(p, lo, huge ? -1 : (int)((hi - lo) >> 12) + 1);
+            FlushRange(p, lo, huge ? -1 : (int)((hi - lo) >> Pte.PageShift) + 1);
         }
     }
 
@@ -127,12 +127,12 @@ public sealed partial class GuestKernel
         ulong root = AllocRootFrame(vcpu, user);
         var words = _mem.Find(root);
         var src = _mem.Get(template);
-        for (int i = 0; i < 512; i++)
+        for (int i = 0; i < Pte.EntriesPerTable; i++)
         {
             ulong want = i < UserEntries ? 0 : src[i];
             if ((words is null ? 0 : words[i]) != want)
             {
-                Put(vcpu, (root << 12) | ((ulong)i << 3), want);
+                Put(vcpu, (root << Pte.PageShift) | ((ulong)i << Pte.EntryShift), want);
             }
         }
 
@@ -152,7 +152,7 @@ public sealed partial class GuestKernel
             return false;
         }
 
-        int n = level == _levels ? UserEntries : 512;
+        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
         for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
@@ -161,11 +161,11 @@ public sealed partial class GuestKernel
                 continue;
             }
 
-            ulong srcPa = (src << 12) | ((ulong)i << 3);
-            ulong dstPa = (dst << 12) | ((ulong)i << 3);
+            ulong srcPa = (src << Pte.PageShift) | ((ulong)i << Pte.EntryShift);
+            ulong dstPa = (dst << Pte.PageShift) | ((ulong)i << Pte.EntryShift);
             if (level == 1 || (e & Pte.Ps) != 0)
             {
-                ulong frame = (e & Pte.AddrMask) >> 12;
+                ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
                 bool text = _cacheFrames.Contains(frame);
                 if (text && !Options.EagerFork)
                 {
@@ -190,14 +190,14 @@ public sealed partial class GuestKernel
             }
 
             ulong t = AllocTable(vcpu);
-            ulong link = (t << 12) | TableFlags;
+            ulong link = (t << Pte.PageShift) | TableFlags;
             Put(vcpu, dstPa, link);
             if (level == _levels && child.UserRoot != 0)
             {
-                Put(vcpu, (child.UserRoot << 12) | ((ulong)i << 3), link);
+                Put(vcpu, (child.UserRoot << Pte.PageShift) | ((ulong)i << Pte.EntryShift), link);
             }
 
-            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> 12, t, level - 1, ref copied);
+            protectedAny |= CopyTables(vcpu, child, (e & Pte.AddrMask) >> Pte.PageShift, t, level - 1, ref copied);
         }
 
         return protectedAny;

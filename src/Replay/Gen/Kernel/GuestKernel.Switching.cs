@@ -47,7 +47,7 @@ public sealed partial class GuestKernel
         c.InKernel = true;
         p.RanOn |= 1UL << vcpu;
         p.LastVcpu = vcpu;
-        ulong value = p.Root << 12;
+        ulong value = p.Root << Pte.PageShift;
         if (_pcid)
         {
             (int asid, bool flush) = c.Choose(p);
@@ -81,7 +81,7 @@ public sealed partial class GuestKernel
         }
 
         c.InKernel = true;
-        ulong value = c.Current.Root << 12;
+        ulong value = c.Current.Root << Pte.PageShift;
         if (_pcid)
         {
             value |= (uint)(c.Asid + 1) | Pte.Cr3NoFlush;
@@ -99,7 +99,7 @@ public sealed partial class GuestKernel
         }
 
         c.InKernel = false;
-        ulong value = c.Current.UserRoot << 12;
+        ulong value = c.Current.UserRoot << Pte.PageShift;
         if (_pcid)
         {
             value |= (uint)(c.Asid + 1) + KptiUserPcid;
@@ -144,7 +144,7 @@ public sealed partial class GuestKernel
             {
                 for (int i = 0; i < pages; i++)
                 {
-                    Emit(TraceOp.Invlpg, va + ((ulong)i << 12), 0, 0, u, false);
+                    Emit(TraceOp.Invlpg, va + ((ulong)i << Pte.PageShift), 0, 0, u, false);
                 }
             }
 

@@ -33,7 +33,7 @@ public sealed partial class GuestKernel
         EnterKernel(vcpu, _cpus[vcpu]);
         if (Options.PtDying)
         {
-            Emit(TraceOp.PtDying, 0, p.Root << 12, 0, vcpu, false);
+            Emit(TraceOp.PtDying, 0, p.Root << Pte.PageShift, 0, vcpu, false);
         }
 
         int zapped = 0;
@@ -90,7 +90,7 @@ public sealed partial class GuestKernel
             return;
         }
 
-        int n = level == _levels ? UserEntries : 512;
+        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
         for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
@@ -101,13 +101,13 @@ public sealed partial class GuestKernel
 
             if (level == 1 || (e & Pte.Ps) != 0)
             {
-                Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
-                Release((e & Pte.AddrMask) >> 12, huge: level > 1);
+                Put(vcpu, (table << Pte.PageShift) | ((ulong)i << Pte.EntryShift), 0);
+                Release((e & Pte.AddrMask) >> Pte.PageShift, huge: level > 1);
                 zapped++;
             }
             else
             {
-                ZapLeaves(vcpu, (e & Pte.AddrMask) >> 12, level - 1, ref zapped);
+                ZapLeaves(vcpu, (e & Pte.AddrMask) >> Pte.PageShift, level - 1, ref zapped);
             }
         }
     }
@@ -121,7 +121,7 @@ public sealed partial class GuestKernel
             return;
         }
 
-        int n = level == _levels ? UserEntries : 512;
+        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
         for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
         {
             ulong e = words[i];
@@ -130,16 +130,16 @@ public sealed partial class GuestKernel
                 continue;
             }
 
-            ulong child = (e & Pte.AddrMask) >> 12;
+            ulong child = (e & Pte.AddrMask) >> Pte.PageShift;
             if (level > 2)
             {
                 FreeTables(vcpu, p, child, level - 1);
             }
 
-            Put(vcpu, (table << 12) | ((ulong)i << 3), 0);
+            Put(vcpu, (table << Pte.PageShift) | ((ulong)i << Pte.EntryShift), 0);
             if (level == _levels && p.UserRoot != 0)
             {
-                Put(vcpu, (p.UserRoot << 12) | ((ulong)i << 3), 0);
+                Put(vcpu, (p.UserRoot << Pte.PageShift) | ((ulong)i << Pte.EntryShift), 0);
             }
 
             Frames.Free(child);

@@ -40,7 +40,7 @@ public sealed partial class GuestKernel
     public const ulong CodeFlags = Pte.Present | Pte.Us;
     public const ulong TableFlags = Pte.Present | Pte.Rw | Pte.Us;
 
-    private const ulong Huge = 1UL << 21;
+    private const ulong Huge = 1UL << Pte.LargePageShift;
     private readonly Action<EventBatch> _sink;
     private readonly EventBatch _batch = new(1 << 16) { HasTime = true };
     private readonly TableMemory _mem;
@@ -75,7 +75,7 @@ public sealed partial class GuestKernel
         _levels = options.PagingLevels;
         _kpti = options.Kpti;
         _pcid = options.Pcid;
-        ulong frames = options.MemoryBytes >> 12;
+        ulong frames = options.MemoryBytes >> Pte.PageShift;
         _mem = new TableMemory(frames);
         Frames = new FrameAllocator(KernelImageFrames, frames);
         DirectMapBytes = Math.Min(options.MemoryBytes, 1UL << 30);
@@ -138,8 +138,8 @@ public sealed partial class GuestKernel
             return null;
         }
 
-        ulong frame = (e & Pte.AddrMask) >> 12;
-        return level == 1 ? frame : frame + ((va >> 12) & ((1UL << (9 * (level - 1))) - 1));
+        ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
+        return level == 1 ? frame : frame + ((va >> Pte.PageShift) & ((1UL << (Pte.BitsPerLevel * (level - 1))) - 1));
     }
 
     /// <summary>Instructions retired with <see cref="Retire"/> that no event has carried yet, summed over the vCPUs.</summary>
@@ -238,7 +238,7 @@ public sealed partial class GuestKernel
     /// <summary>A page-table store: mirrored, then emitted as a <c>ptwrite</c> on <paramref name="vcpu"/>.</summary>
     private void Put(int vcpu, ulong pa, ulong value)
     {
-        _mem.Get(pa >> 12)[(pa >> 3) & 511] = value;
+        _mem.Get(pa >> Pte.PageShift)[(pa >> Pte.EntryShift) & Pte.IndexMask] = value;
         Emit(TraceOp.PtWrite, 0, pa, value, vcpu, false);
     }
 
@@ -253,13 +253,13 @@ public sealed partial class GuestKernel
         {
             int idx = Pte.Index(va, level);
             entry = _mem.Find(table) is { } w ? w[idx] : 0;
-            ulong pa = (table << 12) | ((ulong)idx << 3);
+            ulong pa = (table << Pte.PageShift) | ((ulong)idx << Pte.EntryShift);
             if (level == 1 || (entry & Pte.Present) == 0 || (entry & Pte.Ps) != 0)
             {
                 return pa;
             }
 
-            table = (entry & Pte.AddrMask) >> 12;
+            table = (entry & Pte.AddrMask) >> Pte.PageShift;
         }
     }
 
@@ -269,24 +269,24 @@ public sealed partial class GuestKernel
         ulong table = root;
         for (int level = _levels; level > 2; level--)
         {
-            ulong pa = (table << 12) | ((ulong)Pte.Index(va, level) << 3);
+            ulong pa = (table << Pte.PageShift) | ((ulong)Pte.Index(va, level) << Pte.EntryShift);
             ulong e = _mem.Read(pa);
             if ((e & Pte.Present) == 0)
             {
                 ulong t = AllocFrame(0);
-                e = (t << 12) | Pte.Present | Pte.Rw;
+                e = (t << Pte.PageShift) | Pte.Present | Pte.Rw;
                 Init(pa, e);
             }
 
-            table = (e & Pte.AddrMask) >> 12;
+            table = (e & Pte.AddrMask) >> Pte.PageShift;
         }
 
-        Init((table << 12) | ((ulong)Pte.Index(va, 2) << 3), leaf);
+        Init((table << Pte.PageShift) | ((ulong)Pte.Index(va, 2) << Pte.EntryShift), leaf);
     }
 
     private void Init(ulong pa, ulong value)
     {
-        _mem.Get(pa >> 12)[(pa >> 3) & 511] = value;
+        _mem.Get(pa >> Pte.PageShift)[(pa >> Pte.EntryShift) & Pte.IndexMask] = value;
         Emit(TraceOp.PtInit, 0, pa, value, 0, false);
     }
 }

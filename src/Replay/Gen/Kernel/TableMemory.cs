@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Gen.Kernel;
 
 /// <summary>
@@ -16,8 +18,8 @@ internal sealed class TableMemory(ulong frames)
     public ulong[] Get(ulong frame)
     {
         var chunk = _chunks[frame >> ChunkShift] ??= new ulong[]?[1 << ChunkShift];
-        return chunk[frame & ((1 << ChunkShift) - 1)] ??= new ulong[512];
+        return chunk[frame & ((1 << ChunkShift) - 1)] ??= new ulong[Pte.EntriesPerTable];
     }
 
-    public ulong Read(ulong pa) => Find(pa >> 12) is { } w ? w[(pa >> 3) & 511] : 0;
+    public ulong Read(ulong pa) => Find(pa >> Pte.PageShift) is { } w ? w[(pa >> Pte.EntryShift) & Pte.IndexMask] : 0;
 }

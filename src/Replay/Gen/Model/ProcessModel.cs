@@ -1,3 +1,4 @@
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Gen.Kernel;
 
@@ -30,9 +31,9 @@ internal sealed class ProcessModel
         Process = process;
         Image = image;
         Text = new Region(TextBase, image.TextPages);
-        Data = new Region(TextBase + ((ulong)image.TextPages << 12), image.DataPages);
+        Data = new Region(TextBase + ((ulong)image.TextPages << Pte.PageShift), image.DataPages);
         Heap = new Region(HeapBase, image.HeapPages);
-        Stack = new Region(StackTop - ((ulong)image.StackPages << 12), image.StackPages);
+        Stack = new Region(StackTop - ((ulong)image.StackPages << Pte.PageShift), image.StackPages);
         _hotCode = new ulong[hot];
         _hotData = new ulong[hot];
     }

@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Gen.Model;
 
 /// <summary>
@@ -20,7 +22,7 @@ internal sealed class Region(ulong baseVa, int capacityPages)
     public bool CanGrow => _touched.Count < Capacity;
 
     /// <summary>The va of page <paramref name="page"/>.</summary>
-    public ulong Page(int page) => Base + ((ulong)page << 12);
+    public ulong Page(int page) => Base + ((ulong)page << Pte.PageShift);
 
     /// <summary>The next never-touched page (growth); the caller touches it.</summary>
     public ulong Grow()
