@@ -36,7 +36,7 @@ public sealed class TraceChecker
     private readonly List<(ushort Pcid, ulong Root)>[] _cached;        // per vCPU: (PCID, root) whose translations it may cache
     private readonly ulong[] _curRoot;
     private readonly ushort[] _curPcid;
-    private readonly List<PendingRange>[] _pending;
+    private readonly PendingRanges[] _pending;
     private readonly long[] _lastTime;
     private readonly List<(long Row, string Message)> _first = [];
     private readonly List<(ulong Va, ulong Root)> _paths = [];
@@ -48,7 +48,7 @@ public sealed class TraceChecker
         _levels = info.PagingLevels;
         _pcid = info.Pcid;
         _strict = strict;
-        _pending = Enumerable.Range(0, _vcpus).Select(_ => new List<PendingRange>()).ToArray();
+        _pending = Enumerable.Range(0, _vcpus).Select(_ => new PendingRanges()).ToArray();
         _lastTime = Enumerable.Repeat(long.MinValue, _vcpus).ToArray();
         _cached = Enumerable.Range(0, _vcpus).Select(_ => new List<(ushort, ulong)>()).ToArray();
         _curRoot = Enumerable.Repeat(ulong.MaxValue, _vcpus).ToArray();
@@ -134,28 +134,11 @@ public sealed class TraceChecker
     private int CheckAccess(int vcpu, ulong va, long row)
     {
         var pending = _pending[vcpu];
-        if (pending.Count == 0)
+        if (pending.Count == 0 || !pending.TakeFirst(va, _curPcid[vcpu]))
         {
             return 0;
         }
 
-        int idx = -1;
-        ushort pcid = _curPcid[vcpu];
-        for (int k = 0; k < pending.Count; k++)
-        {
-            if (pending[k].Contains(va) && (pending[k].Global || pending[k].Pcid == pcid))
-            {
-                idx = k;
-                break;
-            }
-        }
-
-        if (idx < 0)
-        {
-            return 0;
-        }
-
-        pending.RemoveAt(idx);
         return Warn(row, $"vCPU {vcpu} uses va 0x{va:x} after a ptwrite narrowed its translation, with no invlpg, flush or cr3 load between");
     }
 
@@ -306,7 +289,7 @@ public sealed class TraceChecker
     private void MarkPending(ulong entryAddr, int level, ulong old)
     {
         bool global = level <= 3 && (level == 1 || (old & Pte.Ps) != 0) && (old & Pte.Global) != 0;
-        ulong size = 1UL << Pte.Shift(level);
+        int shift = Pte.Shift(level);
         var paths = _paths;
         paths.Clear();
         CollectPaths(entryAddr, level, 0, paths);
@@ -318,7 +301,7 @@ public sealed class TraceChecker
                 {
                     if (r == root)
                     {
-                        _pending[v].Add(new PendingRange(va, va + size - 1, global, pcid));
+                        _pending[v].Add(va, shift, global, pcid);
                     }
                 }
             }
@@ -361,15 +344,18 @@ public sealed class TraceChecker
     private void RemovePending(int vcpu, ulong va, ushort pcid, bool everything, bool nonGlobal)
     {
         var pending = _pending[vcpu];
-        for (int k = pending.Count - 1; k >= 0; k--)
+        if (everything || nonGlobal)
         {
-            var p = pending[k];
-            if (everything || (nonGlobal ? !p.Global && p.Pcid == pcid : p.Contains(va) && (p.Global || p.Pcid == pcid)))
-            {
-                pending.RemoveAt(k);
-            }
+            pending.RemoveNonGlobal(pcid, everything);
+        }
+        else
+        {
+            pending.RemoveContaining(va, pcid);
         }
     }
+
+    /// <summary>Pending ranges the coherence rule has looked at, over every vCPU (what its accesses cost).</summary>
+    internal long PendingExamined => _pending.Sum(p => p.Examined);
 
     private int Warn(long row, string message)
     {
@@ -385,10 +371,5 @@ public sealed class TraceChecker
         }
 
         return 1;
-    }
-
-    private readonly record struct PendingRange(ulong First, ulong Last, bool Global, ushort Pcid)
-    {
-        public bool Contains(ulong va) => va >= First && va <= Last;
     }
 }

@@ -158,6 +158,58 @@ public sealed class TraceCheckerTests
         Assert.Contains($"row {b.Count - 1}", ex.Message);
     }
 
+    [Fact]
+    public void An_access_inside_two_pending_ranges_takes_the_one_narrowed_first()
+    {
+        // The PTE of Va is cleared (a 4 KiB range), then the PDE above it (the 2 MiB range holding it), no invalidation.
+        // A read of Va takes the earliest range containing it, the 4 KiB one: a warning. A read of the next page is then
+        // still inside the 2 MiB range: a second warning. Taking the 2 MiB range first would leave the next page clean.
+        var b = Mapped();
+        b.Add(TraceOp.PtWrite, pa: LeafPa, value: 0);
+        b.Add(TraceOp.PtWrite, pa: (Pd << 12) + (2 * 8), value: 0);
+        b.Add(TraceOp.Read, va: Va);
+        b.Add(TraceOp.Read, va: Va + 0x1000);
+        b.Add(TraceOp.Read, va: Va + 0x2000); // both ranges used up
+        b.Add(TraceOp.Read, va: Va);
+        Assert.Equal(2, Check(b));
+    }
+
+    [Fact]
+    public void An_access_costs_a_lookup_per_page_size_pending_however_many_ranges_are_pending()
+    {
+        // 256 mapped pages whose PTEs are all cleared without an invalidation: 256 pending 4 KiB ranges. 100,000 reads
+        // of other pages look at none of them (a scan per access looked at all 256: 25.6M for these reads), and a read
+        // of a cleared page looks at exactly one, and warns.
+        var b = new EventBatch(100_600);
+        b.Add(TraceOp.PtInit, pa: Root << 12, value: (Pdpt << 12) | Table);
+        b.Add(TraceOp.PtInit, pa: Pdpt << 12, value: (Pd << 12) | Table);
+        b.Add(TraceOp.PtInit, pa: (Pd << 12) + (2 * 8), value: (Pt << 12) | Table);
+        for (ulong i = 0; i < 256; i++)
+        {
+            b.Add(TraceOp.PtInit, pa: LeafPa + (i * 8), value: ((Data + i) << 12) | Pte.Present | Pte.Rw | Pte.Us);
+        }
+
+        b.Add(TraceOp.Cr3, value: Root << 12);
+        for (ulong i = 0; i < 256; i++)
+        {
+            b.Add(TraceOp.PtWrite, pa: LeafPa + (i * 8), value: 0);
+        }
+
+        for (int i = 0; i < 100_000; i++)
+        {
+            b.Add(TraceOp.Read, va: Va + 0x10_0000 + ((ulong)(i % 256) << 12)); // pages 256-511 of the PT: none pending
+        }
+
+        var checker = new TraceChecker("t.pq", new TraceInfo { Vcpus = 1 }, strict: false);
+        checker.Check(b, 0, b.Count);
+        Assert.Equal((0L, 0L), (checker.Warnings, checker.PendingExamined));
+
+        var one = new EventBatch(1);
+        one.Add(TraceOp.Read, va: Va + (5 << 12));
+        checker.Check(one, 0, 1);
+        Assert.Equal((1L, 1L), (checker.Warnings, checker.PendingExamined));
+    }
+
     /// <summary>A 4-level hierarchy mapping Va as initial contents, loaded on vCPU 0, and one read through it.</summary>
     private static EventBatch Mapped(ulong leafFlags = Pte.Present | Pte.Rw | Pte.Us, ulong pcid = 0)
     {
