@@ -55,7 +55,7 @@ internal static class TraceMetadata
             throw Bad(path, Version, version, $"version {CurrentVersion}");
         }
 
-        vcpus = meta.TryGetValue(Vcpus, out string? v) ? (int)ParseNumber(path, Vcpus, v, int.MaxValue) : null;
+        vcpus = meta.TryGetValue(Vcpus, out string? v) ? (int)ParseNumber(path, Vcpus, v, TraceInfo.MaxVcpus, "x86 KVM's KVM_MAX_VCPUS") : null;
         return new TraceInfo
         {
             Vcpus = vcpus ?? 1,
@@ -90,10 +90,10 @@ internal static class TraceMetadata
         }
     }
 
-    private static ulong ParseNumber(string path, string key, string text, ulong max) =>
+    private static ulong ParseNumber(string path, string key, string text, ulong max, string? why = null) =>
         ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) && n >= 1 && n <= max
             ? n
-            : throw Bad(path, key, text, $"a whole number from 1 to {max}");
+            : throw Bad(path, key, text, why is null ? $"a whole number from 1 to {max}" : $"a whole number from 1 to {max} ({why})");
 
     private static bool ParseBool(string path, string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -20,7 +20,8 @@ internal static class VcpuCount
             return 1;
         }
 
-        return FromStatistics(reader, field) ?? await ScanAsync(column, groups, scratch, ct);
+        // Statistics answer a plausible count at once; a larger one is looked for in the data, which names its row.
+        return FromStatistics(reader, field) is int n && n <= TraceInfo.MaxVcpus ? n : await ScanAsync(column, groups, scratch, ct);
     }
 
     private static int? FromStatistics(ParquetReader reader, DataField field)
@@ -65,7 +66,15 @@ internal static class VcpuCount
                 throw error.ToException(groups.Path, firstRow);
             }
 
-            foreach (ushort v in scratch.Vcpu.AsSpan(0, n))
+            Span<ushort> vcpus = scratch.Vcpu.AsSpan(0, n);
+            int tooMany = vcpus.IndexOfAnyInRange((ushort)TraceInfo.MaxVcpus, ushort.MaxValue);
+            if (tooMany >= 0)
+            {
+                throw new TraceFormatException(groups.Path, firstRow + tooMany, TraceColumn.Vcpu.Name(),
+                    $"vCPU {vcpus[tooMany]} with no '{TraceMetadata.Vcpus}' in the metadata: a trace may have at most {TraceInfo.MaxVcpus} vCPUs (x86 KVM's KVM_MAX_VCPUS)");
+            }
+
+            foreach (ushort v in vcpus)
             {
                 max = Math.Max(max, v);
             }

@@ -233,6 +233,45 @@ public sealed class BadTraceTests : IDisposable
         AssertOneSentence(e, "vcpus.pq", "row 7, column 'vcpu'", "2 vCPUs");
     }
 
+    [Theory]
+    [InlineData(false)] // DuckDB stores column statistics: the max is seen at once, then looked for in the data
+    [InlineData(true)]  // without statistics (our writer's REQUIRED chunks, read directly) the data is scanned
+    public async Task Without_a_declared_count_a_vcpu_above_the_kvm_limit_is_refused_naming_its_row(bool ours)
+    {
+        // Row 3 of 6 has vCPU 65535 and the file does not declare its vCPUs: taken on trust that would be 65,536 vCPUs
+        // of TLBs and caches per engine. At most 1,024 (KVM_MAX_VCPUS); the error names the row, before any replay.
+        string path;
+        if (ours)
+        {
+            var b = Reads(6);
+            b.Vcpu[3] = 65535;
+            path = await WriteUncheckedAsync("stray-ours.pq", b, vcpus: null);
+        }
+        else
+        {
+            path = await _files.DuckAsync("stray-duck.pq",
+                "SELECT 0::UTINYINT AS op, (i * 4096)::UBIGINT AS va, (CASE WHEN i = 3 THEN 65535 ELSE 0 END)::USMALLINT AS vcpu FROM range(6) t(i)");
+        }
+
+        var e = await Assert.ThrowsAsync<TraceFormatException>(() => TraceReader.OpenAsync(path));
+
+        Assert.Equal((3L, "vcpu"), (e.Row, e.Column));
+        AssertOneSentence(e, Path.GetFileName(path), "row 3, column 'vcpu'", "vCPU 65535", "at most 1024 vCPUs");
+    }
+
+    [Fact]
+    public async Task A_declared_vcpu_count_above_the_kvm_limit_names_the_key_and_1024_is_accepted()
+    {
+        string tooMany = await WriteUncheckedAsync("vcpus-2g.pq", Reads(3), vcpus: 2_000_000_000);
+        var e = await Assert.ThrowsAsync<TraceFormatException>(() => TraceReader.OpenAsync(tooMany));
+        AssertOneSentence(e, "vcpus-2g.pq", "replay.guest.vcpus", "2000000000", "from 1 to 1024");
+
+        var b = Reads(3);
+        b.Vcpu[2] = 1023;
+        await using var reader = await TraceReader.OpenAsync(await WriteUncheckedAsync("vcpus-1024.pq", b, vcpus: 1024));
+        Assert.Equal(1024, reader.Info.Vcpus);
+    }
+
     [Fact]
     public async Task A_user_value_that_is_not_0_or_1_names_its_row()
     {
@@ -277,13 +316,18 @@ public sealed class BadTraceTests : IDisposable
     }
 
     /// <summary>Writes REQUIRED trace columns with Parquet.Net directly, bypassing the checks in <see cref="TraceWriter"/>.</summary>
-    private async Task<string> WriteUncheckedAsync(string name, EventBatch b, int vcpus, params (string Key, string Value)[] metadata)
+    private async Task<string> WriteUncheckedAsync(string name, EventBatch b, int? vcpus, params (string Key, string Value)[] metadata)
     {
         string path = _files.PathOf(name);
         var fields = TraceColumns.WriterFields(hasTime: false);
         await using var stream = File.Create(path);
         await using var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(fields), stream);
-        var meta = new Dictionary<string, string> { ["replay.guest.vcpus"] = vcpus.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var meta = new Dictionary<string, string>();
+        if (vcpus is int declared)
+        {
+            meta["replay.guest.vcpus"] = declared.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         foreach (var (key, value) in metadata)
         {
             meta[key] = value;
