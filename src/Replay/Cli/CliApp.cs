@@ -9,6 +9,9 @@ public static class CliApp
     public const int Failure = 1;
     public const int UsageError = 2;
 
+    /// <summary>Interrupted (SIGINT or SIGTERM): 128 + SIGINT, as shells report a Ctrl-C.</summary>
+    public const int Cancelled = 130;
+
     internal static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
 
     public static RootCommand Build(TextWriter stdout, TextWriter stderr)
@@ -49,8 +52,21 @@ public static class CliApp
         return isCommand || rootOnly ? args : ["run", .. args];
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) => RunAsync(args, stdout, stderr, CancellationToken.None);
+
+    /// <summary>Runs the command line; <paramref name="ct"/> cancels it as Ctrl-C or SIGTERM does (System.CommandLine's own token).</summary>
+    internal static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
+        // No option or argument of any command takes an empty string (a path, a name, a number): say which one was
+        // empty before anything tries to use it.
+        if (Array.FindIndex(args, string.IsNullOrWhiteSpace) is int empty and >= 0)
+        {
+            string which = empty > 0 && args[empty - 1].StartsWith('-') ? $"the value of {args[empty - 1]}" : $"argument {empty + 1}";
+            await stderr.WriteLineAsync($"replay: {which} is an empty string.").ConfigureAwait(false);
+            await stderr.WriteLineAsync("Run 'replay --help' for usage.").ConfigureAwait(false);
+            return UsageError;
+        }
+
         var root = Build(stdout, stderr);
         var parse = root.Parse(DefaultToRun(root, args));
         if (parse.Errors.Count > 0)
@@ -67,7 +83,14 @@ public static class CliApp
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return await parse.InvokeAsync(config).ConfigureAwait(false);
+            return await parse.InvokeAsync(config, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C or SIGTERM: System.CommandLine cancelled the command's token. Reports are only written at the
+            // end, each to a temporary name and then renamed, so a replay stopped early leaves the old ones as they were.
+            await stderr.WriteLineAsync("replay: cancelled.").ConfigureAwait(false);
+            return Cancelled;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

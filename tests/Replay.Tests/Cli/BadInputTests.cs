@@ -91,6 +91,17 @@ public sealed class BadInputTests : IDisposable
         await AssertFails([await Duck("warn.pq", "SELECT * FROM (VALUES (6::UTINYINT, 0::UBIGINT, 5::UBIGINT)) t(op, va, value)"), "--strict"], "row 0", "flush value 5");
 
     [Theory]
+    [InlineData("--out")]
+    [InlineData("--profile")]
+    [InlineData("--engine")]
+    public async Task An_empty_string_for_an_option_is_a_usage_error_naming_the_option(string option)
+    {
+        var (code, stdout, stderr) = await Cli.RunAsync("run", "x.pq", option, "");
+        Assert.Equal((2, ""), (code, stdout));
+        Assert.StartsWith($"replay: the value of {option} is an empty string.", stderr);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("run x.pq --no-such-option")]
     [InlineData("gen no-such-workload -o x.pq")]
