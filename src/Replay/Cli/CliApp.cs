@@ -80,7 +80,9 @@ public static class CliApp
             return UsageError;
         }
 
-        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        // On SIGINT/SIGTERM the token is cancelled and the command gets this long to stop: each engine first finishes the
+        // row group it is replaying (a second or two on the first, still-JIT-compiling, one), so the default 2 s is too short.
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
         try
         {
             return await parse.InvokeAsync(config, ct).ConfigureAwait(false);
