@@ -80,7 +80,7 @@ public sealed class TraceFileHandleTests : IDisposable
     }
 
     /// <summary>The process's open descriptors on <paramref name="path"/>.</summary>
-    private static int OpenDescriptorsOf(string path)
+    internal static int OpenDescriptorsOf(string path)
     {
         string full = Path.GetFullPath(path);
         int n = 0;
