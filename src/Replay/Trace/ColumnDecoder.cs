@@ -33,21 +33,15 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     private Array? _scratch;
 
     /// <summary>
-    /// A decoder of <paramref name="column"/>, <paramref name="field"/> in <paramref name="file"/>'s schema: the
-    /// chunk metadata of every row group is taken from <paramref name="file"/> now, and the direct reads go through
-    /// <paramref name="handle"/> (the file's own, owned by the caller).
+    /// A decoder of <paramref name="column"/>, <paramref name="field"/> in the footer's schema, with its chunk metadata
+    /// in every row group (<paramref name="chunks"/>); the direct reads go through <paramref name="handle"/> (the
+    /// file's own, owned by the caller).
     /// </summary>
-    public ColumnDecoder(string path, ParquetReader file, SafeFileHandle handle, DataField field, TraceColumn column)
+    public ColumnDecoder(string path, ColumnChunk?[] chunks, SafeFileHandle handle, DataField field, TraceColumn column)
     {
         _path = path;
         _field = field;
-        _chunks = new ColumnChunk?[file.RowGroupCount];
-        for (int g = 0; g < _chunks.Length; g++)
-        {
-            using ParquetRowGroupReader rg = file.OpenRowGroupReader(g);
-            _chunks[g] = rg.GetMetadata(field);
-        }
-
+        _chunks = chunks;
         _direct = new DirectChunkReader(handle);
         Column = column;
     }
@@ -76,15 +70,15 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     private async Task<RowError?> DecodeAsync(ParquetRowGroupReader rg, DataField field, EventBatch dst, int n, CancellationToken ct)
     {
         Type type = field.ClrType;
-        return type == typeof(bool) ? await ReadSameTypeAsync(rg, dst.User, n, false, ct)
-            : type == typeof(byte) ? await DecodeAsync<byte>(rg, dst, n, ct)
-            : type == typeof(ushort) ? await DecodeAsync<ushort>(rg, dst, n, ct)
-            : type == typeof(ulong) ? await DecodeAsync<ulong>(rg, dst, n, ct)
-            : type == typeof(long) ? await DecodeAsync<long>(rg, dst, n, ct)
-            : type == typeof(int) ? await DecodeAsync<int>(rg, dst, n, ct)
-            : type == typeof(uint) ? await DecodeAsync<uint>(rg, dst, n, ct)
-            : type == typeof(short) ? await DecodeAsync<short>(rg, dst, n, ct)
-            : await DecodeAsync<sbyte>(rg, dst, n, ct);
+        return type == typeof(bool) ? await ReadSameTypeAsync(rg, field, dst.User, n, false, ct)
+            : type == typeof(byte) ? await DecodeAsync<byte>(rg, field, dst, n, ct)
+            : type == typeof(ushort) ? await DecodeAsync<ushort>(rg, field, dst, n, ct)
+            : type == typeof(ulong) ? await DecodeAsync<ulong>(rg, field, dst, n, ct)
+            : type == typeof(long) ? await DecodeAsync<long>(rg, field, dst, n, ct)
+            : type == typeof(int) ? await DecodeAsync<int>(rg, field, dst, n, ct)
+            : type == typeof(uint) ? await DecodeAsync<uint>(rg, field, dst, n, ct)
+            : type == typeof(short) ? await DecodeAsync<short>(rg, field, dst, n, ct)
+            : await DecodeAsync<sbyte>(rg, field, dst, n, ct);
     }
 
     public ValueTask DisposeAsync()
@@ -117,28 +111,28 @@ internal sealed class ColumnDecoder : IAsyncDisposable
         }
     }
 
-    private async Task<RowError?> DecodeAsync<T>(ParquetRowGroupReader rg, EventBatch dst, int n, CancellationToken ct)
+    private async Task<RowError?> DecodeAsync<T>(ParquetRowGroupReader rg, DataField field, EventBatch dst, int n, CancellationToken ct)
         where T : unmanaged, IBinaryInteger<T>
     {
         Array target = Target(dst);
         if (target.GetType() == typeof(T[]))
         {
             T fill = Column == TraceColumn.Width ? T.CreateTruncating(8) : T.Zero;
-            return await ReadSameTypeAsync(rg, Unsafe.As<T[]>(target), n, fill, ct);
+            return await ReadSameTypeAsync(rg, field, Unsafe.As<T[]>(target), n, fill, ct);
         }
 
         T?[] scratch = _scratch is T?[] s && s.Length >= n ? s : new T?[n];
         _scratch = scratch;
-        await rg.ReadAsync(_fallbackField!, scratch.AsMemory(0, n), cancellationToken: ct);
+        await rg.ReadAsync(field, scratch.AsMemory(0, n), cancellationToken: ct);
         return ColumnConverter.Convert<T>(this, scratch.AsSpan(0, n), dst);
     }
 
-    private async Task<RowError?> ReadSameTypeAsync<T>(ParquetRowGroupReader rg, T[] target, int n, T fill, CancellationToken ct)
+    private async Task<RowError?> ReadSameTypeAsync<T>(ParquetRowGroupReader rg, DataField field, T[] target, int n, T fill, CancellationToken ct)
         where T : struct
     {
-        if (!_fallbackField!.IsNullable)
+        if (!field.IsNullable)
         {
-            await rg.ReadAsync(_fallbackField!, target.AsMemory(0, n), cancellationToken: ct);
+            await rg.ReadAsync(field, target.AsMemory(0, n), cancellationToken: ct);
             return null;
         }
 
@@ -147,7 +141,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
             _levels = new int[n];
         }
 
-        await rg.ReadRawAsync(_fallbackField!, target.AsMemory(0, n), _levels.AsMemory(0, n), null, ct);
+        await rg.ReadRawAsync(field, target.AsMemory(0, n), _levels.AsMemory(0, n), null, ct);
         return SpreadNulls(target.AsSpan(0, n), _levels.AsSpan(0, n), fill);
     }
 

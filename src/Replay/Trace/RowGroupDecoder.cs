@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using Parquet;
+using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Replay.Engines.Trace;
 
 namespace Replay.Trace;
@@ -45,20 +46,26 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
 
     /// <summary>
     /// The decoder of the trace <paramref name="file"/> (opened with <see cref="ParquetFile.OpenWithHandleAsync"/>,
-    /// <paramref name="handle"/> its handle), which it owns from now on and disposes.
+    /// <paramref name="handle"/> its handle), which it owns from now on and disposes. The footer is read here once:
+    /// every group's row count and every column's chunk metadata, in one pass over the groups.
     /// </summary>
-    public static RowGroupDecoder Open(string path, ParquetReader file, SafeFileHandle handle, TraceSchema schema, long[] rowCounts)
+    public static RowGroupDecoder Open(string path, ParquetReader file, SafeFileHandle handle, TraceSchema schema)
     {
-        var columns = new List<ColumnDecoder>();
-        foreach (TraceColumn column in TraceColumns.All)
+        var fields = TraceColumns.All.Where(c => schema[c] is not null).Select(c => (Column: c, Field: schema[c]!)).ToArray();
+        var chunks = fields.Select(_ => new ColumnChunk?[file.RowGroupCount]).ToArray();
+        long[] rowCounts = new long[file.RowGroupCount];
+        for (int g = 0; g < rowCounts.Length; g++)
         {
-            if (schema[column] is { } field)
+            using ParquetRowGroupReader rg = file.OpenRowGroupReader(g);
+            rowCounts[g] = rg.RowCount;
+            for (int c = 0; c < fields.Length; c++)
             {
-                columns.Add(new ColumnDecoder(path, file, handle, field, column));
+                chunks[c][g] = rg.GetMetadata(fields[c].Field);
             }
         }
 
-        return new RowGroupDecoder(path, file, [.. columns], rowCounts);
+        var columns = fields.Select((f, c) => new ColumnDecoder(path, chunks[c], handle, f.Field, f.Column)).ToArray();
+        return new RowGroupDecoder(path, file, columns, rowCounts);
     }
 
     public ColumnDecoder? Find(TraceColumn column) => Array.Find(_columns, c => c.Column == column);

@@ -62,14 +62,7 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
             TraceSchema schema = TraceSchema.Map(file.Schema, path);
             var metadata = new Dictionary<string, string>(file.CustomMetadata ?? []);
             TraceInfo info = TraceMetadata.Parse(metadata, path, out int? vcpus);
-            long[] rowCounts = new long[file.RowGroupCount];
-            for (int g = 0; g < rowCounts.Length; g++)
-            {
-                using ParquetRowGroupReader rg = file.OpenRowGroupReader(g);
-                rowCounts[g] = rg.RowCount;
-            }
-
-            groups = RowGroupDecoder.Open(path, file, handle, schema, rowCounts);
+            groups = RowGroupDecoder.Open(path, file, handle, schema);
             var ahead = new EventBatch(0);
             groups.Vcpus = vcpus ?? await VcpuCount.FromDataAsync(file, schema[TraceColumn.Vcpu], groups, ahead, ct);
             return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, handle, ahead);
