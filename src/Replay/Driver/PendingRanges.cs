@@ -1,17 +1,20 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Driver;
 
 /// <summary>
 /// One vCPU's pending ranges for <see cref="TraceChecker"/>'s TLB-coherence rule: va ranges a <c>ptwrite</c> narrowed
 /// that the vCPU may still cache, each for one PCID or global. A range is the naturally aligned block an entry of some
 /// level maps (4 KiB, 2 MiB, 1 GiB, 512 GiB or 256 TiB), so the ranges that can contain a va are found by one lookup
-/// per block size in use, not by a scan: an access costs O(sizes), whatever the number pending. Ranges keep their
+/// per level in use, not by a scan: an access costs O(levels), whatever the number pending. Ranges keep their
 /// insertion order (a sequence number): an access takes the earliest one containing it, as a list scanned in order
 /// would. Clearing by PCID (a flush or a flushing CR3 load) visits every range, as it must drop most of them.
 /// </summary>
 internal sealed class PendingRanges
 {
-    private readonly Dictionary<(int Shift, ulong First), List<Range>> _blocks = [];
-    private readonly int[] _perShift = new int[64];
+    private const int Levels = 5;
+    private readonly Dictionary<(int Level, ulong First), List<Range>> _blocks = [];
+    private readonly int[] _perLevel = new int[Levels + 1];
     private long _next;
 
     /// <summary>Ranges pending.</summary>
@@ -20,10 +23,10 @@ internal sealed class PendingRanges
     /// <summary>Ranges looked at by <see cref="TakeFirst"/> and <see cref="RemoveContaining"/> since the start (what an access costs).</summary>
     public long Examined { get; private set; }
 
-    /// <summary>Adds the block of 2^<paramref name="shift"/> bytes at <paramref name="first"/> (aligned to its size).</summary>
-    public void Add(ulong first, int shift, bool global, ushort pcid)
+    /// <summary>Adds the block a level-<paramref name="level"/> entry maps at <paramref name="first"/> (aligned to its size).</summary>
+    public void Add(ulong first, int level, bool global, ushort pcid)
     {
-        var key = (shift, first);
+        var key = (level, first);
         if (!_blocks.TryGetValue(key, out var list))
         {
             list = new List<Range>(1);
@@ -31,7 +34,7 @@ internal sealed class PendingRanges
         }
 
         list.Add(new Range(_next++, global, pcid));
-        _perShift[shift]++;
+        _perLevel[level]++;
         Count++;
     }
 
@@ -40,11 +43,11 @@ internal sealed class PendingRanges
     {
         List<Range>? bestList = null;
         int bestAt = -1;
-        int bestShift = 0;
+        int bestLevel = 0;
         long bestSeq = long.MaxValue;
-        for (int shift = 0; shift < _perShift.Length; shift++)
+        for (int level = 1; level <= Levels; level++)
         {
-            if (_perShift[shift] == 0 || !_blocks.TryGetValue((shift, BlockOf(va, shift)), out var list))
+            if (_perLevel[level] == 0 || !_blocks.TryGetValue((level, BlockOf(va, level)), out var list))
             {
                 continue;
             }
@@ -55,7 +58,7 @@ internal sealed class PendingRanges
                 var r = list[k];
                 if ((r.Global || r.Pcid == pcid) && r.Seq < bestSeq)
                 {
-                    (bestList, bestAt, bestShift, bestSeq) = (list, k, shift, r.Seq);
+                    (bestList, bestAt, bestLevel, bestSeq) = (list, k, level, r.Seq);
                     break; // a list is in insertion order: its first match is its earliest
                 }
             }
@@ -67,24 +70,24 @@ internal sealed class PendingRanges
         }
 
         bestList.RemoveAt(bestAt);
-        Dropped(bestList, bestShift, BlockOf(va, bestShift), 1);
+        Dropped(bestList, bestLevel, BlockOf(va, bestLevel), 1);
         return true;
     }
 
     /// <summary>Removes every range containing <paramref name="va"/> that concerns <paramref name="pcid"/> (an INVLPG).</summary>
     public void RemoveContaining(ulong va, ushort pcid)
     {
-        for (int shift = 0; shift < _perShift.Length && Count > 0; shift++)
+        for (int level = 1; level <= Levels && Count > 0; level++)
         {
-            ulong first = BlockOf(va, shift);
-            if (_perShift[shift] == 0 || !_blocks.TryGetValue((shift, first), out var list))
+            ulong first = BlockOf(va, level);
+            if (_perLevel[level] == 0 || !_blocks.TryGetValue((level, first), out var list))
             {
                 continue;
             }
 
             Examined += list.Count;
             int removed = list.RemoveAll(r => r.Global || r.Pcid == pcid);
-            Dropped(list, shift, first, removed);
+            Dropped(list, level, first, removed);
         }
     }
 
@@ -99,20 +102,20 @@ internal sealed class PendingRanges
         if (everything)
         {
             _blocks.Clear();
-            Array.Clear(_perShift);
+            Array.Clear(_perLevel);
             Count = 0;
             return;
         }
 
         List<(int, ulong)>? empty = null;
-        foreach (var ((shift, first), list) in _blocks)
+        foreach (var ((level, first), list) in _blocks)
         {
             int removed = list.RemoveAll(r => !r.Global && r.Pcid == pcid);
-            _perShift[shift] -= removed;
+            _perLevel[level] -= removed;
             Count -= removed;
             if (list.Count == 0)
             {
-                (empty ??= []).Add((shift, first));
+                (empty ??= []).Add((level, first));
             }
         }
 
@@ -122,15 +125,15 @@ internal sealed class PendingRanges
         }
     }
 
-    private static ulong BlockOf(ulong va, int shift) => shift >= 64 ? 0 : va & ~((1UL << shift) - 1);
+    private static ulong BlockOf(ulong va, int level) => va & ~((1UL << Pte.Shift(level)) - 1);
 
-    private void Dropped(List<Range> list, int shift, ulong first, int removed)
+    private void Dropped(List<Range> list, int level, ulong first, int removed)
     {
-        _perShift[shift] -= removed;
+        _perLevel[level] -= removed;
         Count -= removed;
         if (list.Count == 0)
         {
-            _blocks.Remove((shift, first));
+            _blocks.Remove((level, first));
         }
     }
 

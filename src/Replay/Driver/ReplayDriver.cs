@@ -155,7 +155,6 @@ public static class ReplayDriver
         }
 
         Exception? readError = null;
-        long loaded = 0;
         try
         {
             while (true)
@@ -167,7 +166,6 @@ public static class ReplayDriver
                 }
 
                 s.Pending = runs.Count;
-                loaded++;
                 foreach (var q in queues)
                 {
                     q.Writer.TryWrite(s);

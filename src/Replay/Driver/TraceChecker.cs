@@ -115,7 +115,7 @@ public sealed class TraceChecker
                     warnings += Store(b.Pa[i], b.Value[i], b.Width[i], row, op == (byte)TraceOp.PtInit);
                     break;
                 case (byte)TraceOp.Invlpg:
-                    RemovePending(vcpu, b.Va[i], _curPcid[vcpu], everything: false, nonGlobal: false);
+                    _pending[vcpu].RemoveContaining(b.Va[i], _curPcid[vcpu]);
                     break;
                 case (byte)TraceOp.Flush:
                     if (b.Value[i] > 1)
@@ -160,7 +160,7 @@ public sealed class TraceChecker
         if (!(noFlush && _pcid))
         {
             DropPcid(cached, pcid);
-            RemovePending(vcpu, 0, pcid, everything: false, nonGlobal: true);
+            _pending[vcpu].RemoveNonGlobal(pcid, everything: false);
         }
 
         if (!cached.Contains((pcid, root)))
@@ -201,7 +201,7 @@ public sealed class TraceChecker
             cached.Add((pcid, _curRoot[vcpu]));
         }
 
-        RemovePending(vcpu, 0, pcid, everything: all, nonGlobal: true);
+        _pending[vcpu].RemoveNonGlobal(pcid, everything: all);
     }
 
     private int Store(ulong pa, ulong value, int width, long row, bool init)
@@ -289,7 +289,6 @@ public sealed class TraceChecker
     private void MarkPending(ulong entryAddr, int level, ulong old)
     {
         bool global = level <= 3 && (level == 1 || (old & Pte.Ps) != 0) && (old & Pte.Global) != 0;
-        int shift = Pte.Shift(level);
         var paths = _paths;
         paths.Clear();
         CollectPaths(entryAddr, level, 0, paths);
@@ -301,7 +300,7 @@ public sealed class TraceChecker
                 {
                     if (r == root)
                     {
-                        _pending[v].Add(va, shift, global, pcid);
+                        _pending[v].Add(va, level, global, pcid);
                     }
                 }
             }
@@ -334,23 +333,6 @@ public sealed class TraceChecker
             {
                 CollectPaths(p, level + 1, va, paths);
             }
-        }
-    }
-
-    /// <summary>
-    /// Drops a vCPU's pending ranges: those of <paramref name="pcid"/> (or global) containing <paramref name="va"/>,
-    /// or every non-global one of <paramref name="pcid"/>, or all.
-    /// </summary>
-    private void RemovePending(int vcpu, ulong va, ushort pcid, bool everything, bool nonGlobal)
-    {
-        var pending = _pending[vcpu];
-        if (everything || nonGlobal)
-        {
-            pending.RemoveNonGlobal(pcid, everything);
-        }
-        else
-        {
-            pending.RemoveContaining(va, pcid);
         }
     }
 
