@@ -51,6 +51,20 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     /// <summary>Rows of the last decoded group with no value (va, pa and value only; other columns default or fail).</summary>
     public NullMap Nulls => _hasNulls ? new NullMap(false, _nulls) : default;
 
+    /// <summary>
+    /// Reads this column's chunk of <paramref name="rowGroup"/> and checks its pages against the footer's
+    /// <paramref name="rows"/> (<see cref="DirectChunkReader.Load"/>); throws a <see cref="TraceFormatException"/>
+    /// naming the column when they disagree. Called before <see cref="DecodeAsync(int, EventBatch, int, CancellationToken)"/>.
+    /// </summary>
+    public void Load(int rowGroup, long rows, long firstRow, long fileLength)
+    {
+        string? problem = _chunks[rowGroup] is { } chunk ? _direct.Load(chunk, rows, fileLength) : "no column chunk in the footer";
+        if (problem is not null)
+        {
+            throw new TraceFormatException(_path, firstRow, Column.Name(), $"row group {rowGroup}: {problem}");
+        }
+    }
+
     /// <summary>Fills rows [0, n) of this column in <paramref name="dst"/>; returns the first bad value, if any.</summary>
     public async Task<RowError?> DecodeAsync(int rowGroup, EventBatch dst, int n, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
@@ -7,8 +8,9 @@ using ZstdSharp;
 namespace Replay.Trace;
 
 /// <summary>
-/// Reads a REQUIRED, PLAIN-encoded column chunk (what <see cref="TraceWriter"/> writes) without Parquet.Net's
-/// per-page buffers: one positional read of the chunk into a reused buffer, then each page is decompressed
+/// Checks every column chunk's pages against the footer (<see cref="Load"/>), and reads a REQUIRED, PLAIN-encoded
+/// chunk (what <see cref="TraceWriter"/> writes) without Parquet.Net's per-page buffers: one positional read of the
+/// chunk into a reused buffer, then each page is decompressed
 /// straight into the batch array (64-bit columns and INT32 holding uint32) or into a reused page buffer and
 /// narrowed (INT32 holding uint8/uint16) or unpacked (booleans). Pages may be v1 or v2; codecs none, snappy or zstd. Any other
 /// shape (dictionary pages, other encodings or codecs) is declined and Parquet.Net reads the chunk.
@@ -17,30 +19,40 @@ namespace Replay.Trace;
 internal sealed class DirectChunkReader : IDisposable
 {
     private const int Plain = 0;
+    private const int MaxChunkBytes = 1 << 30;
 
     private readonly SafeFileHandle _file;
     private readonly Decompressor _zstd = new();
     private byte[] _chunk = [];
     private byte[] _page = [];
+    private int _loaded;
 
     public DirectChunkReader(SafeFileHandle file) => _file = file;
 
     /// <summary>
-    /// Reads rows [0, n) of <paramref name="column"/> into <paramref name="target"/>, an array whose element
-    /// type is the field's CLR type. False, with nothing promised about the target, when the chunk has a
-    /// shape this reader does not handle.
+    /// Reads the whole chunk once (into a buffer <see cref="TryRead"/> then decodes from) and checks its pages
+    /// against the footer before anything is sized by the footer's counts: every page lies inside the chunk, the
+    /// data pages hold <paramref name="rows"/> values together, and a page whose header stores a CRC-32
+    /// (parquet-format <c>PageHeader.crc</c>, over the page body) matches it. Returns the problem, or null.
     /// </summary>
-    public bool TryRead(ColumnChunk chunk, DataField field, TraceColumn column, Array target, int n, out RowError? error)
+    public string? Load(ColumnChunk chunk, long rows, long fileLength)
     {
-        error = null;
+        _loaded = 0;
         ColumnMetaData? meta = chunk.MetaData;
-        if (meta is null || field.IsNullable || field.IsArray || meta.NumValues != n || meta.TotalCompressedSize is < 0 or > 1 << 30
-            || meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY or CompressionCodec.ZSTD)
-            || meta.DictionaryPageOffset is > 0
-            || meta.Encodings.Exists(e => e is not (Encoding.PLAIN or Encoding.RLE or Encoding.BIT_PACKED))
-            || !Matches(meta.Type, target))
+        if (meta is null)
         {
-            return false;
+            return "no column metadata in the footer";
+        }
+
+        long start = ChunkStart(meta);
+        if (meta.TotalCompressedSize < 0 || start < 4 || start + meta.TotalCompressedSize > fileLength)
+        {
+            return $"the footer places the chunk at bytes {start} to {start + meta.TotalCompressedSize}, outside the file's {fileLength} bytes";
+        }
+
+        if (meta.TotalCompressedSize > MaxChunkBytes)
+        {
+            return $"the chunk is {meta.TotalCompressedSize} bytes, more than the {MaxChunkBytes} replay reads in one piece (write smaller row groups)";
         }
 
         int size = (int)meta.TotalCompressedSize;
@@ -49,22 +61,83 @@ internal sealed class DirectChunkReader : IDisposable
             _chunk = new byte[size];
         }
 
-        Span<byte> bytes = _chunk.AsSpan(0, size);
-        if (RandomAccess.Read(_file, bytes, meta.DataPageOffset) != size)
+        if (RandomAccess.Read(_file, _chunk.AsSpan(0, size), start) != size)
         {
-            throw new InvalidDataException("Column chunk ends before its recorded size.");
+            return "the file ends inside the chunk";
         }
 
+        long values = 0;
+        ReadOnlySpan<byte> bytes = _chunk.AsSpan(0, size);
+        while (bytes.Length > 0)
+        {
+            int at = size - bytes.Length;
+            int headerLength;
+            ThriftPageHeader page;
+            try
+            {
+                headerLength = ThriftPageHeader.Parse(bytes, out page);
+            }
+            catch (Exception e) when (e is InvalidDataException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                return $"the page header at byte {start + at} cannot be read";
+            }
+
+            bytes = bytes[headerLength..];
+            if (page.CompressedSize < 0 || page.CompressedSize > bytes.Length || page.UncompressedSize < 0 || page.NumValues < 0)
+            {
+                return $"the page at byte {start + at} claims {page.CompressedSize} bytes, beyond its column chunk";
+            }
+
+            ReadOnlySpan<byte> body = bytes[..page.CompressedSize];
+            bytes = bytes[page.CompressedSize..];
+            if (page.Crc is uint crc && Crc32.HashToUInt32(body) != crc)
+            {
+                return $"the page at byte {start + at} fails its CRC-32 check (stored {crc:x8}, computed {Crc32.HashToUInt32(body):x8})";
+            }
+
+            if (page.Type is ThriftPageHeader.DataPage or ThriftPageHeader.DataPageV2)
+            {
+                values += page.NumValues;
+            }
+        }
+
+        if (values != rows)
+        {
+            return $"the footer says {rows} rows, but the chunk's pages hold {values} values";
+        }
+
+        _loaded = size;
+        return null;
+    }
+
+    /// <summary>The chunk's first byte: its dictionary page when it has one, else its first data page.</summary>
+    public static long ChunkStart(ColumnMetaData meta) =>
+        meta.DictionaryPageOffset is > 0 and long d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+
+    /// <summary>
+    /// Decodes rows [0, n) of <paramref name="column"/> from the chunk <see cref="Load"/> read into
+    /// <paramref name="target"/>, an array whose element type is the field's CLR type. False, with nothing promised
+    /// about the target, when the chunk has a shape this reader does not handle.
+    /// </summary>
+    public bool TryRead(ColumnChunk chunk, DataField field, TraceColumn column, Array target, int n, out RowError? error)
+    {
+        error = null;
+        ColumnMetaData? meta = chunk.MetaData;
+        if (meta is null || _loaded == 0 || field.IsNullable || field.IsArray || meta.NumValues != n
+            || meta.Codec is not (CompressionCodec.UNCOMPRESSED or CompressionCodec.SNAPPY or CompressionCodec.ZSTD)
+            || meta.DictionaryPageOffset is > 0
+            || meta.Encodings.Exists(e => e is not (Encoding.PLAIN or Encoding.RLE or Encoding.BIT_PACKED))
+            || !Matches(meta.Type, target))
+        {
+            return false;
+        }
+
+        Span<byte> bytes = _chunk.AsSpan(0, _loaded);
         int done = 0;
         while (bytes.Length > 0 && done < n)
         {
             int headerLength = ThriftPageHeader.Parse(bytes, out ThriftPageHeader page);
             bytes = bytes[headerLength..];
-            if (page.CompressedSize < 0 || page.CompressedSize > bytes.Length || page.UncompressedSize < 0)
-            {
-                throw new InvalidDataException("Page size beyond its column chunk.");
-            }
-
             ReadOnlySpan<byte> body = bytes[..page.CompressedSize];
             bytes = bytes[page.CompressedSize..];
             if (page.Type is not (ThriftPageHeader.DataPage or ThriftPageHeader.DataPageV2))
@@ -77,7 +150,7 @@ internal sealed class DirectChunkReader : IDisposable
                 continue;
             }
 
-            if (page.Encoding != Plain || page.NumValues < 0 || page.NumValues > n - done || page.LevelsByteLength != 0)
+            if (page.Encoding != Plain || page.NumValues > n - done || page.LevelsByteLength != 0)
             {
                 return false;
             }

@@ -19,10 +19,12 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
     private readonly ColumnDecoder[] _columns;
     private readonly long[] _rowCounts;
     private readonly long[] _firstRows;
+    private readonly long _fileLength;
 
-    private RowGroupDecoder(string path, ParquetReader file, ColumnDecoder[] columns, long[] rowCounts)
+    private RowGroupDecoder(string path, ParquetReader file, ColumnDecoder[] columns, long[] rowCounts, long fileLength)
     {
         _path = path;
+        _fileLength = fileLength;
         _file = file;
         _columns = columns;
         _rowCounts = rowCounts;
@@ -36,6 +38,8 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
     public string Path => _path;
 
     public int Count => _rowCounts.Length;
+
+    public long FileLength => _fileLength;
 
     public long RowCount => Count == 0 ? 0 : _firstRows[^1] + _rowCounts[^1];
 
@@ -64,20 +68,96 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
             }
         }
 
+        long fileLength = RandomAccess.GetLength(handle);
+        CheckChunks(path, fields.Select(f => f.Column).ToArray(), chunks, rowCounts);
         var columns = fields.Select((f, c) => new ColumnDecoder(path, chunks[c], handle, f.Field, f.Column)).ToArray();
-        return new RowGroupDecoder(path, file, columns, rowCounts);
+        return new RowGroupDecoder(path, file, columns, rowCounts, fileLength);
+    }
+
+    /// <summary>Rows per row group replay reads: 2^26, the largest row group pyarrow wrote by default before version 15.</summary>
+    public const int MaxGroupRows = 1 << 26;
+
+    /// <summary>
+    /// The footer's own consistency, before any page is read: each chunk states as many values as its group has rows
+    /// (trace columns are flat), and no two chunks share a byte.
+    /// </summary>
+    private static void CheckChunks(string path, TraceColumn[] columns, ColumnChunk?[][] chunks, long[] rowCounts)
+    {
+        var ranges = new List<(long Start, long End, int Column, int Group)>();
+        long first = 0;
+        for (int g = 0; g < rowCounts.Length; g++)
+        {
+            for (int c = 0; c < columns.Length; c++)
+            {
+                if (chunks[c][g]?.MetaData is not { } meta)
+                {
+                    throw new TraceFormatException(path, first, columns[c].Name(), $"row group {g}: no column chunk metadata in the footer");
+                }
+
+                if (meta.NumValues != rowCounts[g])
+                {
+                    throw new TraceFormatException(path, first, columns[c].Name(),
+                        $"row group {g}: the footer says {rowCounts[g]} rows but {meta.NumValues} values in this column");
+                }
+
+                long start = DirectChunkReader.ChunkStart(meta);
+                ranges.Add((start, start + Math.Max(0, meta.TotalCompressedSize), c, g));
+            }
+
+            first += rowCounts[g];
+        }
+
+        ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
+        for (int i = 1; i < ranges.Count; i++)
+        {
+            var (prev, next) = (ranges[i - 1], ranges[i]);
+            if (next.Start < prev.End)
+            {
+                throw new TraceFormatException(path, null, columns[next.Column].Name(),
+                    $"row group {next.Group}: the footer places this chunk at byte {next.Start}, inside column '{columns[prev.Column].Name()}''s chunk of row group {prev.Group} (bytes {prev.Start} to {prev.End})");
+            }
+        }
     }
 
     public ColumnDecoder? Find(TraceColumn column) => Array.Find(_columns, c => c.Column == column);
 
-    /// <summary>Rows of group <paramref name="group"/>, checked to fit one batch.</summary>
-    public int Rows(int group) => _rowCounts[group] <= Array.MaxLength
+    /// <summary>
+    /// Rows of group <paramref name="group"/> as the footer states them, checked to fit one batch
+    /// (<see cref="MaxGroupRows"/>); the pages are checked against it before a batch is sized by it.
+    /// </summary>
+    public int Rows(int group) => _rowCounts[group] is >= 0 and <= MaxGroupRows
         ? (int)_rowCounts[group]
-        : throw new TraceFormatException(_path, _firstRows[group], null, $"row group {group} has {_rowCounts[group]} rows, more than one batch can hold");
+        : throw new TraceFormatException(_path, _firstRows[group], null,
+            $"row group {group} has {_rowCounts[group]} rows in the footer; replay reads at most {MaxGroupRows} rows per row group (write smaller row groups)");
+
+    /// <summary>
+    /// Reads every column's chunk of <paramref name="group"/> and checks its pages hold the footer's
+    /// <paramref name="rows"/> (one task per column), so a footer that lies about a count or an offset is an error
+    /// before anything is sized or decoded by it.
+    /// </summary>
+    public async Task LoadAsync(int group, int rows, CancellationToken ct)
+    {
+        var tasks = new Task[_columns.Length];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            ColumnDecoder column = _columns[i];
+            tasks[i] = Task.Run(() => column.Load(group, rows, _firstRows[group], _fileLength), ct);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (TraceFormatException) when (Array.Find(tasks, t => t.IsFaulted)?.Exception?.InnerException is TraceFormatException first)
+        {
+            throw first; // the first column in schema order, whatever order the tasks failed in
+        }
+    }
 
     public async Task DecodeAsync(int group, EventBatch dst, CancellationToken ct)
     {
         int n = Rows(group);
+        await LoadAsync(group, n, ct);
         dst.EnsureCapacity(n);
         FillAbsentColumns(dst, n);
 

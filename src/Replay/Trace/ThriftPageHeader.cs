@@ -1,7 +1,7 @@
 namespace Replay.Trace;
 
 /// <summary>
-/// The few fields of a Parquet page header the direct column reader needs, parsed from Thrift's compact
+/// The few fields of a Parquet page header the trace reader checks and the direct column reader needs, parsed from Thrift's compact
 /// protocol (parquet-format <c>PageHeader</c>, <c>DataPageHeader</c>, <c>DataPageHeaderV2</c>). Every other
 /// field is skipped. Parquet.Net keeps its Thrift reader internal, hence this small one.
 /// </summary>
@@ -19,6 +19,9 @@ internal struct ThriftPageHeader
     public int LevelsByteLength;
     public bool IsCompressed;
 
+    /// <summary>parquet-format <c>PageHeader.crc</c>: the CRC-32 of the page body after the header, when the writer stored one.</summary>
+    public uint? Crc;
+
     /// <summary>Parses a header at the start of <paramref name="src"/>; returns its length in bytes.</summary>
     public static int Parse(ReadOnlySpan<byte> src, out ThriftPageHeader header)
     {
@@ -32,6 +35,7 @@ internal struct ThriftPageHeader
                 case 1 when type == ThriftCompactReader.I32: header.Type = r.ReadInt(); break;
                 case 2 when type == ThriftCompactReader.I32: header.UncompressedSize = r.ReadInt(); break;
                 case 3 when type == ThriftCompactReader.I32: header.CompressedSize = r.ReadInt(); break;
+                case 4 when type == ThriftCompactReader.I32: header.Crc = unchecked((uint)r.ReadInt()); break;
                 case 5 when type == ThriftCompactReader.Struct: ParseDataPage(ref r, ref header); break;
                 case 8 when type == ThriftCompactReader.Struct: ParseDataPageV2(ref r, ref header); break;
                 default: r.Skip(type); break;

@@ -60,6 +60,7 @@ internal static class VcpuCount
         for (int g = 0; g < groups.Count; g++)
         {
             int n = groups.Rows(g);
+            column.Load(g, n, firstRow, groups.FileLength);
             scratch.EnsureCapacity(n);
             if (await column.DecodeAsync(g, scratch, n, ct) is { } error)
             {

@@ -46,6 +46,7 @@ public sealed class DirectChunkReaderTests : IDisposable
         {
             var column = (TraceColumn)Array.IndexOf(TraceColumns.Names, field.Name);
             Array target = Target(read, column);
+            Assert.Null(direct.Load(rg.GetMetadata(field)!, 1000, RandomAccess.GetLength(file)));
             Assert.True(direct.TryRead(rg.GetMetadata(field)!, field, column, target, 1000, out RowError? error), field.Name);
             Assert.Null(error);
             Assert.Equal(Target(written, column).Cast<object>().Take(1000), target.Cast<object>().Take(1000));
@@ -62,6 +63,7 @@ public sealed class DirectChunkReaderTests : IDisposable
         using var direct = new DirectChunkReader(file);
         using ParquetRowGroupReader rg = reader.OpenRowGroupReader(0);
         DataField op = reader.Schema.GetDataFields()[0];
+        Assert.Null(direct.Load(rg.GetMetadata(op)!, 100, RandomAccess.GetLength(file)));
 
         Assert.False(direct.TryRead(rg.GetMetadata(op)!, op, TraceColumn.Op, new byte[100], 100, out _));
     }
