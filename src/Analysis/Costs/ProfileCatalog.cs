@@ -47,13 +47,33 @@ public static class ProfileCatalog
         };
     }
 
-    /// <summary>Loads a profile document from a file.</summary>
+    /// <summary>The largest profile file read: the built-in ones are about 10 KB.</summary>
+    public const int MaxFileBytes = 1 << 20;
+
+    /// <summary>Loads a profile document from a file of at most <see cref="MaxFileBytes"/> (so <c>/dev/zero</c> is an error, not a hang).</summary>
     public static CostProfile Load(string path)
     {
         string json;
         try
         {
-            json = File.ReadAllText(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.None);
+            byte[] buffer = new byte[MaxFileBytes + 1];
+            int length = 0;
+            for (int read; length < buffer.Length && (read = stream.Read(buffer, length, buffer.Length - length)) > 0;)
+            {
+                length += read;
+            }
+
+            if (length > MaxFileBytes)
+            {
+                throw new ProfileException($"Profile file '{path}' is larger than {MaxFileBytes / 1024} KiB; a profile is a JSON document of a few KB.");
+            }
+
+            json = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true).GetString(buffer, 0, length).TrimStart('\uFEFF');
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new ProfileException($"Profile file '{path}' is not UTF-8 text.", e);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

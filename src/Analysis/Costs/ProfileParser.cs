@@ -19,7 +19,20 @@ internal static class ProfileParser
     {
         AllowTrailingCommas = true,
         CommentHandling = JsonCommentHandling.Skip,
+        AllowDuplicateProperties = false, // a key given twice is an error, not the last one silently winning
     };
+
+    /// <summary>The most cycles any one price may be: a second at 1 GHz, far above the slowest real exit (~10^5).</summary>
+    internal const double MaxCycles = 1e9;
+
+    /// <summary>The most entries a TLB array or paging-structure cache may have (the largest real STLB has 3,072).</summary>
+    internal const int MaxTlbEntries = 1 << 16;
+
+    /// <summary>The largest cache level in KiB, per level (the largest real L3s are about 100 MiB).</summary>
+    internal const int MaxL1Kib = 4 << 10, MaxL2Kib = 64 << 10, MaxL3Kib = 1 << 20;
+
+    /// <summary>The most ways of a cache level or TLB array.</summary>
+    internal const int MaxWays = 1 << 10;
 
     /// <param name="json">The document text.</param>
     /// <param name="origin">How to name the document in errors, e.g. <c>profile file 'x.json'</c>.</param>
@@ -134,13 +147,13 @@ internal static class ProfileParser
         public string? OptionalString(JsonElement obj, string name) =>
             obj.TryGetProperty(name, out var e) && e.ValueKind != JsonValueKind.Null ? String(obj, "", name) : null;
 
-        /// <summary>A required, finite, non-negative number of cycles.</summary>
+        /// <summary>A required number of cycles from 0 to <see cref="MaxCycles"/>.</summary>
         public double Cost(JsonElement obj, string path, string name)
         {
             var e = Required(obj, path, name);
-            if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double v) || !double.IsFinite(v) || v < 0)
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out double v) || !double.IsFinite(v) || v < 0 || v > MaxCycles)
             {
-                throw new ProfileException($"Field '{Join(path, name)}' of the {origin} must be a non-negative number of cycles.");
+                throw new ProfileException($"Field '{Join(path, name)}' of the {origin} must be a number of cycles from 0 to {MaxCycles:0e0} (got {e.GetRawText()}).");
             }
 
             return v;
@@ -223,8 +236,8 @@ internal static class ProfileParser
 
             var c = Object(cache, "cache", name);
             Known(c, path, "kib", "ways");
-            int kib = Count(c, path, "kib");
-            int ways = Count(c, path, "ways");
+            int kib = Count(c, path, "kib", name switch { "l1d" => MaxL1Kib, "l2" => MaxL2Kib, _ => MaxL3Kib });
+            int ways = Count(c, path, "ways", MaxWays);
             int lines = kib * 1024 / CacheLevelGeometry.LineBytes;
             if (kib == 0 || ways == 0 || lines % ways != 0)
             {
@@ -283,8 +296,8 @@ internal static class ProfileParser
                 Known(a, path, "entries", "ways");
             }
 
-            int entries = Count(a, path, "entries");
-            int ways = Count(a, path, "ways");
+            int entries = Count(a, path, "entries", MaxTlbEntries);
+            int ways = Count(a, path, "ways", MaxWays);
             if (entries == 0 || ways == 0 || entries % ways != 0)
             {
                 throw new ProfileException(
@@ -310,14 +323,15 @@ internal static class ProfileParser
         }
 
         private int PscEntries(JsonElement psc, string name, string path = "tlb.psc") =>
-            psc.ValueKind == JsonValueKind.Object && psc.TryGetProperty(name, out _) ? Count(psc, path, name) : 0;
+            psc.ValueKind == JsonValueKind.Object && psc.TryGetProperty(name, out _) ? Count(psc, path, name, MaxTlbEntries) : 0;
 
-        private int Count(JsonElement obj, string path, string name)
+        /// <summary>A required whole number from 0 to <paramref name="max"/>, a physically sane size.</summary>
+        private int Count(JsonElement obj, string path, string name, int max)
         {
             var e = Required(obj, path, name);
-            return e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= 0
+            return e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) && v >= 0 && v <= max
                 ? v
-                : throw new ProfileException($"Field '{Join(path, name)}' of the {origin} must be a non-negative whole number.");
+                : throw new ProfileException($"Field '{Join(path, name)}' of the {origin} must be a whole number from 0 to {max} (got {e.GetRawText()}).");
         }
 
         private JsonElement Required(JsonElement obj, string path, string name) =>
