@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace Replay.Import;
 
@@ -24,6 +25,8 @@ public sealed class DrMemTraceFile : IDisposable
     private readonly byte[] _buffer = new byte[RecordBytes * 8192];
     private int _chunk = -1;
     private Stream? _member;
+    private readonly Crc32 _memberCrc = new();
+    private long _memberBytes;
     private int _pos;
     private int _end;
 
@@ -103,6 +106,8 @@ public sealed class DrMemTraceFile : IDisposable
 
         if (read > 0)
         {
+            _memberCrc.Append(_buffer.AsSpan(_end, read));
+            _memberBytes += read;
             _end += read;
             return true;
         }
@@ -110,6 +115,11 @@ public sealed class DrMemTraceFile : IDisposable
         if (kept > 0)
         {
             throw new ImportFormatException($"{Path}:{_chunks[_chunk].FullName}: ends inside a record (its length is not a multiple of {RecordBytes}).");
+        }
+
+        if (_member is not null)
+        {
+            CheckMember(_chunks[_chunk]);
         }
 
         _member?.Dispose();
@@ -121,6 +131,8 @@ public sealed class DrMemTraceFile : IDisposable
 
         _chunk++;
         RecordInMember = 0;
+        _memberCrc.Reset();
+        _memberBytes = 0;
         try
         {
             _member = _chunks[_chunk].Open();
@@ -131,6 +143,21 @@ public sealed class DrMemTraceFile : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>A member read to its end against its central-directory CRC-32 and size, as <c>unzip -t</c> checks it.</summary>
+    private void CheckMember(ZipArchiveEntry entry)
+    {
+        uint crc = _memberCrc.GetCurrentHashAsUInt32();
+        if (_memberBytes != entry.Length)
+        {
+            throw new ImportFormatException($"{Path}:{entry.FullName}: holds {_memberBytes} bytes, but the zip directory says {entry.Length}; the zip is corrupt.");
+        }
+
+        if (crc != entry.Crc32)
+        {
+            throw new ImportFormatException($"{Path}:{entry.FullName}: fails its CRC-32 check (the zip directory says {entry.Crc32:x8}, the data gives {crc:x8}); the zip is corrupt.");
+        }
     }
 
     private static long? ChunkNumber(string name) =>

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 
 namespace Replay.Import;
@@ -7,7 +6,7 @@ namespace Replay.Import;
 /// Streams the records of a valgrind lackey (<c>--trace-mem=yes</c>) or CS:APP cache-lab trace: lines
 /// <c>I  ADDR,SIZE</c>, <c> L ADDR,SIZE</c>, <c> S ADDR,SIZE</c>, <c> M ADDR,SIZE</c> (hex address without
 /// <c>0x</c>, decimal size), any number of leading spaces. Blank lines and valgrind's <c>==pid==</c> and
-/// <c>--pid--</c> lines are skipped. Gzip input (magic bytes 1F 8B) is decompressed on the fly. Bytes are
+/// <c>--pid--</c> lines are skipped. Gzip input (magic bytes 1F 8B) is decompressed on the fly and checked against its trailer (<see cref="GzipCheckedStream"/>). Bytes are
 /// parsed in place from one reused buffer: no allocation per line, memory bounded by the buffer whatever the
 /// file size. Any other line is an <see cref="ImportFormatException"/> naming the file and 1-based line, or,
 /// with <c>skipBad</c>, counted in <see cref="BadLines"/> and skipped.
@@ -36,7 +35,7 @@ public sealed class LackeyReader : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         _leaveOpen = leaveOpen;
-        _stream = IsGzip(stream) ? new GZipStream(stream, CompressionMode.Decompress, leaveOpen) : stream;
+        _stream = IsGzip(stream) ? new GzipCheckedStream(stream, name, leaveOpen) : stream;
         Name = name;
         SkipBad = skipBad;
     }
@@ -89,7 +88,7 @@ public sealed class LackeyReader : IDisposable
 
     public void Dispose()
     {
-        if (!_leaveOpen || _stream is GZipStream)
+        if (!_leaveOpen || _stream is GzipCheckedStream)
         {
             _stream.Dispose();
         }
