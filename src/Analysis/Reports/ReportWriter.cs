@@ -7,9 +7,10 @@ namespace Replay.Analysis.Reports;
 
 /// <summary>
 /// Writes the SPEC §5 report files into a folder. Each file carries the provenance metadata and the report schema
-/// version (<see cref="SchemaVersionKey"/>), is written in full to
-/// a temporary name in the same folder and only then renamed over its final name, so a crash never leaves a
-/// half-written report (at worst a stray <c>.*.tmp</c>).
+/// version (<see cref="SchemaVersionKey"/>). The five files are written into a staging folder that then replaces the
+/// report folder whole, under the folder's lock (<see cref="ReportFolder"/>), so a crash, a kill or a concurrent run
+/// never leaves a folder mixing two runs' files. A file added to an existing folder (<c>compare.parquet</c>) is
+/// written to a temporary name <c>.FILE.PID.GUID.tmp</c> and renamed; a dead process's temp is removed by the next writer.
 /// </summary>
 public static class ReportWriter
 {
@@ -52,26 +53,30 @@ public static class ReportWriter
             [SchemaVersionKey] = VersionText,
         };
 
-        var written = new List<(string Temp, string Final)>();
-        try
+        await ReportFolder.ReplaceAsync(dir, async staging =>
         {
-            written.Add(await WriteTempAsync(dir, tables.Metrics.SummaryTable, tables.Summary, metadata, ct).ConfigureAwait(false));
-            written.Add(await WriteTempAsync(dir, ReportSchema.Exits, tables.Exits, metadata, ct).ConfigureAwait(false));
-            written.Add(await WriteTempAsync(dir, tables.Metrics.TimelineTable, tables.Timeline, metadata, ct).ConfigureAwait(false));
-            written.Add(await WriteTempAsync(dir, ReportSchema.Counters, tables.Counters, metadata, ct).ConfigureAwait(false));
-            written.Add(await WriteTempAsync(dir, ReportSchema.TimelineExits, tables.TimelineExits, metadata, ct).ConfigureAwait(false));
-            foreach (var (temp, final) in written)
-            {
-                File.Move(temp, final, overwrite: true);
-            }
-        }
-        finally
+            await WriteFileAsync(Path.Combine(staging, tables.Metrics.SummaryTable.FileName), tables.Metrics.SummaryTable, tables.Summary, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, ReportSchema.Exits.FileName), ReportSchema.Exits, tables.Exits, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, tables.Metrics.TimelineTable.FileName), tables.Metrics.TimelineTable, tables.Timeline, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, ReportSchema.Counters.FileName), ReportSchema.Counters, tables.Counters, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, ReportSchema.TimelineExits.FileName), ReportSchema.TimelineExits, tables.TimelineExits, metadata, ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>A temporary name for <paramref name="fileName"/> in its folder: <c>.FILE.PID.GUID.tmp</c>.</summary>
+    public static string TempName(string fileName) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $".{fileName}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+
+    /// <summary>The process that owns a <see cref="TempName"/>, or null for another name.</summary>
+    public static int? TempOwner(string tempName)
+    {
+        if (!tempName.StartsWith('.') || !tempName.EndsWith(".tmp", StringComparison.Ordinal))
         {
-            foreach (var (temp, _) in written)
-            {
-                File.Delete(temp); // no-op once renamed
-            }
+            return null;
         }
+
+        string[] parts = tempName[..^".tmp".Length].Split('.');
+        return parts.Length >= 4 && int.TryParse(parts[^2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid) ? pid : null;
     }
 
     /// <summary>Writes <c>compare.parquet</c> (temp name, then rename) with the version, commit and command.</summary>
@@ -96,10 +101,18 @@ public static class ReportWriter
         string dir, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
     {
         string final = Path.Combine(dir, table.FileName);
-        string temp = Path.Combine(dir, $".{table.FileName}.{Guid.NewGuid():N}.tmp");
+        string temp = Path.Combine(dir, TempName(table.FileName));
+        await WriteFileAsync(temp, table, rows, metadata, ct).ConfigureAwait(false);
+        return (temp, final);
+    }
+
+    /// <summary>Writes <paramref name="rows"/> as <paramref name="table"/> to a new file <paramref name="path"/>, flushed to disk; deleted on failure.</summary>
+    private static async Task WriteFileAsync<TRow>(
+        string path, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
+    {
         try
         {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            await using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
                 // A metric column no row records is left out (the rows came from a report that lacked it).
                 var columns = table.Columns.Select(c => (Column: c, Field: c.FieldFor(rows))).Where(c => c.Field is not null).ToList();
@@ -127,10 +140,8 @@ public static class ReportWriter
         }
         catch
         {
-            File.Delete(temp);
+            File.Delete(path);
             throw;
         }
-
-        return (temp, final);
     }
 }

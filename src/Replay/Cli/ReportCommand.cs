@@ -33,7 +33,7 @@ internal static class ReportCommand
                 Directory.CreateDirectory(folder);
             }
 
-            string temp = Path.Combine(folder ?? ".", "." + Path.GetFileName(final) + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp");
+            string temp = Path.Combine(folder ?? ".", ReportWriter.TempName(Path.GetFileName(final)));
             try
             {
                 await File.WriteAllTextAsync(temp, page, new UTF8Encoding(false), ct).ConfigureAwait(false);

@@ -70,6 +70,16 @@ internal sealed class RunCommand
         var (specs, skippable) = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
         var traces = parse.GetValue(_traces)!;
         string? outDir = parse.GetValue(_out);
+
+        // Each report folder's lock is taken before any replay: a second run into the same folder fails now, with one
+        // sentence, instead of replaying and then replacing this run's reports.
+        var locks = new List<ReportFolder>();
+        using var unlock = new LockSet(locks);
+        foreach (string dir in ReportDirs(traces, outDir).Distinct(StringComparer.Ordinal))
+        {
+            locks.Add(ReportFolder.Lock(dir));
+        }
+
         using var progress = new ProgressBar(stderr);
         var outcomes = new List<ReplayOutcome>();
         foreach (var trace in traces)
@@ -96,9 +106,7 @@ internal sealed class RunCommand
         }
         else
         {
-            written.AddRange(outcomes.Select(o => (
-                Path.Combine("reports", Path.GetFileNameWithoutExtension(o.Result.Trace)),
-                ReportBuilder.Build(profile, [o.Result]))));
+            written.AddRange(outcomes.Zip(ReportDirs(traces, null), (o, dir) => (dir, ReportBuilder.Build(profile, [o.Result]))));
         }
 
         foreach (var (dir, tables) in written)
@@ -118,6 +126,17 @@ internal sealed class RunCommand
         }
 
         return CliApp.Success;
+    }
+
+    /// <summary>The report folders a run writes: <paramref name="outDir"/>, or <c>reports/STEM</c> per trace.</summary>
+    private static List<string> ReportDirs(IReadOnlyList<string> traces, string? outDir) => outDir is not null
+        ? [outDir]
+        : traces.Select(t => Path.Combine("reports", Path.GetFileNameWithoutExtension(t))).ToList();
+
+    /// <summary>Releases every report-folder lock a run took.</summary>
+    private sealed class LockSet(List<ReportFolder> locks) : IDisposable
+    {
+        public void Dispose() => locks.ForEach(l => l.Dispose());
     }
 
     /// <summary>The engines to run, in order and without repeats, and which of them only 'all' asked for (those may be skipped).</summary>
