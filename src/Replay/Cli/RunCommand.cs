@@ -84,7 +84,8 @@ internal sealed class RunCommand
         var outcomes = new List<ReplayOutcome>();
         foreach (var trace in traces)
         {
-            var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict), skippable);
+            var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict), skippable,
+                CheckPrices: kinds => kinds.ToList().ForEach(k => profile.Handler(k.Handler)));
             progress.Label = Path.GetFileName(trace);
             var outcome = await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false);
             foreach (var (engine, why) in outcome.Skipped)

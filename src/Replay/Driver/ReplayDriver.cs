@@ -16,8 +16,11 @@ namespace Replay.Driver;
 /// replay the trace (<see cref="EngineSpec.CannotReplay"/>) is skipped with a note. Any other such engine is an
 /// <see cref="EngineCannotReplayException"/>.
 /// </param>
+/// <param name="CheckPrices">Called with each engine's exit kinds once the engines exist, before anything replays: a profile
+/// that cannot price one throws there, not after the whole trace.</param>
 public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> Engines, TlbGeometry Tlb,
-    long Window = 1_000_000, bool Verify = false, bool Strict = false, IReadOnlySet<string>? Skippable = null);
+    long Window = 1_000_000, bool Verify = false, bool Strict = false, IReadOnlySet<string>? Skippable = null,
+    Action<IReadOnlyList<ExitKind>>? CheckPrices = null);
 
 /// <summary>A replayed trace: the results for the reports plus what the checker found, and the engines skipped (name, why).</summary>
 public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long Warnings,
@@ -76,6 +79,11 @@ public static class ReplayDriver
         {
             var native = EngineRegistry.Parse(EngineRegistry.NativeName);
             runs.Add(new EngineRun(native, native.Create(config), reported: false));
+        }
+
+        foreach (var run in runs)
+        {
+            req.CheckPrices?.Invoke(run.Engine.ExitKinds);
         }
 
         var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);

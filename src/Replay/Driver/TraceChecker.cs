@@ -40,6 +40,13 @@ public sealed class TraceChecker
     private readonly long[] _lastTime;
     private readonly List<(long Row, string Message)> _first = [];
     private readonly List<(ulong Va, ulong Root)> _paths = [];
+    private readonly ulong _memoryBytes;
+    private readonly HashSet<ulong> _writtenFrames = new();           // frames any ptwrite or ptinit stored into
+    private readonly HashSet<ulong> _emptyRootsWarned = new();
+    private bool _metadataChecked;
+
+    /// <summary>The least guest memory a trace may declare: below a mebibyte no guest kernel fits.</summary>
+    public const ulong MinMemoryBytes = 1 << 20;
 
     public TraceChecker(string file, TraceInfo info, bool strict)
     {
@@ -53,6 +60,7 @@ public sealed class TraceChecker
         _cached = Enumerable.Range(0, _vcpus).Select(_ => new List<(ushort, ulong)>()).ToArray();
         _curRoot = Enumerable.Repeat(ulong.MaxValue, _vcpus).ToArray();
         _curPcid = new ushort[_vcpus];
+        _memoryBytes = info.MemoryBytes;
     }
 
     /// <summary>Total warnings so far.</summary>
@@ -66,6 +74,12 @@ public sealed class TraceChecker
     public int Check(EventBatch b, int start, int end)
     {
         int warnings = 0;
+        if (!_metadataChecked && end > start)
+        {
+            _metadataChecked = true;
+            warnings += CheckMetadata(b.FirstRow + start);
+        }
+
         int vaBits = _levels == 5 ? 57 : 48;
         for (int i = start; i < end; i++)
         {
@@ -131,6 +145,12 @@ public sealed class TraceChecker
         return warnings;
     }
 
+    /// <summary>Metadata no machine could have, reported at the first row.</summary>
+    private int CheckMetadata(long row) =>
+        _memoryBytes < MinMemoryBytes || _memoryBytes % (1UL << Pte.PageShift) != 0
+            ? Warn(row, $"metadata {TraceMetadata.MemoryBytes} = {_memoryBytes}: a guest's memory is at least {MinMemoryBytes} bytes and a whole number of 4 KiB pages")
+            : 0;
+
     private int CheckAccess(int vcpu, ulong va, long row)
     {
         var pending = _pending[vcpu];
@@ -152,6 +172,15 @@ public sealed class TraceChecker
         }
 
         ulong root = (value & Pte.AddrMask) >> Pte.PageShift;
+        if (root << Pte.PageShift >= _memoryBytes)
+        {
+            w += Warn(row, $"cr3 loads frame 0x{root:x} at gpa 0x{root << Pte.PageShift:x}, beyond the guest's {_memoryBytes} bytes of memory ({TraceMetadata.MemoryBytes})");
+        }
+        else if (!_writtenFrames.Contains(root) && _emptyRootsWarned.Add(root))
+        {
+            w += Warn(row, $"cr3 loads frame 0x{root:x}, which no ptwrite or ptinit has written: an empty root, through which every access faults");
+        }
+
         ushort pcid = _pcid ? (ushort)(value & Pte.PcidMask) : (ushort)0;
         _roots.Add(root);
         _curRoot[vcpu] = root;
@@ -212,6 +241,12 @@ public sealed class TraceChecker
             w += Warn(row, $"ptwrite of {width} bytes at 0x{pa:x} crosses an 8-byte page-table entry");
         }
 
+        if (pa >= _memoryBytes)
+        {
+            w += Warn(row, $"ptwrite at gpa 0x{pa:x}, beyond the guest's {_memoryBytes} bytes of memory ({TraceMetadata.MemoryBytes})");
+        }
+
+        _writtenFrames.Add(pa >> Pte.PageShift);
         var (old, updated) = _mem.Store(pa, value, width);
         if (old == updated)
         {

@@ -9,6 +9,9 @@ namespace Replay.Trace;
 /// </summary>
 internal static class ParquetFile
 {
+    /// <summary>The smallest Parquet file: magic, footer length, magic.</summary>
+    private const int MinimumBytes = 12;
+
     private static ReadOnlySpan<byte> Magic => "PAR1"u8;
 
     /// <summary>Opens the file and reads its footer; the reader owns the stream.</summary>
@@ -23,6 +26,7 @@ internal static class ParquetFile
     {
         FileStream stream;
         SafeFileHandle handle;
+        RefuseSpecialFile(path);
         try
         {
             handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
@@ -62,12 +66,48 @@ internal static class ParquetFile
         }
     }
 
+    /// <summary>
+    /// A file shorter than a Parquet file can be is refused before it is opened. That includes what stat reports with
+    /// size 0, a FIFO, a device or a socket: opening a FIFO blocks until a writer comes (and cannot be cancelled), and
+    /// none can be read at the positions a Parquet footer names.
+    /// </summary>
+    private static void RefuseSpecialFile(string path)
+    {
+        FileInfo info;
+        try
+        {
+            info = new FileInfo(path);
+            if (!info.Exists && Directory.Exists(path))
+            {
+                throw new TraceFormatException(path, null, null, "a folder, not a trace file");
+            }
+
+            if (!info.Exists)
+            {
+                return; // the open reports a missing file
+            }
+
+            if (info.Length >= MinimumBytes)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return; // the open reports it
+        }
+
+        throw new TraceFormatException(path, null, null, info.Length == 0
+            ? "not a Parquet file (it is empty, or a FIFO, device or socket: copy such a stream to a file first)"
+            : "not a Parquet file");
+    }
+
     /// <summary>Tells a file that is not Parquet at all from one cut short, before the library tries to parse it.</summary>
     private static void CheckMagic(FileStream stream, string path)
     {
         Span<byte> head = stackalloc byte[4];
         Span<byte> tail = stackalloc byte[4];
-        if (stream.Length < 12 || stream.Read(head) < 4 || !head.SequenceEqual(Magic))
+        if (stream.Length < MinimumBytes || stream.Read(head) < 4 || !head.SequenceEqual(Magic))
         {
             throw new TraceFormatException(path, null, null, "not a Parquet file");
         }

@@ -87,6 +87,23 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public async Task A_profile_that_cannot_price_an_engine_fails_before_the_replay_reaches_a_bad_last_row()
+    {
+        // skylake without cr3_switch, and a trace whose last row is a flush of value 5, which --strict stops at: the
+        // replay would end there with that row's error, so the profile's error proves the check came first.
+        string json = Replay.Analysis.Costs.ProfileCatalog.Resolve("skylake").Json;
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        root["handlers"]!.AsObject().Remove("cr3_switch");
+        root["name"] = "no-cr3-switch";
+        await File.WriteAllTextAsync(_d.File("nocr3.json"), root.ToJsonString());
+        string bad = await Duck("late.pq", "SELECT (CASE WHEN i = 99999 THEN 6 ELSE i % 3 END)::UTINYINT AS op, (4096 * i)::UBIGINT AS va, (CASE WHEN i = 99999 THEN 5 ELSE 0 END)::UBIGINT AS value FROM range(100000) t(i)");
+        string badRow = (await Cli.RunAsync(bad, "--engine", "native", "--strict", "--out", _d.File("r1"))).Err;
+        Assert.Contains("row 99999", badRow, StringComparison.Ordinal);
+
+        await AssertFails([bad, "--engine", "shadow-cached", "--strict", "--profile", _d.File("nocr3.json")], "Profile 'no-cr3-switch' has no cost for handler 'cr3_switch'");
+    }
+
+    [Fact]
     public async Task Strict_mode_stops_at_the_first_warning_with_its_row() =>
         await AssertFails([await Duck("warn.pq", "SELECT * FROM (VALUES (6::UTINYINT, 0::UBIGINT, 5::UBIGINT)) t(op, va, value)"), "--strict"], "row 0", "flush value 5");
 

@@ -123,6 +123,7 @@ public sealed class TraceCheckerTests
     public void Malformed_single_events_are_warnings(TraceOp op, ulong va, ulong value)
     {
         var b = new EventBatch(4);
+        b.Add(TraceOp.PtInit, pa: Root << 12, value: 0); // the root exists (loading one nothing wrote is a warning of its own)
         b.Add(op, va: va, value: value);
         Assert.Equal(1, Check(b));
     }
@@ -220,6 +221,7 @@ public sealed class TraceCheckerTests
         b.Add(TraceOp.PtInit, pa: LeafPa, value: (Data << 12) | leafFlags);
         b.Add(TraceOp.Cr3, value: (Root << 12) | pcid);
         b.Add(TraceOp.Read, va: Va, user: (leafFlags & Pte.Us) != 0);
+        b.Add(TraceOp.PtInit, pa: 0x20UL << 12, value: 0); // another address space's root, for the tests that switch to it
         return b;
     }
 

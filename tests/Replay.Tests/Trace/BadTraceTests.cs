@@ -46,6 +46,28 @@ public sealed class BadTraceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_fifo_is_refused_without_blocking_on_its_open()
+    {
+        string path = _files.PathOf("fifo.pq");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path]))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+
+        var e = await Assert.ThrowsAsync<TraceFormatException>(() => TraceReader.OpenAsync(path).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Equal($"{path}: not a Parquet file (it is empty, or a FIFO, device or socket: copy such a stream to a file first).", e.Message);
+    }
+
+    [Fact]
+    public async Task A_folder_is_not_a_trace()
+    {
+        var e = await Assert.ThrowsAsync<TraceFormatException>(() => TraceReader.OpenAsync(Path.GetTempPath()));
+
+        Assert.EndsWith(": a folder, not a trace file.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_damaged_footer_keeps_the_library_error_inside()
     {
         string good = await _files.WriteAsync("good.pq", Reads(100));

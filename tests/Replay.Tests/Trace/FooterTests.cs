@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
 using System.IO.Hashing;
-using System.Reflection;
 using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Meta;
@@ -181,10 +179,7 @@ public sealed class FooterTests : IDisposable
         return direct.Load(chunk, body.Length / 8, file.Length);
     }
 
-    /// <summary>
-    /// A good <see cref="Rows"/>-row trace whose footer <paramref name="edit"/> changes. Parquet.Net keeps its Thrift
-    /// serializer internal, so the test calls it by reflection; the data pages stay byte for byte as written.
-    /// </summary>
+    /// <summary>A good <see cref="Rows"/>-row trace whose footer <paramref name="edit"/> changes (<see cref="FooterSurgery"/>).</summary>
     private async Task<string> RewriteFooterAsync(string name, Action<FileMetaData> edit)
     {
         var b = new EventBatch(Rows);
@@ -194,32 +189,8 @@ public sealed class FooterTests : IDisposable
         }
 
         string good = await _files.WriteAsync("good-" + name, b, new TraceInfo { Vcpus = 1 });
-        byte[] bytes = await File.ReadAllBytesAsync(good);
-        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(bytes.Length - 8));
-        FileMetaData meta;
-        await using (ParquetReader reader = await ParquetReader.CreateAsync(good))
-        {
-            meta = reader.Metadata!;
-        }
-
-        edit(meta);
-        Assembly parquet = typeof(FileMetaData).Assembly;
-        using var footer = new MemoryStream();
-        object writer = Activator.CreateInstance(parquet.GetType("Parquet.Meta.Proto.ThriftCompactProtocolWriter", throwOnError: true)!,
-            BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic, null, [footer], null)!;
-        typeof(FileMetaData).GetMethod("Write", BindingFlags.Instance | BindingFlags.NonPublic)!.Invoke(meta, [writer]);
-
         string path = _files.PathOf(name);
-        await using (FileStream output = File.Create(path))
-        {
-            output.Write(bytes.AsSpan(0, bytes.Length - 8 - footerLength));
-            output.Write(footer.ToArray());
-            byte[] length = new byte[4];
-            BinaryPrimitives.WriteInt32LittleEndian(length, (int)footer.Length);
-            output.Write(length);
-            output.Write("PAR1"u8);
-        }
-
+        await File.WriteAllBytesAsync(path, await FooterSurgery.RewriteAsync(good, edit));
         return path;
     }
 
