@@ -18,9 +18,9 @@ public sealed class LocalSweepTests
 
         // A cell is what 'replay run' writes for it: the same counts as running that cell by hand.
         string trace = Path.Combine(dir, "_work", "traces", SweepDataset.Traces[0]);
-        Assert.Equal(0, (await Cli.Cli.RunAsync("run", trace, "--engine", "shadow-cached:prefetch=8", "--profile", "nehalem", "--out", d.File("byhand"), "--window", "5000")).Code);
+        Assert.Equal(0, (await Cli.Cli.RunAsync("run", trace, "--engine", "shadow-cached:personality=kvm", "--profile", "nehalem", "--out", d.File("byhand"), "--window", "5000")).Code);
         var byHand = await Analysis.Reports.ReportReader.ReadSummaryAsync(d.File("byhand/summary.parquet"));
-        var inSweep = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(dir, Replay.Sweep.HivePath.CellFolder("shadow-cached:prefetch=8", "nehalem", SweepDataset.Traces[0]), "summary.parquet"));
+        var inSweep = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(dir, Replay.Sweep.HivePath.CellFolder("shadow-cached:personality=kvm", "nehalem", SweepDataset.Traces[0]), "summary.parquet"));
         Assert.Equal(byHand.Select(r => (r.Phase, r.Exits, r.WalkRefs, r.MmuCycles)), inSweep.Select(r => (r.Phase, r.Exits, r.WalkRefs, r.MmuCycles)));
 
         // The manifest: every cell done, with its inputs and provenance.

@@ -9,11 +9,11 @@ internal static class SweepDataset
     public static readonly string[] GridArgs =
     [
         "gen:ctxswitch?events=20000&seed=1", "gen:demand?events=20000&seed=2",
-        "--engine", "shadow-cached:prefetch=0|8", "--engine", "ept",
+        "--engine", "shadow-cached:personality=xen|kvm", "--engine", "ept",
         "--profile", "skylake", "--profile", "nehalem",
     ];
 
-    public static readonly string[] Engines = ["ept", "shadow-cached:prefetch=0", "shadow-cached:prefetch=8"];
+    public static readonly string[] Engines = ["ept", "shadow-cached", "shadow-cached:personality=kvm"];
     public static readonly string[] Profiles = ["nehalem", "skylake"];
     public static readonly string[] Traces = ["ctxswitch.events-20000.seed-1.pq", "demand.events-20000.seed-2.pq"];
 
