@@ -49,14 +49,14 @@ internal sealed class SweepCommand
         _cellsPerTask.Validators.Add(r => Positive(r, "--cells-per-task", "cells per task"));
         _maxRunning.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() < 0)
+            if (Number(r) is < 0)
             {
                 r.AddError("--max-running must be 0 (no limit) or a positive number of tasks.");
             }
         });
         _window.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<long?>() is <= 0)
+            if (Number(r) is <= 0)
             {
                 r.AddError("--window must be a positive number of events.");
             }
@@ -65,11 +65,18 @@ internal sealed class SweepCommand
 
     private static void Positive(System.CommandLine.Parsing.OptionResult r, string name, string what)
     {
-        if (r.GetValueOrDefault<int>() <= 0)
+        if (Number(r) is <= 0)
         {
             r.AddError($"{name} must be a positive number of {what}.");
         }
     }
+
+    /// <summary>
+    /// The option's number, or null when it was not given or is not a number (System.CommandLine then reports that
+    /// itself; asking the result for its value would throw instead).
+    /// </summary>
+    private static long? Number(System.CommandLine.Parsing.OptionResult r) =>
+        r.Tokens.Count == 1 && long.TryParse(r.Tokens[0].Value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long v) ? v : null;
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {

@@ -107,6 +107,20 @@ public sealed class LocalSweepTests
     }
 
     [Theory]
+    [InlineData("-j", "abc", "Cannot parse argument 'abc' for option '--jobs'")]
+    [InlineData("-j", "0", "--jobs must be a positive number of cells at once.")]
+    [InlineData("--window", "abc", "Cannot parse argument 'abc' for option '--window'")]
+    [InlineData("--cells-per-task", "0", "--cells-per-task must be a positive number of cells per task.")]
+    [InlineData("--max-running", "-1", "--max-running must be 0 (no limit) or a positive number of tasks.")]
+    public async Task A_bad_number_is_a_usage_error_not_a_crash(string option, string value, string message)
+    {
+        var (code, _, err) = await Cli.Cli.RunAsync("sweep", "gen:ctxswitch", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", err, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("grid.yaml", "traces:\n  - gen:ctxswitch?events=3000\nengines: ['shadow-flush:prefetch=0..8:+8', ept]\nprofiles: [skylake]\nwindow: 1000\n")]
     [InlineData("grid.json", "{ \"traces\": [\"gen:ctxswitch?events=3000\"], \"engines\": [\"shadow-flush:prefetch=0..8:+8\", \"ept\"], \"profiles\": [\"skylake\"], \"window\": 1000 }")]
     public async Task A_spec_file_in_YAML_or_JSON_is_the_same_grid_as_the_flags(string name, string text)
