@@ -25,6 +25,13 @@ public sealed class SlurmSweepTests
         Assert.Contains("sweep: 12 cells: 12 done, 0 failed, 0 pending", stdout, StringComparison.Ordinal);
         await SweepDataset.AssertCompleteAsync(dir);
 
+        // A task's cell holds what 'replay run' writes for it here: the same counts, phase by phase.
+        string trace = Path.Combine(dir, "_work", "traces", SweepDataset.Traces[1]);
+        Assert.Equal(0, (await Cli.Cli.RunAsync("run", trace, "--engine", "ept", "--profile", "nehalem", "--out", d.File("byhand"), "--window", "5000")).Code);
+        var byHand = await Analysis.Reports.ReportReader.ReadSummaryAsync(d.File("byhand/summary.parquet"));
+        var inTask = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(dir, Replay.Sweep.HivePath.CellFolder("ept", "nehalem", SweepDataset.Traces[1]), "summary.parquet"));
+        Assert.Equal(byHand.Select(r => (r.Phase, r.Exits, r.TlbMisses, r.WalkRefs, r.MmuCycles)), inTask.Select(r => (r.Phase, r.Exits, r.TlbMisses, r.WalkRefs, r.MmuCycles)));
+
         // The cells ran in the array's tasks (other processes), the final job checked them and wrote the manifest.
         using (var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "manifest.json"))))
         {
