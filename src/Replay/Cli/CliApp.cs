@@ -32,6 +32,7 @@ public static class CliApp
         root.Add(CompareCommand.Build(stdout));
         root.Add(ReportCommand.Build(stdout));
         root.Add(FidelityCommand.Build(stdout, stderr));
+        root.Add(SweepCommand.Build(stdout, stderr));
         return root;
     }
 
