@@ -141,6 +141,15 @@ internal sealed class XenTraceModel(XenMeasurement m, IXenGuestSink? guest = nul
 
     private void Hvm(in XenRecord r)
     {
+        uint ev = r.Base;
+        bool entryOrExit = ev is XenEvents.VmxExit or XenEvents.SvmExit or XenEvents.VmEntry;
+        string? name = !entryOrExit && (ev & 0x0ffff000) == XenEvents.HvmHandler ? XenEvents.HandlerName(ev) : null;
+        if (!entryOrExit && name is null)
+        {
+            m.Count("unknown_events"); // xenalyze: "Unknown hvm event"
+            return;
+        }
+
         if (_current.GetValueOrDefault(r.Cpu) is not XenVcpu v)
         {
             m.Count("hvm_records_without_vcpu");
@@ -148,7 +157,6 @@ internal sealed class XenTraceModel(XenMeasurement m, IXenGuestSink? guest = nul
         }
 
         var s = _vcpus[v];
-        uint ev = r.Base;
         if (ev is XenEvents.VmxExit or XenEvents.SvmExit)
         {
             if (s.Open)
@@ -174,23 +182,11 @@ internal sealed class XenTraceModel(XenMeasurement m, IXenGuestSink? guest = nul
             return;
         }
 
-        if ((ev & 0x0ffff000) != XenEvents.HvmHandler)
-        {
-            m.Count("unknown_events");
-            return;
-        }
-
-        string? name = XenEvents.HandlerName(ev);
-        if (name is null)
-        {
-            m.Count("unknown_events");
-            return;
-        }
-
-        m.Count(name);
+        string handler = name!; // a handler record: named above
+        m.Count(handler);
         if (s.Open && s.Handler is null && ev is not (XenEvents.InjVirq or XenEvents.ReinjVirq or XenEvents.IntrWindow))
         {
-            s.Handler = ev == XenEvents.Vmmcall ? XenEvents.HypercallName(r.Word(0)) : name;
+            s.Handler = ev == XenEvents.Vmmcall ? XenEvents.HypercallName(r.Word(0)) : handler;
         }
 
         Guest(v, r);

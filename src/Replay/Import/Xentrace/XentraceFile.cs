@@ -19,7 +19,7 @@ internal sealed class XentraceFile : IDisposable
 
     private readonly SafeFileHandle _handle;
     private readonly bool _skipBad;
-    private readonly List<(int Cpu, long Offset, int Length)> _windows = [];
+    private readonly List<(int Cpu, long Offset, int Length, bool Truncated)> _windows = [];
 
     private XentraceFile(string path, bool skipBad)
     {
@@ -87,7 +87,7 @@ internal sealed class XentraceFile : IDisposable
             {
                 if (size > 0)
                 {
-                    _windows.Add((cpu, offset + 12, (int)size));
+                    _windows.Add((cpu, offset + 12, (int)size, false));
                 }
 
                 offset += 12 + size;
@@ -102,8 +102,8 @@ internal sealed class XentraceFile : IDisposable
             BadRecords++;
             if (header == CpuChangeHeader && (uint)cpu < MaxCpus && n >= 12)
             {
-                // A truncated last window: keep the records that are whole; the cut one is bad.
-                _windows.Add((cpu, offset + 12, (int)(Length - offset - 12)));
+                // A truncated last window (counted once, here): keep the records that are whole.
+                _windows.Add((cpu, offset + 12, (int)(Length - offset - 12), true));
                 break;
             }
 
@@ -143,7 +143,7 @@ internal sealed class XentraceFile : IDisposable
     /// <summary>Every record but the CPU_CHANGE headers, the CPUs merged by TSC (see the class summary).</summary>
     public IEnumerable<XenRecord> Records()
     {
-        var cursors = _windows.GroupBy(w => w.Cpu).OrderBy(g => g.Key).Select(g => new CpuCursor(this, g.Key, g.Select(w => (w.Offset, w.Length)).ToList())).ToList();
+        var cursors = _windows.GroupBy(w => w.Cpu).OrderBy(g => g.Key).Select(g => new CpuCursor(this, g.Key, g.Select(w => (w.Offset, w.Length, w.Truncated)).ToList())).ToList();
         var queue = new PriorityQueue<CpuCursor, (ulong Tsc, int Cpu)>();
         foreach (var c in cursors)
         {
@@ -164,7 +164,7 @@ internal sealed class XentraceFile : IDisposable
     }
 
     /// <summary>One CPU's records in file order, a window at a time.</summary>
-    private sealed class CpuCursor(XentraceFile file, int cpu, List<(long Offset, int Length)> windows)
+    private sealed class CpuCursor(XentraceFile file, int cpu, List<(long Offset, int Length, bool Truncated)> windows)
     {
         private byte[] _buf = [];
         private int _window = -1;
@@ -190,7 +190,7 @@ internal sealed class XentraceFile : IDisposable
                         return false;
                     }
 
-                    var (offset, length) = windows[_window];
+                    var (offset, length, _) = windows[_window];
                     if (_buf.Length < length)
                     {
                         _buf = new byte[length];
@@ -215,7 +215,11 @@ internal sealed class XentraceFile : IDisposable
                         throw new ImportFormatException(why);
                     }
 
-                    file.BadRecords++;
+                    if (!windows[_window].Truncated)
+                    {
+                        file.BadRecords++;
+                    }
+
                     _pos = _len;
                     continue;
                 }
