@@ -45,7 +45,7 @@ internal static class XenMeasuredReport
             {
                 tables.Exits.Add(new ExitRow
                 {
-                    Trace = trace, Engine = Engine, Profile = Profile, Phase = phase, Reason = VmxExitReasons.Name(kind.Reason), ReasonCode = kind.Reason,
+                    Trace = trace, Engine = Engine, Profile = Profile, Phase = phase, Reason = VmxExitReasons.Name(kind.Reason), ReasonCode = VmxExitReasons.ReportCode(kind.Reason),
                     Handler = kind.Handler, Count = t.Count, Units = 0, Cycles = t.Cycles,
                 });
             }
@@ -62,7 +62,7 @@ internal static class XenMeasuredReport
             tables.Timeline.Add(row with { Values = Only(row.Values, [ReportMetrics.Exits]).With(ReportMetrics.Exits, kinds.Values.Sum(t => t.Count)) });
             tables.TimelineExits.AddRange(Ordered(kinds).Select(k => new TimelineExitRow
             {
-                Trace = trace, Engine = Engine, Profile = Profile, Window = window, Reason = VmxExitReasons.Name(k.Kind.Reason), ReasonCode = k.Kind.Reason,
+                Trace = trace, Engine = Engine, Profile = Profile, Window = window, Reason = VmxExitReasons.Name(k.Kind.Reason), ReasonCode = VmxExitReasons.ReportCode(k.Kind.Reason),
                 Handler = k.Kind.Handler, Count = k.Tally.Count, Units = 0, Cycles = k.Tally.Cycles,
             }));
         }

@@ -166,7 +166,7 @@ internal sealed class XenTraceModel(XenMeasurement m, IXenGuestSink? guest = nul
 
             s.Open = true;
             s.ExitTsc = r.Tsc;
-            s.Reason = (int)r.Word(0);
+            s.Reason = ev == XenEvents.SvmExit ? VmxExitReasons.FromSvm(r.Word(0)) : (int)r.Word(0);
             s.Handler = null;
             s.Outcome = null;
             return;
@@ -183,7 +183,7 @@ internal sealed class XenTraceModel(XenMeasurement m, IXenGuestSink? guest = nul
         }
 
         string handler = name!; // a handler record: named above
-        m.Count(handler);
+        m.Count("hvm_" + handler);
         if (s.Open && s.Handler is null && ev is not (XenEvents.InjVirq or XenEvents.ReinjVirq or XenEvents.IntrWindow))
         {
             s.Handler = ev == XenEvents.Vmmcall ? XenEvents.HypercallName(r.Word(0)) : handler;

@@ -74,6 +74,22 @@ public sealed class XenTraceModelTests : IDisposable
     }
 
     [Fact]
+    public void An_amd_svm_exit_is_counted_under_the_intel_reason_of_the_same_event()
+    {
+        // TRC_HVM_SVM_EXIT64 {exitcode, rip64}: VMEXIT_NPF (0x400) is EPT_VIOLATION (48), VMEXIT_VMMCALL (0x81) VMCALL
+        // (18); VMEXIT_MSR (0x7c, read or write) has no single Intel reason: SVM_EXIT_0x7c, reason_code -1.
+        var b = new XenTraceBuilder().Cpu(0).Runstate(100, 1, 0, 1, 0)
+            .At(200, XenEvents.SvmExit | XenEvents.Flag64, 0x400, 0, 0).NoTsc(XenEvents.Npf, 0x1000, 0, 0, 0, 1, 0).Entry(205)
+            .At(300, XenEvents.SvmExit | XenEvents.Flag64, 0x81, 0, 0).NoTsc(XenEvents.Vmmcall, 29).Entry(307)
+            .At(400, XenEvents.SvmExit | XenEvents.Flag64, 0x7c, 0, 0).Entry(409);
+        var m = Measure(b);
+        Assert.Equal((1L, 5UL), Get(m, D1V0, 48, "npf"));
+        Assert.Equal((1L, 7UL), Get(m, D1V0, 18, "sched_op"));
+        Assert.Equal((1L, 9UL), Get(m, D1V0, VmxExitReasons.SvmBase + 0x7c, "(no handler)"));
+        Assert.Equal(("SVM_EXIT_0x7c", -1), (VmxExitReasons.Name(VmxExitReasons.SvmBase + 0x7c), VmxExitReasons.ReportCode(VmxExitReasons.SvmBase + 0x7c)));
+    }
+
+    [Fact]
     public void Exits_without_a_vcpu_an_unclosed_exit_and_lost_records_are_counted_not_measured()
     {
         // CPU 1 never saw a runstate change: its exit belongs to no vCPU. On CPU 0, an exit at 200 is followed by
