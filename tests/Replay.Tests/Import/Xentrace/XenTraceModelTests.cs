@@ -124,12 +124,16 @@ public sealed class XenTraceModelTests : IDisposable
     public void Guest_events_go_to_the_vcpu_running_on_the_records_cpu()
     {
         // d1v0 on CPU 0, d2v3 on CPU 1: a 64-bit CR_WRITE {cr 3, value} and an NPF {gpa, mfn, qualification, p2mt}.
+        // Then on CPU 0 a 32-bit PF_XEN {va, ec}, a 32-bit INVLPG {is_invlpga, va}, and a PV guest's 64-bit
+        // PTWR_EMULATION {pte u64, addr u64, eip u64} (d5v0, running on CPU 2).
         var b = new XenTraceBuilder()
             .Cpu(0).Runstate(100, 1, 0, 1, 0).Exit(200, 28).NoTsc(XenEvents.CrWrite | XenEvents.Flag64, 3, 0x1234_5000, 0x1).Entry(220)
-            .Cpu(1).Runstate(150, 2, 3, 1, 0).Exit(250, 48).NoTsc(XenEvents.Npf, 0xfee0_0000, 0, 0x99, 0, 0x182, 1).Entry(260);
+            .Exit(300, 0).NoTsc(XenEvents.PfXen, 0x8048_000, 0x6).Entry(310).Exit(320, 14).NoTsc(XenEvents.Invlpg, 0, 0xb000).Entry(330)
+            .Cpu(1).Runstate(150, 2, 3, 1, 0).Exit(250, 48).NoTsc(XenEvents.Npf, 0xfee0_0000, 0, 0x99, 0, 0x182, 1).Entry(260)
+            .Cpu(2).Runstate(400, 5, 0, 1, 0).At(410, XenEvents.PtwrEmulation | XenEvents.Flag64, 0x1234_5067, 0, 0x7000_0008, 0x7f, 0xffff_1000, 0xffff_8000);
         var sink = new Recorder();
         Measure(b, sink);
-        Assert.Equal(["d1v0 cr3 0x112345000", "d2v3 npf 0xfee00000 q 0x182"], sink.Seen);
+        Assert.Equal(["d1v0 cr3 0x112345000", "d2v3 npf 0xfee00000 q 0x182", "d1v0 pf 0x8048000 ec 6", "d1v0 invlpg 0xb000", "d5v0 ptwr 0x7f70000008 pte 0x12345067"], sink.Seen);
     }
 
     private sealed class Recorder : IXenGuestSink
