@@ -55,8 +55,8 @@ public sealed class MetricValues : IEquatable<MetricValues>
         return new MetricValues(Layout, raw, recorded);
     }
 
-    /// <summary>A copy in which <paramref name="metrics"/> are not recorded.</summary>
-    internal MetricValues WithoutRecorded(IEnumerable<ReportMetric> metrics)
+    /// <summary>A copy in which <paramref name="metrics"/> are not recorded (a measured report records only what it measured).</summary>
+    public MetricValues WithoutRecorded(IEnumerable<ReportMetric> metrics)
     {
         var raw = (long[])_raw.Clone();
         var recorded = (bool[])_recorded.Clone();

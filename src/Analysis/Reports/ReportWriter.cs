@@ -40,7 +40,14 @@ public static class ReportWriter
         CompressionLevel = CompressionLevel.Optimal, // unset, zstd runs ~40× slower (STYLE.md §8)
     };
 
-    public static async Task WriteAsync(string dir, ReportTables tables, CostProfile profile, ReportProvenance provenance, CancellationToken ct = default)
+    public static Task WriteAsync(string dir, ReportTables tables, CostProfile profile, ReportProvenance provenance, CancellationToken ct = default) =>
+        WriteAsync(dir, tables, profile.Json, provenance, ct);
+
+    /// <summary>
+    /// Writes a report whose <c>replay.profile</c> is <paramref name="profileJson"/>: a measured report (<c>replay import
+    /// xentrace --report</c>) was not priced by a cost profile and says how its cycles were measured instead.
+    /// </summary>
+    public static async Task WriteAsync(string dir, ReportTables tables, string profileJson, ReportProvenance provenance, CancellationToken ct = default)
     {
         Directory.CreateDirectory(dir);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -48,7 +55,7 @@ public static class ReportWriter
             ["replay.version"] = provenance.Version,
             ["replay.commit"] = provenance.Commit,
             ["replay.command"] = provenance.Command,
-            ["replay.profile"] = profile.Json,
+            ["replay.profile"] = profileJson,
             ["replay.trace.sha256"] = provenance.TraceSha256,
             [SchemaVersionKey] = VersionText,
         };

@@ -33,16 +33,15 @@ internal sealed class KernelCliOptions
         Description = "fork copies every present leaf, text included, as Linux did before 2.6.14's lazy page-table copies (the kernels of 2005-2006); by default text is left to the page cache.",
     };
 
+    /// <summary>The options in the order <c>--help</c> lists them.</summary>
+    public IEnumerable<Option> Symbols => [Vcpus, Memory, Levels, Pcid, Kpti, Thp, PtDying, EagerFork];
+
     public void AddTo(Command cmd)
     {
-        cmd.Add(Vcpus);
-        cmd.Add(Memory);
-        cmd.Add(Levels);
-        cmd.Add(Pcid);
-        cmd.Add(Kpti);
-        cmd.Add(Thp);
-        cmd.Add(PtDying);
-        cmd.Add(EagerFork);
+        foreach (var o in Symbols)
+        {
+            cmd.Add(o);
+        }
     }
 
     /// <summary>The validated kernel options; a bad value is an <see cref="ArgumentException"/> with a one-sentence message.</summary>

@@ -5,27 +5,37 @@ using Replay.Analysis.Reports;
 
 namespace Replay.Cli;
 
-/// <summary><c>replay report REPORT --html FILE</c>: one self-contained HTML page (tables and SVG charts) for a report folder.</summary>
+/// <summary><c>replay report REPORT... --html FILE</c>: one self-contained HTML page (tables and SVG charts) for report folders, side by side.</summary>
 internal static class ReportCommand
 {
     public static Command Build(TextWriter stdout)
     {
-        var report = new Argument<string>("report") { Description = "Report folder (as written by 'replay run')." };
+        var reports = new Argument<string[]>("reports")
+        {
+            Description = "Report folders (as written by 'replay run', or a measured one by 'replay import xentrace --report'), shown side by side; " +
+                "the provenance is the first one's.",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var html = new Option<string>("--html") { Description = "HTML file to write (self-contained: no scripts or external references).", Required = true };
-        var cmd = new Command("report", "Render a report folder as one self-contained HTML page with tables and charts.") { report, html };
+        var cmd = new Command("report", "Render report folders as one self-contained HTML page with tables and charts.") { reports, html };
         cmd.SetAction(async (parse, ct) =>
         {
-            string dir = parse.GetValue(report)!;
-            string summaryPath = UsageException.RequireSummary(dir);
+            var summary = new List<SummaryRow>();
+            var exits = new List<ExitRow>();
+            var timeline = new List<TimelineRow>();
+            IReadOnlyDictionary<string, string>? metadata = null;
+            foreach (string dir in parse.GetValue(reports)!)
+            {
+                string summaryPath = UsageException.RequireSummary(dir);
+                summary.AddRange(await ReportReader.ReadSummaryAsync(summaryPath, ct).ConfigureAwait(false));
+                metadata ??= await ReportReader.ReadMetadataAsync(summaryPath, ct).ConfigureAwait(false);
+                string exitsPath = Path.Combine(dir, ReportWriter.ExitsFile);
+                exits.AddRange(File.Exists(exitsPath) ? await ReportReader.ReadExitsAsync(exitsPath, ct).ConfigureAwait(false) : []);
+                string timelinePath = Path.Combine(dir, ReportWriter.TimelineFile);
+                timeline.AddRange(File.Exists(timelinePath) ? await ReportReader.ReadTimelineAsync(timelinePath, ct).ConfigureAwait(false) : []);
+            }
 
-            var summary = await ReportReader.ReadSummaryAsync(summaryPath, ct).ConfigureAwait(false);
-            var metadata = await ReportReader.ReadMetadataAsync(summaryPath, ct).ConfigureAwait(false);
-            string exitsPath = Path.Combine(dir, ReportWriter.ExitsFile);
-            var exits = File.Exists(exitsPath) ? await ReportReader.ReadExitsAsync(exitsPath, ct).ConfigureAwait(false) : [];
-            string timelinePath = Path.Combine(dir, ReportWriter.TimelineFile);
-            var timeline = File.Exists(timelinePath) ? await ReportReader.ReadTimelineAsync(timelinePath, ct).ConfigureAwait(false) : [];
-
-            string page = HtmlReport.Render(summary, exits, timeline, metadata);
+            string page = HtmlReport.Render(summary, exits, timeline, metadata!);
             string final = Path.GetFullPath(parse.GetValue(html)!);
             string? folder = Path.GetDirectoryName(final);
             if (!string.IsNullOrEmpty(folder))
