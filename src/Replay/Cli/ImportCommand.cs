@@ -6,7 +6,7 @@ using Replay.Import;
 
 namespace Replay.Cli;
 
-/// <summary><c>replay import lackey FILE... -o OUT</c> and <c>replay import drmemtrace DIR_OR_ZIP -o OUT</c>: real access streams as guest processes.</summary>
+/// <summary><c>replay import lackey FILE... -o OUT</c>, <c>replay import drmemtrace DIR_OR_ZIP -o OUT</c> and <c>replay import etw FILE -o OUT</c>: real access streams as guest processes.</summary>
 internal static class ImportCommand
 {
     public static Command Build(TextWriter stdout, TextWriter stderr)
@@ -14,6 +14,7 @@ internal static class ImportCommand
         var cmd = new Command("import", "Import real memory-access traces as processes of the Linux-like guest kernel model (SPEC §1 trace out).");
         cmd.Add(Lackey(stdout, stderr));
         cmd.Add(DrMemTrace(stdout, stderr));
+        cmd.Add(Etw(stdout, stderr));
         return cmd;
     }
 
@@ -74,6 +75,37 @@ internal static class ImportCommand
             string output = parse.GetValue(common.Output)!;
             ImportStats stats = await ImportOutput.WriteAsync(output, kernel, Source("drmemtrace", [path], options, kernel, ""), importer.Markers, importer.Run, ct)
                 .ConfigureAwait(false);
+            await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
+            return CliApp.Success;
+        });
+        return cmd;
+    }
+
+    private static Command Etw(TextWriter stdout, TextWriter stderr)
+    {
+        var input = new Argument<string>("input") { Description = "A Windows kernel ETW trace: .etl (or .etl.zip), or TraceEvent's .etlx." };
+        var common = new CommonOptions();
+        var cmd = new Command("etw",
+            "Import a Windows kernel trace: each DirectoryTableBase is an address space with that real root, CSwitch the schedule, page faults the accesses.") { input };
+        common.AddTo(cmd);
+        cmd.SetAction(async (parse, ct) =>
+        {
+            string path = parse.GetValue(input)!;
+            if (!common.TryParse(parse, stderr, out var options, out var kernel))
+            {
+                return CliApp.UsageError;
+            }
+
+            var importer = new Replay.Import.Etw.EtwImporter(path, options);
+            string source = Source("etw", [path], options, kernel, "");
+            if (importer.MemoryNeeded > kernel.MemoryBytes)
+            {
+                await stderr.WriteLineAsync($"replay: guest memory raised to {importer.MemoryNeeded >> 30} GiB to hold the trace's DirectoryTableBase frames.").ConfigureAwait(false);
+            }
+
+            kernel = kernel with { MemoryBytes = Math.Max(kernel.MemoryBytes, importer.MemoryNeeded), FixedRoots = importer.FixedRoots };
+            string output = parse.GetValue(common.Output)!;
+            ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, importer.Markers, importer.Run, ct).ConfigureAwait(false);
             await stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
             return CliApp.Success;
         });
