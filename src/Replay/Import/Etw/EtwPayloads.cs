@@ -6,8 +6,8 @@ namespace Replay.Import.Etw;
 /// <summary>Process/Start, Stop, DCStart, DCStop, Defunct (TraceEvent's <c>ProcessTraceData</c>, versions 3 and later).</summary>
 public readonly record struct ProcessTraceData(ulong UniqueProcessKey, int ProcessID, int ParentID, int SessionID, int ExitStatus, ulong DirectoryTableBase, string ImageFileName);
 
-/// <summary>Thread/Start, Stop, DCStart, DCStop (TraceEvent's <c>ThreadTraceData</c>: ProcessID, then the thread's id).</summary>
-public readonly record struct ThreadTraceData(int ProcessID, int ThreadID);
+/// <summary>Thread/Start, Stop, DCStart, DCStop (TraceEvent's <c>ThreadTraceData</c>: ProcessID, the thread's id, then version 2's stacks and TEB; 0 when absent).</summary>
+public readonly record struct ThreadTraceData(int ProcessID, int ThreadID, ulong UserStackBase, ulong TebBase);
 
 /// <summary>Thread/CSwitch (TraceEvent's <c>CSwitchTraceData</c>: NewThreadID, OldThreadID).</summary>
 public readonly record struct CSwitchTraceData(int NewThreadID, int OldThreadID);
@@ -50,10 +50,10 @@ public static class EtwPayloads
         return new ProcessTraceData(Ptr(p, 0, ptr), I32(p, ptr), I32(p, ptr + 4), I32(p, ptr + 8), I32(p, ptr + 12), Ptr(p, ptr + 16, ptr), name);
     }
 
-    public static ThreadTraceData Thread(EtlEvent e)
+    public static ThreadTraceData Thread(EtlEvent e, int ptr)
     {
         var p = Need(e, 8);
-        return new ThreadTraceData(I32(p, 0), I32(p, 4));
+        return new ThreadTraceData(I32(p, 0), I32(p, 4), Opt(p, 8 + (2 * ptr), ptr), Opt(p, 8 + (6 * ptr), ptr));
     }
 
     public static CSwitchTraceData CSwitch(EtlEvent e)
@@ -107,6 +107,8 @@ public static class EtwPayloads
     private static int I32(ReadOnlySpan<byte> p, int at) => BinaryPrimitives.ReadInt32LittleEndian(p[at..]);
 
     private static long I64(ReadOnlySpan<byte> p, int at) => BinaryPrimitives.ReadInt64LittleEndian(p[at..]);
+
+    private static ulong Opt(ReadOnlySpan<byte> p, int at, int ptr) => p.Length >= at + ptr ? Ptr(p, at, ptr) : 0;
 
     private static ulong Ptr(ReadOnlySpan<byte> p, int at, int ptr) =>
         ptr == 8 ? BinaryPrimitives.ReadUInt64LittleEndian(p[at..]) : BinaryPrimitives.ReadUInt32LittleEndian(p[at..]);

@@ -52,13 +52,19 @@ internal sealed class EtwRun(EtwImporter importer, IProcessHost host, ImportOpti
 
                 return true;
             case EtwKernel.GroupThread:
-                var t = EtwPayloads.Thread(e);
+                var t = EtwPayloads.Thread(e, ptr);
                 if (e.Opcode is EtwKernel.Start or EtwKernel.DCStart)
                 {
                     _threadPid[t.ThreadID] = t.ProcessID;
                     if (_threadsSeen.Add(t.ThreadID))
                     {
                         Stats.Threads++;
+                    }
+
+                    // Creating a thread (PspCreateThread) writes its TEB and the first frame of its user stack, in its process.
+                    if (e.Opcode == EtwKernel.Start && (Initialise(e, t.ProcessID, t.TebBase) is false || Initialise(e, t.ProcessID, t.UserStackBase - 8) is false))
+                    {
+                        return false;
                     }
                 }
                 else if (e.Opcode == EtwKernel.Stop)
@@ -70,7 +76,9 @@ internal sealed class EtwRun(EtwImporter importer, IProcessHost host, ImportOpti
             case EtwKernel.GroupImage:
                 var img = EtwPayloads.Image(e, ptr);
                 Region(e.Opcode is EtwKernel.ImageLoad or EtwKernel.DCStart, img.ProcessID, img.ImageBase, img.ImageSize, image: true);
-                return true;
+
+                // Mapping an image (MiMapViewOfImageSection) reads its PE headers at the base, in the loading process.
+                return e.Opcode != EtwKernel.ImageLoad || img.ImageBase == 0 || Fault(e, img.ProcessID, TraceOp.Read, img.ImageBase);
             case EtwKernel.GroupMemory when e.Opcode is EtwKernel.VirtualAlloc or EtwKernel.VirtualFree:
                 var va = EtwPayloads.VirtualAlloc(e, ptr);
                 Region(e.Opcode == EtwKernel.VirtualAlloc, va.ProcessID, va.BaseAddr, va.Length, image: false);
@@ -147,6 +155,9 @@ internal sealed class EtwRun(EtwImporter importer, IProcessHost host, ImportOpti
 
         return true;
     }
+
+    /// <summary>A store the kernel makes when it creates a thread; nothing when the address is absent (0, or below 8 for the stack).</summary>
+    private bool Initialise(EtlEvent e, int pid, ulong va) => va is 0 or > ulong.MaxValue - 8 || Fault(e, pid, TraceOp.Write, va);
 
     private void Region(bool add, int pid, ulong start, ulong length, bool image)
     {
