@@ -262,6 +262,11 @@ public sealed class EtlReader
             {
                 var e = p.AsSpan(at, size);
                 byte opcode = e[6], group = e[7];
+                if (group == EtwKernel.GroupProcess && opcode == EtwKernel.ImageLoad)
+                {
+                    group = EtwKernel.GroupImage; // the kernel logs image loads with hook 0x030A; TraceEvent's Image/Load
+                }
+
                 if (EtwKernel.IsMapped(group, opcode))
                 {
                     bool hasIds = type is 1 or 2 or 3 or 4;
