@@ -22,22 +22,45 @@ public sealed class EtwImporterTests : IDisposable
     /// current thread, 200, so pid 100) at t=13, CopyOnWrite at 0x20000 at t=14, TransitionFault at its own program
     /// counter 0x401000 at t=15.
     /// </summary>
-    private static byte[] Sample(bool withExit = true)
+    /// <remarks>With 32-bit pointers the TEB is at 0x7ffde000, the kernel address 0x80001000 (above the 2 GiB user
+    /// half, but a user address of the model: it is a read), and the CopyOnWrite has a compact header.</remarks>
+    private static byte[] Sample(bool withExit = true, int pointer = 8)
     {
-        var w = new EtlWriter(2)
-            .System(0, EtwKernel.GroupProcess, EtwKernel.Start, 4, 50, 4, 10, EtlWriter.Process(100, Dtb, "app.exe"))
-            .System(0, EtwKernel.GroupThread, EtwKernel.Start, 3, 50, 100, 11, EtlWriter.Thread(100, 200, 0x10_0000, 0x7FF_FFFD_E000))
-            .PerfInfo(0, EtwKernel.GroupMemory, EtwKernel.HardFault, 2, 16, EtlWriter.HardFault(0xFFFF_F800_0000_1000, 200))
+        var w = new EtlWriter(2, pointer);
+        ulong teb = pointer == 8 ? 0x7FF_FFFD_E000UL : 0x7FFD_E000UL;
+        ulong kernel = pointer == 8 ? 0xFFFF_F800_0000_1000UL : 0x8000_1000UL;
+        w.System(0, EtwKernel.GroupProcess, EtwKernel.Start, 4, 50, 4, 10, w.Process(100, Dtb, "app.exe"))
+            .System(0, EtwKernel.GroupThread, EtwKernel.Start, 3, 50, 100, 11, w.Thread(100, 200, 0x10_0000, teb))
+            .PerfInfo(0, EtwKernel.GroupMemory, EtwKernel.HardFault, 2, 16, w.HardFault(kernel, 200))
             .PerfInfo(1, EtwKernel.GroupThread, EtwKernel.CSwitch, 2, 12, EtlWriter.CSwitch(200, 0))
-            .PerfInfo(1, EtwKernel.GroupMemory, EtwKernel.DemandZeroFault, 2, 13, EtlWriter.PageFault(0x1_0000, 0x40_1000))
-            .System(1, EtwKernel.GroupMemory, EtwKernel.CopyOnWrite, 2, 200, 100, 14, EtlWriter.PageFault(0x2_0000, 0x40_1000))
-            .System(1, EtwKernel.GroupMemory, EtwKernel.TransitionFault, 2, 200, 100, 15, EtlWriter.PageFault(0x40_1000, 0x40_1000));
+            .PerfInfo(1, EtwKernel.GroupMemory, EtwKernel.DemandZeroFault, 2, 13, w.PageFault(0x1_0000, 0x40_1000))
+            .System(1, EtwKernel.GroupMemory, EtwKernel.CopyOnWrite, 2, 200, 100, 14, w.PageFault(0x2_0000, 0x40_1000), compact: pointer == 4)
+            .System(1, EtwKernel.GroupMemory, EtwKernel.TransitionFault, 2, 200, 100, 15, w.PageFault(0x40_1000, 0x40_1000));
         if (withExit)
         {
-            w.System(0, EtwKernel.GroupProcess, EtwKernel.Stop, 4, 50, 100, 17, EtlWriter.Process(100, Dtb, "app.exe"));
+            w.System(0, EtwKernel.GroupProcess, EtwKernel.Stop, 4, 50, 100, 17, w.Process(100, Dtb, "app.exe"));
         }
 
         return w.ToArray();
+    }
+
+    [Fact]
+    public void A_32_bit_logger_has_4_byte_pointers_and_compact_headers()
+    {
+        var r = EtlReader.Read("t.etl", Sample(pointer: 4), skipBad: false);
+        Assert.Equal(4, r.Header.PointerSize);
+        Assert.Equal(0x7FFD_E000UL, EtwPayloads.Thread(r.Events[1], 4).TebBase);
+        Assert.Equal((200, 100), (r.Events[4].ThreadId, r.Events[4].ProcessId)); // the compact header's ids
+        Assert.Equal(new MemoryPageFaultTraceData(0x2_0000, 0x40_1000), EtwPayloads.PageFault(r.Events[4], 4));
+        var p = EtwPayloads.Process(r.Events[0], 4);
+        Assert.Equal((100, Dtb, "app.exe"), (p.ProcessID, p.DirectoryTableBase, p.ImageFileName));
+
+        string etl = Path.Combine(_d.Path, "t32.etl");
+        File.WriteAllBytes(etl, Sample(pointer: 4));
+        var stats = new EtwImporter(etl, new ImportOptions(Vcpus: 2)).Run(new RecordingHost(vcpus: 2));
+
+        // As the 64-bit sample, but the hard fault at 0x80001000 is a user address of the model: a read, not ignored.
+        Assert.Equal((3L, 2L, 1L, 0L), (stats.Stores, stats.Loads, stats.Fetches, stats.Ignored));
     }
 
     [Fact]
