@@ -20,6 +20,13 @@ public interface IProcessHost
     /// <summary>A fresh user address space with nothing mapped; returns its process id.</summary>
     int CreateProcess();
 
+    /// <summary>
+    /// As <see cref="CreateProcess"/>, with the root table at guest frame <paramref name="rootFrame"/> (an imported address
+    /// space's real CR3, e.g. a Windows <c>DirectoryTableBase</c>); the frame is one the host was configured to keep for
+    /// roots and no live process holds it.
+    /// </summary>
+    int CreateProcessWithRoot(ulong rootFrame);
+
     /// <summary>Makes <paramref name="process"/> current on <paramref name="vcpu"/> (a context switch, CR3 load, only if it is not already).</summary>
     void Run(int vcpu, int process);
 

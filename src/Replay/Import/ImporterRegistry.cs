@@ -34,6 +34,7 @@ internal static class ImporterRegistry
         LackeyImport.Descriptor,
         DrMemTraceImport.Descriptor,
         XentraceImport.Descriptor,
+        Etw.EtwImport.Descriptor,
     ];
 
     public static ImporterDescriptor? Find(string name) => All.FirstOrDefault(d => d.Name == name);

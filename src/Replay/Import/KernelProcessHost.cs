@@ -26,6 +26,12 @@ public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
         return _processes.Count - 1;
     }
 
+    public int CreateProcessWithRoot(ulong rootFrame)
+    {
+        _processes.Add(kernel.CreateProcess(root: rootFrame));
+        return _processes.Count - 1;
+    }
+
     public void Run(int vcpu, int process)
     {
         CheckVcpu(vcpu);

@@ -26,6 +26,12 @@ internal sealed class RecordingHost(int vcpus = 1, bool keepCalls = false) : IPr
         return _processes++;
     }
 
+    public int CreateProcessWithRoot(ulong rootFrame)
+    {
+        Log($"create {_processes} root 0x{rootFrame:x}");
+        return _processes++;
+    }
+
     public void Run(int vcpu, int process)
     {
         if (_current[vcpu] != process)

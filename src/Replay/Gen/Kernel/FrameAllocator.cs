@@ -14,6 +14,7 @@ public sealed class FrameAllocator
     private readonly Stack<ulong> _free = new();
     private readonly Stack<ulong> _freeHuge = new();
     private readonly Stack<ulong>[] _freeRoots = [new(), new()]; // kernel-mode roots, KPTI user-mode roots
+    private readonly HashSet<ulong> _reserved = [];
     private readonly ulong _end;
     private ulong _next;
 
@@ -22,6 +23,35 @@ public sealed class FrameAllocator
     {
         _next = first;
         _end = end;
+    }
+
+    /// <summary>
+    /// Takes <paramref name="frame"/> out of allocation for good: it is only ever used through
+    /// <see cref="TakeReserved"/> (an imported address space's real root, e.g. a Windows <c>DirectoryTableBase</c>).
+    /// Call before the first allocation; a frame below the allocator's range (never handed out anyway) is accepted.
+    /// </summary>
+    public void Reserve(ulong frame)
+    {
+        if (frame >= _end || (frame < _next && InUse > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(frame), $"frame 0x{frame:x} cannot be reserved (memory ends at frame 0x{_end:x}).");
+        }
+
+        _reserved.Add(frame);
+    }
+
+    /// <summary>True when <paramref name="frame"/> was reserved with <see cref="Reserve"/>.</summary>
+    public bool IsReserved(ulong frame) => _reserved.Contains(frame);
+
+    /// <summary>Hands out the reserved <paramref name="frame"/> (the caller keeps it from being taken twice).</summary>
+    public void TakeReserved(ulong frame)
+    {
+        if (!_reserved.Contains(frame))
+        {
+            throw new ArgumentOutOfRangeException(nameof(frame), $"frame 0x{frame:x} is not reserved.");
+        }
+
+        InUse++;
     }
 
     /// <summary>4 KiB frames currently allocated (a huge block counts 512).</summary>
@@ -76,6 +106,11 @@ public sealed class FrameAllocator
         }
 
         ulong aligned = (_next + HugeFrames - 1) & ~(HugeFrames - 1);
+        while (_reserved.Count > 0 && aligned + HugeFrames <= _end && _reserved.Any(f => f >= aligned && f < aligned + HugeFrames))
+        {
+            aligned += HugeFrames; // a block holding a reserved frame is never a huge page; its other frames go to the 4 KiB list
+        }
+
         if (aligned + HugeFrames > _end)
         {
             return false;
@@ -83,7 +118,10 @@ public sealed class FrameAllocator
 
         for (ulong f = _next; f < aligned; f++)
         {
-            _free.Push(f);
+            if (!_reserved.Contains(f))
+            {
+                _free.Push(f);
+            }
         }
 
         head = aligned;
@@ -102,7 +140,11 @@ public sealed class FrameAllocator
     /// <summary>Returns a root to the free list of its kind; it will only be reused as a root of that kind.</summary>
     public void FreeRoot(ulong frame, bool user)
     {
-        _freeRoots[user ? 1 : 0].Push(frame);
+        if (!_reserved.Contains(frame))
+        {
+            _freeRoots[user ? 1 : 0].Push(frame); // a reserved root waits for its next TakeReserved
+        }
+
         InUse--;
     }
 
@@ -115,6 +157,11 @@ public sealed class FrameAllocator
 
     private bool TryBump(out ulong frame)
     {
+        while (_next < _end && _reserved.Contains(_next))
+        {
+            _next++;
+        }
+
         frame = _next;
         if (_next >= _end)
         {

@@ -8,19 +8,29 @@ public sealed partial class GuestKernel
 {
     private const int UserEntries = 256; // the lower half of the root
 
+    // Fixed roots (KernelOptions.FixedRoots) held by a live process.
+    private readonly HashSet<ulong> _fixedLive = [];
+
     /// <summary>
     /// A fresh, exec'd address space with nothing mapped in user space: a new root (and KPTI user root) whose
     /// kernel half is copied from <c>init_mm</c> with <c>ptwrite</c>s (Linux's <c>pgd_alloc</c>), on <paramref name="vcpu"/>.
     /// </summary>
     /// <param name="vcpu">The vCPU whose kernel builds it.</param>
     /// <param name="program">The program it runs (text shared through the page cache); a new, private one when null.</param>
-    public Process CreateProcess(int vcpu = 0, int? program = null)
+    /// <param name="root">The root frame to use, one of <see cref="KernelOptions.FixedRoots"/> that no live process holds (an
+    /// imported address space's real CR3); the allocator's choice when null.</param>
+    public Process CreateProcess(int vcpu = 0, int? program = null, ulong? root = null)
     {
+        if (root is ulong want && (!Options.FixedRoots.Contains(want) || !_fixedLive.Add(want)))
+        {
+            throw new ArgumentException($"root frame 0x{want:x} is not a free fixed root.", nameof(root));
+        }
+
         EnterKernel(vcpu, _cpus[vcpu]);
-        ulong root = NewRoot(vcpu, Idle.Root, user: false);
+        ulong rootFrame = NewRoot(vcpu, Idle.Root, user: false, root);
         ulong userRoot = _kpti ? NewRoot(vcpu, _userTemplate, user: true) : 0;
         int id = _nextId++;
-        var p = new Process(id, _nextContext++, root, userRoot, idle: false, program ?? -id);
+        var p = new Process(id, _nextContext++, rootFrame, userRoot, idle: false, program ?? -id);
         var prog = _programs.GetValueOrDefault(p.Program, (0, []));
         _programs[p.Program] = (prog.Users + 1, prog.Pages);
         _live.Add(p);
@@ -122,9 +132,14 @@ public sealed partial class GuestKernel
         return i < 0 ? end : from + i;
     }
 
-    private ulong NewRoot(int vcpu, ulong template, bool user)
+    private ulong NewRoot(int vcpu, ulong template, bool user, ulong? fixedFrame = null)
     {
-        ulong root = AllocRootFrame(vcpu, user);
+        ulong root = fixedFrame ?? AllocRootFrame(vcpu, user);
+        if (fixedFrame is ulong f)
+        {
+            Frames.TakeReserved(f);
+        }
+
         var words = _mem.Find(root);
         var src = _mem.Get(template);
         for (int i = 0; i < Pte.EntriesPerTable; i++)

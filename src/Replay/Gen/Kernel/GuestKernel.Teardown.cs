@@ -53,6 +53,7 @@ public sealed partial class GuestKernel
         _live.Remove(p);
         DropProgram(p);
         Frames.FreeRoot(p.Root, user: false);
+        _fixedLive.Remove(p.Root);
         if (p.UserRoot != 0)
         {
             Frames.FreeRoot(p.UserRoot, user: true);

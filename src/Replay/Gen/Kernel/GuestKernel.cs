@@ -78,6 +78,10 @@ public sealed partial class GuestKernel
         ulong frames = options.MemoryBytes >> Pte.PageShift;
         _mem = new TableMemory(frames);
         Frames = new FrameAllocator(KernelImageFrames, frames);
+        foreach (ulong f in options.FixedRoots)
+        {
+            Frames.Reserve(f);
+        }
         DirectMapBytes = Math.Min(options.MemoryBytes, 1UL << 30);
 
         ulong idleRoot = AllocRootFrame(0, user: false);

@@ -39,6 +39,13 @@ public sealed record KernelOptions
     /// </summary>
     public KernelCosts Costs { get; init; } = KernelCosts.Linux;
 
+    /// <summary>
+    /// Guest-physical frames that imported address spaces use as their roots (real CR3 values, e.g. Windows
+    /// <c>DirectoryTableBase</c>s): the frame allocator never hands them out, and
+    /// <see cref="GuestKernel.CreateProcess(int, int?, ulong?)"/> takes them by request. Empty for generated workloads.
+    /// </summary>
+    public IReadOnlyList<ulong> FixedRoots { get; init; } = [];
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad option.</summary>
     public void Validate()
     {
@@ -55,6 +62,14 @@ public sealed record KernelOptions
         if (MemoryBytes < (64UL << 20) || MemoryBytes > (1UL << 40))
         {
             throw new ArgumentException($"--memory must be between 64 MiB and 1 TiB, not {MemoryBytes} bytes.");
+        }
+
+        foreach (ulong f in FixedRoots)
+        {
+            if (f >= MemoryBytes >> 12)
+            {
+                throw new ArgumentException($"--memory {MemoryBytes} bytes does not hold root frame 0x{f:x}: it needs at least {(f + 1) << 12} bytes.");
+            }
         }
     }
 }
