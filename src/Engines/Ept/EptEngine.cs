@@ -254,7 +254,8 @@ public sealed class EptEngine : IMmuEngine
         }
     }
 
-    private readonly struct Hooks(EptEngine e) : IEngineHooks
+    /// <summary>The engine's hooks for <see cref="ReplayLoop.Run{THooks}"/>; internal so an engine composed of this one runs it directly.</summary>
+    internal readonly struct Hooks(EptEngine e) : IEngineHooks
     {
         public GuestMachine Machine => e.Machine;
 

@@ -155,11 +155,11 @@ public sealed class HybridEngine : IMmuEngine
             int stop = (int)Math.Min(end, i + _left);
             if (_shadow is { } sh)
             {
-                ReplayLoop.Run(new ShadowHooks(sh), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new ShadowCachedEngine.Hooks(sh), batch, i, stop, verify, vmExits);
             }
             else
             {
-                ReplayLoop.Run(new NestedHooks(_ept), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new EptEngine.Hooks(_ept), batch, i, stop, verify, vmExits);
             }
 
             Tally(batch, i, stop);
@@ -328,35 +328,5 @@ public sealed class HybridEngine : IMmuEngine
             v.Tlb.Flush(null, includeGlobal: true);
             v.Psc.FlushAll();
         }
-    }
-
-    private readonly struct ShadowHooks(ShadowCachedEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
-    }
-
-    private readonly struct NestedHooks(EptEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
     }
 }

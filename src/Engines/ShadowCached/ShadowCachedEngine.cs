@@ -310,7 +310,8 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
         public ulong MissedEntry;
     }
 
-    private readonly struct Hooks(ShadowCachedEngine e) : IEngineHooks
+    /// <summary>The engine's hooks for <see cref="ReplayLoop.Run{THooks}"/>; internal so an engine composed of this one runs it directly.</summary>
+    internal readonly struct Hooks(ShadowCachedEngine e) : IEngineHooks
     {
         public GuestMachine Machine => e.Machine;
 
