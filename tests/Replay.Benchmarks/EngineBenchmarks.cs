@@ -3,6 +3,7 @@ using BenchmarkDotNet.Engines;
 using Replay.Analysis.Costs;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Registry;
 using Replay.Engines.Trace;
 using Replay.Trace;
 

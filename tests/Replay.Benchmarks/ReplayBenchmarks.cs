@@ -4,6 +4,7 @@ using Replay.Analysis.Costs;
 using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 using Replay.Engines.Trace;
 using Replay.Trace;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Replay.Engines.Contract;
 
 namespace Replay.Analysis.Costs;
 
@@ -37,6 +38,18 @@ public static class ProfileAudit
             .Select(k => $"sources['{k}'] names no number in the profile."));
         return problems;
     }
+
+    /// <summary>
+    /// The handlers of <paramref name="engines"/>' declared exit kinds (<see cref="EngineDescriptor.ExitKinds"/>) that
+    /// <paramref name="profile"/> does not price, one sentence each naming the engine and the handler; empty when the
+    /// profile can price every run of those engines. The CLI checks the built-in registry; a test may pass its own.
+    /// </summary>
+    public static IReadOnlyList<string> Unpriced(CostProfile profile, IEnumerable<EngineDescriptor> engines) =>
+        engines.SelectMany(d => d.ExitKinds.Select(k => (d.Name, k.Handler)))
+            .Distinct()
+            .Where(x => !profile.Handlers.ContainsKey(x.Handler))
+            .Select(x => $"Profile '{profile.Name}' does not price handler '{x.Handler}' of engine '{x.Name}'.")
+            .ToList();
 
     /// <summary>
     /// Paths that need a source: numeric leaves, with a TLB array (an object with <c>entries</c>) or a cache level

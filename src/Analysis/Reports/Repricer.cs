@@ -1,5 +1,6 @@
 using Replay.Analysis.Costs;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 
 namespace Replay.Analysis.Reports;
 

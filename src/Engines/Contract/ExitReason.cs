@@ -26,6 +26,9 @@ public enum Transition : byte
 public sealed record ExitReason(string Name, int Code, Transition Transition)
 {
     public static readonly ExitReason ExceptionNmi = new("EXCEPTION_NMI", 0, Transition.VmExit);
+
+    /// <summary>An external interrupt (a timer tick, an IPI) exited the guest; the hypervisor's own work may run in it.</summary>
+    public static readonly ExitReason ExternalInterrupt = new("EXTERNAL_INTERRUPT", 1, Transition.VmExit);
     public static readonly ExitReason Invlpg = new("INVLPG", 14, Transition.VmExit);
     public static readonly ExitReason Vmcall = new("VMCALL", 18, Transition.VmExit);
     public static readonly ExitReason CrAccess = new("CR_ACCESS", 28, Transition.VmExit);
@@ -37,7 +40,7 @@ public sealed record ExitReason(string Name, int Code, Transition Transition)
     public static readonly ExitReason WithinExit = new("WITHIN_EXIT", -1, Transition.None);
 
     /// <summary>Every reason an engine reports, for reading reports back.</summary>
-    public static IReadOnlyList<ExitReason> All { get; } = [ExceptionNmi, Invlpg, Vmcall, CrAccess, EptViolation, PvTrap, Hypercall, WithinExit];
+    public static IReadOnlyList<ExitReason> All { get; } = [ExceptionNmi, ExternalInterrupt, Invlpg, Vmcall, CrAccess, EptViolation, PvTrap, Hypercall, WithinExit];
 
     /// <summary>The reason a report names, or null when this version does not know it.</summary>
     public static ExitReason? FromName(string name) => All.FirstOrDefault(r => r.Name == name);

@@ -16,6 +16,8 @@ namespace Replay.Engines.Ept;
 /// </summary>
 public sealed class EptEngine : IMmuEngine
 {
+    private static readonly ExitKind[] Kinds = [new(ExitReason.EptViolation, "ept_fill")];
+
     public static readonly EngineDescriptor Descriptor = new(
         "ept",
         "Hardware two-dimensional paging (EPT): no exits for guest page-table work; TLB misses are 2-D walks.",
@@ -24,11 +26,13 @@ public sealed class EptEngine : IMmuEngine
             new EngineOption("ept_levels", OptionKind.Int, "4", "Levels of the EPT (4 or 5).", Min: 4, Max: 5),
             new EngineOption("large_pages", OptionKind.Bool, "false", "The host backs guest memory with 2 MiB pages: EPT leaves at level 2."),
         ],
-        (config, o) => new EptEngine(config, new EptOptions(o.GetBool("prepopulate"), o.GetInt("ept_levels"), o.GetBool("large_pages"))));
+        (config, o) => new EptEngine(config, new EptOptions(o.GetBool("prepopulate"), o.GetInt("ept_levels"), o.GetBool("large_pages"))))
+    {
+        ExitKinds = Kinds,
+    };
 
     // Exit kinds.
     private const int EptFill = 0;
-    private static readonly ExitKind[] Kinds = [new(ExitReason.EptViolation, "ept_fill")];
 
     // Counters.
     private const int CViolations = 0;
@@ -48,20 +52,58 @@ public sealed class EptEngine : IMmuEngine
     private readonly EptMap _ept;
     private readonly NestedMmu[] _nested;
     private readonly EptOptions _options;
+
+    // Where this engine's exit kinds and counters start in Stats (0 unless it is a part of a composed engine).
+    private readonly int _k;
+    private readonly int _c;
     private bool _started;
 
     public EptEngine(MachineConfig config, EptOptions? options = null)
+        : this(new GuestMachine(config), options ?? new EptOptions(), stats: null, exitBase: 0, counterBase: 0)
     {
-        _options = options ?? new EptOptions();
+    }
+
+    /// <summary>
+    /// The nested machinery as a part of another engine (<c>hybrid</c>): it replays on <paramref name="machine"/>, which
+    /// the caller owns and shares, and counts into <paramref name="stats"/>, its exit kinds (<see cref="KindList"/>) from
+    /// index <paramref name="exitBase"/> and its counters (<see cref="CounterList"/>) from <paramref name="counterBase"/>.
+    /// A null <paramref name="stats"/> makes its own.
+    /// </summary>
+    internal EptEngine(GuestMachine machine, EptOptions options, EngineStats? stats, int exitBase, int counterBase)
+    {
+        _options = options;
         if (_options.EptLevels is < 4 or > 5)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "EPT has 4 or 5 levels.");
         }
 
-        Machine = new GuestMachine(config);
-        Stats = new EngineStats(Kinds.Length, Counters.Length);
+        Machine = machine;
+        Stats = stats ?? new EngineStats(Kinds.Length, Counters.Length);
+        _k = exitBase;
+        _c = counterBase;
         _ept = new EptMap(_options.EptLevels, _options.LargePages);
-        _nested = Machine.Vcpus.Select(v => new NestedMmu(config.Tlb, _ept, Machine.Caches, v.Id)).ToArray();
+        _nested = Machine.Vcpus.Select(v => new NestedMmu(machine.Config.Tlb, _ept, Machine.Caches, v.Id)).ToArray();
+    }
+
+    /// <summary>The engine's exit kinds, in stats order.</summary>
+    internal static IReadOnlyList<ExitKind> KindList => Kinds;
+
+    /// <summary>The engine's counter names, in stats order.</summary>
+    internal static IReadOnlyList<string> CounterList => Counters;
+
+    /// <summary>EPT paging-structure pages, the root included.</summary>
+    internal long Pages => _ept.Pages;
+
+    /// <summary>
+    /// INVEPT (single-context) on every vCPU: drops the cached guest-physical mappings (nested TLB, EPT
+    /// paging-structure caches); the caller drops the combined ones with the guest TLB.
+    /// </summary>
+    internal void InvalidateEpt()
+    {
+        foreach (var n in _nested)
+        {
+            n.Flush();
+        }
     }
 
     private enum Outcome
@@ -81,18 +123,14 @@ public sealed class EptEngine : IMmuEngine
 
     public void Run(Trace.EventBatch batch, int start, int end, bool verify)
     {
-        if (!_started)
-        {
-            Start();
-        }
-
+        Start();
         ReplayLoop.Run(new Hooks(this), batch, start, end, verify, Machine.Config.Tlb.Vpid ? null : Stats);
     }
 
     public Translation Access(in MemoryAccess access)
     {
         var a = access;
-        if (HardwareMmu.TryTlbHit(Machine, Stats, a, CRewalk, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, _c + CRewalk, out var hit))
         {
             return hit;
         }
@@ -109,7 +147,7 @@ public sealed class EptEngine : IMmuEngine
             if (w.PscHit)
             {
                 Stats.PscHits++;
-                Stats.Counters[CGuestPscHits]++;
+                Stats.Counters[_c + CGuestPscHits]++;
             }
 
             var outcome = w.Stopped ? Outcome.Violation : w.Fault ? Outcome.GuestFault : Outcome.Translated;
@@ -149,9 +187,14 @@ public sealed class EptEngine : IMmuEngine
         // The guest's tables are its own business under EPT.
     }
 
-    /// <summary>Builds the EPT root (and with <c>prepopulate</c> the whole map) before the first event.</summary>
-    private void Start()
+    /// <summary>Builds the EPT root (and with <c>prepopulate</c> the whole map) before the first event; later calls do nothing.</summary>
+    internal void Start()
     {
+        if (_started)
+        {
+            return;
+        }
+
         _started = true;
         long built = 1 + (_options.Prepopulate ? _ept.Prepopulate(Machine.Config.MemoryBytes) : 0);
         Stats.ShadowPagesCreated += built;
@@ -166,8 +209,8 @@ public sealed class EptEngine : IMmuEngine
     private void Violation(VcpuState v, NestedMmu n, ulong gpa, ulong va, bool isData)
     {
         int created = _ept.Fill(gpa);
-        Stats.Exit(EptFill, created);
-        Stats.Counters[CViolations]++;
+        Stats.Exit(_k + EptFill, created);
+        Stats.Counters[_c + CViolations]++;
         Stats.ShadowPagesCreated += created;
         Stats.SetShadowPages(_ept.Pages);
         n.InvalidateGpa(gpa);
@@ -184,11 +227,11 @@ public sealed class EptEngine : IMmuEngine
         Stats.PscHits += t.EptPscHits;
         Stats.NestedTlbHits += t.NestedTlbHits;
         var c = Stats.Counters;
-        c[CGuestWalkRefs] += t.GuestRefs;
-        c[CEptWalkRefs] += t.EptRefs;
-        c[CNestedTlbHits] += t.NestedTlbHits;
-        c[CNestedTlbMisses] += t.NestedTlbMisses;
-        c[CEptPscHits] += t.EptPscHits;
+        c[_c + CGuestWalkRefs] += t.GuestRefs;
+        c[_c + CEptWalkRefs] += t.EptRefs;
+        c[_c + CNestedTlbHits] += t.NestedTlbHits;
+        c[_c + CNestedTlbMisses] += t.NestedTlbMisses;
+        c[_c + CEptPscHits] += t.EptPscHits;
     }
 
     /// <summary>
@@ -211,7 +254,8 @@ public sealed class EptEngine : IMmuEngine
         }
     }
 
-    private readonly struct Hooks(EptEngine e) : IEngineHooks
+    /// <summary>The engine's hooks for <see cref="ReplayLoop.Run{THooks}"/>; internal so an engine composed of this one runs it directly.</summary>
+    internal readonly struct Hooks(EptEngine e) : IEngineHooks
     {
         public GuestMachine Machine => e.Machine;
 

@@ -96,6 +96,13 @@ internal sealed class NestedMmu
         return true;
     }
 
+    /// <summary>INVEPT: drops every cached guest-physical mapping (nested TLB and EPT paging-structure caches).</summary>
+    public void Flush()
+    {
+        _tlb?.Flush(null, includeGlobal: true);
+        _psc.FlushAll();
+    }
+
     /// <summary>An EPT violation on <paramref name="gpa"/>: drops the cached guest-physical mappings that would translate it.</summary>
     public void InvalidateGpa(ulong gpa)
     {

@@ -9,8 +9,11 @@ namespace Replay.Engines.Native;
 /// </summary>
 public sealed class NativeEngine : IMmuEngine
 {
+    /// <summary>The baseline's name: every report measures overheads against the engine of this name.</summary>
+    public const string Name = "native";
+
     public static readonly EngineDescriptor Descriptor = new(
-        EngineRegistry.NativeName,
+        Name,
         "No virtualization: the guest's tables are walked by hardware; the baseline for every overhead.",
         [],
         (config, _) => new NativeEngine(config));

@@ -374,5 +374,5 @@ public sealed partial class ShadowCachedEngine
         }
     }
 
-    private void UpdatePages() => Stats.SetShadowPages(_store.Live);
+    private void UpdatePages() => Stats.SetShadowPages(_pagesBase + _store.Live);
 }

@@ -26,6 +26,23 @@ namespace Replay.Engines.ShadowCached;
 /// </summary>
 public sealed partial class ShadowCachedEngine : IMmuEngine
 {
+    private static readonly ExitKind[] Kinds =
+    [
+        new(ExitReason.CrAccess, "cr3_switch"),
+        new(ExitReason.CrAccess, "flush_all"),
+        new(ExitReason.Invlpg, "invlpg"),
+        new(ExitReason.ExceptionNmi, "shadow_fill"),
+        new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
+        new(ExitReason.ExceptionNmi, "pt_emulate"),
+        new(ExitReason.ExceptionNmi, "fast_emulate"),
+        new(ExitReason.ExceptionNmi, "oos_unsync"),
+        new(ExitReason.ExceptionNmi, "unshadow"),
+        new(ExitReason.Vmcall, "unshadow"),
+        new(ExitReason.WithinExit, "oos_resync"),
+        new(ExitReason.WithinExit, "unshadow"),
+        new(ExitReason.WithinExit, "shadow_prefetch"),
+    ];
+
     public static readonly EngineDescriptor Descriptor = new(
         "shadow-cached",
         "Cached multi-shadow paging: shadows kept per guest table across CR3 switches, guest tables write-protected (Xen or KVM personality).",
@@ -48,6 +65,7 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
         ],
         (config, o) => new ShadowCachedEngine(config, ShadowCachedOptions.From(o, config)))
     {
+        ExitKinds = Kinds,
         CannotReplay = (config, o) => ShadowCachedOptions.CannotReplay(ShadowCachedOptions.PersonalityOf(o), config),
     };
 
@@ -68,22 +86,6 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
     private const int UnshadowWithin = 11;
     private const int PrefetchWithin = 12;
 
-    private static readonly ExitKind[] Kinds =
-    [
-        new(ExitReason.CrAccess, "cr3_switch"),
-        new(ExitReason.CrAccess, "flush_all"),
-        new(ExitReason.Invlpg, "invlpg"),
-        new(ExitReason.ExceptionNmi, "shadow_fill"),
-        new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
-        new(ExitReason.ExceptionNmi, "pt_emulate"),
-        new(ExitReason.ExceptionNmi, "fast_emulate"),
-        new(ExitReason.ExceptionNmi, "oos_unsync"),
-        new(ExitReason.ExceptionNmi, "unshadow"),
-        new(ExitReason.Vmcall, "unshadow"),
-        new(ExitReason.WithinExit, "oos_resync"),
-        new(ExitReason.WithinExit, "unshadow"),
-        new(ExitReason.WithinExit, "shadow_prefetch"),
-    ];
 
     private readonly ShadowCachedOptions _o;
     private readonly bool _xen;
@@ -93,6 +95,9 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
     private readonly int[] _counterIndex;
     private readonly ShadowType _top;
 
+    /// <summary>Pages another part of a composed engine holds, reported with this engine's shadow pages.</summary>
+    private readonly long _pagesBase;
+
     /// <summary>Xen: the domain has made a pagetable_dying call (<c>pagetable_dying_op</c>).</summary>
     private bool _dyingOp;
 
@@ -101,20 +106,68 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
 
     /// <summary>Throws <see cref="EngineCannotReplayException"/> for a guest the personality's system never runs (see the class remarks).</summary>
     public ShadowCachedEngine(MachineConfig config, ShadowCachedOptions options)
+        : this(new GuestMachine(MachineFor(config, options)), options, stats: null, pagesBase: 0, pcidHidden: HidesPcid(config, options))
+    {
+    }
+
+    /// <summary>
+    /// The shadow machinery as a part of another engine (<c>hybrid</c>): it replays on <paramref name="machine"/>, which
+    /// the caller owns and shares, and counts into <paramref name="stats"/>, whose first <see cref="KindList"/> exit
+    /// kinds and first <see cref="CountersFor"/> counters are this engine's. Its shadow pages are reported on top of
+    /// <paramref name="pagesBase"/> pages the caller holds. A null <paramref name="stats"/> makes its own.
+    /// </summary>
+    internal ShadowCachedEngine(GuestMachine machine, ShadowCachedOptions options, EngineStats? stats, long pagesBase, bool pcidHidden)
+    {
+        _o = options;
+        _xen = options.Personality == Personality.Xen;
+        _pcidHidden = pcidHidden;
+        _pagesBase = pagesBase;
+        Machine = machine;
+        (_counterNames, _counterIndex) = ShadowCachedCounters.For(options.Personality);
+        Stats = stats ?? new EngineStats(Kinds.Length, _counterNames.Length);
+        _v = Machine.Vcpus.Select(_ => new VcpuShadow(options.Roots)).ToArray();
+        _top = (ShadowType)machine.Levels;
+    }
+
+    /// <summary>The exit kinds every shadow-cached engine takes (personality-independent), in stats order.</summary>
+    internal static IReadOnlyList<ExitKind> KindList => Kinds;
+
+    /// <summary>The counter names of <paramref name="p"/>, in stats order.</summary>
+    internal static IReadOnlyList<string> CountersFor(Personality p) => ShadowCachedCounters.For(p).Names;
+
+    /// <summary>Whether a trace of <paramref name="config"/> replays with PCID hidden (Xen offers PCID only to HAP guests).</summary>
+    internal static bool HidesPcid(MachineConfig config, ShadowCachedOptions options) => options.Personality == Personality.Xen && config.Pcid;
+
+    /// <summary>The machine the guest runs on under <paramref name="options"/>; throws for a guest the personality never runs.</summary>
+    internal static MachineConfig MachineFor(MachineConfig config, ShadowCachedOptions options)
     {
         if (ShadowCachedOptions.CannotReplay(options.Personality, config) is { } why)
         {
             throw new EngineCannotReplayException(why);
         }
 
-        _o = options;
-        _xen = options.Personality == Personality.Xen;
-        _pcidHidden = _xen && config.Pcid;
-        Machine = new GuestMachine(_pcidHidden ? config with { Pcid = false } : config);
-        (_counterNames, _counterIndex) = ShadowCachedCounters.For(options.Personality);
-        Stats = new EngineStats(Kinds.Length, _counterNames.Length);
-        _v = Machine.Vcpus.Select(_ => new VcpuShadow(options.Roots)).ToArray();
-        _top = (ShadowType)config.PagingLevels;
+        return HidesPcid(config, options) ? config with { Pcid = false } : config;
+    }
+
+    /// <summary>Shadow pages live in the store.</summary>
+    internal long LivePages => _store.Live;
+
+    /// <summary>
+    /// Builds (or finds) the top-level shadow of <paramref name="vcpu"/>'s loaded guest root and makes it current, as
+    /// <c>sh_update_cr3</c> does when a paging mode is entered (Xen pins it); returns the shadow pages built.
+    /// </summary>
+    internal int AdoptRoot(int vcpu)
+    {
+        int built = 0;
+        var root = FindRoot(Machine.Vcpus[vcpu].Cr3 >> Pte.PageShift, ref built);
+        if (_xen)
+        {
+            Pin(root);
+        }
+
+        SetRoot(vcpu, root);
+        UpdatePages();
+        return built;
     }
 
     public ShadowCachedOptions Options => _o;
@@ -257,7 +310,8 @@ public sealed partial class ShadowCachedEngine : IMmuEngine
         public ulong MissedEntry;
     }
 
-    private readonly struct Hooks(ShadowCachedEngine e) : IEngineHooks
+    /// <summary>The engine's hooks for <see cref="ReplayLoop.Run{THooks}"/>; internal so an engine composed of this one runs it directly.</summary>
+    internal readonly struct Hooks(ShadowCachedEngine e) : IEngineHooks
     {
         public GuestMachine Machine => e.Machine;
 

@@ -88,6 +88,11 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
         return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"), host);
     }
 
+    /// <summary>Every option at its default for <paramref name="p"/> (what <c>shadow-cached:personality=…</c> alone means).</summary>
+    public static ShadowCachedOptions Defaults(Personality p, MachineConfig config) => new(
+        p, Oos: true, p == Personality.Xen ? XenPrefetch : KvmPrefetch, DefaultPool(p, config), KvmPrevRoots, EarlyUnshadow: true,
+        p == Personality.Xen ? 1 : 2);
+
     private static int Auto(string value, int fallback) => value == "auto" ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
 
     private static long Auto(string value, long fallback) => value == "auto" ? fallback : long.Parse(value, CultureInfo.InvariantCulture);

@@ -13,22 +13,6 @@ namespace Replay.Engines.ShadowFlush;
 /// </summary>
 public sealed class ShadowFlushEngine : IMmuEngine
 {
-    public static readonly EngineDescriptor Descriptor = new(
-        "shadow-flush",
-        "Shadow paging that discards the vCPU's shadow at every guest CR3 load (a virtual TLB).",
-        [
-            new EngineOption("keep_global", OptionKind.Bool, "false", "Keep shadow entries of global guest pages across CR3 loads and flush 0."),
-            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: Pte.EntriesPerTable - 1),
-        ],
-        (config, o) => new ShadowFlushEngine(config, o.GetBool("keep_global"), o.GetInt("prefetch")));
-
-    // Exit kinds, indexed by the constants below.
-    private const int Cr3Flush = 0;
-    private const int FlushAll = 1;
-    private const int InvlpgExit = 2;
-    private const int ShadowFill = 3;
-    private const int GuestPfReflect = 4;
-
     private static readonly ExitKind[] Kinds =
     [
         new(ExitReason.CrAccess, "cr3_flush"),
@@ -37,6 +21,26 @@ public sealed class ShadowFlushEngine : IMmuEngine
         new(ExitReason.ExceptionNmi, "shadow_fill"),
         new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
     ];
+
+    public static readonly EngineDescriptor Descriptor = new(
+        "shadow-flush",
+        "Shadow paging that discards the vCPU's shadow at every guest CR3 load (a virtual TLB).",
+        [
+            new EngineOption("keep_global", OptionKind.Bool, "false", "Keep shadow entries of global guest pages across CR3 loads and flush 0."),
+            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: Pte.EntriesPerTable - 1),
+        ],
+        (config, o) => new ShadowFlushEngine(config, o.GetBool("keep_global"), o.GetInt("prefetch")))
+    {
+        ExitKinds = Kinds,
+    };
+
+    // Exit kinds, indexed by the constants below.
+    private const int Cr3Flush = 0;
+    private const int FlushAll = 1;
+    private const int InvlpgExit = 2;
+    private const int ShadowFill = 3;
+    private const int GuestPfReflect = 4;
+
 
     // Counters.
     private const int CShadowFault = 0;

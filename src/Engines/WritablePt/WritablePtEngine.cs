@@ -45,6 +45,17 @@ public sealed record WritablePtOptions(bool UnpinOnDying = true);
 /// </summary>
 public sealed class WritablePtEngine : IMmuEngine
 {
+    private static readonly ExitKind[] Kinds =
+    [
+        new(ExitReason.PvTrap, "ptwr_disconnect"),
+        new(ExitReason.PvTrap, "ptwr_emulate"),
+        new(ExitReason.PvTrap, "ptwr_reconnect"),
+        new(ExitReason.Hypercall, "mmu_update"),
+        new(ExitReason.Hypercall, "new_baseptr"),
+        new(ExitReason.Hypercall, "mmuext_op"),
+        new(ExitReason.WithinExit, "ptwr_reconnect"),
+    ];
+
     public static readonly EngineDescriptor Descriptor = new(
         "writable-pt",
         "Xen PV writable page tables (Xen 2.x-3.0.2): L1 writes batched on a disconnected, writable L1; other page-table updates by hypercall.",
@@ -52,7 +63,10 @@ public sealed class WritablePtEngine : IMmuEngine
             new EngineOption("unpin_on_dying", OptionKind.Bool, "true",
                 "Treat ptdying as the guest unpinning that root (an mmuext_op hypercall); its tables stop being page tables once no vCPU has it loaded."),
         ],
-        (config, o) => new WritablePtEngine(config, new WritablePtOptions(o.GetBool("unpin_on_dying"))));
+        (config, o) => new WritablePtEngine(config, new WritablePtOptions(o.GetBool("unpin_on_dying"))))
+    {
+        ExitKinds = Kinds,
+    };
 
     // Exit kinds, indexed by the constants below.
     private const int Disconnect = 0;
@@ -66,16 +80,6 @@ public sealed class WritablePtEngine : IMmuEngine
     // A reconnect is its own exit only when an access faults inside the disconnected range; the ones a hypercall
     // (cleanup_writable_pagetable) or a disconnect trap (slot conflict, SMP rule) performs are work inside that
     // exit: recorded as WITHIN_EXIT/ptwr_reconnect, priced at ptwr_reconnect's cost with no transition of their own.
-    private static readonly ExitKind[] Kinds =
-    [
-        new(ExitReason.PvTrap, "ptwr_disconnect"),
-        new(ExitReason.PvTrap, "ptwr_emulate"),
-        new(ExitReason.PvTrap, "ptwr_reconnect"),
-        new(ExitReason.Hypercall, "mmu_update"),
-        new(ExitReason.Hypercall, "new_baseptr"),
-        new(ExitReason.Hypercall, "mmuext_op"),
-        new(ExitReason.WithinExit, "ptwr_reconnect"),
-    ];
 
     private const ulong NoEntry = ulong.MaxValue;
 

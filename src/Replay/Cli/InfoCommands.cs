@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Replay.Analysis.Costs;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 
 namespace Replay.Cli;
 

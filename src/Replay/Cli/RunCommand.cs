@@ -4,6 +4,7 @@ using Replay.Analysis.Costs;
 using Replay.Analysis.Reports;
 using Replay.Driver;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 
 namespace Replay.Cli;
 

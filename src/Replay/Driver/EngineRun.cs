@@ -1,5 +1,6 @@
 using Replay.Analysis.Reports;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 
 namespace Replay.Driver;
 

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Replay.Analysis.Reports;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 using Replay.Engines.Trace;
 using Replay.Trace;

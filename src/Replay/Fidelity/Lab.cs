@@ -4,8 +4,9 @@ using Replay.Analysis.Reports;
 using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
-using Replay.Gen;
+using Replay.Engines.Registry;
 using Replay.Gen.Kernel;
+using Replay.Gen;
 
 namespace Replay.Fidelity;
 

@@ -1,4 +1,5 @@
 using DuckDB.NET.Data;
+using Replay.Engines.Registry;
 
 namespace Replay.Tests.Cli;
 
@@ -55,7 +56,7 @@ public sealed class ReportInteropTests : IDisposable
         using var q = db.CreateCommand();
         string summary = _d.File("r/summary.parquet").Replace("'", "''", StringComparison.Ordinal);
         q.CommandText = $"SELECT count(*) FROM read_parquet('{summary}') WHERE phase = 'all'";
-        Assert.Equal(5L, Convert.ToInt64(q.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)); // native, shadow-flush, shadow-cached, writable-pt, ept
+        Assert.Equal(EngineRegistry.All.Count, Convert.ToInt64(q.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)); // one row per registered engine
         q.CommandText = $"SELECT count(*) FROM parquet_kv_metadata('{summary}') WHERE decode(key) IN ('replay.version', 'replay.commit', 'replay.command', 'replay.profile', 'replay.trace.sha256')";
         Assert.Equal(5L, Convert.ToInt64(q.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }

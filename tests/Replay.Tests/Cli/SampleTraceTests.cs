@@ -22,6 +22,7 @@ public sealed class SampleTraceTests
         var (code, stdout, stderr) = await Cli.RunAsync(Path.Combine(RepoRoot(), "traces", sample), "--engine", "all", "--verify", "--strict", "--out", d.Path);
         Assert.True(code == 0, stderr);
         Assert.Contains("shadow-flush", stdout);
+        Assert.Contains("hybrid", stdout);
     }
 
     internal static string RepoRoot()

@@ -3,11 +3,12 @@ using Replay.Analysis.Reports;
 using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 using Replay.Engines.Trace;
 using Replay.Gen;
-using Replay.Trace;
 using Replay.Tests.Trace;
+using Replay.Trace;
 
 namespace Replay.Tests.Driver;
 

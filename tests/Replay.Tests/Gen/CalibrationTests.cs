@@ -4,9 +4,10 @@ using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Registry;
 using Replay.Engines.Trace;
-using Replay.Gen;
 using Replay.Gen.Kernel;
+using Replay.Gen;
 using Replay.Tests.Cli;
 using Replay.Tests.Trace;
 

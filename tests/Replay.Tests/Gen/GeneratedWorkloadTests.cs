@@ -37,12 +37,14 @@ public sealed class GeneratedWorkloadTests
         // Xen's shadow code runs guests of at most 4 paging levels: a 5-level trace takes only the kvm personality.
         string[] xen = options.Contains("--levels 5", StringComparison.Ordinal)
             ? []
-            : ["--engine", "shadow-cached", "--engine", "shadow-cached:oos=false", "--engine", "shadow-cached:pool_pages=8"];
+            : ["--engine", "shadow-cached", "--engine", "shadow-cached:oos=false", "--engine", "shadow-cached:pool_pages=8",
+                "--engine", "hybrid", "--engine", "hybrid:interval=500,hold=1,tlb_threshold=0,fault_threshold=30"];
         string[] run = [trace, "--verify", "--strict", "--out", d.File("r"),
             "--engine", "native", "--engine", "shadow-flush", "--engine", "shadow-flush:keep_global=true",
             .. xen, "--engine", "shadow-cached:personality=kvm", "--engine", "shadow-cached:personality=kvm,oos=false",
             "--engine", "shadow-cached:personality=kvm,pool_pages=8",
-            "--engine", "writable-pt", "--engine", "ept", "--engine", "ept:large_pages=true"];
+            "--engine", "writable-pt", "--engine", "ept", "--engine", "ept:large_pages=true",
+            "--engine", "hybrid:shadow=kvm,interval=500,hold=1,tlb_threshold=0,fault_threshold=30"];
         (code, _, err) = await Cli.Cli.RunAsync(run);
         Assert.True(code == 0, $"{workload} {options}: {err}");
 
@@ -51,7 +53,7 @@ public sealed class GeneratedWorkloadTests
         Assert.All(rows, r => Assert.Equal(r.WalkRefs, r[Analysis.Reports.ReportMetrics.WalkL1] + r[Analysis.Reports.ReportMetrics.WalkL2]
             + r[Analysis.Reports.ReportMetrics.WalkL3] + r[Analysis.Reports.ReportMetrics.WalkMem]));
         Assert.Single(rows.Where(r => r.Phase == "all").Select(r => r[Analysis.Reports.ReportMetrics.Instructions]).Distinct());
-        Assert.All(rows.Where(r => r.Engine != "ept" && !r.Engine.StartsWith("ept:", StringComparison.Ordinal)),
+        Assert.All(rows.Where(r => r.Engine != "ept" && !r.Engine.StartsWith("ept:", StringComparison.Ordinal) && !r.Engine.StartsWith("hybrid", StringComparison.Ordinal)),
             r => Assert.Equal(0, r[Analysis.Reports.ReportMetrics.NestedTlbHits]));
     }
 

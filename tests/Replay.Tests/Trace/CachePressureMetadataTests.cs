@@ -2,8 +2,9 @@ using System.Text.Json;
 using Replay.Analysis.Costs;
 using Replay.Cli;
 using Replay.Driver;
-using Replay.Engines.Contract;
 using Replay.Engines.Caches;
+using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 using Replay.Gen;
 using Replay.Trace;
 

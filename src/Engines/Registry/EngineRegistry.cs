@@ -1,23 +1,13 @@
 using Replay.Engines.Ept;
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Hybrid;
 using Replay.Engines.Native;
 using Replay.Engines.ShadowCached;
 using Replay.Engines.ShadowFlush;
 using Replay.Engines.WritablePt;
 
-namespace Replay.Engines.Contract;
-
-/// <summary>An engine as the registry knows it: name, description, options, and how to build one.</summary>
-public sealed record EngineDescriptor(string Name, string Description, IReadOnlyList<EngineOption> Options,
-    Func<MachineConfig, EngineOptions, IMmuEngine> Create)
-{
-    /// <summary>
-    /// Why the engine, so configured, cannot replay a trace of this guest machine because the system it models
-    /// never runs such a guest (one sentence naming the engine and the reason), or null when it can. Engines
-    /// without such limits leave it null. <see cref="Create"/> refuses what this refuses.
-    /// </summary>
-    public Func<MachineConfig, EngineOptions, string?>? CannotReplay { get; init; }
-}
+namespace Replay.Engines.Registry;
 
 /// <summary>
 /// A parsed <c>--engine name:key=value,...</c>. <see cref="CanonicalName"/> is the name followed by its
@@ -33,10 +23,13 @@ public sealed record EngineSpec(EngineDescriptor Descriptor, EngineOptions Optio
     public bool IsNative => Descriptor.Name == EngineRegistry.NativeName;
 }
 
-/// <summary>The one table of engines: feeds <c>--engine</c> validation and <c>replay engines</c>.</summary>
+/// <summary>
+/// The one table of engines: feeds <c>--engine</c> validation, <c>replay engines</c> and the profile audit. It lives
+/// outside <c>Contract/</c> so the contract depends on no engine; adding an engine is its folder and one line here.
+/// </summary>
 public static class EngineRegistry
 {
-    public const string NativeName = "native";
+    public const string NativeName = NativeEngine.Name;
 
     public static IReadOnlyList<EngineDescriptor> All { get; } =
     [
@@ -45,18 +38,24 @@ public static class EngineRegistry
         ShadowCachedEngine.Descriptor,
         WritablePtEngine.Descriptor,
         EptEngine.Descriptor,
+        HybridEngine.Descriptor,
     ];
 
-    public static EngineDescriptor? Find(string name) =>
-        All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
+    public static EngineDescriptor? Find(string name) => Find(name, All);
 
     /// <summary>Parses <c>name</c> or <c>name:key=value,key=value</c>; throws <see cref="EngineSpecException"/>.</summary>
-    public static EngineSpec Parse(string spec)
+    public static EngineSpec Parse(string spec) => Parse(spec, All);
+
+    /// <summary>
+    /// Parses <paramref name="spec"/> against <paramref name="engines"/> instead of the built-in table (a test's own
+    /// engines, or the built-ins plus some).
+    /// </summary>
+    public static EngineSpec Parse(string spec, IReadOnlyList<EngineDescriptor> engines)
     {
         int colon = spec.IndexOf(':', StringComparison.Ordinal);
         string name = (colon < 0 ? spec : spec[..colon]).Trim();
-        var d = Find(name) ?? throw new EngineSpecException(
-            $"Unknown engine '{name}'; valid engines are: {string.Join(", ", All.Select(e => e.Name))} (or 'all').");
+        var d = Find(name, engines) ?? throw new EngineSpecException(
+            $"Unknown engine '{name}'; valid engines are: {string.Join(", ", engines.Select(e => e.Name))} (or 'all').");
         var values = d.Options.ToDictionary(o => o.Name, o => o.Default, StringComparer.Ordinal);
         if (colon >= 0)
         {
@@ -81,6 +80,9 @@ public static class EngineRegistry
         string canonical = nonDefault.Count == 0 ? d.Name : $"{d.Name}:{string.Join(",", nonDefault)}";
         return new EngineSpec(d, new EngineOptions(values), canonical);
     }
+
+    private static EngineDescriptor? Find(string name, IReadOnlyList<EngineDescriptor> engines) =>
+        engines.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The default configuration of every engine (what <c>--engine all</c> means).</summary>
     public static IEnumerable<EngineSpec> AllDefaults() => All.Select(d => Parse(d.Name));
