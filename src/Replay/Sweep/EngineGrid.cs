@@ -1,4 +1,5 @@
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 
 namespace Replay.Sweep;
 

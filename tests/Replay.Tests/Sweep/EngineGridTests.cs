@@ -1,3 +1,4 @@
+using Replay.Engines.Registry;
 using Replay.Sweep;
 
 namespace Replay.Tests.Sweep;
@@ -28,7 +29,7 @@ public sealed class EngineGridTests
 
     [Fact]
     public void All_is_every_engine_with_its_defaults() =>
-        Assert.Equal(Engines.Contract.EngineRegistry.All.Select(d => d.Name), EngineGrid.Expand("all", "--engine").Select(s => s.CanonicalName));
+        Assert.Equal(Engines.Registry.EngineRegistry.All.Select(d => d.Name), EngineGrid.Expand("all", "--engine").Select(s => s.CanonicalName));
 
     [Theory]
     [InlineData("shadow-cached:prefetch=0|600", "--engine 'shadow-cached:prefetch=0|600'")]
