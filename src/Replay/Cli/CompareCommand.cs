@@ -15,21 +15,10 @@ internal static class CompareCommand
     {
         var baseDir = new Argument<string>("base") { Description = "Baseline report folder." };
         var currentDir = new Argument<string>("current") { Description = "Current report folder." };
-        var maxIncrease = new Option<double>("--max-increase") { Description = "Allowed increase of counts and cycles, in percent (they are deterministic).", DefaultValueFactory = _ => 0 };
-        var maxSlowdown = new Option<double>("--max-slowdown") { Description = "Allowed drop of events_per_second, in percent.", DefaultValueFactory = _ => 10 };
+        var maxIncrease = NumberOptions.Percent("--max-increase", "Allowed increase of counts and cycles, in percent (they are deterministic).", 0);
+        var maxSlowdown = NumberOptions.Percent("--max-slowdown", "Allowed drop of events_per_second, in percent.", 10);
         var strict = new Option<bool>("--strict") { Description = "Fail when a row is present on one side only." };
         var output = new Option<string?>("--out", "-o") { Description = "Folder for compare.parquet (default: the current report folder)." };
-        foreach (var o in new[] { maxIncrease, maxSlowdown })
-        {
-            o.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
-                {
-                    r.AddError($"{r.Option.Name} takes a percentage of 0 or more.");
-                }
-            });
-        }
-
         var cmd = new Command("compare", "Compare two report folders metric by metric; exit code 1 on a regression.")
         {
             baseDir, currentDir, maxIncrease, maxSlowdown, strict, output,

@@ -18,15 +18,8 @@ internal static class GenCommand
         };
         workload.AcceptOnlyFromAmong(Workloads.All.Select(w => w.Name).ToArray());
         var output = new Option<string>("--output", "-o") { Description = "Trace file to write (.pq).", Required = true };
-        var seed = new Option<int>("--seed") { Description = "Random seed (same seed and options, same trace, byte for byte).", DefaultValueFactory = _ => 1 };
-        var events = new Option<long>("--events", "-n") { Description = "Approximate number of events.", DefaultValueFactory = _ => 100_000 };
-        events.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() <= 0)
-            {
-                r.AddError("--events must be positive.");
-            }
-        });
+        var seed = NumberOptions.Int("--seed", "Random seed (same seed and options, same trace, byte for byte).", 1);
+        var events = NumberOptions.Long("--events", "Approximate number of events.", 100_000, alias: "-n");
         var kernel = new KernelCliOptions();
 
         var cmd = new Command("gen", "Generate a synthetic guest trace from a Linux-like guest kernel model (well-formed per SPEC §1).")

@@ -25,12 +25,8 @@ internal static class ImportCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var common = new CommonOptions();
-        var slice = new Option<long>("--slice")
-        {
-            Description = "Records a file runs before the next file's turn (round-robin over files, a context switch each turn).",
-            DefaultValueFactory = _ => ImportOptions.DefaultSlice,
-        };
-        slice.Validators.Add(r => Positive(r, "--slice"));
+        var slice = NumberOptions.Long("--slice", "Records a file runs before the next file's turn (round-robin over files, a context switch each turn).",
+            ImportOptions.DefaultSlice);
         var cmd = new Command("lackey", "Import lackey/cache-lab lines (I, L, S, M; M = load then store; ==pid== lines skipped).") { files, slice };
         common.AddTo(cmd);
         cmd.SetAction(async (parse, ct) =>
@@ -96,14 +92,6 @@ internal static class ImportCommand
         return sb.ToString();
     }
 
-    private static void Positive(System.CommandLine.Parsing.OptionResult r, string name)
-    {
-        if (r.GetValueOrDefault<long>() <= 0)
-        {
-            r.AddError($"{name} must be positive.");
-        }
-    }
-
     /// <summary>The options both formats share.</summary>
     private sealed class CommonOptions
     {
@@ -113,17 +101,10 @@ internal static class ImportCommand
 
         public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Count and skip malformed lines or records instead of failing." };
 
-        public Option<long?> Limit { get; } = new("--limit") { Description = "Stop after this many access records." };
+        public Option<long?> Limit { get; } = NumberOptions.OptionalLong("--limit", "Stop after this many access records.");
 
         public void AddTo(Command cmd)
         {
-            Limit.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<long?>() is <= 0)
-                {
-                    r.AddError("--limit must be positive.");
-                }
-            });
             cmd.Add(Output);
             Kernel.AddTo(cmd);
             cmd.Add(SkipBad);

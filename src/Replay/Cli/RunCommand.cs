@@ -22,7 +22,7 @@ internal sealed class RunCommand
     private readonly Option<string?> _out = new("--out", "-o") { Description = "Report folder (default reports/<trace stem>/ per trace)." };
     private readonly Option<bool> _verify = new("--verify") { Description = "Check every access of every engine against a fresh walk of the guest tables." };
     private readonly Option<bool> _strict = new("--strict") { Description = "Stop at the first trace well-formedness warning." };
-    private readonly Option<long> _window = new("--window") { Description = "Events per timeline window.", DefaultValueFactory = _ => 1_000_000 };
+    private readonly Option<long> _window = NumberOptions.Long("--window", "Events per timeline window.", 1_000_000);
     private readonly Option<bool> _json = new("--json") { Description = "Print the summary as JSON instead of a table." };
 
     private RunCommand()
@@ -33,13 +33,6 @@ internal sealed class RunCommand
             foreach (var t in r.Tokens.Where(t => t.Value.StartsWith('-')))
             {
                 r.AddError($"Unrecognized option '{t.Value}'.");
-            }
-        });
-        _window.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() <= 0)
-            {
-                r.AddError("--window must be a positive number of events.");
             }
         });
     }
