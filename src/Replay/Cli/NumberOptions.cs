@@ -39,11 +39,19 @@ internal static class NumberOptions
         return o;
     }
 
-    /// <summary>A percentage: a finite number of 0 or more.</summary>
-    public static Option<double> Percent(string name, string description, double defaultValue)
+    /// <summary>A finite number of 0 or more (a percentage, seconds).</summary>
+    public static Option<double> NonNegative(string name, string description, double defaultValue)
     {
         var o = new Option<double>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         o.CustomParser = r => Parse(r, name, defaultValue, 0.0, double.MaxValue, null);
+        return o;
+    }
+
+    /// <summary>A finite number of 0 or more, null when the option is not given.</summary>
+    public static Option<double?> OptionalNonNegative(string name, string description)
+    {
+        var o = new Option<double?>(name) { Description = description };
+        o.CustomParser = r => r.Tokens.Count == 0 ? null : Parse(r, name, 0.0, 0.0, double.MaxValue, null);
         return o;
     }
 
