@@ -63,6 +63,11 @@ internal sealed class RunCommand
         var (specs, skippable) = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
         var traces = parse.GetValue(_traces)!;
         string? outDir = parse.GetValue(_out);
+        if (outDir is not null)
+        {
+            ReportFolders.RequireDistinctNames(traces);
+        }
+
         using var progress = new ProgressBar(stderr);
         var outcomes = new List<ReplayOutcome>();
         foreach (var trace in traces)
@@ -89,9 +94,7 @@ internal sealed class RunCommand
         }
         else
         {
-            written.AddRange(outcomes.Select(o => (
-                Path.Combine("reports", Path.GetFileNameWithoutExtension(o.Result.Trace)),
-                ReportBuilder.Build(profile, [o.Result]))));
+            written.AddRange(ReportFolders.For(traces).Zip(outcomes, (dir, o) => (dir, ReportBuilder.Build(profile, [o.Result]))));
         }
 
         foreach (var (dir, tables) in written)
@@ -107,7 +110,9 @@ internal sealed class RunCommand
         }
         else
         {
-            SummaryPrinter.PrintTable(stdout, summary, outcomes, written.Select(w => w.Dir).ToList(), profile.Name);
+            // Each trace's own rows: by folder without --out (names may repeat), by name in the one --out report (they cannot).
+            var perTrace = outcomes.Select((o, i) => (o, (IReadOnlyList<SummaryRow>)(outDir is null ? written[i].Tables.Summary : summary.Where(r => r.Trace == o.Result.Trace).ToList()))).ToList();
+            SummaryPrinter.PrintTable(stdout, perTrace, written.Select(w => w.Dir).ToList(), profile.Name);
         }
 
         return CliApp.Success;

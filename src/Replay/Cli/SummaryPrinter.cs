@@ -42,21 +42,22 @@ internal static class SummaryPrinter
         stdout.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
-    public static void PrintTable(TextWriter stdout, IReadOnlyList<SummaryRow> rows, IReadOnlyList<ReplayOutcome> outcomes, IReadOnlyList<string> dirs, string profile)
+    /// <summary>One block per replayed trace, each with only that trace's summary rows (two traces may share a name).</summary>
+    public static void PrintTable(TextWriter stdout, IReadOnlyList<(ReplayOutcome Outcome, IReadOnlyList<SummaryRow> Rows)> traces, IReadOnlyList<string> dirs, string profile)
     {
         var c = CultureInfo.InvariantCulture;
-        var shown = (rows.Count > 0 ? rows[0].Values.Layout.Set : ReportMetrics.All).Shown;
-        foreach (var o in outcomes)
+        foreach (var (o, rows) in traces)
         {
+            var shown = (rows.Count > 0 ? rows[0].Values.Layout.Set : ReportMetrics.All).Shown;
             var info = o.Info;
-            stdout.WriteLine(string.Create(c, $"{o.Result.Trace}: {rows.FirstOrDefault(r => r.Trace == o.Result.Trace)?.Events ?? 0:N0} events, {info.Vcpus} vCPU(s), {info.PagingLevels}-level paging, PCID {(info.Pcid ? "on" : "off")}, profile {profile}, {o.WallSeconds:0.00} s"));
+            stdout.WriteLine(string.Create(c, $"{o.Result.Trace}: {(rows.Count > 0 ? rows[0].Events : 0):N0} events, {info.Vcpus} vCPU(s), {info.PagingLevels}-level paging, PCID {(info.Pcid ? "on" : "off")}, profile {profile}, {o.WallSeconds:0.00} s"));
             if (o.Warnings > 0)
             {
                 stdout.WriteLine(string.Create(c, $"  {o.Warnings:N0} trace warning(s); first: row {o.FirstWarnings[0].Row}: {o.FirstWarnings[0].Message}"));
             }
 
             string[] head = ["engine", .. shown.Select(m => m.Show!.ConsoleLabel ?? m.Name)];
-            var lines = rows.Where(r => r.Trace == o.Result.Trace && r.Phase == ReportBuilder.AllPhase)
+            var lines = rows.Where(r => r.Phase == ReportBuilder.AllPhase)
                 .Select(r => (string[])[r.Engine, .. shown.Select(m => Cell(r, m))]).ToList();
             var widths = head.Select((h, i) => Math.Max(h.Length, lines.Select(l => l[i].Length).DefaultIfEmpty(0).Max())).ToArray();
             stdout.WriteLine("  " + string.Join("  ", head.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
