@@ -104,6 +104,12 @@ internal sealed class RunCommand
         }
 
         var summary = written.SelectMany(w => w.Tables.Summary).ToList();
+        foreach (var o in outcomes.Where(o => o.Result.Engines.Count > 0 && o.Result.Engines[0].All.Accesses == 0))
+        {
+            // Every cost replay measures is paid by accesses (hidden faults, TLB misses, walks): without one the report is all zeros.
+            await stderr.WriteLineAsync($"replay: warning: {o.Result.Trace} has no read, write or fetch events, so every engine's access costs are 0.").ConfigureAwait(false);
+        }
+
         if (parse.GetValue(_json))
         {
             SummaryPrinter.PrintJson(stdout, summary);
