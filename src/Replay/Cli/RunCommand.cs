@@ -117,7 +117,9 @@ internal sealed class RunCommand
         else
         {
             // Each trace's own rows: by folder without --out (names may repeat), by name in the one --out report (they cannot).
-            var perTrace = outcomes.Select((o, i) => (o, (IReadOnlyList<SummaryRow>)(outDir is null ? written[i].Tables.Summary : summary.Where(r => r.Trace == o.Result.Trace).ToList()))).ToList();
+            var perTrace = outcomes.Select((o, i) => outDir is null
+                ? (o, (IReadOnlyList<SummaryRow>)written[i].Tables.Summary, (IReadOnlyList<ExitRow>)written[i].Tables.Exits)
+                : (o, summary.Where(r => r.Trace == o.Result.Trace).ToList(), written[0].Tables.Exits.Where(e => e.Trace == o.Result.Trace).ToList())).ToList();
             SummaryPrinter.PrintTable(stdout, perTrace, written.Select(w => w.Dir).ToList(), profile.Name);
         }
 

@@ -43,10 +43,11 @@ internal static class SummaryPrinter
     }
 
     /// <summary>One block per replayed trace, each with only that trace's summary rows (two traces may share a name).</summary>
-    public static void PrintTable(TextWriter stdout, IReadOnlyList<(ReplayOutcome Outcome, IReadOnlyList<SummaryRow> Rows)> traces, IReadOnlyList<string> dirs, string profile)
+    public static void PrintTable(TextWriter stdout, IReadOnlyList<(ReplayOutcome Outcome, IReadOnlyList<SummaryRow> Rows, IReadOnlyList<ExitRow> Exits)> traces,
+        IReadOnlyList<string> dirs, string profile)
     {
         var c = CultureInfo.InvariantCulture;
-        foreach (var (o, rows) in traces)
+        foreach (var (o, rows, exits) in traces)
         {
             var shown = (rows.Count > 0 ? rows[0].Values.Layout.Set : ReportMetrics.All).Shown;
             var info = o.Info;
@@ -65,10 +66,51 @@ internal static class SummaryPrinter
             {
                 stdout.WriteLine("  " + string.Join("  ", l.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
             }
+
+            PrintExits(stdout, rows.Where(r => r.Phase == ReportBuilder.AllPhase).Select(r => r.Engine).ToList(), exits);
         }
 
         stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters,timeline_exits}.parquet")))}");
     }
+
+    /// <summary>
+    /// Exits by reason and handler per engine, as <c>perf kvm stat report</c> lists VM exits: count, share of the
+    /// engine's exits, cycles, share of its exit cycles, cycles per exit; heaviest first. Phase <c>all</c> only.
+    /// <c>WITHIN_EXIT</c> rows are handler work inside another exit: listed, with no share of the exit count.
+    /// </summary>
+    private static void PrintExits(TextWriter stdout, IReadOnlyList<string> engines, IReadOnlyList<ExitRow> exits)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var all = exits.Where(e => e.Phase == ReportBuilder.AllPhase && (e.Count > 0 || e.Units > 0 || e.Cycles > 0)).ToList();
+        var lines = new List<string[]>();
+        foreach (var engine in engines)
+        {
+            var mine = all.Where(e => e.Engine == engine).ToList();
+            long count = mine.Where(e => e.Reason != WithinExit).Sum(e => e.Count);
+            double cycles = mine.Sum(e => e.Cycles);
+            foreach (var e in mine.OrderByDescending(e => e.Cycles).ThenBy(e => e.Reason, StringComparer.Ordinal).ThenBy(e => e.Handler, StringComparer.Ordinal))
+            {
+                string share = e.Reason == WithinExit || count == 0 ? "" : (100.0 * e.Count / count).ToString("0.0", c) + "%";
+                lines.Add([engine, e.Reason, e.Handler, e.Count.ToString("N0", c), share, e.Cycles.ToString("N0", c),
+                    cycles > 0 ? (100 * e.Cycles / cycles).ToString("0.0", c) + "%" : "", e.Count > 0 ? (e.Cycles / e.Count).ToString("N0", c) : ""]);
+            }
+        }
+
+        if (lines.Count == 0)
+        {
+            return;
+        }
+
+        string[] head = ["engine", "reason", "handler", "count", "count%", "cycles", "cycles%", "cycles/exit"];
+        var widths = head.Select((h, i) => Math.Max(h.Length, lines.Max(l => l[i].Length))).ToArray();
+        stdout.WriteLine("  exits by reason and handler:");
+        foreach (var l in lines.Prepend(head))
+        {
+            stdout.WriteLine("    " + string.Join("  ", l.Select((v, i) => i < 3 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))).TrimEnd());
+        }
+    }
+
+    private const string WithinExit = "WITHIN_EXIT";
 
     private static string Cell(SummaryRow r, ReportMetric m)
     {
