@@ -46,7 +46,13 @@ internal static class GenCommand
 
             try
             {
-                long rows = await GenerateAsync(w, path, s, n, options, ct).ConfigureAwait(false);
+                long rows;
+                using (var progress = new ProgressBar(stderr) { Label = Path.GetFileName(path) })
+                {
+                    progress.Total = n;
+                    rows = await GenerateAsync(w, path, s, n, options, progress, ct).ConfigureAwait(false);
+                }
+
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {rows:N0} events of workload '{w.Name}' (seed {s})"));
                 return CliApp.Success;
             }
@@ -60,7 +66,12 @@ internal static class GenCommand
     }
 
     /// <summary>Generates workload <paramref name="w"/> into <paramref name="path"/>; returns the number of events.</summary>
-    public static async Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options = null, CancellationToken ct = default)
+    public static Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options = null, CancellationToken ct = default) =>
+        GenerateAsync(w, path, seed, events, options, null, ct);
+
+    /// <summary>As above; <paramref name="progress"/> hears the fraction of <paramref name="events"/> written after each batch.</summary>
+    public static async Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options, IProgress<double>? progress,
+        CancellationToken ct = default)
     {
         options ??= new KernelOptions();
         var info = new TraceInfo
@@ -80,7 +91,12 @@ internal static class GenCommand
         }
 
         await using var writer = await TraceWriter.CreateAsync(path, info, hasTime: true, ct: ct).ConfigureAwait(false);
-        var kernel = new GuestKernel(options, b => writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult());
+        GuestKernel? kernel = null;
+        kernel = new GuestKernel(options, b =>
+        {
+            writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult();
+            progress?.Report(Math.Min(1, (kernel?.Events ?? 0) / (double)events));
+        });
         w.Generate(kernel, new WorkloadRandom(seed), events);
         kernel.Complete();
         await writer.CompleteAsync(ct).ConfigureAwait(false);
