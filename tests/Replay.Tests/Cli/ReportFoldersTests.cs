@@ -46,7 +46,7 @@ public sealed class ReportFoldersTests : IDisposable
         Assert.Equal(2, blocks.Length);
         Assert.StartsWith($"{first[0].Events:N0} events", blocks[0]);
         Assert.StartsWith($"{second[0].Events:N0} events", blocks[1]);
-        Assert.All(blocks, b => Assert.Single(b.Split('\n'), l => l.TrimStart().StartsWith("ept ", StringComparison.Ordinal)));
+        Assert.All(blocks, b => Assert.Single(b.Split('\n'), l => l.StartsWith("  ept ", StringComparison.Ordinal)));
         Assert.Contains("reports/web/{summary", stdout);
         Assert.Contains("reports/web-2/{summary", stdout);
     }
