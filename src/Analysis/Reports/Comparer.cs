@@ -25,21 +25,36 @@ public sealed record CompareRow
     public required string Status { get; init; }
 }
 
-/// <summary>Thresholds of a comparison, in percent.</summary>
-public sealed record CompareOptions(double MaxIncreasePct = 0, double MaxSlowdownPct = 10);
+/// <summary>Thresholds of a comparison.</summary>
+/// <param name="MaxIncreasePct">Allowed increase of the deterministic counts and cycles, in percent.</param>
+/// <param name="MaxSlowdownPct">
+/// Allowed drop of <c>events_per_second</c>, in percent; null (the default) leaves throughput out: it is the one
+/// measurement that differs between two runs of the same input.
+/// </param>
+/// <param name="MinSeconds">
+/// The throughput gate's noise floor: a run whose <c>replay_seconds</c> is below this on either side is not gated
+/// (status <c>too_short</c>); sub-second runs vary by tens of percent on a shared machine.
+/// </param>
+public sealed record CompareOptions(double MaxIncreasePct = 0, double? MaxSlowdownPct = null, double MinSeconds = 1.0);
 
 /// <summary>
 /// Compares two reports' summaries for nightly regression jobs: rows are matched by (trace, engine, profile, phase);
 /// the metrics compared, and how, are those <see cref="ReportMetrics"/> declares with a <see cref="MetricCompare"/>:
 /// counts and cycles (deterministic, so any increase is a change) regress when they grow by more than
-/// <see cref="CompareOptions.MaxIncreasePct"/>; <c>events_per_second</c> regresses when it falls by more than
-/// <see cref="CompareOptions.MaxSlowdownPct"/>. A metric one side does not record (a report written before it
-/// existed) is skipped with status <c>not_recorded</c>.
+/// <see cref="CompareOptions.MaxIncreasePct"/>. <c>events_per_second</c> is compared only when
+/// <see cref="CompareOptions.MaxSlowdownPct"/> is given, on phase <c>all</c> only (a phase's rate is the run's rate,
+/// so per phase it would count one drop once per phase), and only for runs of at least
+/// <see cref="CompareOptions.MinSeconds"/> on both sides; it regresses when it falls by more than the allowance.
+/// A metric one side does not record (a report written before it existed) is skipped with status <c>not_recorded</c>.
+/// Two summaries of different traces or profiles are not compared at all: <see cref="Incomparable"/> says why.
 /// </summary>
 public static class Comparer
 {
     /// <summary>The status of a metric one side does not record.</summary>
     public const string NotRecorded = "not_recorded";
+
+    /// <summary>The status of a throughput row below <see cref="CompareOptions.MinSeconds"/> on either side.</summary>
+    public const string TooShort = "too_short";
 
     /// <summary>The higher-is-worse metrics <c>compare</c> checks, in order (derived from the declarations).</summary>
     public static IReadOnlyList<string> CountMetrics { get; } =
@@ -65,14 +80,62 @@ public static class Comparer
             // Both sides' metrics: rows read by another version (or with a metric added) still list what the other lacks.
             foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared))
             {
-                bool throughput = metric.Compare!.Rule == CompareRule.Throughput;
-                rows.Add(Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric),
-                    throughput ? options.MaxSlowdownPct : options.MaxIncreasePct, higherIsWorse: !throughput));
+                if (metric.Compare!.Rule != CompareRule.Throughput)
+                {
+                    rows.Add(Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true));
+                }
+                else if (options.MaxSlowdownPct is double slowdown && b.Phase == ReportBuilder.AllPhase)
+                {
+                    var row = Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), slowdown, higherIsWorse: false);
+                    bool tooShort = b.Values.AsDouble(ReportMetrics.ReplaySeconds) < options.MinSeconds
+                        || c.Values.AsDouble(ReportMetrics.ReplaySeconds) < options.MinSeconds;
+                    rows.Add(tooShort && row.Status != NotRecorded ? row with { Status = TooShort } : row);
+                }
             }
         }
 
         rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(c, "only_in_current")));
         return rows;
+    }
+
+    /// <summary>
+    /// Why <paramref name="baseRows"/> and <paramref name="currentRows"/> cannot be compared, as one sentence, or null
+    /// when they can: a trace both name but whose SHA-256 differs (another trace under the same name, so every change
+    /// would be read as a regression), or no (trace, engine, profile, phase) row in common because the profiles or the
+    /// traces differ. Rows that do not record a hash (empty) are not checked, nor any when <paramref name="checkHashes"/> is false.
+    /// </summary>
+    public static string? Incomparable(IReadOnlyList<SummaryRow> baseRows, IReadOnlyList<SummaryRow> currentRows, bool checkHashes = true)
+    {
+        static Dictionary<string, string> Hashes(IEnumerable<SummaryRow> rows) =>
+            rows.Where(r => r.TraceSha256.Length > 0).GroupBy(r => r.Trace, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First().TraceSha256, StringComparer.Ordinal);
+        var baseHashes = Hashes(baseRows);
+        var currentHashes = Hashes(currentRows);
+        foreach (var (trace, hash) in baseHashes.OrderBy(t => t.Key, StringComparer.Ordinal).Where(_ => checkHashes))
+        {
+            if (currentHashes.TryGetValue(trace, out var other) && other != hash)
+            {
+                return $"base and current replayed different traces named {trace} (sha256 {hash[..Math.Min(12, hash.Length)]}... and {other[..Math.Min(12, other.Length)]}...), so their counts are not comparable.";
+            }
+        }
+
+        static (string, string, string, string) Key(SummaryRow r) => (r.Trace, r.Engine, r.Profile, r.Phase);
+        if (baseRows.Count == 0 || currentRows.Count == 0 || baseRows.Select(Key).Intersect(currentRows.Select(Key)).Any())
+        {
+            return null;
+        }
+
+        static string Names(IEnumerable<string> names) => string.Join(", ", names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal));
+        var (bp, cp) = (baseRows.Select(r => r.Profile).ToHashSet(), currentRows.Select(r => r.Profile).ToHashSet());
+        if (!bp.Overlaps(cp))
+        {
+            return $"base was priced with profile {Names(bp)} and current with {Names(cp)}: re-price one ('replay reprice') to compare them.";
+        }
+
+        var (bt, ct) = (baseRows.Select(r => r.Trace).ToHashSet(), currentRows.Select(r => r.Trace).ToHashSet());
+        return !bt.Overlaps(ct)
+            ? $"base and current replayed different traces ({Names(bt)} and {Names(ct)}), so no row can be compared."
+            : $"base and current have no (trace, engine, profile, phase) row in common (engines {Names(baseRows.Select(r => r.Engine))} and {Names(currentRows.Select(r => r.Engine))}).";
     }
 
     private static CompareRow Metric(SummaryRow key, string metric, double? recordedBase, double? recordedCurrent, double limitPct, bool higherIsWorse)

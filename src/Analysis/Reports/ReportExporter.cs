@@ -16,11 +16,16 @@ public enum ExportFormat
 /// <c>inf</c>/<c>-inf</c>/<c>nan</c> as pandas reads them, a null <c>time_ns</c> or a value not recorded as an empty
 /// field) or JSON (one array of row objects per file, as pandas' <c>orient="records"</c>; non-finite doubles and
 /// values not recorded as <c>null</c>), column for column as SPEC §5 lists them, less any metric column the file
-/// does not have. For tools and machines without a Parquet reader.
+/// does not have. For tools and machines without a Parquet reader. Each exported file gets a sidecar
+/// <c>&lt;name&gt;.meta.json</c> holding the Parquet file's key-value metadata (version, commit, command, profile, trace
+/// hash, report version) exactly, so the provenance SPEC §5 puts in every report survives the export.
 /// </summary>
 public static class ReportExporter
 {
-    /// <summary>Writes one text file per report file present in <paramref name="reportDir"/>; returns their paths.</summary>
+    /// <summary>Suffix of the provenance sidecar written beside each exported file (<c>summary.meta.json</c>).</summary>
+    public const string MetaSuffix = ".meta.json";
+
+    /// <summary>Writes one text file and its provenance sidecar per report file present in <paramref name="reportDir"/>; returns their paths.</summary>
     public static async Task<IReadOnlyList<string>> ExportAsync(string reportDir, ExportFormat format, string outDir, CancellationToken ct = default)
     {
         Directory.CreateDirectory(outDir);
@@ -32,7 +37,7 @@ public static class ReportExporter
             await ExportAsync(ReportSchema.Counters, reportDir, format, outDir, ct).ConfigureAwait(false),
             await ExportAsync(ReportSchema.TimelineExits, reportDir, format, outDir, ct).ConfigureAwait(false),
         };
-        return written.OfType<string>().ToList();
+        return written.OfType<string>().SelectMany(p => (string[])[p, MetaPath(p)]).ToList();
     }
 
     /// <summary>The report file names an export looks for.</summary>
@@ -90,7 +95,33 @@ public static class ReportExporter
         }
 
         File.Move(temp, target, overwrite: true);
+        await WriteMetaAsync(source, MetaPath(target), ct).ConfigureAwait(false);
         return target;
+    }
+
+    private static string MetaPath(string exported) => Path.ChangeExtension(exported, null) + MetaSuffix;
+
+    /// <summary>The key-value metadata of <paramref name="source"/> as <c>{"file": ..., "metadata": {key: value}}</c>, keys sorted.</summary>
+    private static async Task WriteMetaAsync(string source, string target, CancellationToken ct)
+    {
+        var metadata = await ReportReader.ReadMetadataAsync(source, ct).ConfigureAwait(false);
+        string temp = target + ".tmp";
+        await using (var stream = File.Create(temp))
+        {
+            await using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+            w.WriteStartObject();
+            w.WriteString("file", Path.GetFileName(source));
+            w.WriteStartObject("metadata");
+            foreach (var (key, value) in metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.WriteString(key, value);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        File.Move(temp, target, overwrite: true);
     }
 
     private static string CsvField(Array column, int i) => column switch

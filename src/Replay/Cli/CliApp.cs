@@ -29,7 +29,7 @@ public static class CliApp
         root.Add(ImportCommand.Build(stdout, stderr));
         root.Add(ExportCommand.Build(stdout));
         root.Add(RepriceCommand.Build(stdout, stderr));
-        root.Add(CompareCommand.Build(stdout));
+        root.Add(CompareCommand.Build(stdout, stderr));
         root.Add(ReportCommand.Build(stdout));
         root.Add(FidelityCommand.Build(stdout, stderr));
         root.Add(SweepCommand.Build(stdout, stderr));

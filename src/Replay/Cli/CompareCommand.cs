@@ -7,48 +7,62 @@ namespace Replay.Cli;
 /// <summary>
 /// <c>replay compare BASE CURRENT</c>: deltas of the key metrics between two report folders, for nightly regression
 /// jobs. Exit code 1 when anything regressed beyond its threshold (or, with <c>--strict</c>, when a row is on one
-/// side only), 0 otherwise. A metric one side does not record (an older report) is listed and skipped, never a failure.
+/// side only), 0 otherwise; 2 (nothing written) when the two are not comparable: a trace of the same name with another
+/// SHA-256, or no row in common because the profiles or traces differ. A metric one side does not record (an older
+/// report) is listed and skipped, never a failure. Throughput is gated only with <c>--max-slowdown</c>.
 /// </summary>
 internal static class CompareCommand
 {
-    public static Command Build(TextWriter stdout)
+    public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var baseDir = new Argument<string>("base") { Description = "Baseline report folder." };
         var currentDir = new Argument<string>("current") { Description = "Current report folder." };
-        var maxIncrease = new Option<double>("--max-increase") { Description = "Allowed increase of counts and cycles, in percent (they are deterministic).", DefaultValueFactory = _ => 0 };
-        var maxSlowdown = new Option<double>("--max-slowdown") { Description = "Allowed drop of events_per_second, in percent.", DefaultValueFactory = _ => 10 };
+        var maxIncrease = NumberOptions.NonNegative("--max-increase", "Allowed increase of counts and cycles, in percent (they are deterministic).", 0);
+        var maxSlowdown = NumberOptions.OptionalNonNegative("--max-slowdown",
+            "Gate throughput too: allowed drop of events_per_second on phase 'all', in percent (default: throughput is not compared; it is the one value that differs between runs).");
+        var minSeconds = NumberOptions.NonNegative("--min-seconds",
+            "With --max-slowdown: runs shorter than this many seconds (replay_seconds) on either side are not gated (status too_short).", 1.0);
+        var anyTrace = new Option<bool>("--ignore-trace-hash")
+        {
+            Description = "Match rows by trace name even when the trace's SHA-256 differs (e.g. a baseline of a trace the generator has since changed).",
+        };
+        var json = new Option<bool>("--json") { Description = "Print the comparison rows as JSON instead of a table." };
         var strict = new Option<bool>("--strict") { Description = "Fail when a row is present on one side only." };
         var output = new Option<string?>("--out", "-o") { Description = "Folder for compare.parquet (default: the current report folder)." };
-        foreach (var o in new[] { maxIncrease, maxSlowdown })
-        {
-            o.Validators.Add(r =>
-            {
-                if (r.GetValueOrDefault<double>() is < 0 or double.NaN)
-                {
-                    r.AddError($"{r.Option.Name} takes a percentage of 0 or more.");
-                }
-            });
-        }
-
         var cmd = new Command("compare", "Compare two report folders metric by metric; exit code 1 on a regression.")
         {
-            baseDir, currentDir, maxIncrease, maxSlowdown, strict, output,
+            baseDir, currentDir, maxIncrease, maxSlowdown, minSeconds, strict, anyTrace, output, json,
         };
         cmd.SetAction(async (parse, ct) =>
         {
             string b = parse.GetValue(baseDir)!, c = parse.GetValue(currentDir)!;
             var baseRows = await ReadSummary(b, ct).ConfigureAwait(false);
             var currentRows = await ReadSummary(c, ct).ConfigureAwait(false);
-            var rows = Comparer.Compare(baseRows, currentRows, new Replay.Analysis.Reports.CompareOptions(parse.GetValue(maxIncrease), parse.GetValue(maxSlowdown)));
+            if (Comparer.Incomparable(baseRows, currentRows, checkHashes: !parse.GetValue(anyTrace)) is string why)
+            {
+                await stderr.WriteLineAsync($"replay: {b} and {c}: {why}").ConfigureAwait(false);
+                return CliApp.UsageError;
+            }
+
+            var options = new Replay.Analysis.Reports.CompareOptions(parse.GetValue(maxIncrease), parse.GetValue(maxSlowdown), parse.GetValue(minSeconds));
+            var rows = Comparer.Compare(baseRows, currentRows, options);
             string command = "replay " + string.Join(' ', parse.Tokens.Select(t => t.Value));
             string written = await ReportWriter.WriteCompareAsync(parse.GetValue(output) ?? c, rows, new ReportProvenance(RunCommand.Version, RunCommand.Commit, command, ""), ct)
                 .ConfigureAwait(false);
 
-            Print(stdout, rows);
+            if (parse.GetValue(json))
+            {
+                PrintJson(stdout, rows);
+            }
+            else
+            {
+                Print(stdout, rows);
+            }
+
             int regressed = rows.Count(r => r.Status == "regressed");
             int oneSided = rows.Count(r => r.Status is "only_in_base" or "only_in_current");
             int matched = rows.Where(r => r.Metric != "row").Select(r => (r.Trace, r.Engine, r.Profile, r.Phase)).Distinct().Count();
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            (parse.GetValue(json) ? stderr : stdout).WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{matched} rows compared: {regressed} regression(s), {rows.Count(r => r.Status == "worse")} within limits, {rows.Count(r => r.Status == "better")} improvement(s), {oneSided} row(s) on one side only; {written}"));
             return regressed > 0 || (parse.GetValue(strict) && oneSided > 0) ? CliApp.Failure : CliApp.Success;
         });
@@ -72,7 +86,7 @@ internal static class CompareCommand
     private static void Print(TextWriter stdout, List<CompareRow> rows)
     {
         var c = CultureInfo.InvariantCulture;
-        var shown = rows.Where(r => r.Status is not ("same" or Comparer.NotRecorded)).ToList();
+        var shown = rows.Where(r => r.Status is not ("same" or Comparer.NotRecorded or Comparer.TooShort)).ToList();
         if (shown.Count > 0)
         {
             stdout.WriteLine($"  {"status",-15} {"engine",-30} {"phase",-10} {"metric",-18} {"base",16} {"current",16} {"change",9}");
@@ -85,11 +99,58 @@ internal static class CompareCommand
             stdout.WriteLine($"  {r.Status,-15} {r.Engine,-30} {r.Phase,-10} {r.Metric,-18} {b,16} {cur,16} {change,9}");
         }
 
+        if (rows.Count(r => r.Status == Comparer.TooShort) is int shortRuns and > 0)
+        {
+            stdout.WriteLine(string.Create(c, $"  {Comparer.TooShort,-15} {Comparer.ThroughputMetric}: {shortRuns} run(s) shorter than --min-seconds on a side, not gated"));
+        }
+
         // One line per metric, not per row: an older baseline lacks a new metric on every row.
         foreach (var g in rows.Where(r => r.Status == Comparer.NotRecorded).GroupBy(r => r.Metric))
         {
             string side = g.All(r => double.IsNaN(r.Base)) ? "base" : g.All(r => double.IsNaN(r.Current)) ? "current" : "base or current";
             stdout.WriteLine(string.Create(c, $"  {Comparer.NotRecorded,-15} {g.Key}: not recorded in {side} ({g.Count()} rows), not compared"));
+        }
+    }
+
+    private static void PrintJson(TextWriter stdout, List<CompareRow> rows)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartArray();
+            foreach (var r in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("trace", r.Trace);
+                w.WriteString("engine", r.Engine);
+                w.WriteString("profile", r.Profile);
+                w.WriteString("phase", r.Phase);
+                w.WriteString("metric", r.Metric);
+                Number(w, "base", r.Base);
+                Number(w, "current", r.Current);
+                Number(w, "delta", r.Delta);
+                Number(w, "delta_pct", r.DeltaPct);
+                Number(w, "limit_pct", r.LimitPct);
+                w.WriteString("status", r.Status);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
+    /// <summary>A value, or null where it is not a number (not recorded, a one-sided row, a change from 0).</summary>
+    private static void Number(System.Text.Json.Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value))
+        {
+            w.WriteNumber(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
         }
     }
 }

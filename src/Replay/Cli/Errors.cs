@@ -2,6 +2,7 @@ using Replay.Analysis.Costs;
 using Replay.Analysis.Reports;
 using Replay.Driver;
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 using Replay.Import;
 using Replay.Trace;
 
@@ -38,13 +39,21 @@ internal static class Errors
 
         // A bad --engine (unknown name, option or value) or an unknown profile name is a usage error like any bad
         // argument (SPEC §6); a profile file that is missing or broken is bad input.
-        return ex is EngineCannotReplayException or EngineSpecException or ProfileException { UnknownName: true } ? CliApp.UsageError : CliApp.Failure;
+        return ex is EngineCannotReplayException or EngineSpecException or ProfileException { UnknownName: true } or UsageException { Usage: true }
+            ? CliApp.UsageError
+            : CliApp.Failure;
     }
 }
 
-/// <summary>A bad combination of arguments found after parsing; reported like other errors.</summary>
-internal sealed class UsageException(string message) : Exception(message)
+/// <summary>
+/// A bad combination of arguments found after parsing; reported like other errors: exit 2 when <paramref name="usage"/>
+/// (the arguments alone are wrong), else 1 (what they name is missing or unreadable).
+/// </summary>
+internal sealed class UsageException(string message, bool usage = false) : Exception(message)
 {
+    /// <summary>The arguments contradict each other (exit 2), as opposed to naming a missing report (exit 1).</summary>
+    public bool Usage => usage;
+
     /// <summary>
     /// The path of <c>summary.parquet</c> in report folder <paramref name="dir"/>; throws when the folder or the
     /// summary is missing (every command that reads a report starts here).

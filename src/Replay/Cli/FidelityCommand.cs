@@ -24,14 +24,8 @@ internal static class FidelityCommand
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for fidelity.parquet and fidelity.md.", DefaultValueFactory = _ => Path.Combine("reports", "fidelity") };
-        var events = new Option<long>("--events", "-n") { Description = "Events per generated workload trace.", DefaultValueFactory = _ => DefaultEvents };
-        events.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() < 10_000)
-            {
-                r.AddError("--events must be at least 10000: shorter traces hold too few forks, builds or lookups to measure an effect.");
-            }
-        });
+        var events = NumberOptions.Long("--events", "Events per generated workload trace.", DefaultEvents, min: 10_000, alias: "-n",
+            why: "shorter traces hold too few forks, builds or lookups to measure an effect");
         var work = new Option<string?>("--work") { Description = "Folder for the generated traces (kept and reused; default: a folder under the system temp directory)." };
         var json = new Option<bool>("--json") { Description = "Print the table as JSON instead of markdown." };
         var baseline = new Option<string?>("--baseline")

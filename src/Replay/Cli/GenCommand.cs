@@ -18,15 +18,8 @@ internal static class GenCommand
         };
         workload.AcceptOnlyFromAmong(Workloads.All.Select(w => w.Name).ToArray());
         var output = new Option<string>("--output", "-o") { Description = "Trace file to write (.pq).", Required = true };
-        var seed = new Option<int>("--seed") { Description = "Random seed (same seed and options, same trace, byte for byte).", DefaultValueFactory = _ => 1 };
-        var events = new Option<long>("--events", "-n") { Description = "Approximate number of events.", DefaultValueFactory = _ => 100_000 };
-        events.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() <= 0)
-            {
-                r.AddError("--events must be positive.");
-            }
-        });
+        var seed = NumberOptions.Int("--seed", "Random seed (same seed and options, same trace, byte for byte).", 1);
+        var events = NumberOptions.Long("--events", "Approximate number of events.", 100_000, alias: "-n");
         var kernel = new KernelCliOptions();
 
         var cmd = new Command("gen", "Generate a synthetic guest trace from a Linux-like guest kernel model (well-formed per SPEC §1).")
@@ -53,7 +46,13 @@ internal static class GenCommand
 
             try
             {
-                long rows = await GenerateAsync(w, path, s, n, options, ct).ConfigureAwait(false);
+                long rows;
+                using (var progress = new ProgressBar(stderr) { Label = Path.GetFileName(path) })
+                {
+                    progress.Total = n;
+                    rows = await GenerateAsync(w, path, s, n, options, progress, ct).ConfigureAwait(false);
+                }
+
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {rows:N0} events of workload '{w.Name}' (seed {s})"));
                 return CliApp.Success;
             }
@@ -67,7 +66,12 @@ internal static class GenCommand
     }
 
     /// <summary>Generates workload <paramref name="w"/> into <paramref name="path"/>; returns the number of events.</summary>
-    public static async Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options = null, CancellationToken ct = default)
+    public static Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options = null, CancellationToken ct = default) =>
+        GenerateAsync(w, path, seed, events, options, null, ct);
+
+    /// <summary>As above; <paramref name="progress"/> hears the fraction of <paramref name="events"/> written after each batch.</summary>
+    public static async Task<long> GenerateAsync(Workload w, string path, int seed, long events, KernelOptions? options, IProgress<double>? progress,
+        CancellationToken ct = default)
     {
         options ??= new KernelOptions();
         var info = new TraceInfo
@@ -87,7 +91,12 @@ internal static class GenCommand
         }
 
         await using var writer = await TraceWriter.CreateAsync(path, info, hasTime: true, ct: ct).ConfigureAwait(false);
-        var kernel = new GuestKernel(options, b => writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult());
+        GuestKernel? kernel = null;
+        kernel = new GuestKernel(options, b =>
+        {
+            writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult();
+            progress?.Report(Math.Min(1, (kernel?.Events ?? 0) / (double)events));
+        });
         w.Generate(kernel, new WorkloadRandom(seed), events);
         kernel.Complete();
         await writer.CompleteAsync(ct).ConfigureAwait(false);

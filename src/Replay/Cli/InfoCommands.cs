@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.CommandLine;
+using System.Text;
+using System.Text.Json;
 using Replay.Analysis.Costs;
 using Replay.Engines.Contract;
 using Replay.Engines.Registry;
@@ -10,9 +13,52 @@ internal static class InfoCommands
 {
     public static Command Engines(TextWriter stdout)
     {
-        var cmd = new Command("engines", "List the engines with their options and defaults.");
-        cmd.SetAction(_ =>
+        var json = new Option<bool>("--json") { Description = "Print the engines and their options as JSON." };
+        var cmd = new Command("engines", "List the engines with their options and defaults.") { json };
+        cmd.SetAction(parse =>
         {
+            if (parse.GetValue(json))
+            {
+                stdout.WriteLine(Json(w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var d in EngineRegistry.All)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("name", d.Name);
+                        w.WriteString("description", d.Description);
+                        w.WriteStartArray("options");
+                        foreach (var o in d.Options)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("name", o.Name);
+                            w.WriteString("kind", o.Kind.ToString().ToLowerInvariant());
+                            w.WriteString("default", o.Default);
+                            if (o.Kind == OptionKind.Int)
+                            {
+                                w.WriteNumber("min", o.Min);
+                                w.WriteNumber("max", o.Max);
+                            }
+                            else if (o.Kind != OptionKind.Bool)
+                            {
+                                w.WriteStartArray("choices");
+                                o.Choices!.ToList().ForEach(w.WriteStringValue);
+                                w.WriteEndArray();
+                            }
+
+                            w.WriteString("description", o.Description);
+                            w.WriteEndObject();
+                        }
+
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                }));
+                return CliApp.Success;
+            }
+
             foreach (var d in EngineRegistry.All)
             {
                 stdout.WriteLine($"{d.Name}");
@@ -39,9 +85,35 @@ internal static class InfoCommands
 
     public static Command Profiles(TextWriter stdout)
     {
-        var cmd = new Command("profiles", "List the built-in cost profiles (use --profile NAME or a JSON file).");
-        cmd.SetAction(_ =>
+        var json = new Option<bool>("--json") { Description = "Print every built-in profile as JSON: name, default, and the whole profile document." };
+        var cmd = new Command("profiles", "List the built-in cost profiles (use --profile NAME or a JSON file).") { json };
+        cmd.SetAction(parse =>
         {
+            if (parse.GetValue(json))
+            {
+                stdout.WriteLine(Json(w =>
+                {
+                    w.WriteStartArray();
+                    foreach (var p in ProfileCatalog.BuiltIn)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("name", p.Name);
+                        w.WriteBoolean("default", p.Name == ProfileCatalog.DefaultName);
+                        w.WriteString("description", p.Description);
+                        w.WritePropertyName("profile");
+                        using (var doc = JsonDocument.Parse(p.Json))
+                        {
+                            doc.WriteTo(w);
+                        }
+
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndArray();
+                }));
+                return CliApp.Success;
+            }
+
             foreach (var p in ProfileCatalog.BuiltIn)
             {
                 string mark = p.Name == ProfileCatalog.DefaultName ? " (default)" : "";
@@ -51,5 +123,16 @@ internal static class InfoCommands
             return CliApp.Success;
         });
         return cmd;
+    }
+
+    private static string Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(w);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 }

@@ -10,7 +10,7 @@ namespace Replay.Cli;
 /// </summary>
 internal sealed class KernelCliOptions
 {
-    public Option<int> Vcpus { get; } = new("--vcpus") { Description = "Guest vCPUs (1-64); processes are scheduled over them.", DefaultValueFactory = _ => 1 };
+    public Option<int> Vcpus { get; } = NumberOptions.Int("--vcpus", "Guest vCPUs (1-64); processes are scheduled over them.", 1, min: 1, max: 64);
 
     public Option<string> Memory { get; } = new("--memory")
     {
@@ -18,7 +18,7 @@ internal sealed class KernelCliOptions
         DefaultValueFactory = _ => "4G",
     };
 
-    public Option<int> Levels { get; } = new("--levels") { Description = "Paging levels: 4 (48-bit) or 5 (57-bit).", DefaultValueFactory = _ => 4 };
+    public Option<int> Levels { get; } = NumberOptions.Int("--levels", "Paging levels: 4 (48-bit) or 5 (57-bit).", 4, min: 4, max: 5);
 
     public Option<bool> Pcid { get; } = new("--pcid") { Description = "PCID as Linux uses it: 6 dynamic ASIDs per vCPU, CR3 bit 63 when the ASID's entries are still valid." };
 

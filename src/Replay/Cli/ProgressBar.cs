@@ -1,15 +1,46 @@
+using System.Diagnostics;
+using System.Globalization;
+using Replay.Driver;
+
 namespace Replay.Cli;
 
-/// <summary>A one-line progress bar on stderr, drawn only when stderr is a terminal; reports may come from any thread.</summary>
-internal sealed class ProgressBar(TextWriter stderr) : IProgress<double>, IDisposable
+/// <summary>
+/// A one-line progress bar on stderr with the rate and the time left, drawn only when stderr is a terminal; reports
+/// may come from any thread. The rate is in events per second when <see cref="Total"/> is known; the time left is
+/// the elapsed time scaled by the fraction still to do (<c>elapsed × (1 − f) / f</c>), shown once 1% is done.
+/// </summary>
+internal sealed class ProgressBar : IEventProgress, IDisposable
 {
-    private readonly bool _enabled = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+    private readonly TextWriter _stderr;
+    private readonly bool _enabled;
+    private readonly Func<TimeSpan> _clock;
     private readonly Lock _lock = new();
     private int _lastPercent = -1;
-
+    private int _lastWidth;
+    private TimeSpan _start;
     private string _label = "";
 
-    /// <summary>The trace being replayed; a new one starts the bar again from 0.</summary>
+    public ProgressBar(TextWriter stderr)
+        : this(stderr, ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected, Clock())
+    {
+    }
+
+    private static Func<TimeSpan> Clock()
+    {
+        var watch = Stopwatch.StartNew();
+        return () => watch.Elapsed;
+    }
+
+    /// <summary>For tests: drawn when <paramref name="enabled"/>, timed by <paramref name="clock"/>.</summary>
+    internal ProgressBar(TextWriter stderr, bool enabled, Func<TimeSpan> clock)
+    {
+        _stderr = stderr;
+        _enabled = enabled;
+        _clock = clock;
+        _start = clock();
+    }
+
+    /// <summary>The trace or file being worked on; a new one starts the bar, its clock and its total again.</summary>
     public string Label
     {
         get => _label;
@@ -19,9 +50,14 @@ internal sealed class ProgressBar(TextWriter stderr) : IProgress<double>, IDispo
             {
                 _label = value;
                 _lastPercent = -1;
+                _start = _clock();
+                Total = 0;
             }
         }
     }
+
+    /// <summary>Events (or records) that a fraction of 1.0 stands for; 0 when unknown (no rate shown).</summary>
+    public long Total { get; set; }
 
     public void Report(double value)
     {
@@ -39,9 +75,37 @@ internal sealed class ProgressBar(TextWriter stderr) : IProgress<double>, IDispo
             }
 
             _lastPercent = percent;
-            int filled = percent / 4;
-            stderr.Write($"\r{_label} [{new string('#', filled)}{new string(' ', 25 - filled)}] {percent,3}%");
+            string line = Line(_label, percent, value, (_clock() - _start).TotalSeconds, Total);
+            _stderr.Write("\r" + line.PadRight(_lastWidth));
+            _lastWidth = line.Length;
         }
+    }
+
+    /// <summary>The bar's text: label, bar, percent, rate (when the total is known) and the time left.</summary>
+    internal static string Line(string label, int percent, double fraction, double seconds, long total)
+    {
+        var c = CultureInfo.InvariantCulture;
+        int filled = percent / 4;
+        string line = $"{label} [{new string('#', filled)}{new string(' ', 25 - filled)}] {percent,3}%";
+        if (seconds > 0 && total > 0)
+        {
+            line += string.Create(c, $"  {fraction * total / seconds / 1e6:0.0}M events/s");
+        }
+
+        if (seconds > 0 && fraction >= 0.01 && fraction < 1)
+        {
+            line += "  ETA " + Duration(seconds * (1 - fraction) / fraction);
+        }
+
+        return line;
+    }
+
+    private static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Ceiling(seconds));
+        return t.TotalHours >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}")
+            : string.Create(CultureInfo.InvariantCulture, $"{t.Minutes}:{t.Seconds:00}");
     }
 
     public void Done()
@@ -50,10 +114,11 @@ internal sealed class ProgressBar(TextWriter stderr) : IProgress<double>, IDispo
         {
             if (_enabled && _lastPercent >= 0)
             {
-                stderr.Write("\r" + new string(' ', _label.Length + 36) + "\r");
+                _stderr.Write("\r" + new string(' ', _lastWidth) + "\r");
             }
 
             _lastPercent = -1;
+            _lastWidth = 0;
         }
     }
 

@@ -23,7 +23,7 @@ internal sealed class RunCommand
     private readonly Option<string?> _out = new("--out", "-o") { Description = "Report folder (default reports/<trace stem>/ per trace)." };
     private readonly Option<bool> _verify = new("--verify") { Description = "Check every access of every engine against a fresh walk of the guest tables." };
     private readonly Option<bool> _strict = new("--strict") { Description = "Stop at the first trace well-formedness warning." };
-    private readonly Option<long> _window = new("--window") { Description = "Events per timeline window.", DefaultValueFactory = _ => 1_000_000 };
+    private readonly Option<long> _window = NumberOptions.Long("--window", "Events per timeline window.", 1_000_000);
     private readonly Option<bool> _json = new("--json") { Description = "Print the summary as JSON instead of a table." };
 
     private RunCommand()
@@ -34,13 +34,6 @@ internal sealed class RunCommand
             foreach (var t in r.Tokens.Where(t => t.Value.StartsWith('-')))
             {
                 r.AddError($"Unrecognized option '{t.Value}'.");
-            }
-        });
-        _window.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() <= 0)
-            {
-                r.AddError("--window must be a positive number of events.");
             }
         });
     }
@@ -71,6 +64,10 @@ internal sealed class RunCommand
         var (specs, skippable) = ParseEngines(parse.GetValue(_engines) ?? ["all"]);
         var traces = parse.GetValue(_traces)!;
         string? outDir = parse.GetValue(_out);
+        if (outDir is not null)
+        {
+            ReportFolders.RequireDistinctNames(traces);
+        }
 
         // Each report folder's lock is taken before any replay: a second run into the same folder fails now, with one
         // sentence, instead of replaying and then replacing this run's reports.
@@ -108,7 +105,7 @@ internal sealed class RunCommand
         }
         else
         {
-            written.AddRange(outcomes.Zip(ReportDirs(traces, null), (o, dir) => (dir, ReportBuilder.Build(profile, [o.Result]))));
+            written.AddRange(ReportFolders.For(traces).Zip(outcomes, (dir, o) => (dir, ReportBuilder.Build(profile, [o.Result]))));
         }
 
         foreach (var (dir, tables) in written)
@@ -118,22 +115,32 @@ internal sealed class RunCommand
         }
 
         var summary = written.SelectMany(w => w.Tables.Summary).ToList();
+        foreach (var o in outcomes.Where(o => o.Result.Engines.Count > 0 && o.Result.Engines[0].All.Accesses == 0))
+        {
+            // Every cost replay measures is paid by accesses (hidden faults, TLB misses, walks): without one the report is all zeros.
+            await stderr.WriteLineAsync($"replay: warning: {o.Result.Trace} has no read, write or fetch events, so every engine's access costs are 0.").ConfigureAwait(false);
+        }
+
         if (parse.GetValue(_json))
         {
             SummaryPrinter.PrintJson(stdout, summary);
         }
         else
         {
-            SummaryPrinter.PrintTable(stdout, summary, outcomes, written.Select(w => w.Dir).ToList(), profile.Name);
+            // Each trace's own rows: by folder without --out (names may repeat), by name in the one --out report (they cannot).
+            var perTrace = outcomes.Select((o, i) => outDir is null
+                ? (o, (IReadOnlyList<SummaryRow>)written[i].Tables.Summary, (IReadOnlyList<ExitRow>)written[i].Tables.Exits)
+                : (o, summary.Where(r => r.Trace == o.Result.Trace).ToList(), written[0].Tables.Exits.Where(e => e.Trace == o.Result.Trace).ToList())).ToList();
+            SummaryPrinter.PrintTable(stdout, perTrace, written.Select(w => w.Dir).ToList(), profile.Name);
         }
 
         return CliApp.Success;
     }
 
-    /// <summary>The report folders a run writes: <paramref name="outDir"/>, or <c>reports/STEM</c> per trace.</summary>
+    /// <summary>The report folders a run writes: <paramref name="outDir"/>, or one per trace (<see cref="ReportFolders.For"/>).</summary>
     private static List<string> ReportDirs(IReadOnlyList<string> traces, string? outDir) => outDir is not null
         ? [outDir]
-        : traces.Select(t => Path.Combine("reports", Path.GetFileNameWithoutExtension(t))).ToList();
+        : ReportFolders.For(traces);
 
     /// <summary>Releases every report-folder lock a run took.</summary>
     private sealed class LockSet(List<ReportFolder> locks) : IDisposable

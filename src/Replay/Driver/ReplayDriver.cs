@@ -24,6 +24,13 @@ public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> E
     Action<IReadOnlyList<ExitKind>>? CheckPrices = null);
 
 /// <summary>A replayed trace: the results for the reports plus what the checker found, and the engines skipped (name, why).</summary>
+/// <summary>A progress sink that is also told how many events its fractions are of, so it can show a rate.</summary>
+public interface IEventProgress : IProgress<double>
+{
+    /// <summary>Events the fraction 1.0 stands for.</summary>
+    long Total { set; }
+}
+
 public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long Warnings,
     IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds, IReadOnlyList<(string Engine, string Reason)> Skipped);
 
@@ -88,6 +95,11 @@ public static class ReplayDriver
         }
 
         var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);
+        if (progress is IEventProgress events)
+        {
+            events.Total = reader.RowCount;
+        }
+
         long done = await PipelineAsync(reader, checker, req, info, runs, progress, ct).ConfigureAwait(false);
 
         long lastEvent = done - 1;

@@ -20,6 +20,7 @@ public sealed class DrMemTraceImporter : IDisposable
 
     private readonly List<DrMemTraceThread> _threads = [];
     private readonly ImportOptions _options;
+    private readonly string _input;
     private long _limit;
 
     /// <summary>Opens every thread file of <paramref name="dirOrZip"/> and reads each one's opening metadata.</summary>
@@ -27,6 +28,7 @@ public sealed class DrMemTraceImporter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _input = dirOrZip;
         try
         {
             foreach (string f in ThreadFiles(dirOrZip))
@@ -102,6 +104,7 @@ public sealed class DrMemTraceImporter : IDisposable
             }
         }
 
+        stats.RequireRecords(_input);
         stats.Events = host.Events;
         return stats;
     }

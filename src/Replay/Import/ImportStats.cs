@@ -81,6 +81,20 @@ public sealed class ImportStats
         ["kernel_insns"] = KernelInsns,
     });
 
+    /// <summary>
+    /// Throws when the import read no valid access record from <paramref name="inputs"/> (a binary file read with
+    /// <c>--skip-bad</c>, an empty trace, the wrong format): a trace of kernel events alone is not what was asked for,
+    /// so the import fails before anything is written.
+    /// </summary>
+    public void RequireRecords(string inputs)
+    {
+        if (Records == 0)
+        {
+            string skipped = BadRecords > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({BadRecords:N0} malformed skipped)") : "";
+            throw new ImportFormatException($"{inputs}: no valid access record in it{skipped}, so no trace was written.");
+        }
+    }
+
     /// <summary>One line for people.</summary>
     public override string ToString()
     {

@@ -14,15 +14,14 @@ internal sealed class LackeyImport : IImporterCommand
         Arity = ArgumentArity.OneOrMore,
     };
 
-    private readonly Option<long> _slice = new("--slice")
-    {
-        Description = "Records a file runs before the next file's turn (round-robin over files, a context switch each turn).",
-        DefaultValueFactory = _ => ImportOptions.DefaultSlice,
-    };
+    private readonly Option<long> _slice = Cli.NumberOptions.Long("--slice",
+        "Records a file runs before the next file's turn (round-robin over files, a context switch each turn).", ImportOptions.DefaultSlice);
 
     private readonly TraceImportOptions _common = new();
 
-    private LackeyImport() => _slice.Validators.Add(r => TraceImportOptions.Positive(r, "--slice"));
+    private LackeyImport()
+    {
+    }
 
     public IEnumerable<Symbol> Symbols => [_files, _slice, .. _common.Symbols];
 

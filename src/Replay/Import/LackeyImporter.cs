@@ -42,6 +42,7 @@ public sealed class LackeyImporter
 
             RoundRobin(host, readers, stats);
             stats.BadRecords += readers.Sum(r => r.BadLines);
+            stats.RequireRecords(string.Join(", ", _files));
         }
         finally
         {

@@ -17,13 +17,6 @@ internal sealed class TraceImportOptions
     public TraceImportOptions(bool outputRequired = true)
     {
         Output = new("--output", "-o") { Description = "Trace file to write (.pq); written to a temporary name, then renamed.", Required = outputRequired };
-        Limit.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long?>() is <= 0)
-            {
-                r.AddError("--limit must be positive.");
-            }
-        });
     }
 
     public Option<string> Output { get; }
@@ -32,7 +25,7 @@ internal sealed class TraceImportOptions
 
     public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Count and skip malformed lines or records instead of failing." };
 
-    public Option<long?> Limit { get; } = new("--limit") { Description = "Stop after this many access records." };
+    public Option<long?> Limit { get; } = Cli.NumberOptions.OptionalLong("--limit", "Stop after this many access records.");
 
     /// <summary>The options in the order <c>--help</c> lists them.</summary>
     public IEnumerable<Symbol> Symbols

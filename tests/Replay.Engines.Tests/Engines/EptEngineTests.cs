@@ -1,4 +1,5 @@
 using Replay.Engines.Contract;
+using Replay.Engines.Registry;
 using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;

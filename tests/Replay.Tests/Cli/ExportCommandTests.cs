@@ -16,7 +16,7 @@ public sealed class ExportCommandTests : IDisposable
         string report = await Report();
         var (code, stdout, err) = await Cli.RunAsync("export", report, "--format", "csv", "--out", _d.File("csv"));
         Assert.True(code == 0, err);
-        Assert.Equal(5, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // summary, exits, timeline, counters, timeline_exits
+        Assert.Equal(10, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // summary, exits, timeline, counters, timeline_exits, each with its .meta.json
 
         var summary = await ReportReader.ReadSummaryAsync(Path.Combine(report, "summary.parquet"));
         var lines = await File.ReadAllLinesAsync(_d.File("csv/summary.csv"));
@@ -32,6 +32,30 @@ public sealed class ExportCommandTests : IDisposable
             Assert.Equal(summary[i].MmuCycles, double.Parse(fields[header.IndexOf("mmu_cycles")], CultureInfo.InvariantCulture));
             Assert.Equal(summary[i].Slowdown, double.Parse(fields[header.IndexOf("slowdown")], CultureInfo.InvariantCulture));
         }
+    }
+
+    [Fact]
+    public async Task Each_exported_file_keeps_its_provenance_in_a_meta_json_sidecar()
+    {
+        string report = await Report();
+        var (code, stdout, err) = await Cli.RunAsync("export", report, "--format", "csv", "--out", _d.File("csv"));
+        Assert.True(code == 0, err);
+        Assert.Contains(_d.File("csv/summary.meta.json"), stdout);
+        foreach (var name in ReportExporter.FileNames)
+        {
+            var metadata = await ReportReader.ReadMetadataAsync(Path.Combine(report, name));
+            using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(_d.File(Path.Combine("csv", Path.GetFileNameWithoutExtension(name) + ".meta.json"))));
+            Assert.Equal(name, doc.RootElement.GetProperty("file").GetString());
+            var sidecar = doc.RootElement.GetProperty("metadata").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+            Assert.Equal(metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, (string?)kv.Value)), sidecar.Select(kv => (kv.Key, kv.Value)));
+        }
+
+        using var summary = JsonDocument.Parse(await File.ReadAllTextAsync(_d.File("csv/summary.meta.json")));
+        var meta = summary.RootElement.GetProperty("metadata");
+        Assert.StartsWith("replay ", meta.GetProperty("replay.command").GetString());
+        Assert.Equal(64, meta.GetProperty("replay.trace.sha256").GetString()!.Length);
+        using var profile = JsonDocument.Parse(meta.GetProperty("replay.profile").GetString()!); // the whole profile, as JSON text
+        Assert.Equal("skylake", profile.RootElement.GetProperty("name").GetString());
     }
 
     [Fact]

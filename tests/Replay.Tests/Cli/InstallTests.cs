@@ -44,7 +44,8 @@ public sealed class InstallTests
     /// <summary>The summary table's row for <paramref name="engine"/> without its last column (Mevents/s, a rate).</summary>
     private static string CountsOf(string stdout, string engine)
     {
-        string row = stdout.Split('\n').Single(l => l.TrimStart().StartsWith(engine + " ", StringComparison.Ordinal));
+        // The summary table's rows are indented two spaces; the exits table below it four.
+        string row = stdout.Split('\n').Single(l => l.StartsWith("  " + engine + " ", StringComparison.Ordinal));
         string[] cells = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(cells.Length > 5, row);
         return string.Join(' ', cells[..^1]);
