@@ -45,6 +45,7 @@ public static class EngineRegistry
         ShadowCachedEngine.Descriptor,
         WritablePtEngine.Descriptor,
         EptEngine.Descriptor,
+        Agile.AgileEngine.Descriptor,
     ];
 
     public static EngineDescriptor? Find(string name) =>

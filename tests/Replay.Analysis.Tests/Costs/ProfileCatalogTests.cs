@@ -11,6 +11,7 @@ public class ProfileCatalogTests
         "shadow_fill", "guest_pf_reflect", "cr3_flush", "flush_all", "invlpg",
         "pt_emulate", "fast_emulate", "oos_unsync", "oos_resync", "cr3_switch", "unshadow",
         "ptwr_disconnect", "ptwr_reconnect", "ptwr_emulate", "mmu_update", "new_baseptr", "mmuext_op", "ept_fill",
+        "agile_to_nested", "agile_to_shadow", "agile_dirty_scan",
     ];
 
     public static TheoryData<string> BuiltInNames() => new(ProfileCatalog.BuiltIn.Select(p => p.Name));
