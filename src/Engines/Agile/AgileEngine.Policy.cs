@@ -55,9 +55,14 @@ public sealed partial class AgileEngine
     {
         Tick(inv.Index);
 
-        // Write protection keeps every shadow entry coherent, so the exits only do what the hardware would.
+        // Write protection keeps every shadow entry coherent and write-heavy pages go nested instead of out of sync,
+        // so INVLPG has nothing to resync: INVLPG exiting is off (as KVM runs EPT guests) and the hardware drops the
+        // va itself. A flush 0 is a CR3 reload (CR3-load exiting is on: sCR3 must be found); flush 1 a CR4 write.
         HardwareMmu.Invalidate(Machine, inv);
-        Stats.Exit(inv.Kind switch { InvalidationKind.Page => InvlpgExit, InvalidationKind.All => FlushAll, _ => Cr3Switch });
+        if (inv.Kind != InvalidationKind.Page)
+        {
+            Stats.Exit(inv.Kind == InvalidationKind.All ? FlushAll : Cr3Switch);
+        }
     }
 
     /// <summary>Gives the vCPU the shadow root of guest root <paramref name="gfn"/>; true when it had to be created.</summary>

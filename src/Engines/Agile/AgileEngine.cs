@@ -34,21 +34,19 @@ public sealed partial class AgileEngine : IMmuEngine
     // scan, inside the host timer exit that already happens and is not modelled): WITHIN_EXIT.
     private const int Cr3Switch = 0;
     private const int FlushAll = 1;
-    private const int InvlpgExit = 2;
-    private const int ShadowFill = 3;
-    private const int GuestPfReflect = 4;
-    private const int PtEmulate = 5;
-    private const int EptFill = 6;
-    private const int PrefetchWithin = 7;
-    private const int ToNestedWithin = 8;
-    private const int ToShadowWithin = 9;
-    private const int DirtyScanWithin = 10;
+    private const int ShadowFill = 2;
+    private const int GuestPfReflect = 3;
+    private const int PtEmulate = 4;
+    private const int EptFill = 5;
+    private const int PrefetchWithin = 6;
+    private const int ToNestedWithin = 7;
+    private const int ToShadowWithin = 8;
+    private const int DirtyScanWithin = 9;
 
     private static readonly ExitKind[] Kinds =
     [
         new(ExitReason.CrAccess, "cr3_switch"),
         new(ExitReason.CrAccess, "flush_all"),
-        new(ExitReason.Invlpg, "invlpg"),
         new(ExitReason.ExceptionNmi, "shadow_fill"),
         new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
         new(ExitReason.ExceptionNmi, "pt_emulate"),

@@ -79,7 +79,7 @@ public sealed class ShadowCachedPropertyTests
     /// protecting and tearing down leaves (and whole page tables) as a guest kernel would, each narrowing
     /// followed by an INVLPG on every vCPU (a shootdown), so the trace stays well formed.
     /// </summary>
-    private static TestTrace RandomTrace(int seed, int vcpus, bool pageTableWrites, bool pcid = false)
+    internal static TestTrace RandomTrace(int seed, int vcpus, bool pageTableWrites, bool pcid = false)
     {
         var rng = new Random(seed);
         var t = new TestTrace();
