@@ -17,6 +17,10 @@ public sealed partial class AgileEngine
     private readonly Dictionary<ulong, TablePage> _pages = new();
     private readonly HashSet<ulong> _nestedFrames = new();
     private readonly List<TablePage> _writtenThisInterval = new();
+    private readonly List<TablePage> _loadedThisInterval = new();
+
+    /// <summary>The CR3-target values the VMM has listed (<see cref="AgileOptions.Cr3Targets"/>): CR3 values of nested roots.</summary>
+    private readonly List<ulong> _cr3Targets = new();
     private long _nextScan;
 
     public void LoadCr3(in Cr3Load load)
@@ -41,6 +45,28 @@ public sealed partial class AgileEngine
         }
 
         HardwareMmu.LoadCr3(Machine, load);
+        if (tp.Nested && _cr3Targets.Contains(load.Value))
+        {
+            // A CR3-target value: the hardware loads it without an exit and walks from it in nested mode.
+            Stats.Counters[CTargetLoads]++;
+            return;
+        }
+
+        if (_o.Cr3Targets > 0 && !tp.Nested && tp.Loads++ == 0)
+        {
+            _loadedThisInterval.Add(tp);
+        }
+
+        if (_o.Cr3Targets > 0 && !tp.Nested && tp.Loads >= _o.NestedCr3Loads)
+        {
+            ToNested(gfn, tp, CToNested);
+        }
+
+        if (tp.Nested && _cr3Targets.Count < _o.Cr3Targets)
+        {
+            _cr3Targets.Add(load.Value);
+        }
+
         int built = 0;
         if (!tp.Nested)
         {
@@ -115,6 +141,12 @@ public sealed partial class AgileEngine
         }
 
         _writtenThisInterval.Clear();
+        foreach (var tp in _loadedThisInterval)
+        {
+            tp.Loads = 0;
+        }
+
+        _loadedThisInterval.Clear();
         if (_nestedFrames.Count == 0)
         {
             return;
@@ -197,6 +229,7 @@ public sealed partial class AgileEngine
     {
         tp.Nested = false;
         _nestedFrames.Remove(gfn);
+        _cr3Targets.RemoveAll(value => (value & Pte.AddrMask) >> Pte.PageShift == gfn); // its loads must exit again
         Stats.Counters[CToShadow]++;
         bool root = Machine.Vcpus.Any(v => v.Cr3 >> Pte.PageShift == gfn);
         long units = 0;
@@ -309,6 +342,9 @@ public sealed partial class AgileEngine
 
         /// <summary>Trapped writes this interval.</summary>
         public int Writes;
+
+        /// <summary>With CR3-target values: CR3 loads (exits) of it as a root this interval.</summary>
+        public int Loads;
 
         /// <summary>Shadow entries with the switch bit leading to it: (shadow page id &lt;&lt; 9) | index.</summary>
         public readonly List<long> SwitchParents = new(1);

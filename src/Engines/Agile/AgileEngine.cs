@@ -75,13 +75,14 @@ public sealed partial class AgileEngine : IMmuEngine
     private const int CEptPscHits = 13;
     private const int CRewalk = 14;
     private const int CPrefetched = 15;
-    private const int CWalksL1 = 16;
+    private const int CTargetLoads = 16;
+    private const int CWalksL1 = 17;
 
     private static readonly string[] FixedCounters =
     [
         "agile_to_nested", "agile_to_shadow", "agile_start_nested", "agile_walks_shadow", "hidden_faults", "dirty_faults",
         "pt_write_exits", "guest_faults_unexited", "shadow_walk_refs", "guest_walk_refs", "ept_walk_refs",
-        "nested_tlb_hits", "nested_tlb_misses", "ept_psc_hits", "tlb_permission_rewalks", "prefetched",
+        "nested_tlb_hits", "nested_tlb_misses", "ept_psc_hits", "tlb_permission_rewalks", "prefetched", "cr3_target_loads",
     ];
 
     private readonly AgileOptions _o;

@@ -26,7 +26,15 @@ namespace Replay.Engines.Agile;
 /// </param>
 /// <param name="Prefetch">Leaf entries filled with each hidden fault: the aligned block of this many (KVM <c>PTE_PREFETCH_NUM</c>, 8); 1 = none.</param>
 /// <param name="EptLevels">Levels of the nested (EPT) dimension, 4 or 5.</param>
-public sealed record AgileOptions(int NestedWrites = 2, int Interval = 100_000, bool NewNested = true, int Prefetch = 8, int EptLevels = 4)
+/// <param name="Cr3Targets">
+/// Not in the paper (0, the default, leaves every CR3 load an exit, as the paper's shadow mode has it): the VMM lists up
+/// to this many nested roots as VT-x CR3-target values (Intel SDM Vol. 3C §25.1.3: a MOV to CR3 whose operand is one of
+/// the CR3-target values does not exit; processors support 4), so a process running on a nested root switches in
+/// without an exit, and a root loaded <see cref="NestedCr3Loads"/> times in an interval goes nested.
+/// </param>
+/// <param name="NestedCr3Loads">With <see cref="Cr3Targets"/>: CR3 loads of one root within an interval that move it to nested mode. [est]</param>
+public sealed record AgileOptions(int NestedWrites = 2, int Interval = 100_000, bool NewNested = true, int Prefetch = 8, int EptLevels = 4,
+    int Cr3Targets = 0, int NestedCr3Loads = 64)
 {
     /// <summary>The registry's option list, defaults as above.</summary>
     public static IReadOnlyList<EngineOption> Declared { get; } =
@@ -39,8 +47,13 @@ public sealed record AgileOptions(int NestedWrites = 2, int Interval = 100_000, 
             "Processes created during the trace (root written before its first CR3 load) start in nested mode."),
         new EngineOption("prefetch", OptionKind.Int, "8", "Aligned block of leaf entries filled with each hidden fault (KVM PTE_PREFETCH_NUM); 1 = none.", Min: 1, Max: 512),
         new EngineOption("ept_levels", OptionKind.Int, "4", "Levels of the nested (EPT) dimension (4 or 5).", Min: 4, Max: 5),
+        new EngineOption("cr3_targets", OptionKind.Int, "0",
+            "Not in the paper: nested roots listed as VT-x CR3-target values, whose CR3 loads do not exit (0 = every CR3 load exits).", Max: 4),
+        new EngineOption("nested_cr3_loads", OptionKind.Int, "64",
+            "With cr3_targets: CR3 loads of one root within an interval that move it to nested mode.", Min: 1, Max: 1 << 20),
     ];
 
     public static AgileOptions From(EngineOptions o) =>
-        new(o.GetInt("nested_writes"), o.GetInt("interval"), o.GetBool("new_nested"), o.GetInt("prefetch"), o.GetInt("ept_levels"));
+        new(o.GetInt("nested_writes"), o.GetInt("interval"), o.GetBool("new_nested"), o.GetInt("prefetch"), o.GetInt("ept_levels"),
+            o.GetInt("cr3_targets"), o.GetInt("nested_cr3_loads"));
 }

@@ -230,12 +230,38 @@ public sealed class AgileEngineTests
     public void Replay_engines_lists_agile_with_its_options_and_paper_defaults()
     {
         var d = EngineRegistry.Find("agile")!;
-        Assert.Equal(["nested_writes", "interval", "new_nested", "prefetch", "ept_levels"], d.Options.Select(o => o.Name));
+        Assert.Equal(["nested_writes", "interval", "new_nested", "prefetch", "ept_levels", "cr3_targets", "nested_cr3_loads"], d.Options.Select(o => o.Name));
         Assert.Equal(new AgileOptions(), Agile().Options);
         Assert.Equal("agile:interval=10", EngineRegistry.Parse("agile:interval=10").CanonicalName);
     }
 
+    [Fact]
+    public void With_CR3_target_values_a_root_loaded_often_goes_nested_and_its_loads_stop_exiting()
+    {
+        // Two processes that existed before recording, switched R1, R2, R1, R2, R1, R2 with nested_cr3_loads=2: the
+        // second load of each exits, moves the root nested and lists it as a CR3-target value; the later loads do not exit.
+        var t = new TestTrace();
+        ulong r1 = t.NewRoot();
+        t.Map(r1, A, 0x100);
+        ulong r2 = t.NewRoot();
+        t.Map(r2, A, 0x101);
+        for (int i = 0; i < 3; i++)
+        {
+            t.Cr3(r1);
+            t.Read(A);
+            t.Cr3(r2);
+            t.Read(A);
+        }
+
+        var e = t.Run(Agile("cr3_targets=2,nested_cr3_loads=2"));
+        Assert.Equal(4, e.Count("cr3_switch"));
+        Assert.Equal(2, e.Counter("cr3_target_loads"));
+        Assert.Equal(2, e.Counter("agile_to_nested"));
+        Assert.Equal(0, t.Run(Agile()).Counter("cr3_target_loads")); // off by default: all 6 loads exit
+    }
+
     [Theory]
+    [InlineData("cr3_targets=4,nested_cr3_loads=3,interval=30", 8, 2)]
     [InlineData("", 1, 1)]
     [InlineData("", 7, 3)]
     [InlineData("nested_writes=1", 2, 1)]
