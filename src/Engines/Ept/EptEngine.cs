@@ -242,7 +242,7 @@ public sealed class EptEngine : IMmuEngine
     {
         public WalkTally Tally;
 
-        public bool BeforeRead(ulong tableGpa, ulong entryGpa)
+        public bool BeforeRead(ulong tableGpa, ulong entryGpa, int level)
         {
             if (!nested.Translate(tableGpa, ref Tally))
             {

@@ -49,20 +49,22 @@ public struct WalkResult
 
 /// <summary>
 /// Called by <see cref="PageWalker"/> before it reads an entry of a guest table, with the table's and the entry's
-/// guest-physical addresses; returning false stops the walk there (the entry is not read and not counted). Under
+/// guest-physical addresses and the table's level (the paging level the walk is at: the root's level, e.g. 4, first,
+/// then one less per table, 1 for a page table; a walk that starts from a paging-structure-cache entry starts below
+/// the root); returning false stops the walk there (the entry is not read and not counted). Under
 /// EPT this is where each guest table's gpa is translated (and where an EPT violation stops the walk); a hardware
 /// walk asks the memory hierarchy for the entry's line here. Implemented by structs so the walk is specialised per
 /// caller, and kept by value so a walk attempt that is undone leaves no trace in the hook's state.
 /// </summary>
 public interface IGuestTableAccess
 {
-    bool BeforeRead(ulong tableGpa, ulong entryGpa);
+    bool BeforeRead(ulong tableGpa, ulong entryGpa, int level);
 }
 
 /// <summary>Guest tables read by software (the reference walk, a hypervisor's walk of the guest tables): never stops a walk, costs nothing.</summary>
 public struct DirectTableAccess : IGuestTableAccess
 {
-    public readonly bool BeforeRead(ulong tableGpa, ulong entryGpa) => true;
+    public readonly bool BeforeRead(ulong tableGpa, ulong entryGpa, int level) => true;
 }
 
 /// <summary>
@@ -73,7 +75,7 @@ public struct CachedTableAccess(MemoryHierarchy caches, int vcpu) : IGuestTableA
 {
     public WalkServed Served;
 
-    public bool BeforeRead(ulong tableGpa, ulong entryGpa)
+    public bool BeforeRead(ulong tableGpa, ulong entryGpa, int level)
     {
         Served.Add(caches.Data(vcpu, entryGpa));
         return true;
@@ -166,7 +168,7 @@ public static class PageWalker
         while (true)
         {
             ulong entryAddr = table + ((ulong)Pte.Index(va, level) << Pte.EntryShift);
-            if (!tables.BeforeRead(table, entryAddr))
+            if (!tables.BeforeRead(table, entryAddr, level))
             {
                 r.Fault = true;
                 r.Stopped = true;

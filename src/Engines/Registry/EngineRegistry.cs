@@ -38,6 +38,7 @@ public static class EngineRegistry
         ShadowCachedEngine.Descriptor,
         WritablePtEngine.Descriptor,
         EptEngine.Descriptor,
+        Agile.AgileEngine.Descriptor,
         HybridEngine.Descriptor,
     ];
 

@@ -443,7 +443,7 @@ public sealed partial class ShadowCachedEngine
         private ulong _t0, _t1, _t2, _t3, _t4;
         private int _n;
 
-        public bool BeforeRead(ulong tableGpa, ulong entryGpa)
+        public bool BeforeRead(ulong tableGpa, ulong entryGpa, int level)
         {
             switch (_n++)
             {

@@ -21,6 +21,7 @@ public sealed class RunCommandTests
             "shadow-cached:pool_pages=8", "shadow-cached:personality=kvm,pool_pages=8",
             "writable-pt", "writable-pt:unpin_on_dying=false",
             "ept", "ept:prepopulate=true", "ept:large_pages=true", "ept:ept_levels=5",
+            "agile", "agile:nested_writes=1,interval=5000", "agile:new_nested=false,prefetch=1",
         })
         {
             var (code, _, err) = await Cli.RunAsync(trace, "--engine", engine, "--verify", "--strict", "--out", d.File("r-" + engine.Replace(':', '_')));
