@@ -99,10 +99,16 @@ public static class Comparer
     }
 
     /// <summary>
+    /// The profile of a measured report (what a real hypervisor did, e.g. <c>replay import xentrace --report</c>):
+    /// nothing in it is priced, so set beside a replay its rows are listed one-sided rather than refused.
+    /// </summary>
+    public const string MeasuredProfile = "measured";
+
+    /// <summary>
     /// Why <paramref name="baseRows"/> and <paramref name="currentRows"/> cannot be compared, as one sentence, or null
     /// when they can: a trace both name but whose SHA-256 differs (another trace under the same name, so every change
     /// would be read as a regression), or no (trace, engine, profile, phase) row in common because the profiles or the
-    /// traces differ. Rows that do not record a hash (empty) are not checked, nor any when <paramref name="checkHashes"/> is false.
+    /// traces differ (unless one side is a measured report). Rows that do not record a hash (empty) are not checked, nor any when <paramref name="checkHashes"/> is false.
     /// </summary>
     public static string? Incomparable(IReadOnlyList<SummaryRow> baseRows, IReadOnlyList<SummaryRow> currentRows, bool checkHashes = true)
     {
@@ -120,7 +126,8 @@ public static class Comparer
         }
 
         static (string, string, string, string) Key(SummaryRow r) => (r.Trace, r.Engine, r.Profile, r.Phase);
-        if (baseRows.Count == 0 || currentRows.Count == 0 || baseRows.Select(Key).Intersect(currentRows.Select(Key)).Any())
+        if (baseRows.Count == 0 || currentRows.Count == 0 || baseRows.Select(Key).Intersect(currentRows.Select(Key)).Any()
+            || baseRows.Concat(currentRows).Any(r => r.Profile == MeasuredProfile))
         {
             return null;
         }

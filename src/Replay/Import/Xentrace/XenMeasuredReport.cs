@@ -16,7 +16,7 @@ namespace Replay.Import.Xentrace;
 internal static class XenMeasuredReport
 {
     public const string Engine = "xen-measured";
-    public const string Profile = "measured";
+    public const string Profile = Analysis.Reports.Comparer.MeasuredProfile;
 
     public static ReportTables Build(XenMeasurement m, string trace, string sha256, double cpuHz)
     {
