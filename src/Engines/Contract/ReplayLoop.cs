@@ -4,12 +4,36 @@ using Replay.Engines.Trace;
 namespace Replay.Engines.Contract;
 
 /// <summary>The reference check failed: an engine let an access use a translation a fresh walk disagrees with.</summary>
-public sealed class VerifyException(long eventIndex, Translation engine, Translation reference)
-    : Exception($"--verify failed at event {eventIndex}: the engine used {engine}, but a fresh walk of the guest tables gives {reference}.")
+public sealed class VerifyException : Exception
 {
-    public long EventIndex { get; } = eventIndex;
-    public Translation Engine { get; } = engine;
-    public Translation Reference { get; } = reference;
+    public VerifyException(long eventIndex, Translation engine, Translation reference)
+        : base($"--verify failed at event {eventIndex}: the engine used {engine}, but a fresh walk of the guest tables gives {reference}.")
+    {
+        EventIndex = eventIndex;
+        Engine = engine;
+        Reference = reference;
+    }
+
+    private VerifyException(VerifyException e, string engineName)
+        : base($"{engineName}: {e.Message}", e)
+    {
+        EventIndex = e.EventIndex;
+        Engine = e.Engine;
+        Reference = e.Reference;
+        EngineName = engineName;
+    }
+
+    public long EventIndex { get; }
+
+    public Translation Engine { get; }
+
+    public Translation Reference { get; }
+
+    /// <summary>The engine (its canonical spec) whose translation was wrong, once the driver has named it.</summary>
+    public string? EngineName { get; }
+
+    /// <summary>The same failure, its message starting with the engine that failed (several may replay at once).</summary>
+    public VerifyException Named(string engineName) => EngineName is null ? new VerifyException(this, engineName) : this;
 }
 
 /// <summary>

@@ -73,14 +73,25 @@ internal static class CompareCommand
     {
         string path = UsageException.RequireSummary(dir);
 
+        List<SummaryRow> rows;
         try
         {
-            return await ReportReader.ReadSummaryAsync(path, ct).ConfigureAwait(false);
+            rows = await ReportReader.ReadSummaryAsync(path, ct).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
             throw new UsageException($"{path}: not a summary this version can compare ({e.Message})");
         }
+
+        // A summary has one row per (trace, engine, profile, phase); a rewritten one may repeat a key.
+        if (rows.GroupBy(r => (r.Trace, r.Engine, r.Profile, r.Phase)).FirstOrDefault(g => g.Skip(1).Any()) is { } twice)
+        {
+            int first = rows.IndexOf(twice.First()), second = rows.IndexOf(twice.Skip(1).First());
+            throw new InvalidDataException(
+                $"{path}: rows {first} and {second} are both trace {twice.Key.Trace}, engine {twice.Key.Engine}, profile {twice.Key.Profile}, phase {twice.Key.Phase}; a summary has one row per key, so it cannot be compared.");
+        }
+
+        return rows;
     }
 
     private static void Print(TextWriter stdout, List<CompareRow> rows)

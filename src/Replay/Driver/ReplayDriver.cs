@@ -169,7 +169,7 @@ public static class ReplayDriver
                 }
                 catch (Exception error)
                 {
-                    failures[me] = (index, error);
+                    failures[me] = (index, error is VerifyException v ? v.Named(runs[me].Spec.CanonicalName) : error);
                     stop.Cancel();
                 }
             }, stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);

@@ -193,6 +193,20 @@ public sealed class CompareCommandTests : IDisposable
         EventsPerSecond = eventsPerSecond, OverheadCycles = overhead,
     };
 
+    [Fact]
+    public async Task A_summary_that_repeats_a_key_is_one_sentence_not_an_internal_error()
+    {
+        string a = await Report("dup", events: 2000);
+        string twice = _d.File("twice");
+        string summary = Path.Combine(a, "summary.parquet");
+        await Rewrite(a, twice, $"* FROM read_parquet('{summary}') WHERE phase = 'all' UNION ALL SELECT *");
+
+        var (code, stdout, err) = await Cli.RunAsync("compare", a, twice);
+
+        Assert.Equal((1, ""), (code, stdout));
+        Assert.Matches($"^replay: {System.Text.RegularExpressions.Regex.Escape(Path.Combine(twice, "summary.parquet"))}: rows 0 and [0-9]+ are both trace t.pq, engine [a-z-]+, profile skylake, phase all; a summary has one row per key, so it cannot be compared\\.\\s*$", err);
+    }
+
     /// <summary>Report <paramref name="from"/> copied to <paramref name="to"/> with its summary rewritten by DuckDB as <c>SELECT {select}</c>.</summary>
     private static async Task Rewrite(string from, string to, string select)
     {

@@ -33,9 +33,15 @@ public sealed class VerifyTests : IDisposable
         var (code, _, err) = await Cli.RunAsync(trace, "--engine", "native", "--verify", "--out", _files.PathOf("r"));
 
         Assert.Equal(1, code);
-        Assert.Contains("--verify failed at event 7", err);
+        Assert.StartsWith("replay: native: --verify failed at event 7", err, StringComparison.Ordinal);
         Assert.Contains("frame 0x100000", err);
         Assert.Contains("frame 0x200000", err);
+
+        // Every engine replays at once: one sentence, naming the engine whose translation was wrong.
+        (code, _, err) = await Cli.RunAsync(trace, "--engine", "all", "--verify", "--out", _files.PathOf("r3"));
+        Assert.Equal(1, code);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.Matches("^replay: [a-z-]+(:[a-z_=0-9,]+)?: --verify failed at event 7", err);
 
         // Without --verify the run completes and the checker counts the broken coherence rule.
         (code, var stdout, _) = await Cli.RunAsync(trace, "--engine", "native", "--out", _files.PathOf("r2"));
