@@ -102,7 +102,18 @@ internal static class ColumnValues
     }
 
     private static InvalidDataException WrongType(DataField field, string expected) =>
-        new($"column '{field.Name}' holds {field.ClrType.Name} values where {expected} column was expected");
+        new($"column '{field.Name}' holds {Kind(field.ClrType)} values where {expected} column was expected");
+
+    /// <summary>What a column holds, in Parquet's terms rather than .NET type names.</summary>
+    private static string Kind(Type t) =>
+        t == typeof(string) ? "string"
+        : t == typeof(bool) ? "boolean"
+        : t == typeof(float) || t == typeof(double) ? "floating-point"
+        : t == typeof(decimal) ? "decimal"
+        : t == typeof(DateTime) || t == typeof(DateTimeOffset) || t == typeof(TimeSpan) || t == typeof(DateOnly) || t == typeof(TimeOnly) ? "date/time"
+        : t == typeof(byte[]) || t.Name.StartsWith("ReadOnlyMemory", StringComparison.Ordinal) || t.Name.StartsWith("Memory", StringComparison.Ordinal) ? "binary"
+        : t.IsPrimitive ? "integer"
+        : "non-scalar";
 
     private static InvalidDataException TooBig(DataField field, object value) =>
         new($"column '{field.Name}' holds {value}, which does not fit the report's type for it");

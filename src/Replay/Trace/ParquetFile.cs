@@ -46,7 +46,7 @@ internal static class ParquetFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new TraceFormatException(path, null, null, $"cannot be opened ({e.GetType().Name})", e);
+            throw new TraceFormatException(path, null, null, $"cannot be opened ({e.Message.TrimEnd('.')})", e);
         }
 
         try
@@ -57,7 +57,7 @@ internal static class ParquetFile
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {
             await stream.DisposeAsync();
-            throw new TraceFormatException(path, null, null, $"a damaged Parquet file whose footer cannot be read ({e.GetType().Name})", e);
+            throw new TraceFormatException(path, null, null, "a damaged Parquet file whose footer cannot be read", e);
         }
         catch
         {

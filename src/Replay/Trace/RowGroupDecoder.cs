@@ -208,7 +208,7 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
         {
             int failed = Array.FindIndex(tasks, t => t.IsFaulted);
             string rows = $"rows {_firstRows[group]} to {_firstRows[group] + n - 1}";
-            throw new TraceFormatException(_path, null, _columns[failed].Column.Name(), $"row group {group} ({rows}) cannot be decoded ({e.GetType().Name})", e);
+            throw new TraceFormatException(_path, null, _columns[failed].Column.Name(), $"row group {group} ({rows}) cannot be decoded", e);
         }
     }
 

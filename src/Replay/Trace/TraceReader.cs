@@ -70,7 +70,7 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {
             await DisposeQuietlyAsync(groups, file);
-            throw new TraceFormatException(path, null, null, $"a damaged Parquet file ({e.GetType().Name})", e);
+            throw new TraceFormatException(path, null, null, "a damaged Parquet file", e);
         }
         catch
         {

@@ -207,6 +207,20 @@ public sealed class CompareCommandTests : IDisposable
         Assert.Matches($"^replay: {System.Text.RegularExpressions.Regex.Escape(Path.Combine(twice, "summary.parquet"))}: rows 0 and [0-9]+ are both trace t.pq, engine [a-z-]+, profile skylake, phase all; a summary has one row per key, so it cannot be compared\\.\\s*$", err);
     }
 
+    [Fact]
+    public async Task A_column_of_the_wrong_kind_is_named_in_parquet_terms_not_dotnet_types()
+    {
+        string a = await Report("kind", events: 2000);
+        string text = _d.File("text");
+        await Rewrite(a, text, "* REPLACE (CAST(exits AS VARCHAR) AS exits)");
+
+        var (code, _, err) = await Cli.RunAsync("compare", a, text);
+
+        Assert.Equal(1, code);
+        Assert.True(err.Contains("column 'exits' holds binary values where an integer column was expected", StringComparison.Ordinal), err); // DuckDB's VARCHAR as Parquet.Net maps it
+        Assert.DoesNotContain("`1", err, StringComparison.Ordinal);
+    }
+
     /// <summary>Report <paramref name="from"/> copied to <paramref name="to"/> with its summary rewritten by DuckDB as <c>SELECT {select}</c>.</summary>
     private static async Task Rewrite(string from, string to, string select)
     {
