@@ -22,8 +22,8 @@ namespace Replay.Driver;
 /// <param name="Skip">
 /// <c>--skip N</c>: trace rows 0 to N-1 replay no access (read, write, fetch), like drcachesim's <c>-skip_refs</c>;
 /// every other row among them (ptinit, ptwrite, ptdying, cr3, invlpg, flush, mark) is still replayed by every engine,
-/// so the guest's page tables, the loaded roots, shadows and the current phase are those of the trace at row N.
-/// Nothing in them is counted.
+/// so the guest's page tables, the loaded roots and the current phase are those of the trace at row N, while TLBs,
+/// caches and shadows hold nothing a skipped access would have made. Nothing in them is counted.
 /// </param>
 /// <param name="Warmup">
 /// <c>--warmup N</c>: the next N rows are replayed in full by every engine (TLBs, paging-structure caches and shadows
@@ -35,7 +35,7 @@ public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> E
     Action<IReadOnlyList<ExitKind>>? CheckPrices = null, long Skip = 0, long Warmup = 0, long? Limit = null)
 {
     /// <summary>The first counted row: rows before it are skipped or warm-up.</summary>
-    public long CountFrom => Skip + Warmup;
+    public long CountFrom => Skip > long.MaxValue - Warmup ? long.MaxValue : Skip + Warmup;
 
     /// <summary>One past the last row read: <see cref="CountFrom"/> plus <see cref="Limit"/>, or the whole trace.</summary>
     public long End => Limit is { } n && n <= long.MaxValue - CountFrom ? CountFrom + n : long.MaxValue;

@@ -86,6 +86,7 @@ public sealed class RowRangeTests : IDisposable
     [InlineData(10, 0, 3, 3, 3, 0, 3)]          // rows 10–12 with pages 0 and 1 never replayed: pages 2, 3 miss, then 0 misses
     [InlineData(0, 20, null, 0, 0, 0, 0)]       // warm-up covers the whole trace
     [InlineData(25, 0, 5, 0, 0, 0, 0)]          // skip past the end
+    [InlineData(long.MaxValue, long.MaxValue, int.MaxValue, 0, 0, 0, 0)] // a range past any trace, its end not overflowing
     public async Task Skipped_and_warm_up_rows_are_not_counted_and_only_warm_up_warms_the_tlb(long skip, long warmup, int? limit,
         long events, long accesses, long cr3, long misses)
     {
