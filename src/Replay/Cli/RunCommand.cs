@@ -8,7 +8,7 @@ using Replay.Engines.Registry;
 
 namespace Replay.Cli;
 
-/// <summary><c>replay [run] TRACE... [--engine ...] [--profile ...] [--out DIR] [--verify] [--strict] [--window N] [--json]</c>.</summary>
+/// <summary><c>replay [run] TRACE... [--engine ...] [--profile ...] [--out DIR] [--verify] [--strict] [--window N] [--skip N] [--warmup N] [--limit N] [--json]</c>.</summary>
 internal sealed class RunCommand
 {
     private readonly Argument<string[]> _traces = new("trace") { Description = "Trace file(s) in replay's Parquet format (SPEC §1).", Arity = ArgumentArity.OneOrMore };
@@ -24,6 +24,13 @@ internal sealed class RunCommand
     private readonly Option<bool> _verify = new("--verify") { Description = "Check every access of every engine against a fresh walk of the guest tables." };
     private readonly Option<bool> _strict = new("--strict") { Description = "Stop at the first trace well-formedness warning." };
     private readonly Option<long> _window = NumberOptions.Long("--window", "Events per timeline window.", 1_000_000);
+    private readonly Option<long> _skip = NumberOptions.Long("--skip",
+        "Rows at the start whose accesses are not replayed (their page-table ops, cr3 loads, invlpgs, flushes and marks are); none is counted.", 0, min: 0);
+
+    private readonly Option<long> _warmup = NumberOptions.Long("--warmup",
+        "Rows after --skip replayed in full by every engine (TLBs and shadows warm up) but counted in no report metric.", 0, min: 0);
+
+    private readonly Option<long?> _limit = NumberOptions.OptionalLong("--limit", "Stop after this many counted rows (default: to the end of the trace).");
     private readonly Option<bool> _json = new("--json") { Description = "Print the summary as JSON instead of a table." };
 
     private RunCommand()
@@ -54,6 +61,9 @@ internal sealed class RunCommand
         cmd.Add(_verify);
         cmd.Add(_strict);
         cmd.Add(_window);
+        cmd.Add(_skip);
+        cmd.Add(_warmup);
+        cmd.Add(_limit);
         cmd.Add(_json);
         cmd.SetAction((parse, ct) => ExecuteAsync(parse, stdout, stderr, ct));
     }
@@ -83,12 +93,18 @@ internal sealed class RunCommand
         foreach (var trace in traces)
         {
             var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict), skippable,
-                CheckPrices: kinds => kinds.ToList().ForEach(k => profile.Handler(k.Handler)));
+                CheckPrices: kinds => kinds.ToList().ForEach(k => profile.Handler(k.Handler)),
+                Skip: parse.GetValue(_skip), Warmup: parse.GetValue(_warmup), Limit: parse.GetValue(_limit));
             progress.Label = Path.GetFileName(trace);
             var outcome = await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false);
             foreach (var (engine, why) in outcome.Skipped)
             {
                 await stderr.WriteLineAsync($"replay: note: 'all' skips {engine} for {Path.GetFileName(trace)}: {why}").ConfigureAwait(false);
+            }
+
+            if (outcome.Counted == 0 && req.CountFrom > 0)
+            {
+                await stderr.WriteLineAsync($"replay: warning: {Path.GetFileName(trace)} has no row after --skip {req.Skip} and --warmup {req.Warmup}, so nothing is counted.").ConfigureAwait(false);
             }
 
             outcomes.Add(outcome);

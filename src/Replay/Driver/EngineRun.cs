@@ -31,10 +31,51 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
     {
         _phasePeak = Math.Max(_phasePeak, Stats.SegmentPeak);
         _windowPeak = Math.Max(_windowPeak, Stats.SegmentPeak);
+        _countedPeak = Math.Max(_countedPeak, Stats.SegmentPeak);
         Stats.ResetSegmentPeak();
     }
 
     private long _windowPeak;
+
+    /// <summary>The engine's counts when counting started (<c>--skip</c>, <c>--warmup</c>); null when every row counts.</summary>
+    private EngineStats? _countedFrom;
+    private long _countedPeak;
+
+    /// <summary>
+    /// Counting starts at <paramref name="row"/>: everything the engine counted before (skipped and warm-up rows) is
+    /// left out of the run's, the phases' and the windows' counts. The engine's state (guest memory, TLBs, shadows)
+    /// and the phase it is in carry on; the timeline's first window starts at <paramref name="row"/>.
+    /// </summary>
+    public void StartCounting(long row)
+    {
+        _countedFrom = Stats.Clone();
+        _countedPeak = Stats.ShadowPages;
+        _phases.Clear();
+        _phaseOrder.Clear();
+        if (_phase is not null)
+        {
+            _phaseStart = Stats.Clone();
+            _phasePeak = Stats.ShadowPages;
+        }
+
+        _windows.Clear();
+        _windowStart = Stats.Clone();
+        _windowFirst = row;
+        _windowPeak = Stats.ShadowPages;
+    }
+
+    /// <summary>The run's counts: all of them, or those since <see cref="StartCounting"/>.</summary>
+    private EngineStats Counted()
+    {
+        if (_countedFrom is null)
+        {
+            return Stats.Clone();
+        }
+
+        var counted = Stats.Minus(_countedFrom);
+        counted.ShadowPagesPeak = _countedPeak;
+        return counted;
+    }
 
     public void StartPhase(string name)
     {
@@ -86,7 +127,7 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
         Reported,
         Engine.ExitKinds,
         Engine.CounterNames,
-        Stats.Clone(),
+        Counted(),
         _phaseOrder.Select(p => new PhaseResult(p, _phases[p])).ToList(),
         _windows,
         Ticks / (double)System.Diagnostics.Stopwatch.Frequency);

@@ -19,9 +19,27 @@ namespace Replay.Driver;
 /// </param>
 /// <param name="CheckPrices">Called with each engine's exit kinds once the engines exist, before anything replays: a profile
 /// that cannot price one throws there, not after the whole trace.</param>
+/// <param name="Skip">
+/// <c>--skip N</c>: trace rows 0 to N-1 replay no access (read, write, fetch), like drcachesim's <c>-skip_refs</c>;
+/// every other row among them (ptinit, ptwrite, ptdying, cr3, invlpg, flush, mark) is still replayed by every engine,
+/// so the guest's page tables, the loaded roots and the current phase are those of the trace at row N, while TLBs,
+/// caches and shadows hold nothing a skipped access would have made. Nothing in them is counted.
+/// </param>
+/// <param name="Warmup">
+/// <c>--warmup N</c>: the next N rows are replayed in full by every engine (TLBs, paging-structure caches and shadows
+/// warm up, like drcachesim's <c>-warmup_refs</c>) but counted in no report metric.
+/// </param>
+/// <param name="Limit"><c>--limit N</c>: stop after N counted rows (drcachesim's <c>-sim_refs</c>); null = to the end.</param>
 public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> Engines, TlbGeometry Tlb,
     long Window = 1_000_000, bool Verify = false, bool Strict = false, IReadOnlySet<string>? Skippable = null,
-    Action<IReadOnlyList<ExitKind>>? CheckPrices = null);
+    Action<IReadOnlyList<ExitKind>>? CheckPrices = null, long Skip = 0, long Warmup = 0, long? Limit = null)
+{
+    /// <summary>The first counted row: rows before it are skipped or warm-up.</summary>
+    public long CountFrom => Skip > long.MaxValue - Warmup ? long.MaxValue : Skip + Warmup;
+
+    /// <summary>One past the last row read: <see cref="CountFrom"/> plus <see cref="Limit"/>, or the whole trace.</summary>
+    public long End => Limit is { } n && n <= long.MaxValue - CountFrom ? CountFrom + n : long.MaxValue;
+}
 
 /// <summary>A replayed trace: the results for the reports plus what the checker found, and the engines skipped (name, why).</summary>
 /// <summary>A progress sink that is also told how many events its fractions are of, so it can show a rate.</summary>
@@ -31,8 +49,10 @@ public interface IEventProgress : IProgress<double>
     long Total { set; }
 }
 
+/// <param name="Counted">Rows counted in the results: the rows read less those <c>--skip</c> and <c>--warmup</c> left uncounted.</param>
 public sealed record ReplayOutcome(TraceRunResult Result, TraceInfo Info, long Warnings,
-    IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds, IReadOnlyList<(string Engine, string Reason)> Skipped);
+    IReadOnlyList<(long Row, string Message)> FirstWarnings, double WallSeconds, IReadOnlyList<(string Engine, string Reason)> Skipped,
+    long Counted = 0);
 
 /// <summary>
 /// Replays one trace through several engines at once. The trace is read once, a row group at a time into a few
@@ -97,7 +117,7 @@ public static class ReplayDriver
         var checker = new TraceChecker(Path.GetFileName(req.TracePath), info, req.Strict);
         if (progress is IEventProgress events)
         {
-            events.Total = reader.RowCount;
+            events.Total = Math.Min(reader.RowCount, req.End);
         }
 
         long done = await PipelineAsync(reader, checker, req, info, runs, progress, ct).ConfigureAwait(false);
@@ -105,6 +125,14 @@ public static class ReplayDriver
         long lastEvent = done - 1;
         foreach (var run in runs)
         {
+            if (req.CountFrom > 0 && done <= req.CountFrom)
+            {
+                // The trace ended within --skip and --warmup: nothing is counted, not even the phase it ended in.
+                run.AfterSegment();
+                run.EndPhase();
+                run.StartCounting(done);
+            }
+
             run.AfterSegment();
             run.EndPhase();
             run.EndWindow(lastEvent / req.Window, lastEvent, run.LastTime);
@@ -112,7 +140,8 @@ public static class ReplayDriver
 
         string sha = await hashTask.ConfigureAwait(false);
         var result = new TraceRunResult(Path.GetFileName(req.TracePath), sha, runs.Select(r => r.ToResult()).ToList());
-        return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds, skipped);
+        return new ReplayOutcome(result, info, checker.Warnings, checker.FirstWarnings, wall.Elapsed.TotalSeconds, skipped,
+            Math.Max(0, done - req.CountFrom));
     }
 
     /// <summary>Batches in flight at once: each engine may run that many row groups behind the reader, or ahead of the slowest engine.</summary>
@@ -137,6 +166,7 @@ public static class ReplayDriver
 
         var queues = runs.Select(_ => Channel.CreateUnbounded<Staged>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true })).ToArray();
         long done = 0;
+        long rows = Math.Min(reader.RowCount, req.End);
         var failures = new (long Batch, Exception Error)?[runs.Count];
         var engines = new Task[runs.Count];
         for (int e = 0; e < runs.Count; e++)
@@ -157,7 +187,7 @@ public static class ReplayDriver
                             if (Interlocked.Decrement(ref s.Pending) == 0)
                             {
                                 long total = Interlocked.Add(ref done, s.Batch.Count);
-                                progress?.Report(reader.RowCount == 0 ? 1 : total / (double)reader.RowCount);
+                                progress?.Report(rows == 0 ? 1 : total / (double)rows);
                                 pool.Writer.TryWrite(s);
                             }
                         }
@@ -181,7 +211,7 @@ public static class ReplayDriver
             while (true)
             {
                 var s = await pool.Reader.ReadAsync(stop.Token).ConfigureAwait(false);
-                if (!await s.LoadAsync(reader, checker, req.Window, info, stop.Token).ConfigureAwait(false))
+                if (!await s.LoadAsync(reader, checker, req, info, stop.Token).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -224,22 +254,36 @@ public static class ReplayDriver
         return done;
     }
 
-    /// <summary>Cuts the batch at marks and window edges, checking each piece and tallying its events.</summary>
+    /// <summary>
+    /// Cuts the batch at marks, window edges and the <c>--skip</c>/<c>--warmup</c> boundaries, checking each piece and
+    /// tallying its events. Below <paramref name="skip"/> it also cuts where accesses start or stop, so a piece of
+    /// accesses there can be left out (<see cref="Segment.Skipped"/>) while the page-table ops around it replay.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private static void Segmentize(EventBatch b, long window, TraceInfo info, TraceChecker checker, List<Segment> segments)
+    private static void Segmentize(EventBatch b, long window, long skip, long countFrom, TraceInfo info, TraceChecker checker, List<Segment> segments)
     {
         segments.Clear();
         int start = 0;
         for (int i = 1; i <= b.Count; i++)
         {
+            long row = b.FirstRow + i;
             bool edge = i == b.Count
-                || b.Op[i] == (byte)TraceOp.Mark || (b.FirstRow + i) % window == 0;
+                || b.Op[i] == (byte)TraceOp.Mark || row % window == 0
+                || row == countFrom || row == skip
+                || (row < skip && IsAccess(b.Op[i]) != IsAccess(b.Op[i - 1]));
             if (!edge)
             {
                 continue;
             }
 
-            var s = new Segment { Start = start, End = i };
+            long firstRow = b.FirstRow + start;
+            var s = new Segment
+            {
+                Start = start,
+                End = i,
+                Skipped = firstRow < skip && IsAccess(b.Op[start]),
+                CountStart = firstRow == countFrom && countFrom > 0,
+            };
             s.Warnings = checker.Check(b, start, i);
             for (int k = start; k < i; k++)
             {
@@ -255,7 +299,6 @@ public static class ReplayDriver
             }
 
             s.Insns = b.SumInsns(start, i);
-            long firstRow = b.FirstRow + start;
             s.WindowEdge = firstRow % window == 0 && firstRow > 0;
             s.Window = firstRow / window;
             if (b.Op[start] == (byte)TraceOp.Mark)
@@ -270,6 +313,8 @@ public static class ReplayDriver
         }
     }
 
+    private static bool IsAccess(byte op) => op <= (byte)TraceOp.Fetch;
+
     private static void Replay(EngineRun run, EventBatch b, List<Segment> segments, bool verify)
     {
         foreach (ref readonly var s in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments))
@@ -283,6 +328,18 @@ public static class ReplayDriver
             if (s.Phase is not null)
             {
                 run.StartPhase(s.Phase);
+            }
+
+            if (s.CountStart)
+            {
+                run.StartCounting(b.FirstRow + s.Start);
+            }
+
+            if (s.Skipped)
+            {
+                // --skip: these accesses are not replayed (see ReplayRequest.Skip); nothing before the count starts is counted
+                run.LastTime = s.LastTime;
+                continue;
             }
 
             long t0 = ThreadClock.Now();
@@ -313,14 +370,19 @@ public static class ReplayDriver
 
         public List<Segment> Segments { get; } = [];
 
-        public async Task<bool> LoadAsync(TraceReader reader, TraceChecker checker, long window, TraceInfo info, CancellationToken ct)
+        public async Task<bool> LoadAsync(TraceReader reader, TraceChecker checker, ReplayRequest req, TraceInfo info, CancellationToken ct)
         {
-            if (!await reader.ReadNextAsync(Batch, ct).ConfigureAwait(false))
+            if (!await reader.ReadNextAsync(Batch, ct).ConfigureAwait(false) || Batch.FirstRow >= req.End)
             {
                 return false;
             }
 
-            Segmentize(Batch, window, info, checker, Segments);
+            if (Batch.FirstRow + Batch.Count > req.End)
+            {
+                Batch.Count = (int)(req.End - Batch.FirstRow); // --limit: the rows after the last counted one are not read
+            }
+
+            Segmentize(Batch, req.Window, req.Skip, req.CountFrom, info, checker, Segments);
             return true;
         }
     }
@@ -338,6 +400,12 @@ public static class ReplayDriver
         public long Fetches;
         public long Insns;
         public bool WindowEdge;
+
+        /// <summary>Accesses below <c>--skip</c>: not replayed.</summary>
+        public bool Skipped;
+
+        /// <summary>The first counted row (after <c>--skip</c> and <c>--warmup</c>) starts this segment.</summary>
+        public bool CountStart;
         public long Window;
         public string? Phase;
         public long? LastTime;
