@@ -566,18 +566,19 @@ public static class HtmlReport
             }
 
             LineChart(sb, "Exits per window", "exits", series, w => w.Exits, engineColor, partial.Select(p => p.Last).ToList());
+            LineChart(sb, "MMU cycles per window", "cycles", series, w => w.MmuCycles, engineColor, partial.Select(p => p.Last).ToList());
             LineChart(sb, "Shadow pages per window (at the window's end)", "shadow pages", series, w => w.ShadowPages, engineColor, partial.Select(p => p.Last).ToList());
         }
     }
 
     private static void LineChart(
-        StringBuilder sb, string title, string quantity, List<(string Engine, List<TimelineRow> Points)> series, Func<TimelineRow, long> value,
+        StringBuilder sb, string title, string quantity, List<(string Engine, List<TimelineRow> Points)> series, Func<TimelineRow, double> value,
         Dictionary<string, int> engineColor, List<TimelineRow> partial)
     {
         const double left = 72, right = 24, top = 34, bottom = 46, height = 290;
         double plotW = ChartWidth - left - right, plotH = height - top - bottom;
         double xMax = Math.Max(1, series.SelectMany(s => s.Points).Max(w => w.LastEvent + 1));
-        var axis = ValueAxis.For(series.SelectMany(s => s.Points).Select(w => (double)value(w)));
+        var axis = ValueAxis.For(series.SelectMany(s => s.Points).Select(value));
         var (xNice, xStep) = Ticks(xMax, 8);
         double X(double v) => left + v / xNice * plotW;
         double Y(double v) => top + plotH - axis.Pos(v) * plotH;

@@ -76,7 +76,7 @@ public sealed partial class HtmlReportTests : IDisposable
         Assert.True(lastEvents < 50000);
 
         Assert.Contains(string.Create(Inv, $"The last window (window {last.Window}, events {last.FirstEvent:N0}–{last.LastEvent:N0}) is partial: it holds {lastEvents:N0} of 50,000 events"), page);
-        foreach (var aria in new[] { "Exits per window", "Shadow pages per window (at the window&#39;s end)" })
+        foreach (var aria in new[] { "Exits per window", "MMU cycles per window", "Shadow pages per window (at the window&#39;s end)" })
         {
             string chart = Chart(page, aria);
             Assert.Contains("<rect class=\"partial\"", chart);
