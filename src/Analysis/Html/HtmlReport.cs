@@ -611,7 +611,8 @@ public static class HtmlReport
         svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(left)}\" y1=\"{F(top)}\" x2=\"{F(left)}\" y2=\"{F(top + plotH)}\"/>");
         svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(left)}\" y1=\"{F(top + plotH)}\" x2=\"{F(left + plotW)}\" y2=\"{F(top + plotH)}\"/>");
         Text(svg, left + plotW / 2, height - 8, "event (window end)", "middle", "ax");
-        Text(svg, 14, top + plotH / 2, axis.Title(quantity), "middle", axis.Log ? "ax log" : "ax", $"transform=\"rotate(-90 14 {F(top + plotH / 2)})\"");
+        bool zeros = axis.Log && series.Exists(s => s.Points.Exists(w => value(w) <= 0)); // a log axis has no 0: such windows sit on its floor
+        Text(svg, 14, top + plotH / 2, axis.Title(quantity) + (zeros ? ", 0 on the floor" : ""), "middle", axis.Log ? "ax log" : "ax", $"transform=\"rotate(-90 14 {F(top + plotH / 2)})\"");
 
         for (int i = 0; i < series.Count; i++)
         {
