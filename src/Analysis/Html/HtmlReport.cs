@@ -15,6 +15,10 @@ public static class HtmlReport
     private const string PhaseAll = "all";
     private const string WithinExit = "WITHIN_EXIT";
     private const double ChartWidth = 1160;
+    private const double SmallWidth = 575;
+
+    /// <summary>The timeline window when neither the rows nor the command say otherwise (SPEC §5: <c>--window</c>'s default).</summary>
+    private const long DefaultWindow = 1_000_000;
 
     private static readonly string[] Dashes = ["", "7 4", "2 3", "10 3 2 3", "4 4"];
 
@@ -39,6 +43,8 @@ public static class HtmlReport
         .legend span.sw{display:inline-block;width:12px;height:12px;border-radius:2px;vertical-align:-2px;margin-right:5px;}
         .legend span.ln{display:inline-block;width:22px;height:0;border-top:3px solid;vertical-align:3px;margin-right:5px;}
         .scroll{overflow-x:auto;}
+        .multiples{display:flex;flex-wrap:wrap;gap:4px 10px;} .multiple{flex:0 0 575px;} h4{font-size:14px;margin:10px 0 2px;color:#33414e;}
+        svg .partial{fill:#f3f6f8;stroke:#8a96a0;stroke-dasharray:3 3;} svg text.log{font-style:italic;}
         """;
 
     public static string Render(
@@ -76,9 +82,13 @@ public static class HtmlReport
 
         Provenance(sb, metadata, all, traces);
         SummaryTables(sb, all, traces, Label);
-        ExitCharts(sb, all, exits, traces, Label);
+        // One colour per exit reason across every chart of the page: a fixed palette keyed by the sorted reason names.
+        var reasonColor = KeyedColors(exits.Select(e => e.Reason));
+        ExitCharts(sb, all, exits, traces, Label, reasonColor);
+        CyclesByHandler(sb, all, exits, traces, Label, reasonColor);
+        Phases(sb, summary, exits, traces, Label, reasonColor);
         SlowdownCharts(sb, all, traces, Label, engineColor);
-        Timelines(sb, timeline, traces, Label, engineColor);
+        Timelines(sb, timeline, traces, Label, engineColor, WindowFromCommand(metadata));
 
         sb.Append("</main></body></html>\n");
         return sb.ToString();
@@ -159,100 +169,35 @@ public static class HtmlReport
         : N(v);
 
     private static void ExitCharts(
-        StringBuilder sb, List<SummaryRow> all, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label)
+        StringBuilder sb, List<SummaryRow> all, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label,
+        Dictionary<string, string> reasonColor)
     {
         sb.Append("<h2>Exits by reason and handler (phase all)</h2>\n")
-            .Append("<p class=\"note\">One bar per engine; segments are exit reason / handler, labelled with their count when they fit ")
-            .Append("(hover a segment for its count). WITHIN_EXIT is handler work done inside another exit: drawn, but not counted in the number at a bar's end, which equals summary exits.</p>\n");
+            .Append("<p class=\"note\">One bar per engine; segments are exit reason / handler, coloured by reason (one colour per reason across the page), ")
+            .Append("labelled with their count when they fit (hover a segment for its count). WITHIN_EXIT is handler work done inside another exit: drawn, ")
+            .Append("but not counted in the number at a bar's end, which equals summary exits. When the totals span more than a factor of 100 the axis is ")
+            .Append("logarithmic: a bar ends at its total and its segments split it in proportion to their counts.</p>\n");
         foreach (var t in traces)
         {
-            var engines = all.Where(r => r.Trace == t).Select(r => label(r.Engine, r.Profile)).Distinct(StringComparer.Ordinal).ToList();
             var rows = exits.Where(e => e.Trace == t && e.Phase == PhaseAll).ToList();
-            foreach (var e in rows.Select(e => label(e.Engine, e.Profile)))
-            {
-                if (!engines.Contains(e))
-                {
-                    engines.Add(e);
-                }
-            }
-
+            var engines = Engines(all.Where(r => r.Trace == t), rows, label);
             if (engines.Count == 0)
             {
                 continue;
             }
 
-            // Segment keys ordered by their total count, largest first; one colour each.
-            var keys = rows.GroupBy(e => KindKey(e)).Select(g => (Key: g.Key, Total: g.Sum(x => x.Count)))
-                .OrderByDescending(k => k.Total).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key).ToList();
-            var counts = rows.GroupBy(e => (label(e.Engine, e.Profile), KindKey(e)))
-                .ToDictionary(g => g.Key, g => g.Sum(x => x.Count));
-            long Count(string engine, string key) => counts.TryGetValue((engine, key), out var c) ? c : 0;
-
-            var totals = engines.ToDictionary(en => en, en => keys.Sum(k => Count(en, k)), StringComparer.Ordinal);
-            double labelW = Math.Clamp(engines.Max(en => TextWidth(en, 12)) + 16, 120, 300);
-            const double right = 90, top = 28, barH = 24, gap = 10, bottom = 8;
-            double plotW = ChartWidth - labelW - right;
-            double height = top + engines.Count * (barH + gap) + bottom;
-            var (max, step) = Ticks(totals.Values.DefaultIfEmpty(0).Max());
-
             sb.Append("<h3>").Append(E(t)).Append("</h3>\n");
-            var svg = new StringBuilder();
-            svg.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {F(ChartWidth)} {F(height)}\" width=\"{F(ChartWidth)}\" role=\"img\" aria-label=\"exits by reason per engine\">");
-            for (double v = 0; v <= max + step / 2; v += step)
-            {
-                double x = labelW + v / max * plotW;
-                svg.Append(CultureInfo.InvariantCulture, $"<line class=\"grid\" x1=\"{F(x)}\" y1=\"{F(top - 4)}\" x2=\"{F(x)}\" y2=\"{F(height - bottom)}\"/>");
-                Text(svg, x, top - 10, Short(v), "middle", "ax");
-            }
-
-            for (int i = 0; i < engines.Count; i++)
-            {
-                string en = engines[i];
-                double y = top + i * (barH + gap) + gap / 2;
-                Text(svg, labelW - 8, y + barH / 2 + 4, Fit(en, labelW - 10, 12), "end");
-                double x = labelW;
-                for (int k = 0; k < keys.Count; k++)
-                {
-                    long c = Count(en, keys[k]);
-                    if (c == 0)
-                    {
-                        continue;
-                    }
-
-                    double w = c / max * plotW;
-                    svg.Append(CultureInfo.InvariantCulture,
-                        $"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(Math.Max(w, 0.5))}\" height=\"{F(barH)}\" fill=\"{Color(k)}\" stroke=\"#fff\" stroke-width=\"0.5\"><title>{E(en)}: {E(keys[k])}: {N(c)}</title></rect>");
-                    string lbl = N(c);
-                    if (TextWidth(lbl, 11) + 6 < w)
-                    {
-                        Text(svg, x + w / 2, y + barH / 2 + 4, lbl, "middle", "in");
-                    }
-
-                    x += w;
-                }
-
-                Text(svg, x + 6, y + barH / 2 + 4, N(keys.Where(k => !k.StartsWith(WithinExit + " /", StringComparison.Ordinal)).Sum(k => Count(en, k))));
-            }
-
-            svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(labelW)}\" y1=\"{F(top - 4)}\" x2=\"{F(labelW)}\" y2=\"{F(height - bottom)}\"/>");
-            svg.Append("</svg>");
-            sb.Append(svg).Append('\n');
-
+            var keys = StackedExits(sb, rows, engines, label, reasonColor, e => e.Count, "exits", "exits by reason per engine", ChartWidth);
             if (keys.Count == 0)
             {
                 sb.Append("<p class=\"note\">No exits in this trace.</p>\n");
                 continue;
             }
 
-            sb.Append("<div class=\"legend\">");
-            for (int k = 0; k < keys.Count; k++)
-            {
-                sb.Append("<span><span class=\"sw\" style=\"background:").Append(Color(k)).Append("\"></span>").Append(E(keys[k])).Append("</span>");
-            }
-
-            sb.Append("</div>\n");
+            Legend(sb, keys.Select(k => k.Reason).Distinct(StringComparer.Ordinal), reasonColor);
 
             // The counts behind the chart: reason / handler × engine.
+            var counts = Sums(rows, label, e => e.Count);
             sb.Append("<div class=\"scroll\"><table><tr><th class=\"l\">reason / handler</th>");
             foreach (var en in engines)
             {
@@ -260,14 +205,13 @@ public static class HtmlReport
             }
 
             sb.Append("</tr>\n");
-            for (int k = 0; k < keys.Count; k++)
+            foreach (var k in keys)
             {
-                sb.Append("<tr><td class=\"l\"><span class=\"legend\" style=\"display:inline\"><span class=\"sw\" style=\"background:").Append(Color(k))
-                    .Append("\"></span></span>").Append(E(keys[k])).Append("</td>");
+                sb.Append("<tr><td class=\"l\">").Append(Swatch(reasonColor[k.Reason])).Append(E(k.Key)).Append("</td>");
                 foreach (var en in engines)
                 {
-                    long c = Count(en, keys[k]);
-                    sb.Append("<td>").Append(c == 0 ? "·" : N(c)).Append("</td>");
+                    double c = counts.GetValueOrDefault((en, k.Key));
+                    sb.Append("<td>").Append(c == 0 ? "·" : N((long)c)).Append("</td>");
                 }
 
                 sb.Append("</tr>\n");
@@ -275,6 +219,216 @@ public static class HtmlReport
 
             sb.Append("</table></div>\n");
         }
+    }
+
+    /// <summary>
+    /// Cycles by handler: each exit kind's cycles (its count × the profile's cost of its handler and units, as
+    /// exits.parquet's <c>cycles</c> column holds them), one bar per engine, and the table of count, cycles and
+    /// cycles per exit behind it.
+    /// </summary>
+    private static void CyclesByHandler(
+        StringBuilder sb, List<SummaryRow> all, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label,
+        Dictionary<string, string> reasonColor)
+    {
+        sb.Append("<h2 id=\"cycles-by-handler\">Cycles by handler (phase all)</h2>\n")
+            .Append("<p class=\"note\">Each exit kind's cycles from exits.parquet (count × the profile's handler cost, per unit where the handler is ")
+            .Append("priced per unit); segments coloured by exit reason as above. The number at a bar's end is the sum of its segments, WITHIN_EXIT work included ")
+            .Append("(it is priced work done inside another exit).</p>\n");
+        foreach (var t in traces)
+        {
+            var rows = exits.Where(e => e.Trace == t && e.Phase == PhaseAll).ToList();
+            var engines = Engines(all.Where(r => r.Trace == t), rows, label);
+            if (engines.Count == 0 || rows.Count == 0)
+            {
+                continue;
+            }
+
+            sb.Append("<h3>").Append(E(t)).Append("</h3>\n");
+            var keys = StackedExits(sb, rows, engines, label, reasonColor, e => e.Cycles, "cycles", "cycles by handler per engine", ChartWidth, withinCounts: true);
+            var counts = Sums(rows, label, e => e.Count);
+            var cycles = Sums(rows, label, e => e.Cycles);
+            sb.Append("<div class=\"scroll\"><table class=\"handlers\"><tr><th class=\"l\">engine</th><th class=\"l\">reason / handler</th>")
+                .Append("<th>count</th><th>cycles</th><th>cycles per exit</th><th>share of engine's exit cycles</th></tr>\n");
+            foreach (var en in engines)
+            {
+                double total = keys.Sum(k => cycles.GetValueOrDefault((en, k.Key)));
+                foreach (var k in keys.OrderByDescending(k => cycles.GetValueOrDefault((en, k.Key))).ThenBy(k => k.Key, StringComparer.Ordinal))
+                {
+                    if (!counts.TryGetValue((en, k.Key), out double c))
+                    {
+                        continue;
+                    }
+
+                    double cy = cycles.GetValueOrDefault((en, k.Key));
+                    sb.Append("<tr><td class=\"l\">").Append(E(en)).Append("</td><td class=\"l\">").Append(Swatch(reasonColor[k.Reason])).Append(E(k.Key))
+                        .Append("</td><td>").Append(N((long)c)).Append("</td><td>").Append(N(cy)).Append("</td><td>")
+                        .Append(c > 0 ? (cy / c).ToString("0.#", CultureInfo.InvariantCulture) : "n/a").Append("</td><td>")
+                        .Append(total > 0 ? (cy / total).ToString("0.0%", CultureInfo.InvariantCulture) : "n/a").Append("</td></tr>\n");
+                }
+            }
+
+            sb.Append("</table></div>\n");
+        }
+    }
+
+    /// <summary>
+    /// Phases other than 'all' (from the trace's phase markers): a table of each phase's counts and cycles per engine,
+    /// then small multiples, one exits-by-reason chart per phase in the page's reason colours.
+    /// </summary>
+    private static void Phases(
+        StringBuilder sb, IReadOnlyList<SummaryRow> summary, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label,
+        Dictionary<string, string> reasonColor)
+    {
+        sb.Append("<h2 id=\"phases\">Phases</h2>\n");
+        bool any = false;
+        foreach (var t in traces)
+        {
+            var rows = summary.Where(r => r.Trace == t && r.Phase != PhaseAll).ToList();
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            any = true;
+            var phases = rows.Select(r => r.Phase).Distinct(StringComparer.Ordinal).ToList(); // in the report's (trace) order
+            sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table class=\"phases\"><tr><th class=\"l\">phase</th><th class=\"l\">engine</th>")
+                .Append("<th>events</th><th>accesses</th><th>exits</th><th>exit_cycles</th><th>mmu_cycles</th><th>overhead_cycles</th><th>slowdown</th></tr>\n");
+            foreach (var ph in phases)
+            {
+                foreach (var r in rows.Where(r => r.Phase == ph))
+                {
+                    sb.Append("<tr><td class=\"l\">").Append(E(ph)).Append("</td><td class=\"l\">").Append(E(label(r.Engine, r.Profile))).Append("</td><td>")
+                        .Append(N(r.Events)).Append("</td><td>").Append(N(r.Accesses)).Append("</td><td>").Append(N(r.Exits)).Append("</td><td>")
+                        .Append(N(r.ExitCycles)).Append("</td><td>").Append(N(r.MmuCycles)).Append("</td><td>").Append(N(r.OverheadCycles)).Append("</td><td>")
+                        .Append(Slowdown(r.Slowdown)).Append("</td></tr>\n");
+                }
+            }
+
+            sb.Append("</table></div>\n<div class=\"multiples\">");
+            foreach (var ph in phases)
+            {
+                var phaseExits = exits.Where(e => e.Trace == t && e.Phase == ph).ToList();
+                var engines = Engines(rows.Where(r => r.Phase == ph), phaseExits, label);
+                sb.Append("<div class=\"multiple\"><h4>phase ").Append(E(ph)).Append("</h4>\n");
+                if (phaseExits.Count == 0)
+                {
+                    sb.Append("<p class=\"note\">No exits in this phase.</p></div>\n");
+                    continue;
+                }
+
+                StackedExits(sb, phaseExits, engines, label, reasonColor, e => e.Count, "exits", "exits by reason per engine in phase " + ph, SmallWidth);
+                sb.Append("</div>\n");
+            }
+
+            sb.Append("</div>\n");
+        }
+
+        if (!any)
+        {
+            sb.Append("<p class=\"note\">No phases other than all (the traces have no phase markers).</p>\n");
+        }
+    }
+
+    private static List<string> Engines(IEnumerable<SummaryRow> summary, List<ExitRow> rows, Func<string, string, string> label)
+    {
+        var engines = summary.Select(r => label(r.Engine, r.Profile)).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var e in rows.Select(e => label(e.Engine, e.Profile)))
+        {
+            if (!engines.Contains(e))
+            {
+                engines.Add(e);
+            }
+        }
+
+        return engines;
+    }
+
+    private static Dictionary<(string Engine, string Key), double> Sums(List<ExitRow> rows, Func<string, string, string> label, Func<ExitRow, double> value) =>
+        rows.GroupBy(e => (label(e.Engine, e.Profile), KindKey(e))).ToDictionary(g => g.Key, g => g.Sum(value));
+
+    private static string Swatch(string color) =>
+        "<span class=\"legend\" style=\"display:inline\"><span class=\"sw\" style=\"background:" + color + "\"></span></span>";
+
+    private static void Legend(StringBuilder sb, IEnumerable<string> reasons, Dictionary<string, string> reasonColor)
+    {
+        sb.Append("<div class=\"legend\">");
+        foreach (var r in reasons.Order(StringComparer.Ordinal))
+        {
+            sb.Append("<span><span class=\"sw\" style=\"background:").Append(reasonColor[r]).Append("\"></span>").Append(E(r)).Append("</span>");
+        }
+
+        sb.Append("</div>\n");
+    }
+
+    /// <summary>
+    /// A horizontal stacked bar per engine of <paramref name="value"/> by exit kind (reason / handler), segments in
+    /// (reason, handler) order and filled with their reason's colour; a log axis when the bar totals span decades.
+    /// Returns the kinds drawn.
+    /// </summary>
+    private static List<(string Key, string Reason)> StackedExits(
+        StringBuilder sb, List<ExitRow> rows, List<string> engines, Func<string, string, string> label, Dictionary<string, string> reasonColor,
+        Func<ExitRow, double> value, string quantity, string aria, double width, bool withinCounts = false)
+    {
+        var keys = rows.Select(e => (Key: KindKey(e), e.Reason, e.Handler)).Distinct()
+            .OrderBy(k => k.Reason, StringComparer.Ordinal).ThenBy(k => k.Handler, StringComparer.Ordinal).Select(k => (k.Key, k.Reason)).ToList();
+        var sums = Sums(rows, label, value);
+        double V(string engine, string key) => sums.GetValueOrDefault((engine, key));
+        bool Counted(string key) => withinCounts || !key.StartsWith(WithinExit + " /", StringComparison.Ordinal);
+
+        var totals = engines.ToDictionary(en => en, en => keys.Sum(k => V(en, k.Key)), StringComparer.Ordinal);
+        var axis = ValueAxis.For(totals.Values);
+        double labelW = Math.Clamp(engines.Max(en => TextWidth(en, 12)) + 16, width < ChartWidth ? 90 : 120, width < ChartWidth ? 160 : 300);
+        const double top = 44, barH = 24, gap = 10, bottom = 8;
+        double right = width < ChartWidth ? 70 : 100;
+        double plotW = width - labelW - right;
+        double height = top + engines.Count * (barH + gap) + bottom;
+
+        var svg = new StringBuilder();
+        svg.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {F(width)} {F(height)}\" width=\"{F(width)}\" role=\"img\" aria-label=\"{E(aria)}\">");
+        Text(svg, labelW, 14, axis.Title(quantity), "start", axis.Log ? "ax log" : "ax");
+        foreach (double v in axis.Ticks)
+        {
+            double x = labelW + axis.Pos(v) * plotW;
+            svg.Append(CultureInfo.InvariantCulture, $"<line class=\"grid\" x1=\"{F(x)}\" y1=\"{F(top - 4)}\" x2=\"{F(x)}\" y2=\"{F(height - bottom)}\"/>");
+            Text(svg, x, top - 10, Short(v), "middle", "ax");
+        }
+
+        for (int i = 0; i < engines.Count; i++)
+        {
+            string en = engines[i];
+            double y = top + i * (barH + gap) + gap / 2;
+            Text(svg, labelW - 8, y + barH / 2 + 4, Fit(en, labelW - 10, 12), "end");
+            double total = totals[en];
+            double barW = axis.Pos(total) * plotW; // on a log axis the segments share the bar in proportion to their values
+            double x = labelW;
+            foreach (var (key, reason) in keys)
+            {
+                double c = V(en, key);
+                if (c == 0)
+                {
+                    continue;
+                }
+
+                double w = total > 0 ? c / total * barW : 0;
+                string shown = quantity == "cycles" ? N(c) : N((long)c);
+                svg.Append(CultureInfo.InvariantCulture,
+                    $"<rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(Math.Max(w, 0.5))}\" height=\"{F(barH)}\" fill=\"{reasonColor[reason]}\" data-reason=\"{E(reason)}\" stroke=\"#fff\" stroke-width=\"0.5\"><title>{E(en)}: {E(key)}: {shown} {quantity}</title></rect>");
+                if (TextWidth(shown, 11) + 6 < w)
+                {
+                    Text(svg, x + w / 2, y + barH / 2 + 4, shown, "middle", "in");
+                }
+
+                x += w;
+            }
+
+            double end = keys.Where(k => Counted(k.Key)).Sum(k => V(en, k.Key));
+            Text(svg, x + 6, y + barH / 2 + 4, quantity == "cycles" ? N(end) : N((long)end));
+        }
+
+        svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(labelW)}\" y1=\"{F(top - 4)}\" x2=\"{F(labelW)}\" y2=\"{F(height - bottom)}\"/>");
+        svg.Append("</svg>");
+        sb.Append(svg).Append('\n');
+        return keys;
     }
 
     private static string KindKey(ExitRow e) => e.Reason + " / " + e.Handler;
@@ -335,8 +489,42 @@ public static class HtmlReport
         }
     }
 
+    /// <summary>The <c>--window N</c> (or <c>--window=N</c>) of the recorded command line, if any.</summary>
+    private static long? WindowFromCommand(IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue("replay.command", out var command))
+        {
+            return null;
+        }
+
+        var words = command.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        for (int i = 0; i < words.Length; i++)
+        {
+            string? v = words[i] == "--window" && i + 1 < words.Length ? words[i + 1]
+                : words[i].StartsWith("--window=", StringComparison.Ordinal) ? words[i]["--window=".Length..] : null;
+            if (v is not null && long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0)
+            {
+                return n;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Events in a timeline window (its rows carry the first and last event index, inclusive).</summary>
+    private static long WindowEvents(TimelineRow w) => w.LastEvent - w.FirstEvent + 1;
+
+    /// <summary>
+    /// The window size of one engine's timeline: every window but the last is full (EngineRun.EndWindow closes a window
+    /// every <c>--window</c> events), so with two or more windows it is the largest; a single window falls back to the
+    /// recorded command's <c>--window</c>, then to the default.
+    /// </summary>
+    private static long WindowSize(List<TimelineRow> points, long? fromCommand) =>
+        points.Count >= 2 ? points.Max(WindowEvents) : fromCommand ?? DefaultWindow;
+
     private static void Timelines(
-        StringBuilder sb, IReadOnlyList<TimelineRow> timeline, List<string> traces, Func<string, string, string> label, Dictionary<string, int> engineColor)
+        StringBuilder sb, IReadOnlyList<TimelineRow> timeline, List<string> traces, Func<string, string, string> label, Dictionary<string, int> engineColor,
+        long? commandWindow)
     {
         sb.Append("<h2>Timelines</h2>\n");
         if (timeline.Count == 0)
@@ -365,26 +553,50 @@ public static class HtmlReport
             }
 
             sb.Append("</div>\n");
-            LineChart(sb, "Exits per window", series, w => w.Exits, engineColor);
-            LineChart(sb, "Shadow pages per window (at the window's end)", series, w => w.ShadowPages, engineColor);
+
+            // The last window is partial when it holds fewer events than the window size (the trace ended inside it).
+            var partial = series.Select(s => (s.Engine, Last: s.Points[^1], Size: WindowSize(s.Points, commandWindow)))
+                .Where(p => WindowEvents(p.Last) < p.Size).ToList();
+            if (partial.Count > 0)
+            {
+                var p = partial[0];
+                sb.Append("<p class=\"note partial-window\">The last window (window ").Append(p.Last.Window.ToString(CultureInfo.InvariantCulture))
+                    .Append(", events ").Append(N(p.Last.FirstEvent)).Append('–').Append(N(p.Last.LastEvent)).Append(") is partial: it holds ")
+                    .Append(N(WindowEvents(p.Last))).Append(" of ").Append(N(p.Size)).Append(" events, so its counts cover a shorter stretch; it is shaded in the charts.</p>\n");
+            }
+
+            LineChart(sb, "Exits per window", "exits", series, w => w.Exits, engineColor, partial.Select(p => p.Last).ToList());
+            LineChart(sb, "MMU cycles per window", "cycles", series, w => w.MmuCycles, engineColor, partial.Select(p => p.Last).ToList());
+            LineChart(sb, "Shadow pages per window (at the window's end)", "shadow pages", series, w => w.ShadowPages, engineColor, partial.Select(p => p.Last).ToList());
         }
     }
 
     private static void LineChart(
-        StringBuilder sb, string title, List<(string Engine, List<TimelineRow> Points)> series, Func<TimelineRow, long> value, Dictionary<string, int> engineColor)
+        StringBuilder sb, string title, string quantity, List<(string Engine, List<TimelineRow> Points)> series, Func<TimelineRow, double> value,
+        Dictionary<string, int> engineColor, List<TimelineRow> partial)
     {
         const double left = 72, right = 24, top = 34, bottom = 46, height = 290;
         double plotW = ChartWidth - left - right, plotH = height - top - bottom;
         double xMax = Math.Max(1, series.SelectMany(s => s.Points).Max(w => w.LastEvent + 1));
-        var (yMax, yStep) = Ticks(series.SelectMany(s => s.Points).Select(w => (double)value(w)).DefaultIfEmpty(0).Max());
+        var axis = ValueAxis.For(series.SelectMany(s => s.Points).Select(value));
         var (xNice, xStep) = Ticks(xMax, 8);
         double X(double v) => left + v / xNice * plotW;
-        double Y(double v) => top + plotH - v / yMax * plotH;
+        double Y(double v) => top + plotH - axis.Pos(v) * plotH;
 
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {F(ChartWidth)} {F(height)}\" width=\"{F(ChartWidth)}\" role=\"img\" aria-label=\"{E(title)}\">");
         Text(svg, left, 18, title, "start", "t");
-        for (double v = 0; v <= yMax + yStep / 2; v += yStep)
+
+        // The partial last window: a shaded band over its stretch of events, labelled.
+        if (partial.Count > 0)
+        {
+            double x0 = X(partial.Min(w => w.FirstEvent)), x1 = X(partial.Max(w => w.LastEvent + 1));
+            svg.Append(CultureInfo.InvariantCulture,
+                $"<rect class=\"partial\" x=\"{F(x0)}\" y=\"{F(top)}\" width=\"{F(Math.Max(x1 - x0, 2))}\" height=\"{F(plotH)}\"><title>partial window: {N(WindowEvents(partial[0]))} events</title></rect>");
+            Text(svg, x1 - 4, top + 14, "partial window", "end", "ax");
+        }
+
+        foreach (double v in axis.Ticks)
         {
             svg.Append(CultureInfo.InvariantCulture, $"<line class=\"grid\" x1=\"{F(left)}\" y1=\"{F(Y(v))}\" x2=\"{F(left + plotW)}\" y2=\"{F(Y(v))}\"/>");
             Text(svg, left - 6, Y(v) + 4, Short(v), "end", "ax");
@@ -399,8 +611,8 @@ public static class HtmlReport
         svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(left)}\" y1=\"{F(top)}\" x2=\"{F(left)}\" y2=\"{F(top + plotH)}\"/>");
         svg.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{F(left)}\" y1=\"{F(top + plotH)}\" x2=\"{F(left + plotW)}\" y2=\"{F(top + plotH)}\"/>");
         Text(svg, left + plotW / 2, height - 8, "event (window end)", "middle", "ax");
-        Text(svg, 14, top + plotH / 2, title.StartsWith("Exits", StringComparison.Ordinal) ? "exits" : "shadow pages", "middle", "ax",
-            $"transform=\"rotate(-90 14 {F(top + plotH / 2)})\"");
+        bool zeros = axis.Log && series.Exists(s => s.Points.Exists(w => value(w) <= 0)); // a log axis has no 0: such windows sit on its floor
+        Text(svg, 14, top + plotH / 2, axis.Title(quantity) + (zeros ? ", 0 on the floor" : ""), "middle", axis.Log ? "ax log" : "ax", $"transform=\"rotate(-90 14 {F(top + plotH / 2)})\"");
 
         for (int i = 0; i < series.Count; i++)
         {
@@ -414,8 +626,9 @@ public static class HtmlReport
             {
                 foreach (var w in points)
                 {
+                    bool isPartial = partial.Exists(p => ReferenceEquals(p, w));
                     svg.Append(CultureInfo.InvariantCulture,
-                        $"<circle cx=\"{F(X(w.LastEvent + 1))}\" cy=\"{F(Y(value(w)))}\" r=\"3\" fill=\"{color}\"><title>{E(engine)} window {w.Window}: {N(value(w))}</title></circle>");
+                        $"<circle cx=\"{F(X(w.LastEvent + 1))}\" cy=\"{F(Y(value(w)))}\" r=\"3\" fill=\"{(isPartial ? "#fff" : color)}\"{(isPartial ? $" stroke=\"{color}\" stroke-width=\"1.5\"" : "")}><title>{E(engine)} window {w.Window}{(isPartial ? " (partial)" : "")}: {N(value(w))}</title></circle>");
                 }
             }
         }

@@ -21,6 +21,27 @@ internal static class Svg
 
     public static string Color(int i) => Palette[i % Palette.Length];
 
+    /// <summary>
+    /// The i-th colour of a key set that must not repeat (exit reasons): the palette first, then hues spaced by the
+    /// golden angle, so every index gets its own colour however many keys there are.
+    /// </summary>
+    public static string DistinctColor(int i) => i < Palette.Length
+        ? Palette[i]
+        : string.Create(Inv, $"hsl({(i - Palette.Length) * 137.508 % 360:0.#},{55 + (i % 3) * 12}%,{38 + (i % 4) * 8}%)");
+
+    /// <summary>One colour per name, assigned in ordinal order of the sorted distinct names (stable for a given set).</summary>
+    public static Dictionary<string, string> KeyedColors(IEnumerable<string> names)
+    {
+        var sorted = names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < sorted.Count; i++)
+        {
+            map[sorted[i]] = DistinctColor(i);
+        }
+
+        return map;
+    }
+
     /// <summary>HTML/XML-escapes text (&lt; &gt; &amp; " ').</summary>
     public static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
 
@@ -74,4 +95,70 @@ internal static class Svg
         int max = (int)(width / (fontSize * 0.58));
         return s.Length <= max ? s : max <= 1 ? "" : s[..(max - 1)] + "…";
     }
+}
+
+/// <summary>
+/// A value axis from the chart's data: linear from 0 with "nice" ticks, or base-10 logarithmic when the positive
+/// values span more than <see cref="LogSpan"/> (max/min &gt; 100), with ticks at the powers of ten. Values ≤ 0 sit at
+/// the axis floor on a log axis.
+/// </summary>
+internal sealed class ValueAxis
+{
+    /// <summary>max/min of the positive values above which the axis is logarithmic.</summary>
+    public const double LogSpan = 100;
+
+    private ValueAxis(bool log, double lo, double hi, IReadOnlyList<double> ticks)
+    {
+        Log = log;
+        Lo = lo;
+        Hi = hi;
+        Ticks = ticks;
+    }
+
+    public bool Log { get; }
+
+    /// <summary>The axis floor (0 on a linear axis, a power of ten below the smallest positive value on a log one).</summary>
+    public double Lo { get; }
+
+    public double Hi { get; }
+
+    public IReadOnlyList<double> Ticks { get; }
+
+    public static ValueAxis For(IEnumerable<double> values, int target = 5)
+    {
+        var positive = values.Where(v => v > 0 && double.IsFinite(v)).ToList();
+        double max = positive.Count == 0 ? 0 : positive.Max();
+        double min = positive.Count == 0 ? 0 : positive.Min();
+        if (positive.Count >= 2 && max / min > LogSpan)
+        {
+            // The floor is a power of ten strictly below the smallest value, so its bar or point stays visible.
+            int loExp = (int)Math.Ceiling(Math.Log10(min)) - 1;
+            int hiExp = Math.Max((int)Math.Ceiling(Math.Log10(max) - 1e-12), loExp + 1);
+            var ticks = Enumerable.Range(loExp, hiExp - loExp + 1).Select(e => Math.Pow(10, e)).ToList();
+            return new ValueAxis(true, ticks[0], ticks[^1], ticks);
+        }
+
+        var (nice, step) = Svg.Ticks(max, target);
+        var linear = new List<double>();
+        for (double v = 0; v <= nice + step / 2; v += step)
+        {
+            linear.Add(v);
+        }
+
+        return new ValueAxis(false, 0, nice, linear);
+    }
+
+    /// <summary>Where a value sits along the axis, 0 (floor) to 1 (top), clamped.</summary>
+    public double Pos(double v)
+    {
+        if (Log)
+        {
+            return v <= Lo ? 0 : Math.Min(1, (Math.Log10(v) - Math.Log10(Lo)) / (Math.Log10(Hi) - Math.Log10(Lo)));
+        }
+
+        return Hi > 0 ? Math.Clamp(v / Hi, 0, 1) : 0;
+    }
+
+    /// <summary>The axis title, saying when the scale is logarithmic.</summary>
+    public string Title(string quantity) => Log ? quantity + " (log scale)" : quantity;
 }
