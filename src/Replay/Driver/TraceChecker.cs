@@ -41,7 +41,6 @@ public sealed class TraceChecker
     private readonly List<(long Row, string Message)> _first = [];
     private readonly List<(ulong Va, ulong Root)> _paths = [];
     private readonly ulong _memoryBytes;
-    private readonly HashSet<ulong> _writtenFrames = new();           // frames any ptwrite or ptinit stored into
     private readonly HashSet<ulong> _emptyRootsWarned = new();
     private bool _metadataChecked;
 
@@ -176,7 +175,7 @@ public sealed class TraceChecker
         {
             w += Warn(row, $"cr3 loads frame 0x{root:x} at gpa 0x{root << Pte.PageShift:x}, beyond the guest's {_memoryBytes} bytes of memory ({TraceMetadata.MemoryBytes})");
         }
-        else if (!_writtenFrames.Contains(root) && _emptyRootsWarned.Add(root))
+        else if (_mem.Frame(root) is null && _emptyRootsWarned.Add(root)) // a frame no ptwrite or ptinit stored into
         {
             w += Warn(row, $"cr3 loads frame 0x{root:x}, which no ptwrite or ptinit has written: an empty root, through which every access faults");
         }
@@ -246,7 +245,6 @@ public sealed class TraceChecker
             w += Warn(row, $"ptwrite at gpa 0x{pa:x}, beyond the guest's {_memoryBytes} bytes of memory ({TraceMetadata.MemoryBytes})");
         }
 
-        _writtenFrames.Add(pa >> Pte.PageShift);
         var (old, updated) = _mem.Store(pa, value, width);
         if (old == updated)
         {
