@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 using Replay.Cli;
@@ -75,14 +74,5 @@ internal sealed class TraceImportOptions
         }
 
         return sb.ToString();
-    }
-
-    /// <summary>A validator: the option's value must be positive.</summary>
-    public static void Positive(OptionResult r, string name)
-    {
-        if (r.GetValueOrDefault<long>() <= 0)
-        {
-            r.AddError($"{name} must be positive.");
-        }
     }
 }
