@@ -73,33 +73,28 @@ internal static class ParquetFile
     /// </summary>
     private static void RefuseSpecialFile(string path)
     {
-        FileInfo info;
+        long length;
         try
         {
-            info = new FileInfo(path);
+            var info = new FileInfo(path);
             if (!info.Exists && Directory.Exists(path))
             {
                 throw new TraceFormatException(path, null, null, "a folder, not a trace file");
             }
 
-            if (!info.Exists)
-            {
-                return; // the open reports a missing file
-            }
-
-            if (info.Length >= MinimumBytes)
-            {
-                return;
-            }
+            length = info.Exists ? info.Length : MinimumBytes; // a missing file is reported by the open
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return; // the open reports it
         }
 
-        throw new TraceFormatException(path, null, null, info.Length == 0
-            ? "not a Parquet file (it is empty, or a FIFO, device or socket: copy such a stream to a file first)"
-            : "not a Parquet file");
+        if (length < MinimumBytes)
+        {
+            throw new TraceFormatException(path, null, null, length == 0
+                ? "not a Parquet file (it is empty, or a FIFO, device or socket: copy such a stream to a file first)"
+                : "not a Parquet file");
+        }
     }
 
     /// <summary>Tells a file that is not Parquet at all from one cut short, before the library tries to parse it.</summary>
