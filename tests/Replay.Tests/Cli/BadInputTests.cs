@@ -145,7 +145,7 @@ public sealed class BadInputTests : IDisposable
         Directory.CreateDirectory(reports);
         await File.WriteAllTextAsync(Path.Combine(reports, "summary.parquet"), "old report");
         await File.WriteAllTextAsync(Path.Combine(reports, "notes.txt"), "mine");
-        var before = Snapshot(reports);
+        var before = Cli.Snapshot(reports);
 
         var (code, stdout, stderr) = await Cli.RunAsync([.. args, "--out", reports]);
 
@@ -160,11 +160,9 @@ public sealed class BadInputTests : IDisposable
             Assert.Contains(m, stderr);
         }
 
-        Assert.Equal(before, Snapshot(reports));
+        Assert.Equal(before, Cli.Snapshot(reports));
     }
 
-    private static Dictionary<string, string> Snapshot(string dir) =>
-        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(File.ReadAllBytes(f)));
 
     private async Task<string> GoodTrace()
     {

@@ -15,6 +15,10 @@ internal static class Cli
 
     /// <summary>A fresh temporary folder, deleted when disposed.</summary>
     public static TempDir Temp() => new();
+
+    /// <summary>Every file of <paramref name="dir"/> by name, with its bytes as hex: equal snapshots mean an untouched folder.</summary>
+    public static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(File.ReadAllBytes(f)));
 }
 
 internal sealed class TempDir : IDisposable

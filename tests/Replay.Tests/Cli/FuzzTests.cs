@@ -90,7 +90,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(0, (await Cli.RunAsync(_dir.File("clean.pq"), "--engine", "native", "--out", reports)).Code);
         }
 
-        var before = Snapshot(reports);
+        var before = Cli.Snapshot(reports);
         var (code, stdout, stderr) = await RunWithinAsync(kind, named, [.. args, "--out", reports]);
         if (code == 0)
         {
@@ -98,7 +98,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
             return;
         }
 
-        Assert.Equal(before, Snapshot(reports));
+        Assert.Equal(before, Cli.Snapshot(reports));
     }
 
     private async Task ExpectImportCleanOrRefusedAsync(string named, string[] args, string outputFile)
@@ -245,6 +245,4 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         return buffer.ToArray();
     }
 
-    private static Dictionary<string, string> Snapshot(string dir) =>
-        Directory.GetFiles(dir).ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(File.ReadAllBytes(f)));
 }
