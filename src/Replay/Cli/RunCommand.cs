@@ -81,9 +81,10 @@ internal sealed class RunCommand
 
         // Each report folder's lock is taken before any replay: a second run into the same folder fails now, with one
         // sentence, instead of replaying and then replacing this run's reports.
+        List<string> dirs = ReportDirs(traces, outDir);
         var locks = new List<ReportFolder>();
         using var unlock = new LockSet(locks);
-        foreach (string dir in ReportDirs(traces, outDir).Distinct(StringComparer.Ordinal))
+        foreach (string dir in dirs.Distinct(StringComparer.Ordinal))
         {
             locks.Add(ReportFolder.Lock(dir));
         }
@@ -121,7 +122,7 @@ internal sealed class RunCommand
         }
         else
         {
-            written.AddRange(ReportFolders.For(traces).Zip(outcomes, (dir, o) => (dir, ReportBuilder.Build(profile, [o.Result]))));
+            written.AddRange(dirs.Zip(outcomes, (dir, o) => (dir, ReportBuilder.Build(profile, [o.Result]))));
         }
 
         foreach (var (dir, tables) in written)
