@@ -23,6 +23,9 @@ public sealed partial class AgileEngine
     private readonly List<ulong> _cr3Targets = new();
     private long _nextScan;
 
+    /// <summary>Interval scans done so far: the number of the interval now running.</summary>
+    private long _interval;
+
     public void LoadCr3(in Cr3Load load)
     {
         Tick(load.Index);
@@ -126,6 +129,7 @@ public sealed partial class AgileEngine
         {
             _nextScan += _o.Interval;
             Scan();
+            _interval++;
         }
     }
 
@@ -221,7 +225,7 @@ public sealed partial class AgileEngine
     /// <summary>
     /// Nested → shadow for guest frame <paramref name="gfn"/>: for each level something leads to it at (a switch entry
     /// one level up, or a vCPU's root), its shadow is created and rebuilt from the guest entries (leaves, switch entries
-    /// to nested children, links to existing child shadows; the rest is filled by later faults), the switch entries
+    /// to nested children, links to existing child shadows, child tables that have no shadow (nested below it until now: rebuilt too when clean, else switch entries)), the switch entries
     /// become links, and every TLB is flushed. A nested frame nothing leads to any more just leaves nested mode.
     /// Units: entries rebuilt.
     /// </summary>
@@ -313,9 +317,31 @@ public sealed partial class AgileEngine
             {
                 ShadowStore.Link(s, i, c, Pte.Present);
             }
+            else if (_store.Frame(child) is null)
+            {
+                // A child table with no shadow: until now the walk reached it below a nested page, so it was in nested
+                // mode too (REFERENCES §6.1: everything below a nested page is nested), written freely, its D bit
+                // seen by the scans. Clean over the interval just ended, it returns to shadow mode with this page,
+                // rebuilt whole; written, it stays nested behind a switch entry until a scan finds it clean.
+                var below = PageOf(child);
+                if (below.WrittenIn == _interval)
+                {
+                    below.Nested = true;
+                    below.Dirty = false; // this interval's write has been seen; the next scan reads its D bit again
+                    _nestedFrames.Add(child);
+                    SetSwitch(s, i, child);
+                }
+                else
+                {
+                    var cs = _store.Create(child, (ShadowType)(s.Level - 1));
+                    Stats.ShadowPagesCreated++;
+                    filled += Rebuild(cs);
+                    ShadowStore.Link(s, i, cs, Pte.Present);
+                }
+            }
             else
             {
-                continue;
+                continue; // shadowed at another level only: filled by later faults
             }
 
             filled++;
@@ -339,6 +365,9 @@ public sealed partial class AgileEngine
 
         /// <summary>Loaded into CR3 at least once.</summary>
         public bool Root;
+
+        /// <summary>The interval of its latest write while unshadowed (-1: none): the D bit of a page below a nested one.</summary>
+        public long WrittenIn = -1;
 
         /// <summary>Trapped writes this interval.</summary>
         public int Writes;

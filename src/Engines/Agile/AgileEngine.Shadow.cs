@@ -175,6 +175,7 @@ public sealed partial class AgileEngine
             // write sets the D bit of its EPT mapping, which the interval scan reads.
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
             tp.Dirty = true;
+            tp.WrittenIn = _interval;
             return;
         }
 

@@ -213,6 +213,69 @@ public sealed class AgileEngineTests
     }
 
     [Fact]
+    public void A_nested_root_clean_for_an_interval_returns_to_shadow_mode_with_its_clean_subtree_rebuilt_whole()
+    {
+        // A new process (events 0-3 build its tables, 4 loads it: nested from the root), reads to event 24. interval=10:
+        // the scan at 10 clears the root's dirty bit, the one at 20 finds it clean. The tables below it were nested
+        // too (walked 2-D, written freely); none was written in the interval just ended, so all return with the root,
+        // each rebuilt from its accessed entries: root, L3, L2, L1 one entry each, and A's next walk is 1-D with no
+        // hidden fault.
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100, init: false);
+        t.Cr3(r);
+        while (t.Batch.Count < 25)
+        {
+            t.Read(A);
+        }
+
+        var m = Measure(t, Agile("interval=10"));
+        Assert.Equal(1, m.Engine.Counter("agile_start_nested"));
+        Assert.Equal(1, m.Engine.Counter("agile_to_shadow"));
+        Assert.Equal(4, m.Engine.WithinUnits("agile_to_shadow"));
+        Assert.Equal(0, m.Engine.Count("shadow_fill"));
+        Assert.Equal((4, 4, 0, 0), (m.Refs, m.Shadow, m.Guest, m.Ept));
+
+        // The same with a native write to the L1 page at event 15 (B's entry): the root, L3 and L2 come back at 20 and
+        // the L1 page, written in that interval, stays nested behind a switch entry in the L2 shadow (walks: 3 shadow
+        // entries, the guest L1 entry, the data gpa's nested walk: 8); clean through the next interval, it returns at 30.
+        var w = new TestTrace();
+        ulong wr = w.NewRoot();
+        w.Map(wr, A, 0x100, init: false);
+        w.Cr3(wr);
+        while (w.Batch.Count < 15)
+        {
+            w.Read(A);
+        }
+
+        w.Map(wr, B, 0x101, init: false);
+        while (w.Batch.Count < 25)
+        {
+            w.Read(A);
+        }
+
+        var n = Measure(w, Agile("interval=10"));
+        Assert.Equal(3, n.Engine.WithinUnits("agile_to_shadow")); // root, L3 and L2 entries; the L2 one a switch entry
+        Assert.Equal((8, 3, 1, 4), (n.Refs, n.Shadow, n.Guest, n.Ept));
+        while (w.Batch.Count < 34)
+        {
+            w.Read(A);
+        }
+
+        int before = w.Batch.Count;
+        w.Invlpg(A);
+        w.Read(A);
+        long refs = n.Engine.Stats.WalkRefs;
+        n.Engine.Run(w.Batch, 28, before, verify: true);
+        Assert.Equal(2, n.Engine.Counter("agile_to_shadow"));
+        Assert.Equal(3 + 1, n.Engine.WithinUnits("agile_to_shadow")); // the L1 page rebuilt from A, its one accessed entry
+        refs = n.Engine.Stats.WalkRefs;
+        n.Engine.Run(w.Batch, before, w.Batch.Count, verify: true);
+        Assert.Equal(4, n.Engine.Stats.WalkRefs - refs);
+        Assert.Equal(0, n.Engine.Count("shadow_fill"));
+    }
+
+    [Fact]
     public void A_guest_fault_in_the_nested_part_goes_to_the_guest_without_an_exit_and_one_on_a_shadow_walk_exits()
     {
         var (t, r) = Shadowed();
