@@ -7,6 +7,7 @@ namespace Replay.Engines.Contract;
 /// </summary>
 public sealed class EngineStats
 {
+    /// <summary>All counts zero, sized for an engine's <paramref name="exitKinds"/> exit kinds and <paramref name="counters"/> counters.</summary>
     public EngineStats(int exitKinds, int counters)
     {
         ExitCounts = new long[exitKinds];
@@ -14,13 +15,27 @@ public sealed class EngineStats
         Counters = new long[counters];
     }
 
-    // Event counts (the driver fills these).
+    // Event counts (the driver fills these; engines never touch them).
+
+    /// <summary>Trace events replayed (every op but <c>mark</c>), over the same range as every other count here.</summary>
     public long Events;
+
+    /// <summary><c>read</c>, <c>write</c> and <c>fetch</c> events: the calls of <see cref="IEngineHooks.Access"/>.</summary>
     public long Accesses;
+
+    /// <summary><c>cr3</c> events: the calls of <see cref="IEngineHooks.LoadCr3"/>.</summary>
     public long Cr3Loads;
+
+    /// <summary><c>ptwrite</c> events (not <c>ptinit</c>): page-table stores during the trace.</summary>
     public long PtWrites;
+
+    /// <summary><c>invlpg</c> events.</summary>
     public long Invlpgs;
+
+    /// <summary><c>flush</c> events (both kinds).</summary>
     public long Flushes;
+
+    /// <summary>Well-formedness warnings the trace checker raised over these events (SPEC §1).</summary>
     public long TraceWarnings;
 
     /// <summary>
@@ -37,7 +52,11 @@ public sealed class EngineStats
     public long Instructions;
 
     // What the engine measured.
+
+    /// <summary>Page faults the guest itself sees (its tables do not map the access): priced at the profile's guest fault cost, whether or not the VMM took an exit to reflect them.</summary>
     public long GuestFaults;
+
+    /// <summary>Accesses the hardware TLB could not translate (each starts one hardware walk).</summary>
     public long TlbMisses;
     /// <summary>Page-walk memory references of the hardware walker (entries read); = <see cref="WalkL1"/> + <see cref="WalkL2"/> + <see cref="WalkL3"/> + <see cref="WalkMem"/>.</summary>
     public long WalkRefs;
@@ -59,12 +78,26 @@ public sealed class EngineStats
 
     /// <summary>Guest-physical translations of a 2-D walk answered by the nested TLB (each one spares an EPT walk).</summary>
     public long NestedTlbHits;
+
+    /// <summary>VM exits (or PV traps) taken: Σ of <see cref="ExitCounts"/> over the kinds with a transition; handler work done inside another exit (<see cref="Within"/>) is not one.</summary>
     public long Exits;
+
+    /// <summary>Pages the VMM allocated for its translation structures: shadow pages, and the EPT table pages an engine with a nested dimension fills.</summary>
     public long ShadowPagesCreated;
+
+    /// <summary>Shadow pages freed: evicted from the pool, unshadowed, or dropped with a flushed or dying address space.</summary>
     public long ShadowPagesEvicted;
+
+    /// <summary>Guest page-table stores the VMM emulated (write-protection faults, Xen's fast path included); PV writes through a hypercall count too.</summary>
     public long EmulatedWrites;
+
+    /// <summary>Shadowed pages let out of sync (Xen <c>sh_unsync</c>, KVM unsync): write protection dropped so later writes do not exit.</summary>
     public long Unsyncs;
+
+    /// <summary>Out-of-sync pages brought back in sync (re-protected and their shadow entries revalidated).</summary>
     public long Resyncs;
+
+    /// <summary>Frames whose every shadow was removed because the VMM decided they are no longer page tables (Xen's unshadow heuristics, KVM write flooding).</summary>
     public long Unshadows;
 
     /// <summary>Shadow pages currently allocated (a level, not a count; not subtracted by <see cref="Minus"/>).</summary>
@@ -76,8 +109,13 @@ public sealed class EngineStats
     /// <summary>Highest <see cref="ShadowPages"/> since the last <see cref="ResetSegmentPeak"/> (the driver's phase and window peaks).</summary>
     public long SegmentPeak;
 
+    /// <summary>Per exit kind (indexed as <see cref="IMmuEngine.ExitKinds"/>): how many times its handler ran, as an exit or within one.</summary>
     public long[] ExitCounts { get; }
+
+    /// <summary>Per exit kind: the work units its handler did (entries copied, pages resynced...), priced per unit by the profile.</summary>
     public long[] ExitUnits { get; }
+
+    /// <summary>Engine-specific counters, indexed as <see cref="IMmuEngine.CounterNames"/>; they add and subtract like the rest.</summary>
     public long[] Counters { get; }
 
     /// <summary>Records one exit of kind <paramref name="kind"/> with <paramref name="units"/> work units.</summary>
@@ -116,6 +154,7 @@ public sealed class EngineStats
     /// <summary>Starts a new segment peak at the current level.</summary>
     public void ResetSegmentPeak() => SegmentPeak = ShadowPages;
 
+    /// <summary>A copy of every count, level and peak.</summary>
     public EngineStats Clone()
     {
         var c = new EngineStats(ExitCounts.Length, Counters.Length);

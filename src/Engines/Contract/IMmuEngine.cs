@@ -15,6 +15,10 @@ public interface IMmuEngine : IEngineHooks
     /// <summary>Names of engine-specific counters (Xen/KVM names where one exists).</summary>
     IReadOnlyList<string> CounterNames { get; }
 
+    /// <summary>
+    /// Everything counted so far, cumulative from the engine's creation; the driver snapshots and subtracts it for
+    /// phases and timeline windows, so an engine only ever adds to it (levels such as shadow pages excepted).
+    /// </summary>
     EngineStats Stats { get; }
 
     /// <summary>

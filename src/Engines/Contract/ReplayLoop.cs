@@ -43,16 +43,50 @@ public sealed class VerifyException : Exception
 /// </summary>
 public interface IEngineHooks
 {
+    /// <summary>
+    /// The engine's own guest machine: guest memory, vCPUs (CR3, PCID, TLB, paging-structure caches) and cache model.
+    /// The loop reads it for <c>--verify</c> (a fresh walk of <see cref="GuestMachine.Memory"/> from the vCPU's CR3
+    /// must give the translation <see cref="Access"/> returned) and to flush TLBs on exits without VPID.
+    /// </summary>
     GuestMachine Machine { get; }
 
+    /// <summary>
+    /// A read, write or fetch. Returns the translation the access used: the gpa frame, page size and permissions
+    /// the hardware (or, after an exit, the engine) resolved, or <see cref="Translation.GuestFault"/> when the guest
+    /// takes a #PF (counted in <see cref="EngineStats.GuestFaults"/>). Invariants: it equals what a fresh walk of the
+    /// guest tables gives (the <c>--verify</c> check); a TLB miss adds 1 to <see cref="EngineStats.TlbMisses"/> and
+    /// every entry the hardware walker reads to <see cref="EngineStats.WalkRefs"/> (and to exactly one of its
+    /// per-level counters); the guest's A/D bits are set as the hardware sets them.
+    /// </summary>
     Translation Access(in MemoryAccess access);
 
+    /// <summary>
+    /// A MOV to CR3: the vCPU's CR3 (and PCID) change before any later access of that vCPU, and its TLB drops what
+    /// the SDM says it drops (all non-global entries of the PCID unless bit 63 keeps them). Shadow engines exit here
+    /// (and resync or switch roots); EPT does not.
+    /// </summary>
     void LoadCr3(in Cr3Load load);
 
+    /// <summary>
+    /// A page-table store (<c>ptwrite</c>) or an initial table word (<c>ptinit</c>, <see cref="PageTableWrite.IsInit"/>).
+    /// Invariant: afterwards guest memory holds the new value (every engine's memory evolves the same way apart from
+    /// A/D bits). A <c>ptinit</c> costs nothing and takes no exit (the state before recording began); a
+    /// <c>ptwrite</c> exits only where the engine write-protects the frame.
+    /// </summary>
     void WritePageTable(in PageTableWrite write);
 
+    /// <summary>
+    /// An INVLPG or a flush: the hardware drops the translations the kind names from the vCPU's TLB and
+    /// paging-structure caches; an engine that intercepts it (shadow paging) also resyncs or drops its own state.
+    /// After it no access may use a translation the guest has invalidated.
+    /// </summary>
     void Invalidate(in Invalidation inv);
 
+    /// <summary>
+    /// A <c>ptdying</c> hint: the address space rooted at <see cref="TableDying.Pa"/> is being torn down (Xen's
+    /// <c>HVMOP_pagetable_dying</c>). Only a hint: an engine may drop shadows early or ignore it; translations must
+    /// stay correct either way.
+    /// </summary>
     void TableDying(in TableDying hint);
 }
 
