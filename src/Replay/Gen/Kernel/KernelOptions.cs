@@ -1,3 +1,5 @@
+using Replay.Engines.Guest;
+
 namespace Replay.Gen.Kernel;
 
 /// <summary>
@@ -66,9 +68,9 @@ public sealed record KernelOptions
 
         foreach (ulong f in FixedRoots)
         {
-            if (f >= MemoryBytes >> 12)
+            if (f >= MemoryBytes >> Pte.PageShift)
             {
-                throw new ArgumentException($"--memory {MemoryBytes} bytes does not hold root frame 0x{f:x}: it needs at least {(f + 1) << 12} bytes.");
+                throw new ArgumentException($"--memory {MemoryBytes} bytes does not hold root frame 0x{f:x}: it needs at least {(f + 1) << Pte.PageShift} bytes.");
             }
         }
     }

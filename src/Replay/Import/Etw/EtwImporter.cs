@@ -1,4 +1,5 @@
 using System.Globalization;
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
 namespace Replay.Import.Etw;
@@ -61,7 +62,7 @@ public sealed class EtwImporter
     public IReadOnlyList<ulong> FixedRoots { get; }
 
     /// <summary>Guest memory the roots need: the highest root frame's end, rounded up to a GiB.</summary>
-    public ulong MemoryNeeded => FixedRoots.Count == 0 ? 0 : (((FixedRoots.Max() + 1) << 12) + (1UL << 30) - 1) & ~((1UL << 30) - 1);
+    public ulong MemoryNeeded => FixedRoots.Count == 0 ? 0 : (((FixedRoots.Max() + 1) << Pte.PageShift) + (1UL << Pte.HugePageShift) - 1) & ~((1UL << Pte.HugePageShift) - 1);
 
     /// <summary>Marker id → label: address space i (0-based, in order of creation) starts at marker i+1.</summary>
     public IReadOnlyDictionary<ulong, string> Markers => _spaces
@@ -137,7 +138,7 @@ public sealed class EtwImporter
                 _spaces.Add((p.DirectoryTableBase, p.ProcessID, p.ImageFileName));
                 if (IsRoot(p.DirectoryTableBase))
                 {
-                    roots.Add(p.DirectoryTableBase >> 12);
+                    roots.Add(p.DirectoryTableBase >> Pte.PageShift);
                 }
             }
             else if (e.Opcode == EtwKernel.Stop && pidDtb.Remove(p.ProcessID, out ulong dtb) && --live[dtb] == 0)
@@ -150,7 +151,7 @@ public sealed class EtwImporter
     }
 
     /// <summary>A DirectoryTableBase usable as a root frame: non-zero and page-aligned (a PAE PDPT address is not).</summary>
-    internal static bool IsRoot(ulong dtb) => dtb != 0 && (dtb & 0xFFF) == 0;
+    internal static bool IsRoot(ulong dtb) => dtb != 0 && (dtb & Pte.PageOffsetMask) == 0;
 
     internal static TraceOp FaultKind(byte opcode, ulong va, ulong pc, bool inImage) => opcode switch
     {

@@ -1,3 +1,4 @@
+using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
 namespace Replay.Import.Etw;
@@ -106,7 +107,7 @@ internal sealed class EtwRun(EtwImporter importer, IProcessHost host, ImportOpti
 
             if (!_liveByDtb.TryGetValue(p.DirectoryTableBase, out var s))
             {
-                int id = EtwImporter.IsRoot(p.DirectoryTableBase) ? host.CreateProcessWithRoot(p.DirectoryTableBase >> 12) : host.CreateProcess();
+                int id = EtwImporter.IsRoot(p.DirectoryTableBase) ? host.CreateProcessWithRoot(p.DirectoryTableBase >> Pte.PageShift) : host.CreateProcess();
                 s = new Space(id);
                 _liveByDtb[p.DirectoryTableBase] = s;
                 Stats.Processes++;
