@@ -1,7 +1,7 @@
 namespace Replay.Import;
 
-/// <summary>What one imported record asks of the guest.</summary>
-public enum AccessKind : byte
+/// <summary>What one imported record asks of the guest (a lackey or drmemtrace record kind; not the engines' <c>Contract.AccessKind</c>, which has no read-modify-write).</summary>
+public enum RecordKind : byte
 {
     /// <summary>An instruction fetch (lackey <c>I</c>, drmemtrace instruction records).</summary>
     Fetch,
@@ -17,4 +17,4 @@ public enum AccessKind : byte
 }
 
 /// <summary>One memory access read from a foreign trace: <paramref name="Size"/> bytes from <paramref name="Address"/> (at least 1).</summary>
-public readonly record struct AccessRecord(AccessKind Kind, ulong Address, int Size);
+public readonly record struct AccessRecord(RecordKind Kind, ulong Address, int Size);

@@ -86,7 +86,7 @@ public sealed class LackeyImporter
                     stats.BadRecords += _options.SkipBad
                         ? 1
                         : throw new ImportFormatException($"{reader.Name}:{reader.Line}: address 0x{r.Address:x} ({r.Size} bytes) is outside the user address range (below 0x{UserSpace.Top:x}).");
-                    if (r.Kind != AccessKind.Fetch)
+                    if (r.Kind != RecordKind.Fetch)
                     {
                         continue;
                     }
@@ -137,15 +137,15 @@ public sealed class LackeyImporter
     {
         switch (r.Kind)
         {
-            case AccessKind.Fetch:
+            case RecordKind.Fetch:
                 host.Access(vcpu, TraceOp.Fetch, r.Address, r.Size);
                 stats.Fetches++;
                 break;
-            case AccessKind.Load:
+            case RecordKind.Load:
                 host.Access(vcpu, TraceOp.Read, r.Address, r.Size);
                 stats.Loads++;
                 break;
-            case AccessKind.Store:
+            case RecordKind.Store:
                 host.Access(vcpu, TraceOp.Write, r.Address, r.Size);
                 stats.Stores++;
                 break;

@@ -120,13 +120,13 @@ public sealed class LackeyReader : IDisposable
             return Skip; // ==pid== banners and summaries, --pid-- messages
         }
 
-        AccessKind kind;
+        RecordKind kind;
         switch (line[i])
         {
-            case (byte)'I': kind = AccessKind.Fetch; break;
-            case (byte)'L': kind = AccessKind.Load; break;
-            case (byte)'S': kind = AccessKind.Store; break;
-            case (byte)'M': kind = AccessKind.Modify; break;
+            case (byte)'I': kind = RecordKind.Fetch; break;
+            case (byte)'L': kind = RecordKind.Load; break;
+            case (byte)'S': kind = RecordKind.Store; break;
+            case (byte)'M': kind = RecordKind.Modify; break;
             default: return Expected;
         }
 

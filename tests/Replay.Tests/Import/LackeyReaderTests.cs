@@ -49,11 +49,11 @@ public sealed class LackeyReaderTests
         var records = Read("I  0401ab70,3\n I 400000,1\r\n L 1fff000618,8  \n\n  S 7f,16\t\nM ff,4\n");
         Assert.Equal(
         [
-            new AccessRecord(AccessKind.Fetch, 0x0401ab70, 3),
-            new AccessRecord(AccessKind.Fetch, 0x400000, 1),
-            new AccessRecord(AccessKind.Load, 0x1fff000618, 8),
-            new AccessRecord(AccessKind.Store, 0x7f, 16),
-            new AccessRecord(AccessKind.Modify, 0xff, 4),
+            new AccessRecord(RecordKind.Fetch, 0x0401ab70, 3),
+            new AccessRecord(RecordKind.Fetch, 0x400000, 1),
+            new AccessRecord(RecordKind.Load, 0x1fff000618, 8),
+            new AccessRecord(RecordKind.Store, 0x7f, 16),
+            new AccessRecord(RecordKind.Modify, 0xff, 4),
         ], records);
     }
 
@@ -61,7 +61,7 @@ public sealed class LackeyReaderTests
     public void Valgrind_banner_and_message_lines_are_skipped()
     {
         var records = Read("==10971== Lackey, an example Valgrind tool\n--10971-- WARNING: something\n L 10,4\n==10971== \n");
-        Assert.Equal([new AccessRecord(AccessKind.Load, 0x10, 4)], records);
+        Assert.Equal([new AccessRecord(RecordKind.Load, 0x10, 4)], records);
     }
 
     [Theory]
@@ -119,9 +119,9 @@ public sealed class LackeyReaderTests
         {
             _ = r.Kind switch
             {
-                AccessKind.Fetch => i++,
-                AccessKind.Load => l++,
-                AccessKind.Store => s++,
+                RecordKind.Fetch => i++,
+                RecordKind.Load => l++,
+                RecordKind.Store => s++,
                 _ => m++,
             };
         }
