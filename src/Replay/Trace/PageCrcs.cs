@@ -10,7 +10,7 @@ namespace Replay.Trace;
 /// file is copied: each page header re-encoded with its <c>crc</c>, page bodies and anything between column chunks byte
 /// for byte, and the footer re-encoded field by field with every offset and size that the grown headers move
 /// (<c>ColumnMetaData</c> data, index, dictionary and bloom-filter offsets and total sizes, <c>ColumnChunk.file_offset</c>
-/// and <c>column_index_offset</c>, <c>RowGroup.file_offset</c> and <c>total_compressed_size</c>). A file with offset
+/// and <c>column_index_offset</c>, <c>RowGroup.file_offset</c>, <c>total_byte_size</c> and <c>total_compressed_size</c>). A file with offset
 /// indexes (page locations inside them would move too) is refused; Parquet.Net 6.1 writes none.
 /// </summary>
 internal static class PageCrcs
@@ -301,7 +301,7 @@ internal static class PageCrcs
                 case (Footer.ColumnChunk, 2 or 6) when value > 0: // file_offset, column_index_offset
                 case (Footer.RowGroup, 5) when value > 0: // file_offset
                     return moves.Map(value);
-                case (Footer.RowGroup, 6): // total_compressed_size
+                case (Footer.RowGroup, 2 or 6): // total_byte_size (the uncompressed chunks, headers included), total_compressed_size
                     return value + _groupGrowth;
                 default:
                     return value;

@@ -116,6 +116,18 @@ public sealed class PageCrcTests : IDisposable
             Assert.Equal(before[c].MetaData!.TotalUncompressedSize + grown, meta.TotalUncompressedSize);
             Assert.Equal(before[c].MetaData!.NumValues, meta.NumValues);
         }
+
+        // A row group's totals are its chunks' (Parquet.Net: total_byte_size the uncompressed one), and stay so.
+        foreach (string path in new[] { plain, crc })
+        {
+            await using ParquetReader reader = await ParquetReader.CreateAsync(path);
+            foreach (RowGroup g in reader.Metadata!.RowGroups)
+            {
+                Assert.Equal(g.Columns.Sum(x => x.MetaData!.TotalUncompressedSize), g.TotalByteSize);
+                Assert.Equal(g.Columns.Sum(x => x.MetaData!.TotalCompressedSize), g.TotalCompressedSize ?? -1);
+                Assert.Null(g.FileOffset); // Parquet.Net leaves it out; the edit maps it where a writer stored it
+            }
+        }
     }
 
     [Fact]
