@@ -12,7 +12,8 @@ namespace Replay.Trace;
 /// <c>replay.trace.version</c> stays 1, since the column is an optional extension of v1.
 /// Rows go to a temporary file next to the target; <see cref="CompleteAsync"/> copies it with a CRC-32 in every page
 /// header (<see cref="PageCrcs"/>: Parquet.Net cannot store them) to a second one, renamed onto the target, so a
-/// crash or an abandoned writer never leaves a half-written trace and a damaged page is found on read. Rows are checked as they come
+/// crash or an abandoned writer never leaves a half-written trace and a damaged page is found on read; the key-value
+/// metadata carries its own CRC-32 (<see cref="TraceMetadata.Crc"/>). Rows are checked as they come
 /// (known op, ptwrite width, vCPU below <see cref="TraceInfo.Vcpus"/>) so every trace written reads back.
 /// A full row group is encoded and compressed in the background while the caller fills the next one
 /// (two row-group buffers; groups reach the file in order). One call at a time.
@@ -136,6 +137,7 @@ public sealed class TraceWriter : IDisposable, IAsyncDisposable
 
         await StartFlushAsync(ct);
         await WaitForFlushAsync();
+        _writer.CustomMetadata = TraceMetadata.Seal(_writer.CustomMetadata ?? new Dictionary<string, string>());
         await _writer.DisposeAsync();
         await _stream.FlushAsync(ct);
         await _stream.DisposeAsync();

@@ -188,6 +188,32 @@ public sealed class PageCrcTests : IDisposable
         Assert.False(File.Exists(_files.PathOf("indexed-crc.pq")));
     }
 
+    [Fact]
+    public async Task A_changed_metadata_value_is_refused_and_a_trace_without_the_metadata_crc_still_reads()
+    {
+        string path = await _files.WriteAsync("meta.pq", Rows(10));
+        await using (var reader = await TraceReader.OpenAsync(path))
+        {
+            Assert.Matches("^[0-9a-f]{8}$", reader.Metadata[TraceMetadata.Crc]);
+        }
+
+        // 4 GiB -> 4 GiB + 4 KiB: a valid value, so only the checksum can tell
+        string changed = _files.PathOf("changed.pq");
+        await File.WriteAllBytesAsync(changed, await FooterSurgery.RewriteAsync(path, meta =>
+            meta.KeyValueMetadata!.Single(kv => kv.Key == TraceMetadata.MemoryBytes).Value = "4294971392"));
+        var e = await Assert.ThrowsAsync<TraceFormatException>(() => TraceReader.OpenAsync(changed));
+        Assert.Contains("changed.pq", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"the key-value metadata fails its CRC-32 check (metadata '{TraceMetadata.Crc}' is '", e.Message, StringComparison.Ordinal);
+
+        string unsealed = _files.PathOf("unsealed.pq");
+        await File.WriteAllBytesAsync(unsealed, await FooterSurgery.RewriteAsync(changed, meta =>
+            meta.KeyValueMetadata!.RemoveAll(kv => kv.Key == TraceMetadata.Crc)));
+        await using (var reader = await TraceReader.OpenAsync(unsealed))
+        {
+            Assert.Equal(4294971392UL, reader.Info.MemoryBytes);
+        }
+    }
+
     private static EventBatch Rows(int n)
     {
         var b = new EventBatch(n);
