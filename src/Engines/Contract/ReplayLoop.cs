@@ -14,8 +14,8 @@ public sealed class VerifyException : Exception
         Reference = reference;
     }
 
-    private VerifyException(VerifyException e, string engineName)
-        : base($"{engineName}: {e.Message}", e)
+    private VerifyException(VerifyException e, string engineName, IReadOnlyList<string> alsoFailed)
+        : base($"{engineName}: {e.Message}" + (alsoFailed.Count == 0 ? "" : $" In the same row group {string.Join(", ", alsoFailed)} failed --verify too."), e)
     {
         EventIndex = e.EventIndex;
         Engine = e.Engine;
@@ -32,8 +32,12 @@ public sealed class VerifyException : Exception
     /// <summary>The engine (its canonical spec) whose translation was wrong, once the driver has named it.</summary>
     public string? EngineName { get; }
 
-    /// <summary>The same failure, its message starting with the engine that failed (several may replay at once).</summary>
-    public VerifyException Named(string engineName) => EngineName is null ? new VerifyException(this, engineName) : this;
+    /// <summary>
+    /// The same failure, its message starting with the engine that failed (several may replay at once) and ending with
+    /// the other engines, <paramref name="alsoFailed"/>, that failed in the same row group.
+    /// </summary>
+    public VerifyException Named(string engineName, IReadOnlyList<string>? alsoFailed = null) =>
+        EngineName is null ? new VerifyException(this, engineName, alsoFailed ?? []) : this;
 }
 
 /// <summary>

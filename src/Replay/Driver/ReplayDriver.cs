@@ -153,6 +153,9 @@ public static class ReplayDriver
     /// last engine is done with it. Engines never wait for each other at batch boundaries, so the cores stay busy
     /// with whichever engine is behind. Returns the events replayed. The first error in trace order wins: an engine's
     /// error on an earlier batch over the reader's on a later one; nothing is written here, so none leaves a report.
+    /// Which engine's error that is does not depend on timing: after a failure the reader stops, but every engine
+    /// still replays each batch up to the earliest failed one (<see cref="FirstFailure"/>), so all the engines that
+    /// fail in that batch are known whatever order the threads ran in.
     /// </summary>
     private static async Task<long> PipelineAsync(TraceReader reader, TraceChecker checker, ReplayRequest req, TraceInfo info,
         List<EngineRun> runs, IProgress<double>? progress, CancellationToken ct)
@@ -168,6 +171,7 @@ public static class ReplayDriver
         long done = 0;
         long rows = Math.Min(reader.RowCount, req.End);
         var failures = new (long Batch, Exception Error)?[runs.Count];
+        long failedBatch = long.MaxValue; // the earliest batch an engine failed in
         var engines = new Task[runs.Count];
         for (int e = 0; e < runs.Count; e++)
         {
@@ -178,10 +182,15 @@ public static class ReplayDriver
                 long index = 0;
                 try
                 {
-                    while (queue.WaitToReadAsync(stop.Token).AsTask().GetAwaiter().GetResult())
+                    while (queue.WaitToReadAsync(ct).AsTask().GetAwaiter().GetResult())
                     {
                         while (queue.TryRead(out var s))
                         {
+                            if (index > Interlocked.Read(ref failedBatch))
+                            {
+                                return; // an engine failed in an earlier batch: nothing after it counts
+                            }
+
                             Replay(runs[me], s.Batch, s.Segments, req.Verify);
                             index++;
                             if (Interlocked.Decrement(ref s.Pending) == 0)
@@ -193,16 +202,21 @@ public static class ReplayDriver
                         }
                     }
                 }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
-                    // another engine failed, or the caller cancelled
+                    // the caller cancelled
                 }
                 catch (Exception error)
                 {
-                    failures[me] = (index, error is VerifyException v ? v.Named(runs[me].Spec.CanonicalName) : error);
-                    stop.Cancel();
+                    failures[me] = (index, error);
+                    for (long seen = Interlocked.Read(ref failedBatch); index < seen; seen = Interlocked.Read(ref failedBatch))
+                    {
+                        Interlocked.CompareExchange(ref failedBatch, index, seen);
+                    }
+
+                    stop.Cancel(); // the reader stops; the other engines finish the batches up to this one
                 }
-            }, stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
         Exception? readError = null;
@@ -240,7 +254,7 @@ public static class ReplayDriver
         }
 
         await Task.WhenAll(engines).ConfigureAwait(false);
-        if (failures.Where(f => f is not null).OrderBy(f => f!.Value.Batch).Select(f => f!.Value.Error).FirstOrDefault() is { } engineError)
+        if (FirstFailure(failures, runs) is { } engineError)
         {
             ExceptionDispatchInfo.Throw(engineError);
         }
@@ -252,6 +266,34 @@ public static class ReplayDriver
 
         ct.ThrowIfCancellationRequested();
         return done;
+    }
+
+    /// <summary>
+    /// The error to report among the engines' (<paramref name="failures"/>, by engine, with the batch each failed in): of
+    /// those in the earliest batch, the first in trace order (a --verify failure's event), ties going to the first in
+    /// <c>--engine</c> order; a --verify failure names its engine and the others that failed --verify in that batch.
+    /// </summary>
+    private static Exception? FirstFailure((long Batch, Exception Error)?[] failures, List<EngineRun> runs)
+    {
+        var failed = Enumerable.Range(0, runs.Count).Where(e => failures[e] is not null).ToList();
+        if (failed.Count == 0)
+        {
+            return null;
+        }
+
+        long batch = failed.Min(e => failures[e]!.Value.Batch);
+        var first = failed.Where(e => failures[e]!.Value.Batch == batch)
+            .OrderBy(e => failures[e]!.Value.Error is VerifyException v ? v.EventIndex : long.MaxValue)
+            .ThenBy(e => e)
+            .ToList();
+        Exception error = failures[first[0]]!.Value.Error;
+        if (error is not VerifyException verify)
+        {
+            return error;
+        }
+
+        var others = first.Skip(1).Where(e => failures[e]!.Value.Error is VerifyException).Select(e => runs[e].Spec.CanonicalName).ToList();
+        return verify.Named(runs[first[0]].Spec.CanonicalName, others);
     }
 
     /// <summary>

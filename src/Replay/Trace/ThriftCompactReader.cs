@@ -43,6 +43,43 @@ internal ref struct ThriftCompactReader
 
     public int ReadInt() => (int)Zigzag(ReadVarint());
 
+    /// <summary>An i16, i32 or i64 value (all three are zigzag varints).</summary>
+    public long ReadLong() => Zigzag(ReadVarint());
+
+    /// <summary>A binary or string value: its bytes, within the source span.</summary>
+    public ReadOnlySpan<byte> ReadBinary()
+    {
+        int length = checked((int)ReadVarint());
+        int at = Position;
+        Advance(length);
+        return _src.Slice(at, length);
+    }
+
+    /// <summary>The next <paramref name="count"/> bytes as they stand (a double's 8 bytes).</summary>
+    public ReadOnlySpan<byte> ReadRaw(int count)
+    {
+        int at = Position;
+        Advance(count);
+        return _src.Slice(at, count);
+    }
+
+    /// <summary>A list or set header: its size and element type.</summary>
+    public long ReadListHeader(out int elementType)
+    {
+        byte b = ReadByte();
+        elementType = b & 0x0F;
+        return b >> 4 == 15 ? (long)ReadVarint() : b >> 4;
+    }
+
+    /// <summary>A map header: its size, and the key and value types (both 0 for an empty map).</summary>
+    public ulong ReadMapHeader(out int keyType, out int valueType)
+    {
+        ulong size = ReadVarint();
+        byte types = size > 0 ? ReadByte() : (byte)0;
+        (keyType, valueType) = (types >> 4, types & 0x0F);
+        return size;
+    }
+
     public void Skip(int type)
     {
         switch (type)
@@ -141,7 +178,7 @@ internal ref struct ThriftCompactReader
 
     private static long Zigzag(ulong n) => (long)(n >> 1) ^ -(long)(n & 1);
 
-    private byte ReadByte()
+    public byte ReadByte()
     {
         if (Position >= _src.Length)
         {

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
 using System.Text.Json;
 using Replay.Engines.Trace;
 
@@ -18,6 +20,12 @@ internal static class TraceMetadata
     public const string Source = "replay.source";
     public const string Markers = "replay.markers";
     public const string Pressure = "replay.guest.cache_pressure";
+
+    /// <summary>
+    /// The CRC-32 of every other key-value entry (<see cref="Checksum"/>), as 8 hex digits. Parquet protects no footer
+    /// bytes; the page CRCs (<see cref="PageCrcs"/>) cover the data, this the metadata a replay is sized and priced by.
+    /// </summary>
+    public const string Crc = "replay.metadata.crc32";
 
     /// <summary>The only trace format version this build reads and writes.</summary>
     public const string CurrentVersion = "1";
@@ -50,6 +58,12 @@ internal static class TraceMetadata
     /// </summary>
     public static TraceInfo Parse(IReadOnlyDictionary<string, string> meta, string path, out int? vcpus)
     {
+        if (meta.TryGetValue(Crc, out string? crc) && crc != Checksum(meta))
+        {
+            throw new TraceFormatException(path, null, null,
+                $"the key-value metadata fails its CRC-32 check (metadata '{Crc}' is '{crc}', the entries give {Checksum(meta)}): the footer is damaged");
+        }
+
         if (meta.TryGetValue(Version, out string? version) && version.Trim() != CurrentVersion)
         {
             throw Bad(path, Version, version, $"version {CurrentVersion}");
@@ -70,6 +84,30 @@ internal static class TraceMetadata
             Markers = meta.TryGetValue(Markers, out string? j) ? ParseMarkers(path, j) : new Dictionary<ulong, string>(),
             Pressure = meta.TryGetValue(Pressure, out string? cp) ? ParsePressure(path, cp) : Engines.Caches.CachePressure.None,
         };
+    }
+
+    /// <summary>Adds (or replaces) the <see cref="Crc"/> entry of <paramref name="meta"/>, once every other entry is final.</summary>
+    public static Dictionary<string, string> Seal(IReadOnlyDictionary<string, string> meta)
+    {
+        var sealedMeta = new Dictionary<string, string>(meta);
+        sealedMeta.Remove(Crc);
+        sealedMeta[Crc] = Checksum(sealedMeta);
+        return sealedMeta;
+    }
+
+    /// <summary>CRC-32 of the entries other than <see cref="Crc"/> in ordinal key order, each as UTF-8 key, NUL, value, NUL.</summary>
+    private static string Checksum(IReadOnlyDictionary<string, string> meta)
+    {
+        var crc = new Crc32();
+        foreach (var (key, value) in meta.Where(kv => kv.Key != Crc).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            crc.Append(Encoding.UTF8.GetBytes(key));
+            crc.Append([0]);
+            crc.Append(Encoding.UTF8.GetBytes(value));
+            crc.Append([0]);
+        }
+
+        return crc.GetCurrentHashAsUInt32().ToString("x8", CultureInfo.InvariantCulture);
     }
 
     private static Engines.Caches.CachePressure ParsePressure(string path, string json)

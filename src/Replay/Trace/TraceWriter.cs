@@ -10,8 +10,10 @@ namespace Replay.Trace;
 /// zstd, row groups of <c>rowGroupSize</c> rows (default 2^20), and the <c>replay.*</c> metadata. The
 /// <c>insns</c> column is always written (zeros when the source knows no instructions beyond its events);
 /// <c>replay.trace.version</c> stays 1, since the column is an optional extension of v1.
-/// Rows go to a temporary file next to the target, renamed onto it by <see cref="CompleteAsync"/>, so a
-/// crash or an abandoned writer never leaves a half-written trace. Rows are checked as they come
+/// Rows go to a temporary file next to the target; <see cref="CompleteAsync"/> copies it with a CRC-32 in every page
+/// header (<see cref="PageCrcs"/>: Parquet.Net cannot store them) to a second one, renamed onto the target, so a
+/// crash or an abandoned writer never leaves a half-written trace and a damaged page is found on read; the key-value
+/// metadata carries its own CRC-32 (<see cref="TraceMetadata.Crc"/>). Rows are checked as they come
 /// (known op, ptwrite width, vCPU below <see cref="TraceInfo.Vcpus"/>) so every trace written reads back.
 /// A full row group is encoded and compressed in the background while the caller fills the next one
 /// (two row-group buffers; groups reach the file in order). One call at a time.
@@ -57,6 +59,9 @@ public sealed class TraceWriter : IDisposable, IAsyncDisposable
 
     /// <summary>Where rows go until <see cref="CompleteAsync"/>: the target path plus <c>.tmp</c>.</summary>
     internal string TempPath => _tempPath;
+
+    /// <summary>Where <see cref="CompleteAsync"/> copies <see cref="TempPath"/> with page CRCs (<see cref="PageCrcs"/>) before the rename: the target path plus <c>.crc.tmp</c>.</summary>
+    internal string CrcTempPath => _path + ".crc.tmp";
 
     /// <summary>Rows accepted so far.</summary>
     public long RowCount => _accepted;
@@ -132,13 +137,23 @@ public sealed class TraceWriter : IDisposable, IAsyncDisposable
 
         await StartFlushAsync(ct);
         await WaitForFlushAsync();
+        _writer.CustomMetadata = TraceMetadata.Seal(_writer.CustomMetadata ?? new Dictionary<string, string>());
         await _writer.DisposeAsync();
         await _stream.FlushAsync(ct);
-        _stream.Flush(flushToDisk: true);
         await _stream.DisposeAsync();
-        File.Move(TempPath, _path, overwrite: true);
-        _completed = true;
         _disposed = true;
+        try
+        {
+            File.Delete(CrcTempPath); // a dead run's
+            await Task.Run(() => PageCrcs.Write(TempPath, CrcTempPath, ct), ct);
+            File.Move(CrcTempPath, _path, overwrite: true);
+            _completed = true;
+        }
+        finally
+        {
+            File.Delete(TempPath);
+            File.Delete(CrcTempPath);
+        }
     }
 
     /// <summary>Abandons an incomplete trace: the temporary file is deleted and nothing appears at the target path.</summary>

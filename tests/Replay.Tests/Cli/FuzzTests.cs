@@ -13,9 +13,9 @@ namespace Replay.Tests.Cli;
 /// traces, bit flips in page headers and in the footer's structure, footer counts and offsets changed; profiles with keys
 /// removed, numbers made absurd, keys repeated, text cut; gzip and zip inputs cut and flipped. Every run must end in
 /// exit 0 (for a trace: with counts identical to the clean input's) or exit 1 with one sentence naming the file:
-/// never a crash, a hang, an internal error, or a changed report folder. Not mutated: the bytes of data pages and the
-/// footer's key-value strings, which Parquet does not protect unless the writer stores page CRCs (this project's
-/// writer does not yet; the reader checks them where a writer did).
+/// never a crash, a hang, an internal error, or a changed report folder. Bit flips also land in data pages, which this
+/// project's writer protects with page CRCs (<see cref="Replay.Trace.PageCrcs"/>), so each must be refused naming the
+/// column and row group, and in the footer's key-value strings, which <c>replay.metadata.crc32</c> protects.
 /// </summary>
 public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
 {
@@ -24,6 +24,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     private static readonly double[] Absurd = [1e308, 2147483648.0, 1e12, 0.5];
     private readonly TempDir _dir = Cli.Temp();
     private readonly Tally _tally = new();
+    private readonly SortedDictionary<string, Tally> _byKind = new(StringComparer.Ordinal);
+    private string _lastError = "";
 
     public void Dispose() => _dir.Dispose();
 
@@ -38,18 +40,27 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         byte[] bytes = await File.ReadAllBytesAsync(trace);
         int footerLength = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(bytes.Length - 8));
         var pages = await PageOffsetsAsync(trace);
-        for (int i = 0; i < 48; i++)
+        var bodies = PageBodies(bytes, pages);
+        var strings = await MetadataStringsAsync(trace, bytes, footerLength);
+        for (int i = 0; i < 72; i++)
         {
-            (string kind, byte[] mutant) = (i % 4) switch
+            (string kind, byte[] mutant) = (i % 6) switch
             {
                 0 => ("truncated", bytes[..random.Next(0, bytes.Length)]),
                 1 => ("page header flip", Flip(bytes, pages[random.Next(pages.Count)] + random.Next(0, 12), random)),
                 2 => ("footer flip", Flip(bytes, bytes.Length - 8 - footerLength + random.Next(0, Math.Min(footerLength, 160)), random)),
+                3 => ("data page flip", Flip(bytes, Within(bodies[random.Next(bodies.Count)], random), random)),
+                4 => ("metadata string flip", Flip(bytes, Within(strings[random.Next(strings.Count)], random), random)),
                 _ => ("footer edit", await EditFooterAsync(trace, random)),
             };
             string path = _dir.File($"mutant-{i}.pq");
             await File.WriteAllBytesAsync(path, mutant);
             await ExpectCleanOrRefusedAsync(kind, path, [path, "--engine", "all", "--json"], ok => Assert.Equal(clean, Counts(ok)));
+            if (kind == "data page flip")
+            {
+                // now CRC-protected: never replayed, refused naming the column, row group and page
+                Assert.Matches(@"^replay: .*mutant-\d+\.pq.*column '[a-z]+'.*row group \d+: the page at byte \d+ fails its CRC-32 check", _lastError);
+            }
         }
 
         string profile = Analysis.Costs.ProfileCatalog.Resolve("skylake").Json;
@@ -71,6 +82,11 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         }
 
         output.WriteLine($"fuzz (seed {Seed}): {_tally}");
+        foreach (var (kind, t) in _byKind)
+        {
+            output.WriteLine($"  {kind}: {t}");
+        }
+
         Assert.Equal(0, _tally.Crashed + _tally.Hung);
     }
 
@@ -110,7 +126,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     /// <summary>Runs the command with a hang limit and tallies it; fails on anything but exit 0 or a clean exit 1.</summary>
     private async Task<(int Code, string Out, string Err)> RunWithinAsync(string kind, string named, string[] args)
     {
+        Tally byKind = _byKind.TryGetValue(kind, out var t) ? t : _byKind[kind] = new Tally();
         _tally.Tried++;
+        byKind.Tried++;
+        _lastError = "";
         (int Code, string Out, string Err) result;
         try
         {
@@ -119,6 +138,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         catch (TimeoutException)
         {
             _tally.Hung++;
+            byKind.Hung++;
             Assert.Fail($"{kind}: '{named}' did not finish in {Hang.TotalSeconds} s");
             throw;
         }
@@ -126,6 +146,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         if (result.Code == 0)
         {
             _tally.Clean++;
+            byKind.Clean++;
             return result;
         }
 
@@ -135,10 +156,13 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         if (!oneSentence)
         {
             _tally.Crashed++;
+            byKind.Crashed++;
             Assert.Fail($"{kind}: '{named}' exited {result.Code} with: {result.Err}");
         }
 
         _tally.Refused++;
+        byKind.Refused++;
+        _lastError = lines[0];
         return result;
     }
 
@@ -169,6 +193,58 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         await using ParquetReader reader = await ParquetReader.CreateAsync(trace);
         return reader.Metadata!.RowGroups.SelectMany(g => g.Columns).Select(c => (int)c.MetaData!.DataPageOffset).ToList();
     }
+
+    /// <summary>Each page body's byte range (after its header), for the first page of every chunk.</summary>
+    private static List<(int Start, int Length)> PageBodies(byte[] bytes, List<int> pages) => pages.Select(p =>
+    {
+        int header = Replay.Trace.ThriftPageHeader.Parse(bytes.AsSpan(p), out var page);
+        return (p + header, page.CompressedSize);
+    }).ToList();
+
+    /// <summary>
+    /// Where each key and value of the footer's key-value metadata lies in the file: found as its Thrift encoding, a
+    /// <c>KeyValue</c> struct's field 1 (binary: header byte 0x18, length varint, UTF-8) followed by its field 2.
+    /// </summary>
+    private static async Task<List<(int Start, int Length)>> MetadataStringsAsync(string trace, byte[] bytes, int footerLength)
+    {
+        static byte[] Field(string text)
+        {
+            byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+            var encoded = new List<byte> { 0x18 };
+            for (uint n = (uint)utf8.Length; ; n >>= 7)
+            {
+                encoded.Add((byte)(n < 0x80 ? n : (n & 0x7F) | 0x80));
+                if (n < 0x80)
+                {
+                    break;
+                }
+            }
+
+            return [.. encoded, .. utf8];
+        }
+
+        int footer = bytes.Length - 8 - footerLength;
+        await using ParquetReader reader = await ParquetReader.CreateAsync(trace);
+        var ranges = new List<(int, int)>();
+        foreach (var (key, value) in reader.CustomMetadata)
+        {
+            byte[] k = Field(key);
+            byte[] v = Field(value);
+            int at = bytes.AsSpan(footer, footerLength).IndexOf([.. k, .. v]);
+            Assert.True(at >= 0, key);
+            int keyBytes = System.Text.Encoding.UTF8.GetByteCount(key);
+            int valueBytes = System.Text.Encoding.UTF8.GetByteCount(value);
+            ranges.Add((footer + at + k.Length - keyBytes, keyBytes));
+            if (valueBytes > 0)
+            {
+                ranges.Add((footer + at + k.Length + v.Length - valueBytes, valueBytes));
+            }
+        }
+
+        return ranges;
+    }
+
+    private static int Within((int Start, int Length) range, Random random) => range.Start + random.Next(range.Length);
 
     /// <summary>One count or offset of the footer changed by a small or a large amount.</summary>
     private static async Task<byte[]> EditFooterAsync(string trace, Random random)

@@ -114,6 +114,29 @@ public sealed class FooterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_footer_longer_than_replay_parses_is_refused_before_it_is_read()
+    {
+        // A sparse 17 MiB + 12-byte file whose last 8 bytes claim a 17 MiB footer (issue 15, item 9: a footer listing
+        // many row groups costs memory per byte for every reader that parses it). Before, Parquet.Net read and parsed it.
+        string path = _files.PathOf("huge-footer.pq");
+        const int footer = 17 << 20;
+        await using (var f = new FileStream(path, FileMode.CreateNew))
+        {
+            f.Write("PAR1"u8);
+            f.SetLength(4 + footer + 8);
+            f.Seek(-8, SeekOrigin.End);
+            byte[] tail = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(tail, footer);
+            "PAR1"u8.CopyTo(tail.AsSpan(4));
+            f.Write(tail);
+        }
+
+        var e = await ReadFailsAsync(path);
+
+        Assert.Equal($"{path}: its footer is {footer} bytes, more than the {ParquetFile.MaxFooterBytes} replay parses (a footer lists every row group: write larger row groups).", e.Message);
+    }
+
+    [Fact]
     public async Task A_page_without_a_crc_is_not_checked()
     {
         Assert.Null(await LoadAsync("no-crc.bin", new byte[64], crc: null));
