@@ -110,7 +110,7 @@ public sealed partial class AgileEngine
     private int SetLeaf(ShadowPage page, int index, ulong frame, bool writable)
     {
         page.E[index] = frame | SEntry.Present | (writable ? SEntry.HwWrite : 0);
-        return _ept.Fill(frame);
+        return _nested.Map.Fill(frame);
     }
 
     /// <summary>

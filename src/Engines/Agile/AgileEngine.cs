@@ -1,6 +1,6 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
-using Replay.Engines.Ept;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
 using Replay.Engines.ShadowCached;
 
@@ -92,8 +92,8 @@ public sealed partial class AgileEngine : IMmuEngine
     private readonly AgileOptions _o;
     private readonly string[] _counterNames;
     private readonly ShadowStore _store = new();
-    private readonly EptMap _ept;
-    private readonly NestedMmu[] _nested;
+    private readonly NestedDimension _nested;
+    private static readonly TallyCounters Tally = new(CGuestRefs, CEptRefs, CNestedTlbHits, CNestedTlbMisses, CEptPscHits);
 
     /// <summary>Each vCPU's shadow root (sCR3), or null when its guest root is in nested mode (the walk starts nested).</summary>
     private readonly ShadowPage?[] _roots;
@@ -104,16 +104,10 @@ public sealed partial class AgileEngine : IMmuEngine
     public AgileEngine(MachineConfig config, AgileOptions? options = null)
     {
         _o = options ?? new AgileOptions();
-        if (_o.EptLevels is < 4 or > 5)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), "EPT has 4 or 5 levels.");
-        }
-
         Machine = new GuestMachine(config);
         _counterNames = [.. FixedCounters, .. Enumerable.Range(1, config.PagingLevels).Select(l => $"agile_walks_l{l}")];
         Stats = new EngineStats(Kinds.Length, _counterNames.Length);
-        _ept = new EptMap(_o.EptLevels, largePages: false);
-        _nested = Machine.Vcpus.Select(v => new NestedMmu(config.Tlb, _ept, Machine.Caches, v.Id)).ToArray();
+        _nested = new NestedDimension(Machine, _o.EptLevels, largePages: false);
         _roots = new ShadowPage?[config.Vcpus];
         _nextScan = _o.Interval;
     }
@@ -143,7 +137,7 @@ public sealed partial class AgileEngine : IMmuEngine
         }
 
         var v = Machine.Vcpus[a.Vcpu];
-        var n = _nested[a.Vcpu];
+        var n = _nested.Mmu(a.Vcpu);
         while (true)
         {
             var plan = Plan(a.Vcpu, a.Va);
@@ -161,7 +155,7 @@ public sealed partial class AgileEngine : IMmuEngine
                 Count(t, tables.ShadowRefs);
                 if (tables.Violation)
                 {
-                    Violation(v, n, w.StoppedAt, a.Va, isData: false);
+                    Violation(v, w.StoppedAt, a.Va, isData: false);
                     continue;
                 }
 
@@ -221,11 +215,11 @@ public sealed partial class AgileEngine : IMmuEngine
             Count(t, shadowRefs);
             if (!mapped)
             {
-                Violation(v, n, frame, a.Va, isData: true);
+                Violation(v, frame, a.Va, isData: true);
                 continue;
             }
 
-            v.Tlb.InsertSplintered(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, _ept.PageShift, w.Perms, w.Perms, w.Dirty, w.Global);
+            v.Tlb.InsertSplintered(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, _nested.PageShift, w.Perms, w.Perms, w.Dirty, w.Global);
             return new Translation(frame, w.Perms, false);
         }
     }
@@ -302,35 +296,21 @@ public sealed partial class AgileEngine : IMmuEngine
     }
 
     /// <summary>An EPT violation (as for <c>ept</c>): map the gpa, drop what the SDM says a violation invalidates, restart.</summary>
-    private void Violation(VcpuState v, NestedMmu n, ulong gpa, ulong va, bool isData)
+    private void Violation(VcpuState v, ulong gpa, ulong va, bool isData)
     {
-        int created = _ept.Fill(gpa);
+        int created = _nested.Violation(v, gpa, va, isData);
         Stats.Exit(EptFill, created);
         Stats.ShadowPagesCreated += created;
         UpdatePages();
-        n.InvalidateGpa(gpa);
-        if (isData)
-        {
-            v.Tlb.InvalidatePage(va, v.Pcid);
-            v.Psc.InvalidateVa(va, v.Pcid);
-        }
     }
 
     private void Count(in WalkTally t, int shadowRefs)
     {
-        t.Served.AddTo(Stats);
-        Stats.PscHits += t.EptPscHits;
-        Stats.NestedTlbHits += t.NestedTlbHits;
-        var c = Stats.Counters;
-        c[CShadowRefs] += shadowRefs;
-        c[CGuestRefs] += t.GuestRefs;
-        c[CEptRefs] += t.EptRefs;
-        c[CNestedTlbHits] += t.NestedTlbHits;
-        c[CNestedTlbMisses] += t.NestedTlbMisses;
-        c[CEptPscHits] += t.EptPscHits;
+        t.AddTo(Stats, Tally);
+        Stats.Counters[CShadowRefs] += shadowRefs;
     }
 
-    private void UpdatePages() => Stats.SetShadowPages(_store.Live + _ept.Pages);
+    private void UpdatePages() => Stats.SetShadowPages(_store.Live + _nested.Pages);
 
     private readonly struct Hooks(AgileEngine e) : IEngineHooks
     {

@@ -1,5 +1,5 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Ept;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
 using Replay.Engines.ShadowCached;
 using Replay.Engines.Trace;
@@ -64,14 +64,14 @@ public sealed class HybridEngine : IMmuEngine
     private const int CInstructions = 5; // + (int)PagingMode
     private const int CIntervals = 7;    // + (int)PagingMode
 
-    private static readonly int ToShadowKind = ShadowCachedEngine.KindList.Count + EptEngine.KindList.Count;
+    private static readonly int ToShadowKind = ShadowCachedEngine.KindList.Count + NestedPaging.Kinds.All.Count;
     private static readonly int ToNestedKind = ToShadowKind + 1;
 
     private readonly HybridOptions _o;
     private readonly HybridSwitcher _switcher;
     private readonly ShadowCachedOptions _shadowOptions;
     private readonly bool _pcidHidden;
-    private readonly EptEngine _ept;
+    private readonly NestedPaging _ept;
     private readonly string[] _counterNames;
     private readonly int _own;
     private ShadowCachedEngine? _shadow;
@@ -102,11 +102,11 @@ public sealed class HybridEngine : IMmuEngine
         var shadowCounters = ShadowCachedEngine.CountersFor(_o.Personality);
 
         // The nested part's counters keep their names unless the shadow part has one of the same name.
-        var nestedCounters = EptEngine.CounterList.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
+        var nestedCounters = NestedPaging.Counters.All.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
         _counterNames = [.. shadowCounters, .. nestedCounters, .. OwnCounters];
-        _own = shadowCounters.Count + EptEngine.CounterList.Count;
+        _own = shadowCounters.Count + NestedPaging.Counters.All.Count;
         Stats = new EngineStats(ToNestedKind + 1, _counterNames.Length);
-        _ept = new EptEngine(Machine, new EptOptions(), Stats, exitBase: ShadowCachedEngine.KindList.Count, counterBase: shadowCounters.Count);
+        _ept = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: ShadowCachedEngine.KindList.Count, counterBase: shadowCounters.Count);
         Mode = _o.Start;
         _switcher = new HybridSwitcher(_o);
     }
@@ -125,7 +125,7 @@ public sealed class HybridEngine : IMmuEngine
     public GuestMachine Machine { get; }
 
     /// <summary>Every exit kind: shadow-cached's, then ept's, then the switches'.</summary>
-    private static ExitKind[] AllKinds() => [.. ShadowCachedEngine.KindList, .. EptEngine.KindList, .. SwitchKinds];
+    private static ExitKind[] AllKinds() => [.. ShadowCachedEngine.KindList, .. NestedPaging.Kinds.All, .. SwitchKinds];
 
     /// <summary>
     /// Replays [start, end) in runs that never cross an interval boundary, each run through the part of the current
@@ -159,7 +159,7 @@ public sealed class HybridEngine : IMmuEngine
             }
             else
             {
-                ReplayLoop.Run(new EptEngine.Hooks(_ept), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new NestedPaging.Hooks(_ept), batch, i, stop, verify, vmExits);
             }
 
             Tally(batch, i, stop);
