@@ -1,6 +1,6 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 
 namespace Replay.Engines.Agile;
 

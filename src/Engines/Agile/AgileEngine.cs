@@ -2,7 +2,7 @@ using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 
 namespace Replay.Engines.Agile;
 

@@ -1,7 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 using Replay.Engines.Trace;
 
 namespace Replay.Engines.Hybrid;
@@ -46,7 +46,7 @@ public sealed class HybridEngine : IMmuEngine
         (config, o) => new HybridEngine(config, HybridOptions.From(o)))
     {
         ExitKinds = AllKinds(),
-        CannotReplay = (config, o) => ShadowCachedOptions.CannotReplay(HybridOptions.From(o).Personality, config),
+        CannotReplay = (config, o) => ShadowOptions.CannotReplay(HybridOptions.From(o).Personality, config),
     };
 
 
@@ -64,17 +64,17 @@ public sealed class HybridEngine : IMmuEngine
     private const int CInstructions = 5; // + (int)PagingMode
     private const int CIntervals = 7;    // + (int)PagingMode
 
-    private static readonly int ToShadowKind = ShadowCachedEngine.KindList.Count + NestedPaging.Kinds.All.Count;
+    private static readonly int ToShadowKind = ShadowKinds.Kinds.All.Count + NestedPaging.Kinds.All.Count;
     private static readonly int ToNestedKind = ToShadowKind + 1;
 
     private readonly HybridOptions _o;
     private readonly HybridSwitcher _switcher;
-    private readonly ShadowCachedOptions _shadowOptions;
+    private readonly ShadowOptions _shadowOptions;
     private readonly bool _pcidHidden;
-    private readonly NestedPaging _ept;
+    private readonly NestedPaging _nested;
     private readonly string[] _counterNames;
     private readonly int _own;
-    private ShadowCachedEngine? _shadow;
+    private ShadowMmu? _shadow;
     private bool _started;
 
     // The interval in progress: rows left, and the counts at its start.
@@ -96,17 +96,17 @@ public sealed class HybridEngine : IMmuEngine
             throw new ArgumentOutOfRangeException(nameof(options), "The sampling interval is at least one row.");
         }
 
-        _shadowOptions = ShadowCachedOptions.Defaults(_o.Personality, config);
-        _pcidHidden = ShadowCachedEngine.HidesPcid(config, _shadowOptions);
-        Machine = new GuestMachine(ShadowCachedEngine.MachineFor(config, _shadowOptions));
-        var shadowCounters = ShadowCachedEngine.CountersFor(_o.Personality);
+        _shadowOptions = ShadowOptions.Defaults(_o.Personality, config);
+        _pcidHidden = ShadowMmu.HidesPcid(config, _shadowOptions);
+        Machine = new GuestMachine(ShadowMmu.MachineFor(config, _shadowOptions));
+        var shadowCounters = ShadowMmu.CounterNamesFor(_o.Personality);
 
         // The nested part's counters keep their names unless the shadow part has one of the same name.
         var nestedCounters = NestedPaging.Counters.All.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
         _counterNames = [.. shadowCounters, .. nestedCounters, .. OwnCounters];
         _own = shadowCounters.Count + NestedPaging.Counters.All.Count;
         Stats = new EngineStats(ToNestedKind + 1, _counterNames.Length);
-        _ept = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: ShadowCachedEngine.KindList.Count, counterBase: shadowCounters.Count);
+        _nested = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: ShadowKinds.Kinds.All.Count, counterBase: shadowCounters.Count);
         Mode = _o.Start;
         _switcher = new HybridSwitcher(_o);
     }
@@ -125,7 +125,7 @@ public sealed class HybridEngine : IMmuEngine
     public GuestMachine Machine { get; }
 
     /// <summary>Every exit kind: shadow-cached's, then ept's, then the switches'.</summary>
-    private static ExitKind[] AllKinds() => [.. ShadowCachedEngine.KindList, .. NestedPaging.Kinds.All, .. SwitchKinds];
+    private static ExitKind[] AllKinds() => [.. ShadowKinds.Kinds.All, .. NestedPaging.Kinds.All, .. SwitchKinds];
 
     /// <summary>
     /// Replays [start, end) in runs that never cross an interval boundary, each run through the part of the current
@@ -155,11 +155,11 @@ public sealed class HybridEngine : IMmuEngine
             int stop = (int)Math.Min(end, i + _left);
             if (_shadow is { } sh)
             {
-                ReplayLoop.Run(new ShadowCachedEngine.Hooks(sh), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new ShadowMmu.Hooks(sh), batch, i, stop, verify, vmExits);
             }
             else
             {
-                ReplayLoop.Run(new NestedPaging.Hooks(_ept), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new NestedPaging.Hooks(_nested), batch, i, stop, verify, vmExits);
             }
 
             Tally(batch, i, stop);
@@ -169,7 +169,7 @@ public sealed class HybridEngine : IMmuEngine
     }
 
     // Each hook goes to the part of the current mode (the driver's tests call them one event at a time).
-    public Translation Access(in MemoryAccess access) => _shadow is { } s ? s.Access(access) : _ept.Access(access);
+    public Translation Access(in MemoryAccess access) => _shadow is { } s ? s.Access(access) : _nested.Access(access);
 
     public void LoadCr3(in Cr3Load load)
     {
@@ -179,7 +179,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.LoadCr3(load);
+            _nested.LoadCr3(load);
         }
     }
 
@@ -191,7 +191,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.WritePageTable(write);
+            _nested.WritePageTable(write);
         }
     }
 
@@ -203,7 +203,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.Invalidate(inv);
+            _nested.Invalidate(inv);
         }
     }
 
@@ -213,14 +213,14 @@ public sealed class HybridEngine : IMmuEngine
     private void Boot()
     {
         _started = true;
-        _ept.Start();
+        _nested.Start();
         if (Mode == PagingMode.Shadow)
         {
             _shadow = NewShadow();
         }
     }
 
-    private ShadowCachedEngine NewShadow() => new(Machine, _shadowOptions, Stats, pagesBase: _ept.Pages, _pcidHidden);
+    private ShadowMmu NewShadow() => new(Machine, _shadowOptions, Stats, exitBase: 0, counterBase: 0, pagesBase: _nested.Pages, _pcidHidden);
 
     private void BeginInterval()
     {
@@ -307,14 +307,14 @@ public sealed class HybridEngine : IMmuEngine
             c[_own + CToNested]++;
             long freed = _shadow!.LivePages;
             _shadow = null;
-            _ept.InvalidateEpt();
+            _nested.InvalidateEpt();
             FlushTlbs();
             for (int i = 0; i < vcpus.Length; i++)
             {
                 Stats.Exit(ToNestedKind, i == 0 ? freed : 0);
             }
 
-            Stats.SetShadowPages(_ept.Pages);
+            Stats.SetShadowPages(_nested.Pages);
         }
 
         Mode = next;

@@ -1,5 +1,5 @@
 using Replay.Engines.Contract;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 
 namespace Replay.Engines.Hybrid;
 
