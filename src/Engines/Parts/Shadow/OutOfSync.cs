@@ -4,40 +4,9 @@ using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>Out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
-internal sealed class OutOfSync
+/// <summary>The shadow part for out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
+internal sealed class OutOfSync(ShadowMmu m) : ShadowPart(m)
 {
-    private readonly ShadowMmu _m;
-    private readonly ShadowStore _store;
-    private readonly VcpuShadow[] _v;
-    private readonly ShadowOptions _o;
-    private readonly bool _xen;
-
-    public OutOfSync(ShadowMmu m)
-    {
-        _m = m;
-        _store = m.Store;
-        _v = m.Vcpus;
-        _o = m.Options;
-        _xen = m.Xen;
-    }
-
-    private GuestMachine Machine => _m.Machine;
-
-    private EngineStats Stats => _m.Stats;
-
-    private int Levels => _m.Levels;
-
-    private void Count(Cnt c, long n = 1) => _m.Count(c, n);
-
-    private void Exit(ExitHandle kind, long units = 0) => _m.Exit(kind, units);
-
-    private void Within(ExitHandle kind, long units = 0) => _m.Within(kind, units);
-
-    private void FlushEverywhere() => _m.FlushEverywhere();
-
-    private void UpdatePages() => _m.UpdatePages();
-
     /// <summary>Unsyncs a leaf table frame on a write fault by <paramref name="vcpu"/> (Xen <c>sh_unsync</c>, KVM <c>kvm_unsync_page</c>).</summary>
     public void Unsync(int vcpu, ulong gfn, FrameState fs)
     {

@@ -4,40 +4,13 @@ using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>Write protection and emulated page-table writes (Xen <c>sh_page_fault</c>'s emulate path, hvm.c; KVM <c>kvm_mmu_track_write</c>).</summary>
-internal sealed class PtEmulation
+/// <summary>
+/// The shadow part for guest writes to write-protected tables: emulation (Xen <c>sh_page_fault</c>'s emulate path,
+/// hvm.c; KVM <c>kvm_mmu_track_write</c>), Xen's fast emulation and early unshadow, KVM's flooding. Write protection
+/// itself is <see cref="ShadowMmu.WriteProtect"/> over the store's reverse map.
+/// </summary>
+internal sealed class PtEmulation(ShadowMmu m) : ShadowPart(m)
 {
-    private readonly ShadowMmu _m;
-    private readonly ShadowStore _store;
-    private readonly VcpuShadow[] _v;
-    private readonly ShadowOptions _o;
-    private readonly bool _xen;
-
-    public PtEmulation(ShadowMmu m)
-    {
-        _m = m;
-        _store = m.Store;
-        _v = m.Vcpus;
-        _o = m.Options;
-        _xen = m.Xen;
-    }
-
-    private GuestMachine Machine => _m.Machine;
-
-    private EngineStats Stats => _m.Stats;
-
-    private int Levels => _m.Levels;
-
-    private void Count(Cnt c, long n = 1) => _m.Count(c, n);
-
-    private void Exit(ExitHandle kind, long units = 0) => _m.Exit(kind, units);
-
-    private void Within(ExitHandle kind, long units = 0) => _m.Within(kind, units);
-
-    private void FlushEverywhere() => _m.FlushEverywhere();
-
-    private void UpdatePages() => _m.UpdatePages();
-
     public void WritePageTable(in PageTableWrite write)
     {
         ulong gfn = write.Pa >> Pte.PageShift;

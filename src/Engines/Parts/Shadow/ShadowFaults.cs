@@ -4,40 +4,12 @@ using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>The hidden-fault handler (Xen <c>sh_page_fault</c>; KVM <c>FNAME(page_fault)</c> and <c>FNAME(fetch)</c>).</summary>
-internal sealed class ShadowFaults
+/// <summary>
+/// The shadow part for hidden faults: the handler (Xen <c>sh_page_fault</c>; KVM <c>FNAME(page_fault)</c> and
+/// <c>FNAME(fetch)</c>), the fill of a shadow path, prefetch, and how a shadow entry is derived from a guest entry.
+/// </summary>
+internal sealed class ShadowFaults(ShadowMmu m) : ShadowPart(m)
 {
-    private readonly ShadowMmu _m;
-    private readonly ShadowStore _store;
-    private readonly VcpuShadow[] _v;
-    private readonly ShadowOptions _o;
-    private readonly bool _xen;
-
-    public ShadowFaults(ShadowMmu m)
-    {
-        _m = m;
-        _store = m.Store;
-        _v = m.Vcpus;
-        _o = m.Options;
-        _xen = m.Xen;
-    }
-
-    private GuestMachine Machine => _m.Machine;
-
-    private EngineStats Stats => _m.Stats;
-
-    private int Levels => _m.Levels;
-
-    private void Count(Cnt c, long n = 1) => _m.Count(c, n);
-
-    private void Exit(ExitHandle kind, long units = 0) => _m.Exit(kind, units);
-
-    private void Within(ExitHandle kind, long units = 0) => _m.Within(kind, units);
-
-    private void FlushEverywhere() => _m.FlushEverywhere();
-
-    private void UpdatePages() => _m.UpdatePages();
-
     public Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
     {
         Count(Cnt.Fault);
@@ -270,6 +242,14 @@ internal sealed class ShadowFaults
     /// </summary>
     private int Prefetch(ShadowPage page, int index, in WalkResult w)
     {
+        if (!_xen && page.Type == ShadowType.L1)
+        {
+            var leaves = new GuestLeaves(this);
+            int n = KvmPrefetch.Block(page, index, _o.Prefetch, Machine.Memory, ref leaves);
+            Count(Cnt.Prefetched, n);
+            return n;
+        }
+
         int first;
         int last;
         if (_xen)
@@ -450,5 +430,11 @@ internal sealed class ShadowFaults
         {
             _store.NoteWritable((e & Pte.AddrMask) >> Pte.PageShift, page, index);
         }
+    }
+
+    /// <summary>KVM's prefetched leaf: the shadow entry derived from the guest entry, as a fault would fill it.</summary>
+    private readonly struct GuestLeaves(ShadowFaults f) : IPrefetchLeaf
+    {
+        public void Fill(ShadowPage page, int index, ulong guestEntry) => f.SetLeafFromGuest(page, index, guestEntry);
     }
 }

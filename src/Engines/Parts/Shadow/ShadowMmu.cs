@@ -250,9 +250,12 @@ internal sealed class ShadowMmu
     }
 
     /// <summary>Drops every vCPU's TLB and paging-structure caches (the remote flush after a shadow change).</summary>
-    public void FlushEverywhere()
+    public void FlushEverywhere() => FlushEverywhere(Machine);
+
+    /// <summary>Drops every vCPU's TLB and paging-structure caches of <paramref name="machine"/>.</summary>
+    public static void FlushEverywhere(GuestMachine machine)
     {
-        foreach (var v in Machine.Vcpus)
+        foreach (var v in machine.Vcpus)
         {
             v.Tlb.Flush(null, includeGlobal: true);
             v.Psc.FlushAll();

@@ -4,40 +4,12 @@ using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>The shadow-page pool: lookup-or-create and allocation under pressure (Xen <c>_shadow_prealloc</c>, KVM <c>make_mmu_pages_available</c>).</summary>
-internal sealed partial class ShadowPool
+/// <summary>
+/// The shadow part for the page pool: lookup-or-create and allocation under pressure (Xen <c>_shadow_prealloc</c>, KVM
+/// <c>make_mmu_pages_available</c>); <c>ShadowPool.Free.cs</c> frees (unshadowing, zapping).
+/// </summary>
+internal sealed partial class ShadowPool(ShadowMmu m) : ShadowPart(m)
 {
-    private readonly ShadowMmu _m;
-    private readonly ShadowStore _store;
-    private readonly VcpuShadow[] _v;
-    private readonly ShadowOptions _o;
-    private readonly bool _xen;
-
-    public ShadowPool(ShadowMmu m)
-    {
-        _m = m;
-        _store = m.Store;
-        _v = m.Vcpus;
-        _o = m.Options;
-        _xen = m.Xen;
-    }
-
-    private GuestMachine Machine => _m.Machine;
-
-    private EngineStats Stats => _m.Stats;
-
-    private int Levels => _m.Levels;
-
-    private void Count(Cnt c, long n = 1) => _m.Count(c, n);
-
-    private void Exit(ExitHandle kind, long units = 0) => _m.Exit(kind, units);
-
-    private void Within(ExitHandle kind, long units = 0) => _m.Within(kind, units);
-
-    private void FlushEverywhere() => _m.FlushEverywhere();
-
-    private void UpdatePages() => _m.UpdatePages();
-
     /// <summary>
     /// The shadow of (<paramref name="gfn"/>, <paramref name="type"/>) from the hash, or a new one. A new table
     /// shadow promotes its frame: an out-of-sync frame is resynced first (Xen <c>shadow_promote</c>), KVM zaps

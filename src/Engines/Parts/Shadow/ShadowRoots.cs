@@ -4,40 +4,9 @@ using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>CR3 loads, flushes and INVLPG (Xen <c>sh_update_cr3</c>, <c>sh_invlpg</c>; KVM <c>kvm_mmu_new_pgd</c>, <c>kvm_mmu_invlpg</c>).</summary>
-internal sealed class ShadowRoots
+/// <summary>The shadow part for roots: CR3 loads, flushes and INVLPG (Xen <c>sh_update_cr3</c>, <c>sh_invlpg</c>; KVM <c>kvm_mmu_new_pgd</c>, <c>kvm_mmu_invlpg</c>).</summary>
+internal sealed class ShadowRoots(ShadowMmu m) : ShadowPart(m)
 {
-    private readonly ShadowMmu _m;
-    private readonly ShadowStore _store;
-    private readonly VcpuShadow[] _v;
-    private readonly ShadowOptions _o;
-    private readonly bool _xen;
-
-    public ShadowRoots(ShadowMmu m)
-    {
-        _m = m;
-        _store = m.Store;
-        _v = m.Vcpus;
-        _o = m.Options;
-        _xen = m.Xen;
-    }
-
-    private GuestMachine Machine => _m.Machine;
-
-    private EngineStats Stats => _m.Stats;
-
-    private int Levels => _m.Levels;
-
-    private void Count(Cnt c, long n = 1) => _m.Count(c, n);
-
-    private void Exit(ExitHandle kind, long units = 0) => _m.Exit(kind, units);
-
-    private void Within(ExitHandle kind, long units = 0) => _m.Within(kind, units);
-
-    private void FlushEverywhere() => _m.FlushEverywhere();
-
-    private void UpdatePages() => _m.UpdatePages();
-
     public void LoadCr3(in Cr3Load load)
     {
         var vs = _v[load.Vcpu];
