@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Parts.Shadow;
+using static Replay.Engines.Agile.AgileEngine.Declared;
 
 namespace Replay.Engines.Agile;
 
@@ -16,7 +17,7 @@ public sealed partial class AgileEngine
     /// </summary>
     private Translation? HiddenFault(in MemoryAccess a, VcpuState v)
     {
-        Stats.Counters[CHiddenFaults]++;
+        Stats.Count(CHiddenFaults);
         var tables = default(WalkRecorder);
         var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref tables);
         if (w.Fault)
@@ -127,7 +128,7 @@ public sealed partial class AgileEngine
         var leaves = new AgileLeaves(this);
         int filled = KvmPrefetch.Block(page, index, _o.Prefetch, Machine.Memory, ref leaves);
         created += leaves.Created;
-        Stats.Counters[CPrefetched] += filled;
+        Stats.Count(CPrefetched, filled);
         return filled;
     }
 
@@ -171,7 +172,7 @@ public sealed partial class AgileEngine
 
         // Shadow mode: the frame is write-protected, so the store faults, is emulated and the written entry zapped
         // in every shadow of the frame (kvm_mmu_pte_write).
-        Stats.Counters[CWriteExits]++;
+        Stats.Count(CWriteExits);
         Stats.EmulatedWrites++;
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
         int zapped = ZapAll(fs, index);

@@ -31,13 +31,29 @@ namespace Replay.Engines.Hybrid;
 /// </summary>
 public sealed class HybridEngine : IMmuEngine
 {
-    // Exit kinds after the two parts': the mode switches. The switch runs in the exit the VMM's sampling timer
-    // interrupt causes on the deciding vCPU, and in the exits its IPIs cause on the others.
-    private static readonly ExitKind[] SwitchKinds =
-    [
-        new(ExitReason.ExternalInterrupt, "hybrid_to_shadow"),
-        new(ExitReason.ExternalInterrupt, "hybrid_to_nested"),
-    ];
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
+    private static class Declared
+    {
+        // Exit kinds: the shadow part's, then the nested part's, then the mode switches. A switch runs in the exit the
+        // VMM's sampling timer interrupt causes on the deciding vCPU, and in the exits its IPIs cause on the others.
+        public static readonly ExitKindList Kinds = new();
+        public static readonly int ShadowKinds = Kinds.Include(Parts.Shadow.ShadowKinds.Kinds);
+        public static readonly int NestedKinds = Kinds.Include(NestedPaging.Kinds);
+        public static readonly ExitHandle ToShadow = Kinds.Add(ExitReason.ExternalInterrupt, "hybrid_to_shadow");
+        public static readonly ExitHandle ToNested = Kinds.Add(ExitReason.ExternalInterrupt, "hybrid_to_nested");
+
+        // The engine's own counters, after the two parts' (whose number depends on the shadow personality).
+        public static readonly CounterList Counters = new();
+        public static readonly CounterHandle CSwitches = Counters.Add("hybrid_switches");
+        public static readonly CounterHandle CToShadow = Counters.Add("hybrid_to_shadow");
+        public static readonly CounterHandle CToNested = Counters.Add("hybrid_to_nested");
+        public static readonly CounterHandle CEventsNested = Counters.Add("hybrid_events_nested");
+        public static readonly CounterHandle CEventsShadow = Counters.Add("hybrid_events_shadow");
+        public static readonly CounterHandle CInstructionsNested = Counters.Add("hybrid_instructions_nested");
+        public static readonly CounterHandle CInstructionsShadow = Counters.Add("hybrid_instructions_shadow");
+        public static readonly CounterHandle CIntervalsNested = Counters.Add("hybrid_intervals_nested");
+        public static readonly CounterHandle CIntervalsShadow = Counters.Add("hybrid_intervals_shadow");
+    }
 
     public static readonly EngineDescriptor Descriptor = new(
         "hybrid",
@@ -45,27 +61,12 @@ public sealed class HybridEngine : IMmuEngine
         HybridOptions.Declared,
         (config, o) => new HybridEngine(config, HybridOptions.From(o)))
     {
-        ExitKinds = AllKinds(),
+        ExitKinds = Declared.Kinds.All,
         CannotReplay = (config, o) => ShadowOptions.CannotReplay(HybridOptions.From(o).Personality, config),
     };
 
-
-    private static readonly string[] OwnCounters =
-    [
-        "hybrid_switches", "hybrid_to_shadow", "hybrid_to_nested",
-        "hybrid_events_nested", "hybrid_events_shadow", "hybrid_instructions_nested", "hybrid_instructions_shadow",
-        "hybrid_intervals_nested", "hybrid_intervals_shadow",
-    ];
-
-    private const int CSwitches = 0;
-    private const int CToShadow = 1;
-    private const int CToNested = 2;
-    private const int CEvents = 3;       // + (int)PagingMode
-    private const int CInstructions = 5; // + (int)PagingMode
-    private const int CIntervals = 7;    // + (int)PagingMode
-
-    private static readonly int ToShadowKind = ShadowKinds.Kinds.All.Count + NestedPaging.Kinds.All.Count;
-    private static readonly int ToNestedKind = ToShadowKind + 1;
+    // A per-mode counter: the nested one, or the shadow one right after it (PagingMode.Nested = 0, Shadow = 1).
+    private int PerMode(CounterHandle nested) => nested.At(_own) + (int)Mode;
 
     private readonly HybridOptions _o;
     private readonly HybridSwitcher _switcher;
@@ -103,10 +104,10 @@ public sealed class HybridEngine : IMmuEngine
 
         // The nested part's counters keep their names unless the shadow part has one of the same name.
         var nestedCounters = NestedPaging.Counters.All.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
-        _counterNames = [.. shadowCounters, .. nestedCounters, .. OwnCounters];
+        _counterNames = [.. shadowCounters, .. nestedCounters, .. Declared.Counters.All];
         _own = shadowCounters.Count + NestedPaging.Counters.All.Count;
-        Stats = new EngineStats(ToNestedKind + 1, _counterNames.Length);
-        _nested = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: ShadowKinds.Kinds.All.Count, counterBase: shadowCounters.Count);
+        Stats = new EngineStats(Declared.Kinds.All.Count, _counterNames.Length);
+        _nested = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: Declared.NestedKinds, counterBase: shadowCounters.Count);
         Mode = _o.Start;
         _switcher = new HybridSwitcher(_o);
     }
@@ -116,16 +117,13 @@ public sealed class HybridEngine : IMmuEngine
 
     public HybridOptions Options => _o;
 
-    public IReadOnlyList<ExitKind> ExitKinds => Descriptor.ExitKinds;
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
     public IReadOnlyList<string> CounterNames => _counterNames;
 
     public EngineStats Stats { get; }
 
     public GuestMachine Machine { get; }
-
-    /// <summary>Every exit kind: shadow-cached's, then ept's, then the switches'.</summary>
-    private static ExitKind[] AllKinds() => [.. ShadowKinds.Kinds.All, .. NestedPaging.Kinds.All, .. SwitchKinds];
 
     /// <summary>
     /// Replays [start, end) in runs that never cross an interval boundary, each run through the part of the current
@@ -220,7 +218,7 @@ public sealed class HybridEngine : IMmuEngine
         }
     }
 
-    private ShadowMmu NewShadow() => new(Machine, _shadowOptions, Stats, exitBase: 0, counterBase: 0, pagesBase: _nested.Pages, _pcidHidden);
+    private ShadowMmu NewShadow() => new(Machine, _shadowOptions, Stats, exitBase: Declared.ShadowKinds, counterBase: 0, pagesBase: _nested.Pages, _pcidHidden);
 
     private void BeginInterval()
     {
@@ -232,7 +230,7 @@ public sealed class HybridEngine : IMmuEngine
         _invalidations = 0;
         _tlbMissesAtStart = Stats.TlbMisses;
         _faultsAtStart = Stats.GuestFaults;
-        Stats.Counters[_own + CIntervals + (int)Mode]++;
+        Stats.Counters[PerMode(Declared.CIntervalsNested)]++;
     }
 
     private void EndInterval()
@@ -280,38 +278,38 @@ public sealed class HybridEngine : IMmuEngine
         _cr3Loads += cr3;
         _invalidations += invalidations;
         var c = Stats.Counters;
-        c[_own + CEvents + (int)Mode] += end - start;
-        c[_own + CInstructions + (int)Mode] += fetches + b.SumInsns(start, end);
+        c[PerMode(Declared.CEventsNested)] += end - start;
+        c[PerMode(Declared.CInstructionsNested)] += fetches + b.SumInsns(start, end);
     }
 
     private void Switch(PagingMode next)
     {
         var c = Stats.Counters;
-        c[_own + CSwitches]++;
+        c[Declared.CSwitches.At(_own)]++;
         var vcpus = Machine.Vcpus;
         if (next == PagingMode.Shadow)
         {
             // Shadows from empty: each vCPU's root shadow is built as it enters the mode (sh_update_cr3); everything
             // below it faults in again.
-            c[_own + CToShadow]++;
+            c[Declared.CToShadow.At(_own)]++;
             FlushTlbs();
             _shadow = NewShadow();
             foreach (var v in vcpus)
             {
-                Stats.Exit(ToShadowKind, _shadow.AdoptRoot(v.Id));
+                Stats.Exit(Declared.ToShadow, _shadow.AdoptRoot(v.Id));
             }
         }
         else
         {
             // The shadows are torn down whole (write protection goes with them); INVEPT and a TLB flush on every vCPU.
-            c[_own + CToNested]++;
+            c[Declared.CToNested.At(_own)]++;
             long freed = _shadow!.LivePages;
             _shadow = null;
             _nested.InvalidateEpt();
             FlushTlbs();
             for (int i = 0; i < vcpus.Length; i++)
             {
-                Stats.Exit(ToNestedKind, i == 0 ? freed : 0);
+                Stats.Exit(Declared.ToNested, i == 0 ? freed : 0);
             }
 
             Stats.SetShadowPages(_nested.Pages);
