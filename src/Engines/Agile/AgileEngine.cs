@@ -86,6 +86,12 @@ public sealed partial class AgileEngine : IMmuEngine
     /// <summary>Each vCPU's shadow root (sCR3), or null when its guest root is in nested mode (the walk starts nested).</summary>
     private readonly ShadowPage?[] _roots;
 
+    // The counters the access path bumps, resolved once from their handles (plain fields on the hot path).
+    private readonly int _rewalk = CRewalk.Index;
+    private readonly int _walksShadow = CWalksShadow.Index;
+    private readonly int _shadowRefs = CShadowRefs.Index;
+    private readonly TallyCounters _tally = Declared.Tally;
+
     /// <summary>Shadow page ids along the current walk's shadow part, by level (see <see cref="Plan"/>).</summary>
     private readonly int[] _planPages = new int[6];
 
@@ -119,7 +125,7 @@ public sealed partial class AgileEngine : IMmuEngine
     {
         var a = access;
         Tick(a.Index);
-        if (HardwareMmu.TryTlbHit(Machine, Stats, a, CRewalk.Index, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, _rewalk, out var hit))
         {
             return hit;
         }
@@ -129,7 +135,7 @@ public sealed partial class AgileEngine : IMmuEngine
         while (true)
         {
             var plan = Plan(a.Vcpu, a.Va);
-            Stats.Counters[plan.Switch == 0 ? CWalksShadow.Index : CWalksL1 + plan.Switch - 1]++;
+            Stats.Counters[plan.Switch == 0 ? _walksShadow : CWalksL1 + plan.Switch - 1]++;
             var tables = new AgileTables(plan, _planPages, n, Machine.Caches, a.Vcpu, Levels);
             var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, v.Psc, v.Pcid, ref tables);
             var t = tables.Tally;
@@ -294,8 +300,8 @@ public sealed partial class AgileEngine : IMmuEngine
 
     private void Count(in WalkTally t, int shadowRefs)
     {
-        t.AddTo(Stats, Declared.Tally);
-        Stats.Count(CShadowRefs, shadowRefs);
+        t.AddTo(Stats, _tally);
+        Stats.Counters[_shadowRefs] += shadowRefs;
     }
 
     private void UpdatePages() => Stats.SetShadowPages(_store.Live + _nested.Pages);
