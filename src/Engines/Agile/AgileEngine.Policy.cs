@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
+using static Replay.Engines.Agile.AgileEngine.Declared;
 
 namespace Replay.Engines.Agile;
 
@@ -51,7 +52,7 @@ public sealed partial class AgileEngine
         if (tp.Nested && _cr3Targets.Contains(load.Value))
         {
             // A CR3-target value: the hardware loads it without an exit and walks from it in nested mode.
-            Stats.Counters[CTargetLoads]++;
+            Stats.Count(CTargetLoads);
             return;
         }
 
@@ -178,7 +179,7 @@ public sealed partial class AgileEngine
     /// shadow entry that linked one becomes a switch entry to the frame, a vCPU running on it as root starts its walks
     /// nested, and every TLB is flushed. Units: switch entries made plus shadow pages freed.
     /// </summary>
-    private void ToNested(ulong gfn, TablePage tp, int counter)
+    private void ToNested(ulong gfn, TablePage tp, CounterHandle counter)
     {
         tp.Nested = true;
         tp.Dirty = true; // a page goes back only after a whole interval clean
@@ -218,7 +219,7 @@ public sealed partial class AgileEngine
         }
 
         FlushEverywhere();
-        Stats.Counters[counter]++;
+        Stats.Count(counter);
         Stats.Within(ToNestedWithin, units);
     }
 
@@ -234,7 +235,7 @@ public sealed partial class AgileEngine
         tp.Nested = false;
         _nestedFrames.Remove(gfn);
         _cr3Targets.RemoveAll(value => (value & Pte.AddrMask) >> Pte.PageShift == gfn); // its loads must exit again
-        Stats.Counters[CToShadow]++;
+        Stats.Count(CToShadow);
         bool root = Machine.Vcpus.Any(v => v.Cr3 >> Pte.PageShift == gfn);
         long units = 0;
         if (tp.SwitchParents.Count == 0 && !root)

@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
+using static Replay.Engines.Agile.AgileEngine.Declared;
 
 namespace Replay.Engines.Agile;
 
@@ -16,8 +17,8 @@ public sealed partial class AgileEngine
     /// </summary>
     private Translation? HiddenFault(in MemoryAccess a, VcpuState v)
     {
-        Stats.Counters[CHiddenFaults]++;
-        var tables = default(LevelRecorder);
+        Stats.Count(CHiddenFaults);
+        var tables = default(WalkRecorder);
         var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref tables);
         if (w.Fault)
         {
@@ -110,12 +111,12 @@ public sealed partial class AgileEngine
     private int SetLeaf(ShadowPage page, int index, ulong frame, bool writable)
     {
         page.E[index] = frame | SEntry.Present | (writable ? SEntry.HwWrite : 0);
-        return _ept.Fill(frame);
+        return _nested.Map.Fill(frame);
     }
 
     /// <summary>
-    /// KVM <c>FNAME(pte_prefetch)</c>: the aligned block of <see cref="AgileOptions.Prefetch"/> leaf entries around the
-    /// faulting one; present sptes are skipped, and the first guest entry not present or not accessed ends it.
+    /// KVM <c>FNAME(pte_prefetch)</c> (the shared <see cref="KvmPrefetch"/>): the aligned block of
+    /// <see cref="AgileOptions.Prefetch"/> leaf entries around the faulting one, each filled as <see cref="SetLeaf"/> fills.
     /// </summary>
     private int Prefetch(ShadowPage page, int index, ref int created)
     {
@@ -124,29 +125,20 @@ public sealed partial class AgileEngine
             return 0;
         }
 
-        int first = index - (index % _o.Prefetch);
-        int last = Math.Min(Pte.IndexMask, first + _o.Prefetch - 1);
-        ulong table = page.Gfn << Pte.PageShift;
-        int filled = 0;
-        for (int j = first; j <= last; j++)
-        {
-            if (j == index || (page.E[j] & SEntry.Present) != 0)
-            {
-                continue;
-            }
-
-            ulong g = Machine.Memory.ReadWord(table + ((ulong)j << Pte.EntryShift));
-            if ((g & (Pte.Present | Pte.Accessed)) != (Pte.Present | Pte.Accessed))
-            {
-                break;
-            }
-
-            created += SetLeaf(page, j, g & Pte.AddrMask, writable: (g & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty));
-            filled++;
-        }
-
-        Stats.Counters[CPrefetched] += filled;
+        var leaves = new AgileLeaves(this);
+        int filled = KvmPrefetch.Block(page, index, _o.Prefetch, Machine.Memory, ref leaves);
+        created += leaves.Created;
+        Stats.Count(CPrefetched, filled);
         return filled;
+    }
+
+    /// <summary>A prefetched agile leaf: hardware-writable when the guest entry is writable and dirty; counts the EPT pages its backing made.</summary>
+    private struct AgileLeaves(AgileEngine e) : IPrefetchLeaf
+    {
+        public int Created;
+
+        public void Fill(ShadowPage page, int index, ulong guestEntry) =>
+            Created += e.SetLeaf(page, index, guestEntry & Pte.AddrMask, writable: (guestEntry & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty));
     }
 
     public void WritePageTable(in PageTableWrite write)
@@ -181,7 +173,7 @@ public sealed partial class AgileEngine
 
         // Shadow mode: the frame is write-protected, so the store faults, is emulated and the written entry zapped
         // in every shadow of the frame (kvm_mmu_pte_write).
-        Stats.Counters[CWriteExits]++;
+        Stats.Count(CWriteExits);
         Stats.EmulatedWrites++;
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
         int zapped = ZapAll(fs, index);
@@ -255,36 +247,6 @@ public sealed partial class AgileEngine
     }
 
     private static long Location(ShadowPage page, int index) => ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
-
-    /// <summary>Drops every vCPU's TLB and paging-structure caches (the remote flush after a shadow change).</summary>
-    private void FlushEverywhere()
-    {
-        foreach (var v in Machine.Vcpus)
-        {
-            v.Tlb.Flush(null, includeGlobal: true);
-            v.Psc.FlushAll();
-        }
-    }
-
-    /// <summary>Records the guest table a software walk reads at each level.</summary>
-    private struct LevelRecorder : IGuestTableAccess
-    {
-        private ulong _t1, _t2, _t3, _t4, _t5;
-
-        public bool BeforeRead(ulong tableGpa, ulong entryGpa, int level)
-        {
-            switch (level)
-            {
-                case 1: _t1 = tableGpa; break;
-                case 2: _t2 = tableGpa; break;
-                case 3: _t3 = tableGpa; break;
-                case 4: _t4 = tableGpa; break;
-                default: _t5 = tableGpa; break;
-            }
-
-            return true;
-        }
-
-        public readonly ulong Table(int level) => level switch { 1 => _t1, 2 => _t2, 3 => _t3, 4 => _t4, _ => _t5 };
-    }
+    /// <summary>The remote flush after a shadow change (as the shadow machinery's).</summary>
+    private void FlushEverywhere() => ShadowMmu.FlushEverywhere(Machine);
 }

@@ -1,8 +1,9 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
-using Replay.Engines.Ept;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
+using static Replay.Engines.Agile.AgileEngine.Declared;
 
 namespace Replay.Engines.Agile;
 
@@ -24,79 +25,72 @@ namespace Replay.Engines.Agile;
 /// </summary>
 public sealed partial class AgileEngine : IMmuEngine
 {
-    // Exit kinds. Mode changes, the interval's dirty-bit scan and prefetch are work inside another exit (or, for the
-    // scan, inside the host timer exit that already happens and is not modelled): WITHIN_EXIT.
-    private const int Cr3Switch = 0;
-    private const int FlushAll = 1;
-    private const int ShadowFill = 2;
-    private const int GuestPfReflect = 3;
-    private const int PtEmulate = 4;
-    private const int EptFill = 5;
-    private const int PrefetchWithin = 6;
-    private const int ToNestedWithin = 7;
-    private const int ToShadowWithin = 8;
-    private const int DirtyScanWithin = 9;
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
+    internal static class Declared
+    {
+        // Exit kinds. Mode changes, the interval's dirty-bit scan and prefetch are work inside another exit (or, for
+        // the scan, inside the host timer exit that already happens and is not modelled): WITHIN_EXIT.
+        public static readonly ExitKindList Kinds = new();
+        public static readonly ExitHandle Cr3Switch = Kinds.Add(ExitReason.CrAccess, "cr3_switch");
+        public static readonly ExitHandle FlushAll = Kinds.Add(ExitReason.CrAccess, "flush_all");
+        public static readonly ExitHandle ShadowFill = Kinds.Add(ExitReason.ExceptionNmi, "shadow_fill");
+        public static readonly ExitHandle GuestPfReflect = Kinds.Add(ExitReason.ExceptionNmi, "guest_pf_reflect");
+        public static readonly ExitHandle PtEmulate = Kinds.Add(ExitReason.ExceptionNmi, "pt_emulate");
+        public static readonly ExitHandle EptFill = Kinds.Add(ExitReason.EptViolation, "ept_fill");
+        public static readonly ExitHandle PrefetchWithin = Kinds.Add(ExitReason.WithinExit, "shadow_prefetch");
+        public static readonly ExitHandle ToNestedWithin = Kinds.Add(ExitReason.WithinExit, "agile_to_nested");
+        public static readonly ExitHandle ToShadowWithin = Kinds.Add(ExitReason.WithinExit, "agile_to_shadow");
+        public static readonly ExitHandle DirtyScanWithin = Kinds.Add(ExitReason.WithinExit, "agile_dirty_scan");
 
-    private static readonly ExitKind[] Kinds =
-    [
-        new(ExitReason.CrAccess, "cr3_switch"),
-        new(ExitReason.CrAccess, "flush_all"),
-        new(ExitReason.ExceptionNmi, "shadow_fill"),
-        new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
-        new(ExitReason.ExceptionNmi, "pt_emulate"),
-        new(ExitReason.EptViolation, "ept_fill"),
-        new(ExitReason.WithinExit, "shadow_prefetch"),
-        new(ExitReason.WithinExit, "agile_to_nested"),
-        new(ExitReason.WithinExit, "agile_to_shadow"),
-        new(ExitReason.WithinExit, "agile_dirty_scan"),
-    ];
+        // Counters: these, then agile_walks_l1 … agile_walks_l{levels} (a walk that switched to nested mode at that
+        // level; at the root's level: the full 2-D walk), which depend on the trace's paging levels.
+        public static readonly CounterList Counters = new();
+        public static readonly CounterHandle CToNested = Counters.Add("agile_to_nested");
+        public static readonly CounterHandle CToShadow = Counters.Add("agile_to_shadow");
+        public static readonly CounterHandle CStartNested = Counters.Add("agile_start_nested");
+        public static readonly CounterHandle CWalksShadow = Counters.Add("agile_walks_shadow");
+        public static readonly CounterHandle CHiddenFaults = Counters.Add("hidden_faults");
+        public static readonly CounterHandle CDirtyFaults = Counters.Add("dirty_faults");
+        public static readonly CounterHandle CWriteExits = Counters.Add("pt_write_exits");
+        public static readonly CounterHandle CNativeGuestFaults = Counters.Add("guest_faults_unexited");
+        public static readonly CounterHandle CShadowRefs = Counters.Add("shadow_walk_refs");
+        public static readonly CounterHandle CGuestRefs = Counters.Add("guest_walk_refs");
+        public static readonly CounterHandle CEptRefs = Counters.Add("ept_walk_refs");
+        public static readonly CounterHandle CNestedTlbHits = Counters.Add("nested_tlb_hits");
+        public static readonly CounterHandle CNestedTlbMisses = Counters.Add("nested_tlb_misses");
+        public static readonly CounterHandle CEptPscHits = Counters.Add("ept_psc_hits");
+        public static readonly CounterHandle CRewalk = Counters.Add("tlb_permission_rewalks");
+        public static readonly CounterHandle CPrefetched = Counters.Add("prefetched");
+        public static readonly CounterHandle CTargetLoads = Counters.Add("cr3_target_loads");
 
-    // After Kinds: static fields initialise in order.
+        /// <summary>Index of <c>agile_walks_l1</c>: the per-level counters follow the fixed ones.</summary>
+        public static readonly int CWalksL1 = Counters.All.Count;
+
+        public static readonly TallyCounters Tally = new(CGuestRefs.Index, CEptRefs.Index, CNestedTlbHits.Index, CNestedTlbMisses.Index, CEptPscHits.Index);
+    }
+
     public static readonly EngineDescriptor Descriptor = new(
         "agile",
         "Agile paging (ISCA 2016): walks start in the shadow table and switch to the guest's table plus EPT at write-heavy pages.",
         AgileOptions.Declared,
         (config, o) => new AgileEngine(config, AgileOptions.From(o)))
     {
-        ExitKinds = Kinds,
+        ExitKinds = Declared.Kinds.All,
     };
-
-    // Counters: the fixed ones, then agile_walks_l1 … agile_walks_l{levels} (a walk that switched to nested mode at
-    // that level; at the root's level: the full 2-D walk).
-    private const int CToNested = 0;
-    private const int CToShadow = 1;
-    private const int CStartNested = 2;
-    private const int CWalksShadow = 3;
-    private const int CHiddenFaults = 4;
-    private const int CDirtyFaults = 5;
-    private const int CWriteExits = 6;
-    private const int CNativeGuestFaults = 7;
-    private const int CShadowRefs = 8;
-    private const int CGuestRefs = 9;
-    private const int CEptRefs = 10;
-    private const int CNestedTlbHits = 11;
-    private const int CNestedTlbMisses = 12;
-    private const int CEptPscHits = 13;
-    private const int CRewalk = 14;
-    private const int CPrefetched = 15;
-    private const int CTargetLoads = 16;
-    private const int CWalksL1 = 17;
-
-    private static readonly string[] FixedCounters =
-    [
-        "agile_to_nested", "agile_to_shadow", "agile_start_nested", "agile_walks_shadow", "hidden_faults", "dirty_faults",
-        "pt_write_exits", "guest_faults_unexited", "shadow_walk_refs", "guest_walk_refs", "ept_walk_refs",
-        "nested_tlb_hits", "nested_tlb_misses", "ept_psc_hits", "tlb_permission_rewalks", "prefetched", "cr3_target_loads",
-    ];
 
     private readonly AgileOptions _o;
     private readonly string[] _counterNames;
     private readonly ShadowStore _store = new();
-    private readonly EptMap _ept;
-    private readonly NestedMmu[] _nested;
+    private readonly NestedDimension _nested;
 
     /// <summary>Each vCPU's shadow root (sCR3), or null when its guest root is in nested mode (the walk starts nested).</summary>
     private readonly ShadowPage?[] _roots;
+
+    // The counters the access path bumps, resolved once from their handles (plain fields on the hot path).
+    private readonly int _rewalk = CRewalk.Index;
+    private readonly int _walksShadow = CWalksShadow.Index;
+    private readonly int _shadowRefs = CShadowRefs.Index;
+    private readonly TallyCounters _tally = Declared.Tally;
 
     /// <summary>Shadow page ids along the current walk's shadow part, by level (see <see cref="Plan"/>).</summary>
     private readonly int[] _planPages = new int[6];
@@ -104,23 +98,17 @@ public sealed partial class AgileEngine : IMmuEngine
     public AgileEngine(MachineConfig config, AgileOptions? options = null)
     {
         _o = options ?? new AgileOptions();
-        if (_o.EptLevels is < 4 or > 5)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), "EPT has 4 or 5 levels.");
-        }
-
         Machine = new GuestMachine(config);
-        _counterNames = [.. FixedCounters, .. Enumerable.Range(1, config.PagingLevels).Select(l => $"agile_walks_l{l}")];
-        Stats = new EngineStats(Kinds.Length, _counterNames.Length);
-        _ept = new EptMap(_o.EptLevels, largePages: false);
-        _nested = Machine.Vcpus.Select(v => new NestedMmu(config.Tlb, _ept, Machine.Caches, v.Id)).ToArray();
+        _counterNames = [.. Declared.Counters.All, .. Enumerable.Range(1, config.PagingLevels).Select(l => $"agile_walks_l{l}")];
+        Stats = new EngineStats(Declared.Kinds.All.Count, _counterNames.Length);
+        _nested = new NestedDimension(Machine, _o.EptLevels, largePages: false);
         _roots = new ShadowPage?[config.Vcpus];
         _nextScan = _o.Interval;
     }
 
     public AgileOptions Options => _o;
 
-    public IReadOnlyList<ExitKind> ExitKinds => Kinds;
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
     public IReadOnlyList<string> CounterNames => _counterNames;
 
@@ -137,17 +125,17 @@ public sealed partial class AgileEngine : IMmuEngine
     {
         var a = access;
         Tick(a.Index);
-        if (HardwareMmu.TryTlbHit(Machine, Stats, a, CRewalk, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, _rewalk, out var hit))
         {
             return hit;
         }
 
         var v = Machine.Vcpus[a.Vcpu];
-        var n = _nested[a.Vcpu];
+        var n = _nested.Mmu(a.Vcpu);
         while (true)
         {
             var plan = Plan(a.Vcpu, a.Va);
-            Stats.Counters[plan.Switch == 0 ? CWalksShadow : CWalksL1 + plan.Switch - 1]++;
+            Stats.Counters[plan.Switch == 0 ? _walksShadow : CWalksL1 + plan.Switch - 1]++;
             var tables = new AgileTables(plan, _planPages, n, Machine.Caches, a.Vcpu, Levels);
             var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, v.Psc, v.Pcid, ref tables);
             var t = tables.Tally;
@@ -161,7 +149,7 @@ public sealed partial class AgileEngine : IMmuEngine
                 Count(t, tables.ShadowRefs);
                 if (tables.Violation)
                 {
-                    Violation(v, n, w.StoppedAt, a.Va, isData: false);
+                    Violation(v, w.StoppedAt, a.Va, isData: false);
                     continue;
                 }
 
@@ -199,7 +187,7 @@ public sealed partial class AgileEngine : IMmuEngine
                 {
                     if (present)
                     {
-                        Stats.Counters[CDirtyFaults]++;
+                        Stats.Count(CDirtyFaults);
                     }
 
                     if (HiddenFault(a, v) is { } reflected)
@@ -221,11 +209,11 @@ public sealed partial class AgileEngine : IMmuEngine
             Count(t, shadowRefs);
             if (!mapped)
             {
-                Violation(v, n, frame, a.Va, isData: true);
+                Violation(v, frame, a.Va, isData: true);
                 continue;
             }
 
-            v.Tlb.InsertSplintered(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, _ept.PageShift, w.Perms, w.Perms, w.Dirty, w.Global);
+            v.Tlb.InsertSplintered(a.Va, v.Pcid, a.Kind, w.PageShift, w.PageBase, _nested.PageShift, w.Perms, w.Perms, w.Dirty, w.Global);
             return new Translation(frame, w.Perms, false);
         }
     }
@@ -295,42 +283,28 @@ public sealed partial class AgileEngine : IMmuEngine
         }
         else
         {
-            Stats.Counters[CNativeGuestFaults]++;
+            Stats.Count(CNativeGuestFaults);
         }
 
         return Translation.GuestFault;
     }
 
     /// <summary>An EPT violation (as for <c>ept</c>): map the gpa, drop what the SDM says a violation invalidates, restart.</summary>
-    private void Violation(VcpuState v, NestedMmu n, ulong gpa, ulong va, bool isData)
+    private void Violation(VcpuState v, ulong gpa, ulong va, bool isData)
     {
-        int created = _ept.Fill(gpa);
+        int created = _nested.Violation(v, gpa, va, isData);
         Stats.Exit(EptFill, created);
         Stats.ShadowPagesCreated += created;
         UpdatePages();
-        n.InvalidateGpa(gpa);
-        if (isData)
-        {
-            v.Tlb.InvalidatePage(va, v.Pcid);
-            v.Psc.InvalidateVa(va, v.Pcid);
-        }
     }
 
     private void Count(in WalkTally t, int shadowRefs)
     {
-        t.Served.AddTo(Stats);
-        Stats.PscHits += t.EptPscHits;
-        Stats.NestedTlbHits += t.NestedTlbHits;
-        var c = Stats.Counters;
-        c[CShadowRefs] += shadowRefs;
-        c[CGuestRefs] += t.GuestRefs;
-        c[CEptRefs] += t.EptRefs;
-        c[CNestedTlbHits] += t.NestedTlbHits;
-        c[CNestedTlbMisses] += t.NestedTlbMisses;
-        c[CEptPscHits] += t.EptPscHits;
+        t.AddTo(Stats, _tally);
+        Stats.Counters[_shadowRefs] += shadowRefs;
     }
 
-    private void UpdatePages() => Stats.SetShadowPages(_store.Live + _ept.Pages);
+    private void UpdatePages() => Stats.SetShadowPages(_store.Live + _nested.Pages);
 
     private readonly struct Hooks(AgileEngine e) : IEngineHooks
     {

@@ -36,24 +36,26 @@ namespace Replay.Engines.Agile;
 public sealed record AgileOptions(int NestedWrites = 2, int Interval = 100_000, bool NewNested = true, int Prefetch = 8, int EptLevels = 4,
     int Cr3Targets = 0, int NestedCr3Loads = 64)
 {
+    // Declared once: each handle reads its validated value back in From (the list first: statics initialise in order).
+    private static readonly OptionList Options = new();
+    private static readonly IntOption NestedWritesOption = Options.Int("nested_writes", "2",
+        "Trapped writes to one shadow-mode page-table page within an interval that move it to nested mode (agile paging's 'frequently written').", min: 1, max: 1 << 20);
+    private static readonly IntOption IntervalOption = Options.Int("interval", "100000",
+        "Policy interval in events: at each boundary nested pages whose dirty bit stayed clear return to shadow mode.", min: 1, max: int.MaxValue);
+    private static readonly BoolOption NewNestedOption = Options.Bool("new_nested", true,
+        "Processes created during the trace (root written before its first CR3 load) start in nested mode.");
+    private static readonly IntOption PrefetchOption = Options.Int("prefetch", "8",
+        "Aligned block of leaf entries filled with each hidden fault (KVM PTE_PREFETCH_NUM); 1 = none.", min: 1, max: 512);
+    private static readonly IntOption EptLevelsOption = Options.Int("ept_levels", "4", "Levels of the nested (EPT) dimension (4 or 5).", min: 4, max: 5);
+    private static readonly IntOption Cr3TargetsOption = Options.Int("cr3_targets", "0",
+        "Not in the paper: nested roots listed as VT-x CR3-target values, whose CR3 loads do not exit (0 = every CR3 load exits).", max: 4);
+    private static readonly IntOption NestedCr3LoadsOption = Options.Int("nested_cr3_loads", "64",
+        "With cr3_targets: CR3 loads of one root within an interval that move it to nested mode.", min: 1, max: 1 << 20);
+
     /// <summary>The registry's option list, defaults as above.</summary>
-    public static IReadOnlyList<EngineOption> Declared { get; } =
-    [
-        new EngineOption("nested_writes", OptionKind.Int, "2",
-            "Trapped writes to one shadow-mode page-table page within an interval that move it to nested mode (agile paging's 'frequently written').", Min: 1, Max: 1 << 20),
-        new EngineOption("interval", OptionKind.Int, "100000",
-            "Policy interval in events: at each boundary nested pages whose dirty bit stayed clear return to shadow mode.", Min: 1, Max: int.MaxValue),
-        new EngineOption("new_nested", OptionKind.Bool, "true",
-            "Processes created during the trace (root written before its first CR3 load) start in nested mode."),
-        new EngineOption("prefetch", OptionKind.Int, "8", "Aligned block of leaf entries filled with each hidden fault (KVM PTE_PREFETCH_NUM); 1 = none.", Min: 1, Max: 512),
-        new EngineOption("ept_levels", OptionKind.Int, "4", "Levels of the nested (EPT) dimension (4 or 5).", Min: 4, Max: 5),
-        new EngineOption("cr3_targets", OptionKind.Int, "0",
-            "Not in the paper: nested roots listed as VT-x CR3-target values, whose CR3 loads do not exit (0 = every CR3 load exits).", Max: 4),
-        new EngineOption("nested_cr3_loads", OptionKind.Int, "64",
-            "With cr3_targets: CR3 loads of one root within an interval that move it to nested mode.", Min: 1, Max: 1 << 20),
-    ];
+    public static IReadOnlyList<EngineOption> Declared => Options.All;
 
     public static AgileOptions From(EngineOptions o) =>
-        new(o.GetInt("nested_writes"), o.GetInt("interval"), o.GetBool("new_nested"), o.GetInt("prefetch"), o.GetInt("ept_levels"),
-            o.GetInt("cr3_targets"), o.GetInt("nested_cr3_loads"));
+        new(NestedWritesOption.Of(o), IntervalOption.Of(o), NewNestedOption.Of(o), PrefetchOption.Of(o), EptLevelsOption.Of(o),
+            Cr3TargetsOption.Of(o), NestedCr3LoadsOption.Of(o));
 }

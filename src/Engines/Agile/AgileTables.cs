@@ -1,5 +1,5 @@
 using Replay.Engines.Caches;
-using Replay.Engines.Ept;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
 
 namespace Replay.Engines.Agile;

@@ -136,6 +136,15 @@ public sealed class EngineStats
         ExitUnits[kind] += units;
     }
 
+    /// <summary>Records one exit of the declared kind <paramref name="kind"/> (an engine whose kinds start at index 0).</summary>
+    public void Exit(ExitHandle kind, long units = 0) => Exit(kind.Index, units);
+
+    /// <summary>Records work of the declared kind <paramref name="kind"/> inside another exit (see <see cref="Within(int, long)"/>).</summary>
+    public void Within(ExitHandle kind, long units = 0) => Within(kind.Index, units);
+
+    /// <summary>Adds <paramref name="n"/> to the declared counter <paramref name="counter"/> (an engine whose counters start at index 0).</summary>
+    public void Count(CounterHandle counter, long n = 1) => Counters[counter.Index] += n;
+
     /// <summary>Updates the current shadow page level and its peak.</summary>
     public void SetShadowPages(long pages)
     {

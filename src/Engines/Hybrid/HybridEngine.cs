@@ -1,7 +1,7 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Ept;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 using Replay.Engines.Trace;
 
 namespace Replay.Engines.Hybrid;
@@ -31,13 +31,29 @@ namespace Replay.Engines.Hybrid;
 /// </summary>
 public sealed class HybridEngine : IMmuEngine
 {
-    // Exit kinds after the two parts': the mode switches. The switch runs in the exit the VMM's sampling timer
-    // interrupt causes on the deciding vCPU, and in the exits its IPIs cause on the others.
-    private static readonly ExitKind[] SwitchKinds =
-    [
-        new(ExitReason.ExternalInterrupt, "hybrid_to_shadow"),
-        new(ExitReason.ExternalInterrupt, "hybrid_to_nested"),
-    ];
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
+    private static class Declared
+    {
+        // Exit kinds: the shadow part's, then the nested part's, then the mode switches. A switch runs in the exit the
+        // VMM's sampling timer interrupt causes on the deciding vCPU, and in the exits its IPIs cause on the others.
+        public static readonly ExitKindList Kinds = new();
+        public static readonly int ShadowKinds = Kinds.Include(Parts.Shadow.ShadowKinds.Kinds);
+        public static readonly int NestedKinds = Kinds.Include(NestedPaging.Kinds);
+        public static readonly ExitHandle ToShadow = Kinds.Add(ExitReason.ExternalInterrupt, "hybrid_to_shadow");
+        public static readonly ExitHandle ToNested = Kinds.Add(ExitReason.ExternalInterrupt, "hybrid_to_nested");
+
+        // The engine's own counters, after the two parts' (whose number depends on the shadow personality).
+        public static readonly CounterList Counters = new();
+        public static readonly CounterHandle CSwitches = Counters.Add("hybrid_switches");
+        public static readonly CounterHandle CToShadow = Counters.Add("hybrid_to_shadow");
+        public static readonly CounterHandle CToNested = Counters.Add("hybrid_to_nested");
+        public static readonly CounterHandle CEventsNested = Counters.Add("hybrid_events_nested");
+        public static readonly CounterHandle CEventsShadow = Counters.Add("hybrid_events_shadow");
+        public static readonly CounterHandle CInstructionsNested = Counters.Add("hybrid_instructions_nested");
+        public static readonly CounterHandle CInstructionsShadow = Counters.Add("hybrid_instructions_shadow");
+        public static readonly CounterHandle CIntervalsNested = Counters.Add("hybrid_intervals_nested");
+        public static readonly CounterHandle CIntervalsShadow = Counters.Add("hybrid_intervals_shadow");
+    }
 
     public static readonly EngineDescriptor Descriptor = new(
         "hybrid",
@@ -45,36 +61,21 @@ public sealed class HybridEngine : IMmuEngine
         HybridOptions.Declared,
         (config, o) => new HybridEngine(config, HybridOptions.From(o)))
     {
-        ExitKinds = AllKinds(),
-        CannotReplay = (config, o) => ShadowCachedOptions.CannotReplay(HybridOptions.From(o).Personality, config),
+        ExitKinds = Declared.Kinds.All,
+        CannotReplay = (config, o) => ShadowOptions.CannotReplay(HybridOptions.From(o).Personality, config),
     };
 
-
-    private static readonly string[] OwnCounters =
-    [
-        "hybrid_switches", "hybrid_to_shadow", "hybrid_to_nested",
-        "hybrid_events_nested", "hybrid_events_shadow", "hybrid_instructions_nested", "hybrid_instructions_shadow",
-        "hybrid_intervals_nested", "hybrid_intervals_shadow",
-    ];
-
-    private const int CSwitches = 0;
-    private const int CToShadow = 1;
-    private const int CToNested = 2;
-    private const int CEvents = 3;       // + (int)PagingMode
-    private const int CInstructions = 5; // + (int)PagingMode
-    private const int CIntervals = 7;    // + (int)PagingMode
-
-    private static readonly int ToShadowKind = ShadowCachedEngine.KindList.Count + EptEngine.KindList.Count;
-    private static readonly int ToNestedKind = ToShadowKind + 1;
+    // A per-mode counter: the nested one, or the shadow one right after it (PagingMode.Nested = 0, Shadow = 1).
+    private int PerMode(CounterHandle nested) => nested.At(_own) + (int)Mode;
 
     private readonly HybridOptions _o;
     private readonly HybridSwitcher _switcher;
-    private readonly ShadowCachedOptions _shadowOptions;
+    private readonly ShadowOptions _shadowOptions;
     private readonly bool _pcidHidden;
-    private readonly EptEngine _ept;
+    private readonly NestedPaging _nested;
     private readonly string[] _counterNames;
     private readonly int _own;
-    private ShadowCachedEngine? _shadow;
+    private ShadowMmu? _shadow;
     private bool _started;
 
     // The interval in progress: rows left, and the counts at its start.
@@ -96,17 +97,17 @@ public sealed class HybridEngine : IMmuEngine
             throw new ArgumentOutOfRangeException(nameof(options), "The sampling interval is at least one row.");
         }
 
-        _shadowOptions = ShadowCachedOptions.Defaults(_o.Personality, config);
-        _pcidHidden = ShadowCachedEngine.HidesPcid(config, _shadowOptions);
-        Machine = new GuestMachine(ShadowCachedEngine.MachineFor(config, _shadowOptions));
-        var shadowCounters = ShadowCachedEngine.CountersFor(_o.Personality);
+        _shadowOptions = ShadowOptions.Defaults(_o.Personality, config);
+        _pcidHidden = ShadowMmu.HidesPcid(config, _shadowOptions);
+        Machine = new GuestMachine(ShadowMmu.MachineFor(config, _shadowOptions));
+        var shadowCounters = ShadowMmu.CounterNamesFor(_o.Personality);
 
         // The nested part's counters keep their names unless the shadow part has one of the same name.
-        var nestedCounters = EptEngine.CounterList.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
-        _counterNames = [.. shadowCounters, .. nestedCounters, .. OwnCounters];
-        _own = shadowCounters.Count + EptEngine.CounterList.Count;
-        Stats = new EngineStats(ToNestedKind + 1, _counterNames.Length);
-        _ept = new EptEngine(Machine, new EptOptions(), Stats, exitBase: ShadowCachedEngine.KindList.Count, counterBase: shadowCounters.Count);
+        var nestedCounters = NestedPaging.Counters.All.Select(n => shadowCounters.Contains(n) ? $"nested_{n}" : n);
+        _counterNames = [.. shadowCounters, .. nestedCounters, .. Declared.Counters.All];
+        _own = shadowCounters.Count + NestedPaging.Counters.All.Count;
+        Stats = new EngineStats(Declared.Kinds.All.Count, _counterNames.Length);
+        _nested = new NestedPaging(Machine, eptLevels: 4, largePages: false, prepopulate: false, Stats, exitBase: Declared.NestedKinds, counterBase: shadowCounters.Count);
         Mode = _o.Start;
         _switcher = new HybridSwitcher(_o);
     }
@@ -116,16 +117,13 @@ public sealed class HybridEngine : IMmuEngine
 
     public HybridOptions Options => _o;
 
-    public IReadOnlyList<ExitKind> ExitKinds => Descriptor.ExitKinds;
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
     public IReadOnlyList<string> CounterNames => _counterNames;
 
     public EngineStats Stats { get; }
 
     public GuestMachine Machine { get; }
-
-    /// <summary>Every exit kind: shadow-cached's, then ept's, then the switches'.</summary>
-    private static ExitKind[] AllKinds() => [.. ShadowCachedEngine.KindList, .. EptEngine.KindList, .. SwitchKinds];
 
     /// <summary>
     /// Replays [start, end) in runs that never cross an interval boundary, each run through the part of the current
@@ -155,11 +153,11 @@ public sealed class HybridEngine : IMmuEngine
             int stop = (int)Math.Min(end, i + _left);
             if (_shadow is { } sh)
             {
-                ReplayLoop.Run(new ShadowCachedEngine.Hooks(sh), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new ShadowMmu.Hooks(sh), batch, i, stop, verify, vmExits);
             }
             else
             {
-                ReplayLoop.Run(new EptEngine.Hooks(_ept), batch, i, stop, verify, vmExits);
+                ReplayLoop.Run(new NestedPaging.Hooks(_nested), batch, i, stop, verify, vmExits);
             }
 
             Tally(batch, i, stop);
@@ -169,7 +167,7 @@ public sealed class HybridEngine : IMmuEngine
     }
 
     // Each hook goes to the part of the current mode (the driver's tests call them one event at a time).
-    public Translation Access(in MemoryAccess access) => _shadow is { } s ? s.Access(access) : _ept.Access(access);
+    public Translation Access(in MemoryAccess access) => _shadow is { } s ? s.Access(access) : _nested.Access(access);
 
     public void LoadCr3(in Cr3Load load)
     {
@@ -179,7 +177,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.LoadCr3(load);
+            _nested.LoadCr3(load);
         }
     }
 
@@ -191,7 +189,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.WritePageTable(write);
+            _nested.WritePageTable(write);
         }
     }
 
@@ -203,7 +201,7 @@ public sealed class HybridEngine : IMmuEngine
         }
         else
         {
-            _ept.Invalidate(inv);
+            _nested.Invalidate(inv);
         }
     }
 
@@ -213,14 +211,14 @@ public sealed class HybridEngine : IMmuEngine
     private void Boot()
     {
         _started = true;
-        _ept.Start();
+        _nested.Start();
         if (Mode == PagingMode.Shadow)
         {
             _shadow = NewShadow();
         }
     }
 
-    private ShadowCachedEngine NewShadow() => new(Machine, _shadowOptions, Stats, pagesBase: _ept.Pages, _pcidHidden);
+    private ShadowMmu NewShadow() => new(Machine, _shadowOptions, Stats, exitBase: Declared.ShadowKinds, counterBase: 0, pagesBase: _nested.Pages, _pcidHidden);
 
     private void BeginInterval()
     {
@@ -232,7 +230,7 @@ public sealed class HybridEngine : IMmuEngine
         _invalidations = 0;
         _tlbMissesAtStart = Stats.TlbMisses;
         _faultsAtStart = Stats.GuestFaults;
-        Stats.Counters[_own + CIntervals + (int)Mode]++;
+        Stats.Counters[PerMode(Declared.CIntervalsNested)]++;
     }
 
     private void EndInterval()
@@ -280,41 +278,41 @@ public sealed class HybridEngine : IMmuEngine
         _cr3Loads += cr3;
         _invalidations += invalidations;
         var c = Stats.Counters;
-        c[_own + CEvents + (int)Mode] += end - start;
-        c[_own + CInstructions + (int)Mode] += fetches + b.SumInsns(start, end);
+        c[PerMode(Declared.CEventsNested)] += end - start;
+        c[PerMode(Declared.CInstructionsNested)] += fetches + b.SumInsns(start, end);
     }
 
     private void Switch(PagingMode next)
     {
         var c = Stats.Counters;
-        c[_own + CSwitches]++;
+        c[Declared.CSwitches.At(_own)]++;
         var vcpus = Machine.Vcpus;
         if (next == PagingMode.Shadow)
         {
             // Shadows from empty: each vCPU's root shadow is built as it enters the mode (sh_update_cr3); everything
             // below it faults in again.
-            c[_own + CToShadow]++;
+            c[Declared.CToShadow.At(_own)]++;
             FlushTlbs();
             _shadow = NewShadow();
             foreach (var v in vcpus)
             {
-                Stats.Exit(ToShadowKind, _shadow.AdoptRoot(v.Id));
+                Stats.Exit(Declared.ToShadow, _shadow.AdoptRoot(v.Id));
             }
         }
         else
         {
             // The shadows are torn down whole (write protection goes with them); INVEPT and a TLB flush on every vCPU.
-            c[_own + CToNested]++;
+            c[Declared.CToNested.At(_own)]++;
             long freed = _shadow!.LivePages;
             _shadow = null;
-            _ept.InvalidateEpt();
+            _nested.InvalidateEpt();
             FlushTlbs();
             for (int i = 0; i < vcpus.Length; i++)
             {
-                Stats.Exit(ToNestedKind, i == 0 ? freed : 0);
+                Stats.Exit(Declared.ToNested, i == 0 ? freed : 0);
             }
 
-            Stats.SetShadowPages(_ept.Pages);
+            Stats.SetShadowPages(_nested.Pages);
         }
 
         Mode = next;

@@ -1,5 +1,5 @@
 using Replay.Engines.Contract;
-using Replay.Engines.ShadowCached;
+using Replay.Engines.Parts.Shadow;
 
 namespace Replay.Engines.Hybrid;
 
@@ -27,28 +27,31 @@ public sealed record HybridOptions(Personality Personality = Personality.Xen, Pa
     /// <summary>Default fault threshold (guest faults + page-table writes) per 1000 accesses (see the README's hybrid section).</summary>
     public const int DefaultFaultThreshold = 1;
 
+    // Declared once: each handle reads its validated value back in From (the list first: statics initialise in order).
+    private static readonly OptionList Options = new();
+    private static readonly ChoiceOption ShadowOption = Options.Choice("shadow", "xen",
+        "Whose shadow machinery runs shadow mode, with its defaults (as shadow-cached's personality): xen (refuses 5-level traces and hides PCID for the whole run) or kvm.", ["xen", "kvm"]);
+    private static readonly ChoiceOption StartOption = Options.Choice("start", "nested", "The mode the VM boots in: nested (EPT) or shadow.", ["nested", "shadow"]);
+    private static readonly IntOption IntervalOption = Options.Int("interval", Text(DefaultInterval),
+        "Trace rows per sampling interval; the mode changes only between intervals.", min: 1);
+    private static readonly IntOption TlbThresholdOption = Options.Int("tlb_threshold", Text(DefaultTlbThreshold),
+        "TLB misses per 1000 accesses at or above which the next interval runs under shadow paging (unless the fault rate is high).", max: 1000);
+    private static readonly IntOption FaultThresholdOption = Options.Int("fault_threshold", Text(DefaultFaultThreshold),
+        "Guest page faults + page-table writes + CR3 loads + invalidations (the events that exit only under shadow paging) per 1000 accesses at or above which the next interval runs under nested paging.", min: 1, max: 1000);
+    private static readonly IntOption HoldOption = Options.Int("hold", Text(DefaultHold),
+        "Consecutive intervals that must vote for the other mode before the VM switches (1 = switch at the first).", min: 1, max: 1000);
+
     /// <summary>The registry's option declarations.</summary>
-    public static IReadOnlyList<EngineOption> Declared { get; } =
-    [
-        new EngineOption("shadow", OptionKind.Choice, "xen",
-            "Whose shadow machinery runs shadow mode, with its defaults (as shadow-cached's personality): xen (refuses 5-level traces and hides PCID for the whole run) or kvm.", ["xen", "kvm"]),
-        new EngineOption("start", OptionKind.Choice, "nested", "The mode the VM boots in: nested (EPT) or shadow.", ["nested", "shadow"]),
-        new EngineOption("interval", OptionKind.Int, DefaultInterval.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "Trace rows per sampling interval; the mode changes only between intervals.", Min: 1),
-        new EngineOption("tlb_threshold", OptionKind.Int, DefaultTlbThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "TLB misses per 1000 accesses at or above which the next interval runs under shadow paging (unless the fault rate is high).", Max: 1000),
-        new EngineOption("fault_threshold", OptionKind.Int, DefaultFaultThreshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "Guest page faults + page-table writes + CR3 loads + invalidations (the events that exit only under shadow paging) per 1000 accesses at or above which the next interval runs under nested paging.", Min: 1, Max: 1000),
-        new EngineOption("hold", OptionKind.Int, DefaultHold.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "Consecutive intervals that must vote for the other mode before the VM switches (1 = switch at the first).", Min: 1, Max: 1000),
-    ];
+    public static IReadOnlyList<EngineOption> Declared => Options.All;
 
     /// <summary>Resolves the registry's option values.</summary>
     public static HybridOptions From(EngineOptions o) => new(
-        o.Get("shadow") == "kvm" ? Personality.Kvm : Personality.Xen,
-        o.Get("start") == "shadow" ? PagingMode.Shadow : PagingMode.Nested,
-        o.GetInt("interval"),
-        o.GetInt("tlb_threshold"),
-        o.GetInt("fault_threshold"),
-        o.GetInt("hold"));
+        ShadowOption.Of(o) == "kvm" ? Personality.Kvm : Personality.Xen,
+        StartOption.Of(o) == "shadow" ? PagingMode.Shadow : PagingMode.Nested,
+        IntervalOption.Of(o),
+        TlbThresholdOption.Of(o),
+        FaultThresholdOption.Of(o),
+        HoldOption.Of(o));
+
+    private static string Text(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -1,10 +1,15 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>Write protection and emulated page-table writes (Xen <c>sh_page_fault</c>'s emulate path, hvm.c; KVM <c>kvm_mmu_track_write</c>).</summary>
-public sealed partial class ShadowCachedEngine
+/// <summary>
+/// The shadow part for guest writes to write-protected tables: emulation (Xen <c>sh_page_fault</c>'s emulate path,
+/// hvm.c; KVM <c>kvm_mmu_track_write</c>), Xen's fast emulation and early unshadow, KVM's flooding. Write protection
+/// itself is <see cref="ShadowMmu.WriteProtect"/> over the store's reverse map.
+/// </summary>
+internal sealed class PtEmulation(ShadowMmu m) : ShadowPart(m)
 {
     public void WritePageTable(in PageTableWrite write)
     {
@@ -45,11 +50,11 @@ public sealed partial class ShadowCachedEngine
             // Xen "always unsync" (d067e4b077) / KVM mmu_try_to_unsync_pages: the write fault on a leaf table makes
             // it writable; this store and the following ones land natively until a resync. Xen unsyncs a user-mode
             // write's table too, then unshadows it below: the fault still takes the emulate path.
-            Unsync(write.Vcpu, gfn, fs);
+            _m.Oos.Unsync(write.Vcpu, gfn, fs);
             if (!unshadow)
             {
-                UnsyncFixed(write.Vcpu);
-                Stats.Exit(OosUnsync);
+                _m.Oos.UnsyncFixed(write.Vcpu);
+                Exit(OosUnsync);
                 Machine.Memory.Store(write.Pa, write.Value, write.Width);
                 UpdatePages();
                 return;
@@ -60,8 +65,8 @@ public sealed partial class ShadowCachedEngine
         {
             // sh_page_fault's emulate label: Xen never emulates a user-mode write to a page table; it takes the
             // write as a hint that the frame is no longer one, removes all its shadows and lets the write run.
-            long freed = Unshadow(gfn);
-            Stats.Exit(UnshadowExit, freed);
+            long freed = _m.Pool.Unshadow(gfn);
+            Exit(UnshadowExit, freed);
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
             UpdatePages();
             return;
@@ -77,7 +82,7 @@ public sealed partial class ShadowCachedEngine
     /// write-flooding count cleared, so the root a vCPU runs on never floods. With no linear address (va 0) only
     /// the root, the one page every walk meets, is known.
     /// </summary>
-    private void KvmClearFloodAlong(int vcpu, ulong va)
+    public void KvmClearFloodAlong(int vcpu, ulong va)
     {
         if (_xen || _v[vcpu].Root is not { Dead: false } page)
         {
@@ -103,7 +108,7 @@ public sealed partial class ShadowCachedEngine
     /// early unshadow. KVM zaps: the page on a misaligned or narrow write or on flooding (non-leaf pages), else
     /// the written entry.
     /// </summary>
-    private void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, ulong linear, bool fast)
+    public void EmulateWrite(int vcpu, ulong pa, int width, ulong value, bool storeValue, ulong linear, bool fast)
     {
         ulong gfn = pa >> Pte.PageShift;
         var fs = _store.Frame(gfn)!;
@@ -135,7 +140,7 @@ public sealed partial class ShadowCachedEngine
                 }
             }
 
-            Stats.Exit(fast ? FastEmulate : PtEmulate, units);
+            Exit(fast ? FastEmulate : PtEmulate, units);
             if (changed)
             {
                 FlushEverywhere();
@@ -189,7 +194,7 @@ public sealed partial class ShadowCachedEngine
                     // KVM's answer to fork/exit bursts (REFERENCES §3): the analogue of Xen's early unshadow.
                     Count(Cnt.Flooded);
                     Stats.Unshadows++;
-                    zapped += Zap(s);
+                    zapped += _m.Pool.Zap(s);
                     continue;
                 }
 
@@ -217,10 +222,10 @@ public sealed partial class ShadowCachedEngine
                 }
             }
 
-            Stats.Exit(PtEmulate, units);
+            Exit(PtEmulate, units);
             if (zapped > 0)
             {
-                Stats.Within(UnshadowWithin, zapped);
+                Within(UnshadowWithin, zapped);
             }
 
             if (changed || zapped > 0)
@@ -260,7 +265,7 @@ public sealed partial class ShadowCachedEngine
     /// straight to the emulator only with error code write|present (a kernel-mode write through a present,
     /// read-only shadow entry); any other fault on that frame clears <c>last_write_emul_ok</c>.
     /// </summary>
-    private bool XenFastEmulation(VcpuShadow vs, ulong linear, bool kernelWriteToPresent)
+    public bool XenFastEmulation(VcpuShadow vs, ulong linear, bool kernelWriteToPresent)
     {
         if (!_xen || !vs.LastWriteEmulOk || vs.LastEmulLinear != linear)
         {
@@ -294,12 +299,12 @@ public sealed partial class ShadowCachedEngine
     /// <c>validate_gl4e</c>): a leaf entry is re-propagated; an upper entry links the existing shadow of what the
     /// guest entry now points to, or stays not present until a fault builds it. Returns the shadow entry's change.
     /// </summary>
-    private void ValidateEntry(ShadowPage s, int index, ulong g, out bool changed)
+    public void ValidateEntry(ShadowPage s, int index, ulong g, out bool changed)
     {
         ulong before = s.E[index];
         if (s.Level == 1)
         {
-            SetLeaf(s, index, LeafFromGuest(g));
+            _m.Faults.SetLeaf(s, index, _m.Faults.LeafFromGuest(g));
             changed = (before & SEntry.Present) != 0 && before != s.E[index];
             return;
         }
@@ -307,12 +312,12 @@ public sealed partial class ShadowCachedEngine
         ShadowPage? child = null;
         if ((g & (Pte.Present | Pte.Accessed)) == (Pte.Present | Pte.Accessed))
         {
-            var (gfn, type) = ChildOf(g, s.Level);
+            var (gfn, type) = ShadowFaults.ChildOf(g, s.Level);
             Count(Cnt.HashLookups);
             child = _store.Find(gfn, type);
             if (child is not null && _xen && !child.IsSplinter && _store.Frame(gfn) is { Oos: true })
             {
-                ResyncFull(gfn); // higher-level validation pulls an OOS L1 back into sync
+                _m.Oos.ResyncFull(gfn); // higher-level validation pulls an OOS L1 back into sync
             }
         }
 
@@ -324,7 +329,7 @@ public sealed partial class ShadowCachedEngine
 
         if (old is not null)
         {
-            Release(old);
+            _m.Pool.Release(old);
         }
 
         changed = (before & SEntry.Present) != 0 && before != s.E[index];
@@ -334,45 +339,19 @@ public sealed partial class ShadowCachedEngine
     /// Xen <c>check_for_early_unshadow</c>: a second consecutive emulated zero write to one frame (or the first,
     /// for a vCPU told its process is dying) unshadows it — never a top-level table once the domain uses the hint.
     /// </summary>
-    private void CheckEarlyUnshadow(VcpuShadow vs, ulong gfn)
+    public void CheckEarlyUnshadow(VcpuShadow vs, ulong gfn)
     {
         var fs = _store.Frame(gfn);
         if (_o.EarlyUnshadow && fs is not null
-            && (vs.Dying || (!_dyingOp && vs.LastUnshadowFrame == gfn))
-            && !(_dyingOp && fs.Find(_top) is not null))
+            && (vs.Dying || (!_m.DyingOp && vs.LastUnshadowFrame == gfn))
+            && !(_m.DyingOp && fs.Find(_m.Top) is not null))
         {
             Count(Cnt.EarlyUnshadow);
-            long freed = Unshadow(gfn);
-            Stats.Within(UnshadowWithin, freed);
+            long freed = _m.Pool.Unshadow(gfn);
+            Within(UnshadowWithin, freed);
             UpdatePages();
         }
 
         vs.LastUnshadowFrame = gfn;
     }
-
-    /// <summary>
-    /// A frame gets its first shadow: remove every writable shadow mapping of it (Xen
-    /// <c>sh_remove_write_access</c>, KVM <c>kvm_mmu_slot_gfn_write_protect</c>) and flush if one was found.
-    /// </summary>
-    private void WriteProtect(ulong gfn)
-    {
-        int removed = _store.RemoveWriteAccess(gfn);
-        if (removed > 0)
-        {
-            Count(Cnt.Writeable, removed);
-            FlushEverywhere();
-        }
-    }
-
-    /// <summary>Drops every vCPU's TLB and paging-structure caches (the remote flush after a shadow change).</summary>
-    private void FlushEverywhere()
-    {
-        foreach (var v in Machine.Vcpus)
-        {
-            v.Tlb.Flush(null, includeGlobal: true);
-            v.Psc.FlushAll();
-        }
-    }
-
-    private void UpdatePages() => Stats.SetShadowPages(_pagesBase + _store.Live);
 }

@@ -1,12 +1,14 @@
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>Out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
-public sealed partial class ShadowCachedEngine
+/// <summary>The shadow part for out-of-sync leaf tables: Xen's OOS L1s (oos.c) and KVM's unsync pages (<c>kvm_sync_page</c>).</summary>
+internal sealed class OutOfSync(ShadowMmu m) : ShadowPart(m)
 {
     /// <summary>Unsyncs a leaf table frame on a write fault by <paramref name="vcpu"/> (Xen <c>sh_unsync</c>, KVM <c>kvm_unsync_page</c>).</summary>
-    private void Unsync(int vcpu, ulong gfn, FrameState fs)
+    public void Unsync(int vcpu, ulong gfn, FrameState fs)
     {
         Count(Cnt.Unsync);
         Stats.Unsyncs++;
@@ -18,7 +20,7 @@ public sealed partial class ShadowCachedEngine
         }
 
         fs.Oos = true;
-        _oosFrames.Add(gfn);
+        Frames.Add(gfn);
     }
 
     /// <summary>
@@ -26,7 +28,7 @@ public sealed partial class ShadowCachedEngine
     /// frame and falls through to <c>shadow_fault_fixed</c> (which also resets early unshadow); KVM's fetch returns
     /// RET_PF_FIXED (<c>pf_fixed</c>).
     /// </summary>
-    private void UnsyncFixed(int vcpu)
+    public void UnsyncFixed(int vcpu)
     {
         Count(Cnt.Fixed);
         _v[vcpu].LastUnshadowFrame = VcpuShadow.None;
@@ -62,7 +64,7 @@ public sealed partial class ShadowCachedEngine
     /// (Xen <c>_sh_resync</c>: diff against the snapshot; KVM <c>kvm_sync_page</c>: re-read every entry).
     /// Units: the 512 entries compared.
     /// </summary>
-    private void ResyncFull(ulong gfn)
+    public void ResyncFull(ulong gfn)
     {
         var fs = _store.Frame(gfn);
         if (fs is not { Oos: true })
@@ -76,13 +78,13 @@ public sealed partial class ShadowCachedEngine
         }
 
         fs.Oos = false;
-        _oosFrames.Remove(gfn);
-        WriteProtect(gfn);
+        Frames.Remove(gfn);
+        _m.WriteProtect(gfn);
         RefreshLeafTable(fs, keepSnapshot: false);
         fs.Snapshot = null;
         Count(Cnt.Resync);
         Stats.Resyncs++;
-        Stats.Within(OosResync, Pte.EntriesPerTable);
+        Within(OosResync, Pte.EntriesPerTable);
         FlushEverywhere(); // oos.c: "we just have to be very careful to *always* flush the tlbs on resync"
     }
 
@@ -90,12 +92,12 @@ public sealed partial class ShadowCachedEngine
     /// Xen <c>_sh_resync_l1</c> alone (another vCPU's OOS page at a CR3 load, <c>shadow_sync_other_vcpus</c>):
     /// the shadow is brought up to date and the snapshot with it, but the page stays out of sync.
     /// </summary>
-    private void ResyncOnly(ulong gfn)
+    public void ResyncOnly(ulong gfn)
     {
         var fs = _store.Frame(gfn)!;
         RefreshLeafTable(fs, keepSnapshot: true);
         Count(Cnt.ResyncOnly);
-        Stats.Within(OosResync, Pte.EntriesPerTable);
+        Within(OosResync, Pte.EntriesPerTable);
         FlushEverywhere();
     }
 
@@ -104,11 +106,11 @@ public sealed partial class ShadowCachedEngine
     /// "doesn't write-protect the page or mark it synchronized": it stays unsync and writable until the guest
     /// flushes. Units: the 512 entries compared; a remote flush if an spte changed.
     /// </summary>
-    private void KvmSyncPageKeepUnsync(FrameState fs)
+    public void KvmSyncPageKeepUnsync(FrameState fs)
     {
         bool changed = RefreshLeafTable(fs, keepSnapshot: true);
         Count(Cnt.ResyncOnly);
-        Stats.Within(OosResync, Pte.EntriesPerTable);
+        Within(OosResync, Pte.EntriesPerTable);
         if (changed)
         {
             FlushEverywhere();
@@ -143,7 +145,7 @@ public sealed partial class ShadowCachedEngine
                 }
 
                 ulong before = page.E[i];
-                SetLeaf(page, i, LeafFromGuest(g));
+                _m.Faults.SetLeaf(page, i, _m.Faults.LeafFromGuest(g));
                 changed |= (before & SEntry.Present) != 0 && before != page.E[i];
             }
             else
@@ -173,7 +175,7 @@ public sealed partial class ShadowCachedEngine
         page.E[i] = 0;
         if (valid && (g & Pte.AddrMask) == (e & Pte.AddrMask))
         {
-            SetLeaf(page, i, LeafFromGuest(g));
+            _m.Faults.SetLeaf(page, i, _m.Faults.LeafFromGuest(g));
         }
 
         return page.E[i] != e;
@@ -186,7 +188,7 @@ public sealed partial class ShadowCachedEngine
     /// it is dropped if the guest entry is no longer present and accessed or now maps another frame, else its
     /// permissions are brought up to date in place; it is never refilled here.
     /// </summary>
-    private void ResyncEntry(ShadowPage root, ulong va)
+    public void ResyncEntry(ShadowPage root, ulong va)
     {
         var page = root;
         for (int level = Levels; level >= 2; level--)
@@ -220,10 +222,10 @@ public sealed partial class ShadowCachedEngine
             KvmSyncSpte(page, i, Machine.Memory.ReadWord((page.Gfn << Pte.PageShift) + ((ulong)i << Pte.EntryShift)));
         }
 
-        Stats.Within(OosResync, 1);
+        Within(OosResync, 1);
     }
 
-    private void RemoveFromSlots(int vcpu, ulong gfn)
+    public void RemoveFromSlots(int vcpu, ulong gfn)
     {
         var slots = _v[vcpu].Oos;
         for (int i = 0; i < slots.Length; i++)
@@ -239,7 +241,7 @@ public sealed partial class ShadowCachedEngine
     /// Xen <c>shadow_resync_current_vcpu</c> (at a CR3 load or guest TLB flush): this vCPU's OOS pages are
     /// resynced; other vCPUs' are then made safe by <c>XenSyncOthers</c>.
     /// </summary>
-    private void XenResyncOwn(int vcpu)
+    public void XenResyncOwn(int vcpu)
     {
         var slots = _v[vcpu].Oos;
         for (int i = 0; i < slots.Length; i++)
@@ -252,10 +254,10 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>KVM <c>kvm_mmu_sync_roots</c> (and <c>kvm_mmu_sync_prev_roots</c>): sync every unsync page under the given roots.</summary>
-    private void KvmSyncRoots(VcpuShadow vs, bool includePrev)
+    public void KvmSyncRoots(VcpuShadow vs, bool includePrev)
     {
         _unsyncScratch.Clear();
-        foreach (ulong gfn in _oosFrames)
+        foreach (ulong gfn in Frames)
         {
             if (_store.Frame(gfn)?.Find(ShadowType.L1) is { } p
                 && ((vs.Root is { } r && Reachable(p, r)) || (includePrev && vs.Prev.Any(q => q is not null && Reachable(p, q)))))
@@ -275,10 +277,10 @@ public sealed partial class ShadowCachedEngine
     private readonly List<ulong> _unsyncScratch = [];
 
     /// <summary>Every out-of-sync frame (Xen: over all vCPUs' slots; KVM: the unsync pages).</summary>
-    private readonly HashSet<ulong> _oosFrames = [];
+    public HashSet<ulong> Frames { get; } = [];
 
     /// <summary>Whether <paramref name="page"/> hangs below <paramref name="root"/> (following parent links up).</summary>
-    private bool Reachable(ShadowPage page, ShadowPage root)
+    public bool Reachable(ShadowPage page, ShadowPage root)
     {
         if (page == root)
         {

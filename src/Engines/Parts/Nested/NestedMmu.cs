@@ -1,8 +1,9 @@
 using Replay.Engines.Caches;
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Tlb;
 
-namespace Replay.Engines.Ept;
+namespace Replay.Engines.Parts.Nested;
 
 /// <summary>What one 2-D walk (or one attempt of it) did, counted as it happened.</summary>
 internal struct WalkTally
@@ -28,7 +29,27 @@ internal struct WalkTally
         NestedTlbMisses += o.NestedTlbMisses;
         EptPscHits += o.EptPscHits;
     }
+
+    /// <summary>
+    /// Adds the tally to <paramref name="stats"/>: where each reference was served, the EPT paging-structure-cache and
+    /// nested TLB hits into the common counts, and each figure into the counter <paramref name="c"/> names for it.
+    /// </summary>
+    public readonly void AddTo(EngineStats stats, in TallyCounters c)
+    {
+        Served.AddTo(stats);
+        stats.PscHits += EptPscHits;
+        stats.NestedTlbHits += NestedTlbHits;
+        var n = stats.Counters;
+        n[c.GuestRefs] += GuestRefs;
+        n[c.EptRefs] += EptRefs;
+        n[c.NestedTlbHits] += NestedTlbHits;
+        n[c.NestedTlbMisses] += NestedTlbMisses;
+        n[c.EptPscHits] += EptPscHits;
+    }
 }
+
+/// <summary>The stats counter indexes a <see cref="WalkTally"/> is counted into (each engine orders its counters its own way).</summary>
+internal readonly record struct TallyCounters(int GuestRefs, int EptRefs, int NestedTlbHits, int NestedTlbMisses, int EptPscHits);
 
 /// <summary>
 /// One vCPU's gpa → hpa hardware: a nested TLB (gpa page → hpa, untagged by anything the guest controls) and

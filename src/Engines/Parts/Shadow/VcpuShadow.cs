@@ -1,4 +1,4 @@
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>Per-vCPU shadow state: roots, OOS slots, the emulation and early-unshadow memories.</summary>
 internal sealed class VcpuShadow(int prevRoots)
@@ -12,14 +12,14 @@ internal sealed class VcpuShadow(int prevRoots)
     public readonly ShadowPage?[] Prev = new ShadowPage?[prevRoots];
 
     /// <summary>Xen: OOS slots (<c>oos[SHADOW_OOS_PAGES]</c>), guest frame or <see cref="None"/>.</summary>
-    public readonly ulong[] Oos = Enumerable.Repeat(None, ShadowCachedOptions.XenOosSlots).ToArray();
+    public readonly ulong[] Oos = Enumerable.Repeat(None, ShadowOptions.XenOosSlots).ToArray();
 
     /// <summary>Xen: the last emulation succeeded (<c>last_write_emul_ok</c>) on <see cref="LastEmulLinear"/>.</summary>
     public bool LastWriteEmulOk;
 
     /// <summary>
     /// Xen <c>last_emulated_frame</c>: the linear frame (va &gt;&gt; 12) the last emulated write went through, as
-    /// <see cref="ShadowCachedEngine.LinearFrame"/> gives it.
+    /// <see cref="PtEmulation.LinearFrame"/> gives it.
     /// </summary>
     public ulong LastEmulLinear = None;
 

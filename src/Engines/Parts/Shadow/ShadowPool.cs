@@ -1,14 +1,21 @@
-namespace Replay.Engines.ShadowCached;
+using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-/// <summary>The shadow-page pool: lookup-or-create and allocation under pressure (Xen <c>_shadow_prealloc</c>, KVM <c>make_mmu_pages_available</c>).</summary>
-public sealed partial class ShadowCachedEngine
+namespace Replay.Engines.Parts.Shadow;
+
+/// <summary>
+/// The shadow part for the page pool: lookup-or-create and allocation under pressure (Xen <c>_shadow_prealloc</c>, KVM
+/// <c>make_mmu_pages_available</c>); <c>ShadowPool.Free.cs</c> frees (unshadowing, zapping).
+/// </summary>
+internal sealed partial class ShadowPool(ShadowMmu m) : ShadowPart(m)
 {
     /// <summary>
     /// The shadow of (<paramref name="gfn"/>, <paramref name="type"/>) from the hash, or a new one. A new table
     /// shadow promotes its frame: an out-of-sync frame is resynced first (Xen <c>shadow_promote</c>), KVM zaps
     /// unsync leaf pages of a frame that now needs an upper shadow, and the frame is write-protected.
     /// </summary>
-    private ShadowPage GetOrCreate(ulong gfn, ShadowType type, ref int created)
+    public ShadowPage GetOrCreate(ulong gfn, ShadowType type, ref int created)
     {
         Count(Cnt.HashLookups);
         var p = _store.Find(gfn, type);
@@ -17,7 +24,7 @@ public sealed partial class ShadowCachedEngine
             p.Flood = 0; // KVM: a lookup hit is a use (clear_sp_write_flooding_count)
             if (!_xen && type == ShadowType.L1 && _store.Frame(gfn) is { Oos: true } unsync)
             {
-                KvmSyncPageKeepUnsync(unsync); // kvm_mmu_find_shadow_page syncs an unsync page it hands out
+                _m.Oos.KvmSyncPageKeepUnsync(unsync); // kvm_mmu_find_shadow_page syncs an unsync page it hands out
             }
 
             return p;
@@ -29,12 +36,12 @@ public sealed partial class ShadowCachedEngine
         {
             if (_xen)
             {
-                ResyncFull(gfn);
+                _m.Oos.ResyncFull(gfn);
             }
             else
             {
                 var unsync = fs.Find(ShadowType.L1)!;
-                Stats.Within(UnshadowWithin, Zap(unsync));
+                Within(UnshadowWithin, Zap(unsync));
             }
         }
 
@@ -43,14 +50,14 @@ public sealed partial class ShadowCachedEngine
         Stats.ShadowPagesCreated++;
         if (table)
         {
-            WriteProtect(gfn);
+            _m.WriteProtect(gfn);
         }
 
         return p;
     }
 
     /// <summary>Makes room for <paramref name="pages"/> new shadow pages by the personality's rule.</summary>
-    private void Preallocate(int pages)
+    public void Preallocate(int pages)
     {
         if (_xen)
         {
@@ -115,12 +122,12 @@ public sealed partial class ShadowCachedEngine
     private void KvmMakePagesAvailable()
     {
         long avail = _o.PoolPages - _store.Live;
-        if (avail >= ShadowCachedOptions.KvmMinFree)
+        if (avail >= ShadowOptions.KvmMinFree)
         {
             return;
         }
 
-        long toZap = ShadowCachedOptions.KvmRefill - avail;
+        long toZap = ShadowOptions.KvmRefill - avail;
         long zapped = 0;
         for (var node = _store.Active.Last; node is not null && zapped < toZap;)
         {
@@ -137,12 +144,12 @@ public sealed partial class ShadowCachedEngine
         FlushEverywhere();
     }
 
-    private void Evicted(long pages)
+    public void Evicted(long pages)
     {
         if (pages > 0)
         {
             Stats.ShadowPagesEvicted += pages;
-            Stats.Within(UnshadowWithin, pages);
+            Within(UnshadowWithin, pages);
         }
     }
 }

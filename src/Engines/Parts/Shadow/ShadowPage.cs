@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>
 /// Shadow page types (Xen's <c>SH_type_*</c> for a 64-bit guest): one per guest table level, plus the splinter

@@ -1,16 +1,18 @@
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>
 /// Freeing shadows. Xen frees by reference count: a lower shadow lives while a parent entry links it, a top-level
 /// one while pinned or loaded (<c>sh_put_ref</c>, <c>sh_remove_shadows</c>). KVM zaps a page and leaves its
 /// children in the hash, unlinked, until they are zapped in turn (<c>kvm_mmu_prepare_zap_page</c>).
 /// </summary>
-public sealed partial class ShadowCachedEngine
+internal sealed partial class ShadowPool
 {
     /// <summary>Xen: frees <paramref name="p"/> (and what only it held) once nothing references it. KVM keeps orphans.</summary>
-    private long Release(ShadowPage p)
+    public long Release(ShadowPage p)
     {
         if (!_xen || p.Dead || p.Parents.Count > 0 || p.Pinned || p.RootCount > 0)
         {
@@ -21,7 +23,7 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>Xen: clears every entry of <paramref name="p"/> (releasing its children) and removes it.</summary>
-    private long Destroy(ShadowPage p)
+    public long Destroy(ShadowPage p)
     {
         long freed = UnhookAll(p);
         RemovePage(p);
@@ -29,10 +31,10 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>Clears every entry of <paramref name="p"/>; Xen releases the children it held. Returns pages freed.</summary>
-    private long UnhookAll(ShadowPage p) => UnhookRange(p, 0, Pte.EntriesPerTable);
+    public long UnhookAll(ShadowPage p) => UnhookRange(p, 0, Pte.EntriesPerTable);
 
     /// <summary>Xen <c>shadow_unhook_mappings(user_only)</c> on a top-level shadow: the lower half of its entries.</summary>
-    private long UnhookUser(ShadowPage top)
+    public long UnhookUser(ShadowPage top)
     {
         long freed = UnhookRange(top, 0, 256);
         FlushEverywhere();
@@ -70,7 +72,7 @@ public sealed partial class ShadowCachedEngine
     /// Xen <c>sh_remove_shadows</c>: every shadow of the frame is unhooked from its parents and freed, except a
     /// top-level shadow a vCPU has loaded, which is only unpinned ("fast, can fail to unshadow"). Returns pages freed.
     /// </summary>
-    private long Unshadow(ulong gfn)
+    public long Unshadow(ulong gfn)
     {
         var fs = _store.Frame(gfn);
         if (fs is null)
@@ -112,7 +114,7 @@ public sealed partial class ShadowCachedEngine
     /// KVM <c>kvm_mmu_prepare_zap_page</c>: unlink the page from its parents and its children from it, and drop
     /// it; a root still in use is dropped from the vCPUs' root caches (they reload). Returns 1.
     /// </summary>
-    private long Zap(ShadowPage p)
+    public long Zap(ShadowPage p)
     {
         Count(Cnt.Zapped);
         UnlinkParents(p);
@@ -151,7 +153,7 @@ public sealed partial class ShadowCachedEngine
         return 1;
     }
 
-    private void UnlinkParents(ShadowPage p)
+    public void UnlinkParents(ShadowPage p)
     {
         foreach (long loc in p.Parents.ToArray())
         {
@@ -165,7 +167,7 @@ public sealed partial class ShadowCachedEngine
     /// CR3 loads) its id, which a new page may reuse. Xen's <c>shadow_free</c> also clears every vCPU's
     /// <c>last_write_emul_ok</c>: the fast emulation path must not trust a frame whose shadows may have changed.
     /// </summary>
-    private void RemovePage(ShadowPage p)
+    public void RemovePage(ShadowPage p)
     {
         var fs = p.IsSplinter ? null : _store.Frame(p.Gfn);
         _store.Remove(p);
@@ -179,11 +181,11 @@ public sealed partial class ShadowCachedEngine
         {
             if (_xen)
             {
-                RemoveFromSlots(fs.OosVcpu, p.Gfn);
+                _m.Oos.RemoveFromSlots(fs.OosVcpu, p.Gfn);
             }
 
             fs.Oos = false;
-            _oosFrames.Remove(p.Gfn);
+            _m.Oos.Frames.Remove(p.Gfn);
         }
     }
 }

@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>
 /// The domain's shadow pages: the hash from (guest frame, type) to shadow page (Xen's 251-bucket

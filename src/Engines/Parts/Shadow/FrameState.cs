@@ -1,4 +1,4 @@
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>
 /// What the shadow code knows of one guest frame that is a shadowed page table (Xen's <c>shadow_flags</c> and

@@ -1,16 +1,17 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>CR3 loads, flushes and INVLPG (Xen <c>sh_update_cr3</c>, <c>sh_invlpg</c>; KVM <c>kvm_mmu_new_pgd</c>, <c>kvm_mmu_invlpg</c>).</summary>
-public sealed partial class ShadowCachedEngine
+/// <summary>The shadow part for roots: CR3 loads, flushes and INVLPG (Xen <c>sh_update_cr3</c>, <c>sh_invlpg</c>; KVM <c>kvm_mmu_new_pgd</c>, <c>kvm_mmu_invlpg</c>).</summary>
+internal sealed class ShadowRoots(ShadowMmu m) : ShadowPart(m)
 {
     public void LoadCr3(in Cr3Load load)
     {
         var vs = _v[load.Vcpu];
         ulong gfn = (load.Value & Pte.AddrMask) >> Pte.PageShift;
-        if (_pcidHidden && (load.Value & (Pte.PcidMask | Pte.Cr3NoFlush)) != 0)
+        if (_m.PcidHidden && (load.Value & (Pte.PcidMask | Pte.Cr3NoFlush)) != 0)
         {
             Count(Cnt.PcidHidden); // the guest has no PCID: the bits are ignored and the load flushes (Machine.Config.Pcid is off)
         }
@@ -21,7 +22,7 @@ public sealed partial class ShadowCachedEngine
         {
             // sh_update_cr3: resync this vCPU's OOS pages, find (or build) the top-level shadow, pin it at the head
             // of the pinned list, then make other vCPUs' OOS pages safe for the new tables.
-            XenResyncOwn(load.Vcpu);
+            _m.Oos.XenResyncOwn(load.Vcpu);
             var root = FindRoot(gfn, ref built);
             Pin(root);
             SetRoot(load.Vcpu, root);
@@ -34,12 +35,12 @@ public sealed partial class ShadowCachedEngine
             KvmNewPgd(load.Vcpu, gfn, ref built);
             if (!noFlush)
             {
-                KvmSyncRoots(vs, includePrev: false); // kvm_invalidate_pcid → KVM_REQ_MMU_SYNC
+                _m.Oos.KvmSyncRoots(vs, includePrev: false); // kvm_invalidate_pcid → KVM_REQ_MMU_SYNC
             }
         }
 
         HardwareMmu.LoadCr3(Machine, load);
-        Stats.Exit(Cr3Switch, built);
+        Exit(Cr3Switch, built);
         UpdatePages();
     }
 
@@ -52,20 +53,20 @@ public sealed partial class ShadowCachedEngine
             // every cached root), then the hardware drops the va.
             Count(Cnt.Invlpg);
             vs.LastWriteEmulOk = false;
-            ResyncEntry(CurrentRoot(inv.Vcpu), inv.Va);
+            _m.Oos.ResyncEntry(CurrentRoot(inv.Vcpu), inv.Va);
             if (!_xen)
             {
                 foreach (var p in vs.Prev)
                 {
                     if (p is { Dead: false })
                     {
-                        ResyncEntry(p, inv.Va);
+                        _m.Oos.ResyncEntry(p, inv.Va);
                     }
                 }
             }
 
             HardwareMmu.Invalidate(Machine, inv);
-            Stats.Exit(InvlpgExit);
+            Exit(InvlpgExit);
             return;
         }
 
@@ -73,18 +74,18 @@ public sealed partial class ShadowCachedEngine
         if (_xen)
         {
             var root = CurrentRoot(inv.Vcpu);
-            XenResyncOwn(inv.Vcpu);
+            _m.Oos.XenResyncOwn(inv.Vcpu);
             XenSyncOthers(inv.Vcpu, root);
             vs.LastWriteEmulOk = false;
         }
         else
         {
             CurrentRoot(inv.Vcpu);
-            KvmSyncRoots(vs, includePrev: true); // kvm_vcpu_flush_tlb_guest
+            _m.Oos.KvmSyncRoots(vs, includePrev: true); // kvm_vcpu_flush_tlb_guest
         }
 
         HardwareMmu.Invalidate(Machine, inv);
-        Stats.Exit(inv.Kind == InvalidationKind.All ? FlushAll : Cr3Switch);
+        Exit(inv.Kind == InvalidationKind.All ? FlushAll : Cr3Switch);
         UpdatePages();
     }
 
@@ -92,7 +93,7 @@ public sealed partial class ShadowCachedEngine
     /// Xen <c>shadow_sync_other_vcpus</c>: other vCPUs' OOS pages are updated but stay out of sync, skipping those
     /// the new tables do not map (<c>sh_safe_not_to_sync</c>).
     /// </summary>
-    private void XenSyncOthers(int vcpu, ShadowPage root)
+    public void XenSyncOthers(int vcpu, ShadowPage root)
     {
         for (int o = 0; o < _v.Length; o++)
         {
@@ -103,18 +104,18 @@ public sealed partial class ShadowCachedEngine
 
             foreach (ulong gfn in _v[o].Oos)
             {
-                if (gfn != VcpuShadow.None && _store.Frame(gfn)?.Find(ShadowType.L1) is { } l1 && Reachable(l1, root))
+                if (gfn != VcpuShadow.None && _store.Frame(gfn)?.Find(ShadowType.L1) is { } l1 && _m.Oos.Reachable(l1, root))
                 {
-                    ResyncOnly(gfn);
+                    _m.Oos.ResyncOnly(gfn);
                 }
             }
         }
     }
 
     /// <summary>The top-level shadow of guest root <paramref name="gfn"/>, built (after preallocating) on a miss.</summary>
-    private ShadowPage FindRoot(ulong gfn, ref int built)
+    public ShadowPage FindRoot(ulong gfn, ref int built)
     {
-        var existing = _store.Find(gfn, _top);
+        var existing = _store.Find(gfn, _m.Top);
         if (existing is not null)
         {
             Count(Cnt.HashLookups);
@@ -122,12 +123,12 @@ public sealed partial class ShadowCachedEngine
             return existing;
         }
 
-        Preallocate(1);
-        return GetOrCreate(gfn, _top, ref built);
+        _m.Pool.Preallocate(1);
+        return _m.Pool.GetOrCreate(gfn, _m.Top, ref built);
     }
 
-    /// <summary>Xen <c>sh_set_toplevel_shadow</c>: pin, most recently loaded first.</summary>
-    private void Pin(ShadowPage root)
+    /// <summary>Xen <c>sh_set_m.Toplevel_shadow</c>: pin, most recently loaded first.</summary>
+    public void Pin(ShadowPage root)
     {
         root.Pinned = true;
         if (root.PinNode is null)
@@ -142,7 +143,7 @@ public sealed partial class ShadowCachedEngine
     }
 
     /// <summary>Makes <paramref name="root"/> the vCPU's current root; the old one loses the vCPU's reference.</summary>
-    private void SetRoot(int vcpu, ShadowPage root)
+    public void SetRoot(int vcpu, ShadowPage root)
     {
         var vs = _v[vcpu];
         var old = vs.Root;
@@ -156,7 +157,7 @@ public sealed partial class ShadowCachedEngine
         if (old is { Dead: false })
         {
             old.RootCount--;
-            Release(old);
+            _m.Pool.Release(old);
         }
     }
 
@@ -165,7 +166,7 @@ public sealed partial class ShadowCachedEngine
     /// cached per vCPU, most recently used first; a hit swaps roots, a miss pushes the current root into the cache
     /// (dropping the least recently used) and loads the root's shadow page from the hash, or builds it.
     /// </summary>
-    private void KvmNewPgd(int vcpu, ulong gfn, ref int built)
+    public void KvmNewPgd(int vcpu, ulong gfn, ref int built)
     {
         var vs = _v[vcpu];
         var current = vs.Root is { Dead: false } c ? c : null;
@@ -229,18 +230,53 @@ public sealed partial class ShadowCachedEngine
     /// entirely if no vCPU has it loaded; from now on the domain uses the hint instead of the two-write heuristic,
     /// and this vCPU unshadows at the first emulated zero write.
     /// </summary>
-    private void XenPagetableDying(in TableDying hint)
+    public void XenPagetableDying(in TableDying hint)
     {
         ulong gfn = hint.Pa >> Pte.PageShift;
-        _dyingOp = true;
+        _m.DyingOp = true;
         _v[hint.Vcpu].Dying = true;
         long freed = 0;
-        if (_store.Frame(gfn)?.Find(_top) is { } top)
+        if (_store.Frame(gfn)?.Find(_m.Top) is { } top)
         {
-            freed = top.RootCount == 0 ? Unshadow(gfn) : UnhookUser(top);
+            freed = top.RootCount == 0 ? _m.Pool.Unshadow(gfn) : _m.Pool.UnhookUser(top);
         }
 
-        Stats.Exit(DyingHypercall, freed);
+        Exit(DyingHypercall, freed);
         UpdatePages();
+    }
+
+    /// <summary>The vCPU's current root, created if it has none yet (a trace that starts without a CR3 load, or a KVM root zapped under it).</summary>
+    public ShadowPage CurrentRoot(int vcpu)
+    {
+        var vs = _v[vcpu];
+        if (vs.Root is { Dead: false } r)
+        {
+            return r;
+        }
+
+        int created = 0;
+        _m.Pool.Preallocate(1);
+        var root = _m.Pool.GetOrCreate(Machine.Vcpus[vcpu].Cr3 >> Pte.PageShift, _m.Top, ref created);
+        SetRoot(vcpu, root);
+        UpdatePages();
+        return root;
+    }
+
+    /// <summary>
+    /// Builds (or finds) the top-level shadow of <paramref name="vcpu"/>'s loaded guest root and makes it current, as
+    /// <c>sh_update_cr3</c> does when a paging mode is entered (Xen pins it); returns the shadow pages built.
+    /// </summary>
+    public int Adopt(int vcpu)
+    {
+        int built = 0;
+        var root = FindRoot(Machine.Vcpus[vcpu].Cr3 >> Pte.PageShift, ref built);
+        if (_xen)
+        {
+            Pin(root);
+        }
+
+        SetRoot(vcpu, root);
+        UpdatePages();
+        return built;
     }
 }

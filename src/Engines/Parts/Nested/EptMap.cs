@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Engines.Ept;
+namespace Replay.Engines.Parts.Nested;
 
 /// <summary>
 /// The VM's EPT: which guest-physical memory is mapped, as a radix tree of <see cref="Levels"/> levels whose leaves

@@ -1,4 +1,4 @@
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
 /// <summary>What the engine counts, independent of whose name a personality gives it.</summary>
 internal enum Cnt
@@ -40,12 +40,12 @@ internal enum Cnt
 /// and KVM's stats (<c>kvm_vm_stat</c>/<c>kvm_vcpu_stat</c>, REFERENCES §2) where the real system has one; our
 /// own plain names otherwise. A null name: the personality has no such event.
 /// </summary>
-internal static class ShadowCachedCounters
+internal static class ShadowCounters
 {
     private static readonly string?[] Xen = new string?[(int)Cnt.Count];
     private static readonly string?[] Kvm = new string?[(int)Cnt.Count];
 
-    static ShadowCachedCounters()
+    static ShadowCounters()
     {
         Set(Cnt.Fault, "shadow_fault", "pf_taken");
         Set(Cnt.FastGnp, "shadow_fault_fast_gnp", null);

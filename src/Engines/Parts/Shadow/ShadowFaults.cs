@@ -1,12 +1,16 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>The hidden-fault handler (Xen <c>sh_page_fault</c>; KVM <c>FNAME(page_fault)</c> and <c>FNAME(fetch)</c>).</summary>
-public sealed partial class ShadowCachedEngine
+/// <summary>
+/// The shadow part for hidden faults: the handler (Xen <c>sh_page_fault</c>; KVM <c>FNAME(page_fault)</c> and
+/// <c>FNAME(fetch)</c>), the fill of a shadow path, prefetch, and how a shadow entry is derived from a guest entry.
+/// </summary>
+internal sealed class ShadowFaults(ShadowMmu m) : ShadowPart(m)
 {
-    private Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
+    public Translation HiddenFault(in MemoryAccess a, VcpuState v, in ShadowWalk hw)
     {
         Count(Cnt.Fault);
         var vs = _v[a.Vcpu];
@@ -14,9 +18,9 @@ public sealed partial class ShadowCachedEngine
         // Xen's fast emulation: a kernel-mode write through a present (read-only) shadow entry on the linear frame
         // of the last emulated write goes straight to the emulator, with no walk and no unsync; if the frame turns
         // out not to be a write-protected table (out of sync, or no longer shadowed) Xen falls back to the slow path.
-        if (XenFastEmulation(vs, a.Va >> Pte.PageShift, a.Kind == AccessKind.Write && !a.User && hw.Present))
+        if (_m.Emulation.XenFastEmulation(vs, a.Va >> Pte.PageShift, a.Kind == AccessKind.Write && !a.User && hw.Present))
         {
-            var fw = default(TableRecorder);
+            var fw = default(WalkRecorder);
             var walk = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref fw);
             if (!walk.Fault && _store.Frame(walk.FrameOf(a.Va) >> Pte.PageShift) is { Protected: true })
             {
@@ -35,7 +39,7 @@ public sealed partial class ShadowCachedEngine
             return Reflect(vs);
         }
 
-        var tables = default(TableRecorder);
+        var tables = default(WalkRecorder);
         var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Levels, setAccessedDirty: true, null, 0, ref tables);
         if (w.Fault)
         {
@@ -56,25 +60,25 @@ public sealed partial class ShadowCachedEngine
 
         int created = FillPath(a.Vcpu, a.Va, w, tables, out int prefetched);
         Count(Cnt.Fixed);
-        Stats.Exit(ShadowFill, created);
+        Exit(ShadowFill, created);
         if (prefetched > 0)
         {
-            Stats.Within(PrefetchWithin, prefetched);
+            Within(PrefetchWithin, prefetched);
         }
 
         vs.LastUnshadowFrame = VcpuShadow.None; // sh_reset_early_unshadow: a fixed fault breaks the run
         UpdatePages();
 
         // The access restarts and the hardware walks the now-filled shadow.
-        var again = HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va);
-        return Insert(v, a, again);
+        var again = _m.HardwareWalk(v, _m.Roots.CurrentRoot(a.Vcpu), a.Va);
+        return ShadowMmu.Insert(v, a, again);
     }
 
     /// <summary>The guest's own fault, injected; like a fixed fault it ends an early-unshadow run (<c>sh_reset_early_unshadow</c>).</summary>
-    private Translation Reflect(VcpuShadow vs)
+    public Translation Reflect(VcpuShadow vs)
     {
         vs.LastUnshadowFrame = VcpuShadow.None;
-        Stats.Exit(GuestPfReflect);
+        Exit(GuestPfReflect);
         Stats.GuestFaults++;
         return Translation.GuestFault;
     }
@@ -85,10 +89,10 @@ public sealed partial class ShadowCachedEngine
     /// each to its parent, propagates the leaf (splintering a superpage into 4 KiB entries) and prefetches.
     /// Returns the shadow pages created.
     /// </summary>
-    private int FillPath(int vcpu, ulong va, in WalkResult w, in TableRecorder tables, out int prefetched)
+    public int FillPath(int vcpu, ulong va, in WalkResult w, in WalkRecorder tables, out int prefetched)
     {
-        Preallocate(Levels - 1); // Xen: shadow_prealloc(GUEST_PAGING_LEVELS - 1) before fixing a fault
-        var root = CurrentRoot(vcpu);
+        _m.Pool.Preallocate(Levels - 1); // Xen: shadow_prealloc(GUEST_PAGING_LEVELS - 1) before fixing a fault
+        var root = _m.Roots.CurrentRoot(vcpu);
         int created = 0;
         var page = root;
         var mem = Machine.Memory;
@@ -102,7 +106,7 @@ public sealed partial class ShadowCachedEngine
             ShadowType childType;
             if (level >= w.LeafLevel)
             {
-                ge = mem.ReadWord(tables.Get(Levels - level) + ((ulong)idx << Pte.EntryShift));
+                ge = mem.ReadWord(tables.Table(level) + ((ulong)idx << Pte.EntryShift));
                 (childGfn, childType) = ChildOf(ge, level);
                 chunkBase = childGfn << Pte.PageShift;
             }
@@ -146,12 +150,12 @@ public sealed partial class ShadowCachedEngine
 
             if (child is null)
             {
-                child = GetOrCreate(childGfn, childType, ref created);
+                child = _m.Pool.GetOrCreate(childGfn, childType, ref created);
                 var old = _store.Unlink(page, idx);
                 ShadowStore.Link(page, idx, child, ge);
                 if (old is not null)
                 {
-                    Release(old);
+                    _m.Pool.Release(old);
                 }
 
                 if ((e & SEntry.Large) != 0)
@@ -216,7 +220,7 @@ public sealed partial class ShadowCachedEngine
     /// The shadow an upper guest entry <paramref name="g"/> at <paramref name="level"/> links to: the next table's
     /// shadow, or for a superpage leaf its splinter page (fl2 for 1 GiB, fl1 for 2 MiB), keyed by the page's gfn.
     /// </summary>
-    private static (ulong Gfn, ShadowType Type) ChildOf(ulong g, int level)
+    public static (ulong Gfn, ShadowType Type) ChildOf(ulong g, int level)
     {
         if ((g & Pte.Ps) != 0 && level <= 3)
         {
@@ -238,6 +242,14 @@ public sealed partial class ShadowCachedEngine
     /// </summary>
     private int Prefetch(ShadowPage page, int index, in WalkResult w)
     {
+        if (!_xen && page.Type == ShadowType.L1)
+        {
+            var leaves = new GuestLeaves(this);
+            int n = KvmPrefetch.Block(page, index, _o.Prefetch, Machine.Memory, ref leaves);
+            Count(Cnt.Prefetched, n);
+            return n;
+        }
+
         int first;
         int last;
         if (_xen)
@@ -316,7 +328,7 @@ public sealed partial class ShadowCachedEngine
     /// out of sync is unsynced (Xen: even for a user-mode write) and the mapping filled writable; Xen unshadows on
     /// a user-mode write. Anything else is emulated (the data is unknown: a non-zero write).
     /// </summary>
-    private Translation DataWriteToTable(in MemoryAccess a, FrameState fs, in WalkResult w, in TableRecorder tables)
+    public Translation DataWriteToTable(in MemoryAccess a, FrameState fs, in WalkResult w, in WalkRecorder tables)
     {
         ulong gfn = w.FrameOf(a.Va) >> Pte.PageShift;
         bool unsync = _o.Oos && fs.MayUnsync;
@@ -325,41 +337,41 @@ public sealed partial class ShadowCachedEngine
         {
             if (unsync)
             {
-                Unsync(a.Vcpu, gfn, fs);
+                _m.Oos.Unsync(a.Vcpu, gfn, fs);
             }
 
             if (unshadow)
             {
-                Stats.Exit(UnshadowExit, Unshadow(gfn));
+                Exit(UnshadowExit, _m.Pool.Unshadow(gfn));
             }
             else
             {
-                UnsyncFixed(a.Vcpu);
-                Stats.Exit(OosUnsync);
+                _m.Oos.UnsyncFixed(a.Vcpu);
+                Exit(OosUnsync);
             }
 
             // Either way the frame is writable now: the fault fills the mapping and the write runs.
             FillPath(a.Vcpu, a.Va, w, tables, out _);
             UpdatePages();
             var v = Machine.Vcpus[a.Vcpu];
-            return Insert(v, a, HardwareWalk(v, CurrentRoot(a.Vcpu), a.Va));
+            return ShadowMmu.Insert(v, a, _m.HardwareWalk(v, _m.Roots.CurrentRoot(a.Vcpu), a.Va));
         }
 
-        KvmClearFloodAlong(a.Vcpu, a.Va);
+        _m.Emulation.KvmClearFloodAlong(a.Vcpu, a.Va);
         return EmulateDataWrite(a, w, fast: false);
     }
 
     /// <summary>The emulated store of a data write to a write-protected table: 8 bytes at the va's offset, value unknown.</summary>
-    private Translation EmulateDataWrite(in MemoryAccess a, in WalkResult w, bool fast)
+    public Translation EmulateDataWrite(in MemoryAccess a, in WalkResult w, bool fast)
     {
         ulong frame = w.FrameOf(a.Va);
         ulong pa = frame | (a.Va & 0xFF8);
-        EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> Pte.PageShift, fast);
+        _m.Emulation.EmulateWrite(a.Vcpu, pa, 8, value: ulong.MaxValue, storeValue: false, a.Va >> Pte.PageShift, fast);
         return new Translation(frame, w.Perms, false);
     }
 
     /// <summary>A shadow L1 entry derived from guest leaf entry <paramref name="g"/> (A/D emulation per SPEC's dirty tracking).</summary>
-    private ulong LeafFromGuest(ulong g)
+    public ulong LeafFromGuest(ulong g)
     {
         if ((g & Pte.Present) == 0)
         {
@@ -386,7 +398,7 @@ public sealed partial class ShadowCachedEngine
     /// page (copied from the guest's large entry), so the splinter entry itself only carries G and, when the
     /// large entry is dirty, hardware write access.
     /// </summary>
-    private ulong SplinterLeaf(ulong frame, ulong large)
+    public ulong SplinterLeaf(ulong frame, ulong large)
     {
         ulong e = frame | Pte.Rw | Pte.Us | (large & Pte.Global) | SEntry.Present;
         if ((large & (Pte.Rw | Pte.Dirty)) == (Pte.Rw | Pte.Dirty) && _store.Frame(frame >> Pte.PageShift) is not { Protected: true })
@@ -402,7 +414,7 @@ public sealed partial class ShadowCachedEngine
     /// updated too (Xen's <c>sh_page_fault</c>, <c>sh_prefetch</c> and <c>sh_invlpg</c> do), so a later resync
     /// diffs against what the shadow now reflects.
     /// </summary>
-    private void SetLeafFromGuest(ShadowPage page, int index, ulong g)
+    public void SetLeafFromGuest(ShadowPage page, int index, ulong g)
     {
         SetLeaf(page, index, LeafFromGuest(g));
         if (_xen && _store.Frame(page.Gfn) is { Oos: true, Snapshot: { } snap })
@@ -411,7 +423,7 @@ public sealed partial class ShadowCachedEngine
         }
     }
 
-    private void SetLeaf(ShadowPage page, int index, ulong e)
+    public void SetLeaf(ShadowPage page, int index, ulong e)
     {
         page.E[index] = e;
         if ((e & SEntry.HwWrite) != 0)
@@ -420,43 +432,9 @@ public sealed partial class ShadowCachedEngine
         }
     }
 
-    /// <summary>The vCPU's current root, created if it has none yet (a trace that starts without a CR3 load, or a KVM root zapped under it).</summary>
-    private ShadowPage CurrentRoot(int vcpu)
+    /// <summary>KVM's prefetched leaf: the shadow entry derived from the guest entry, as a fault would fill it.</summary>
+    private readonly struct GuestLeaves(ShadowFaults f) : IPrefetchLeaf
     {
-        var vs = _v[vcpu];
-        if (vs.Root is { Dead: false } r)
-        {
-            return r;
-        }
-
-        int created = 0;
-        Preallocate(1);
-        var root = GetOrCreate(Machine.Vcpus[vcpu].Cr3 >> Pte.PageShift, _top, ref created);
-        SetRoot(vcpu, root);
-        UpdatePages();
-        return root;
-    }
-
-    /// <summary>Records the guest tables a software walk reads, top level first.</summary>
-    private struct TableRecorder : IGuestTableAccess
-    {
-        private ulong _t0, _t1, _t2, _t3, _t4;
-        private int _n;
-
-        public bool BeforeRead(ulong tableGpa, ulong entryGpa, int level)
-        {
-            switch (_n++)
-            {
-                case 0: _t0 = tableGpa; break;
-                case 1: _t1 = tableGpa; break;
-                case 2: _t2 = tableGpa; break;
-                case 3: _t3 = tableGpa; break;
-                default: _t4 = tableGpa; break;
-            }
-
-            return true;
-        }
-
-        public readonly ulong Get(int i) => i switch { 0 => _t0, 1 => _t1, 2 => _t2, 3 => _t3, _ => _t4 };
+        public void Fill(ShadowPage page, int index, ulong guestEntry) => f.SetLeafFromGuest(page, index, guestEntry);
     }
 }

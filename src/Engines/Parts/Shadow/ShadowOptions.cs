@@ -1,10 +1,8 @@
-using System.Globalization;
-using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 
-namespace Replay.Engines.ShadowCached;
+namespace Replay.Engines.Parts.Shadow;
 
-/// <summary>Whose shadow MMU <see cref="ShadowCachedEngine"/> models.</summary>
+/// <summary>Whose shadow MMU <see cref="ShadowMmu"/> models (the <c>shadow-cached</c> engine's <c>personality</c>).</summary>
 public enum Personality
 {
     /// <summary>Xen's shadow code (<c>xen/arch/x86/mm/shadow/</c>), REFERENCES §1.</summary>
@@ -14,7 +12,7 @@ public enum Personality
     Kvm,
 }
 
-/// <summary>Options of <see cref="ShadowCachedEngine"/>, personality defaults resolved.</summary>
+/// <summary>Options of the shadow machinery (<see cref="ShadowMmu"/>), personality defaults resolved.</summary>
 /// <param name="Personality">Xen or KVM.</param>
 /// <param name="Oos">Let leaf tables go out of sync (Xen's OOS L1s, KVM's unsync pages).</param>
 /// <param name="Prefetch">Entries prefetched with each hidden fault (Xen 32 after the faulting one, KVM an aligned block of 8).</param>
@@ -25,7 +23,7 @@ public enum Personality
 /// KVM: the largest page level the host backs guest RAM with (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), which bounds the
 /// level of an spte mapping a guest superpage (<c>host_pfn_mapping_level</c>). Xen always splinters: 1.
 /// </param>
-public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow,
+public sealed record ShadowOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow,
     int HostLargeLevel = 1)
 {
     /// <summary>Xen's OOS slots per vCPU (<c>SHADOW_OOS_PAGES</c>).</summary>
@@ -74,26 +72,8 @@ public sealed record ShadowCachedOptions(Personality Personality, bool Oos, int 
             ? $"shadow-cached with personality=xen cannot replay a {config.PagingLevels}-level trace: Xen's shadow code handles guests of at most {XenMaxGuestLevels} paging levels; use shadow-cached:personality=kvm or ept."
             : null;
 
-    /// <summary>The personality an option set names.</summary>
-    public static Personality PersonalityOf(EngineOptions o) => o.Get("personality") == "kvm" ? Personality.Kvm : Personality.Xen;
-
-    /// <summary>Resolves the registry's option values ("auto" = the personality's default).</summary>
-    public static ShadowCachedOptions From(EngineOptions o, MachineConfig config)
-    {
-        var p = PersonalityOf(o);
-        int prefetch = Auto(o.Get("prefetch"), p == Personality.Xen ? XenPrefetch : KvmPrefetch);
-        long pool = Auto(o.Get("pool_pages"), DefaultPool(p, config));
-        int roots = Auto(o.Get("roots"), KvmPrevRoots);
-        int host = p == Personality.Xen ? 1 : o.Get("host_large_pages") switch { "1g" => 3, "2m" => 2, _ => 1 };
-        return new ShadowCachedOptions(p, o.GetBool("oos"), prefetch, pool, roots, o.GetBool("early_unshadow"), host);
-    }
-
     /// <summary>Every option at its default for <paramref name="p"/> (what <c>shadow-cached:personality=…</c> alone means).</summary>
-    public static ShadowCachedOptions Defaults(Personality p, MachineConfig config) => new(
+    public static ShadowOptions Defaults(Personality p, MachineConfig config) => new(
         p, Oos: true, p == Personality.Xen ? XenPrefetch : KvmPrefetch, DefaultPool(p, config), KvmPrevRoots, EarlyUnshadow: true,
         p == Personality.Xen ? 1 : 2);
-
-    private static int Auto(string value, int fallback) => value == "auto" ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
-
-    private static long Auto(string value, long fallback) => value == "auto" ? fallback : long.Parse(value, CultureInfo.InvariantCulture);
 }
