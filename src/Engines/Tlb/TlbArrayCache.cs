@@ -50,6 +50,9 @@ internal sealed class TlbArrayCache
     /// <summary>False until the first insert: lookups in an array that never held anything are skipped.</summary>
     public bool Used { get; private set; }
 
+    // False until the first entry of the second size (AltShift) is inserted: until then no probe at that size can match.
+    private bool _altUsed;
+
     public bool Lookup(ulong va, ushort pcid, out TlbHit hit)
     {
         if (!Used)
@@ -58,7 +61,7 @@ internal sealed class TlbArrayCache
             return false;
         }
 
-        return Probe(va, pcid, PageShift, out hit) || (AltShift != 0 && Probe(va, pcid, AltShift, out hit));
+        return Probe(va, pcid, PageShift, out hit) || (_altUsed && Probe(va, pcid, AltShift, out hit));
     }
 
     private bool Probe(ulong va, ushort pcid, int shift, out TlbHit hit)
@@ -91,6 +94,7 @@ internal sealed class TlbArrayCache
     {
         Used = true;
         shift = shift == 0 ? PageShift : shift;
+        _altUsed |= shift == AltShift && shift != PageShift;
         ulong vpn = va >> shift;
         int first = SetStart(vpn);
         var set = _e.AsSpan(first, _ways);
@@ -135,7 +139,7 @@ internal sealed class TlbArrayCache
     public void InvalidatePage(ulong va, ushort pcid)
     {
         Drop(va, pcid, PageShift);
-        if (AltShift != 0)
+        if (_altUsed)
         {
             Drop(va, pcid, AltShift);
         }
