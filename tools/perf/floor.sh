@@ -9,7 +9,8 @@
 #
 # Environment: RUNS (3), THREADS (DuckDB threads, 2 = its default on a 2-core machine), ENGINE (shadow-cached),
 # WORKLOAD and EVENTS for the default trace (ctxswitch, 10000000), PERF_DIR (${TMPDIR:-/tmp}/replay-perf: traces
-# and reports; the reports of each run are deleted), NO_BUILD=1 to skip the two Release builds.
+# and reports; the reports of each run are deleted), NO_BUILD=1 to skip the two Release builds, REPLAY_DLL to time
+# another build's replay.dll (e.g. a copy of main's bin/Release/net10.0, to compare builds on the same trace).
 # Needs /usr/bin/time (Debian: apt-get install time). Run it on a quiet machine: the numbers are wall clock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,7 +25,7 @@ if [ -z "${NO_BUILD:-}" ]; then
   dotnet build src/Replay -c Release -nologo -v quiet >/dev/null
   dotnet build tools/perf/duckscan -c Release -nologo -v quiet >/dev/null
 fi
-replay=(dotnet src/Replay/bin/Release/net10.0/replay.dll)
+replay=(dotnet "${REPLAY_DLL:-src/Replay/bin/Release/net10.0/replay.dll}")
 duckscan=(dotnet tools/perf/duckscan/bin/Release/net10.0/duckscan.dll)
 
 trace=${1:-}

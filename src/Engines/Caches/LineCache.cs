@@ -14,8 +14,9 @@ namespace Replay.Engines.Caches;
 /// Tags stay in their ways; each set's recency order is one 64-bit word of 4-bit way numbers, most recent first
 /// (unused nibbles of a set of fewer than 16 ways hold 15, which no way number equals). A hit moves its way to the
 /// front of the word and a miss fills the way at the back (the least recent, or an empty way while the set is not yet
-/// full: empty ways start at the back), both with a few shifts and masks. Sets of more than 16 ways keep the tags
-/// themselves in recency order and shift them.
+/// full: empty ways start at the back), both with a few shifts and masks. The order word sits just before its set's
+/// tags in one array, so a lookup reads the host lines of its own set and no other. Sets of more than 16 ways keep
+/// the tags themselves in recency order and shift them.
 /// </para>
 /// <para>
 /// Two things stand for lines the trace does not list (<see cref="PressureSource"/>). A <em>dead</em> line is one
@@ -29,8 +30,8 @@ internal sealed class LineCache
 {
     private const ulong Empty = ulong.MaxValue;
     private const ulong Nibbles = 0x1111_1111_1111_1111UL;
-    private readonly ulong[] _tags;
-    private readonly ulong[] _order;
+    private readonly ulong[] _words;  // per set: its order word (sets of at most 16 ways), then its tags
+    private readonly int _stride;    // words per set in _words
     private readonly ushort[] _usable; // ways per set the trace's lines may use (fewer than the ways where reserved)
     private readonly ushort[] _dead; // dead lines brought into each set since it was last looked up, at most its usable ways
     private readonly int _ways;
@@ -49,8 +50,9 @@ internal sealed class LineCache
         _sets = g.Sets;
         _pow2 = (_sets & (_sets - 1)) == 0;
         _setMask = (ulong)_sets - 1;
-        _tags = new ulong[_sets * _ways];
-        Array.Fill(_tags, Empty);
+        _stride = _ways <= 16 ? _ways + 1 : _ways;
+        _words = new ulong[_sets * _stride];
+        Array.Fill(_words, Empty);
         _dead = new ushort[_sets];
         _usable = new ushort[_sets];
         Array.Fill(_usable, (ushort)_ways);
@@ -62,12 +64,10 @@ internal sealed class LineCache
                 initial = (initial << 4) | (uint)w;
             }
 
-            _order = new ulong[_sets];
-            Array.Fill(_order, initial);
-        }
-        else
-        {
-            _order = [];
+            for (int set = 0; set < _sets; set++)
+            {
+                _words[set * _stride] = initial;
+            }
         }
     }
 
@@ -115,9 +115,8 @@ internal sealed class LineCache
         }
 
         // The common case inline: the line is already the most recent of its set, and nothing moves.
-        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
-        ulong ord = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
-        return Unsafe.Add(ref tags, (int)(ord & 0xF)) == line || AccessOrdered(set, line);
+        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_words), set * _stride);
+        return Unsafe.Add(ref order, 1 + (int)(order & 0xF)) == line || AccessOrdered(set, line);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -125,8 +124,8 @@ internal sealed class LineCache
 
     private bool AccessOrdered(int set, ulong line)
     {
-        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
-        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
+        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_words), set * _stride);
+        ref ulong tags = ref Unsafe.Add(ref order, 1);
         ulong ord = order;
         int way = FindWay(ref tags, _ways, line);
         int rank;
@@ -154,7 +153,7 @@ internal sealed class LineCache
 
     private bool AccessShifted(int set, ulong line)
     {
-        Span<ulong> ways = _tags.AsSpan(set * _ways, _usable[set]);
+        Span<ulong> ways = _words.AsSpan(set * _stride, _usable[set]);
         if (ways[0] == line)
         {
             return true;
@@ -176,14 +175,14 @@ internal sealed class LineCache
         int usable = _usable[set];
         if (_ways > 16)
         {
-            Span<ulong> ways = _tags.AsSpan(set * _ways, usable);
+            Span<ulong> ways = _words.AsSpan(set * _stride, usable);
             ways[..(usable - k)].CopyTo(ways[k..]);
             ways[..k].Fill(Empty);
             return;
         }
 
-        ref ulong tags = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_tags), set * _ways);
-        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_order), set);
+        ref ulong order = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_words), set * _stride);
+        ref ulong tags = ref Unsafe.Add(ref order, 1);
         ulong ord = order;
         int keep = usable - k;                                         // ranks [0, keep) move back by k
         ulong keptMask = (1UL << (keep * 4)) - 1;

@@ -161,7 +161,8 @@ public static class PageWalker
             }
         }
 
-        // Entries read on this walk, so A can be set once the walk is known to succeed.
+        // Entries read on this walk whose A bit was clear, so A can be set once the walk is known to succeed (an entry
+        // read with A already set needs no update: setting it again changes nothing, and its frame exists).
         Span<ulong> used = stackalloc ulong[5];
         int nUsed = 0;
 
@@ -178,7 +179,10 @@ public static class PageWalker
 
             ulong e = mem.ReadWord(entryAddr);
             r.Refs++;
-            used[nUsed++] = entryAddr;
+            if ((e & Pte.Accessed) == 0)
+            {
+                used[nUsed++] = entryAddr;
+            }
             if ((e & Pte.Present) == 0)
             {
                 r.Fault = true;

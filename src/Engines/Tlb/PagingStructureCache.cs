@@ -84,15 +84,14 @@ public sealed class PagingStructureCache
 
         public bool Find(ulong key, out ulong table, out ulong acc)
         {
-            for (int i = 0; i < _keys.Length; i++)
+            // A key is held at most once (Insert reuses its slot), so the first match is the match: a vectorized search.
+            int i = _keys.AsSpan().IndexOf(key);
+            if (i >= 0)
             {
-                if (_keys[i] == key)
-                {
-                    _stamps[i] = ++_clock;
-                    table = _tables[i];
-                    acc = _acc[i];
-                    return true;
-                }
+                _stamps[i] = ++_clock;
+                table = _tables[i];
+                acc = _acc[i];
+                return true;
             }
 
             table = 0;

@@ -14,19 +14,13 @@ namespace Replay.Engines.Tlb;
 internal sealed class TlbArrayCache
 {
     private const ulong Invalid = ulong.MaxValue;
+    private const byte Global = 1;
+    private const byte Dirty = 2;
     private readonly int _sets;
     private readonly int _ways;
     private readonly ulong _setMask;
     private readonly bool _pow2;
-    private readonly ulong[] _vpn;
-    private readonly ushort[] _pcid;
-    private readonly ulong[] _base;
-    private readonly byte[] _flags; // bit0 global, bit1 dirty
-    private readonly Perms[] _hw;
-    private readonly Perms[] _guest;
-    private readonly long[] _stamp;
-    private readonly byte[] _origShift; // size of the page the entry was cut from (> its own size when fractured)
-    private readonly byte[] _size;      // the entry's own page size (PageShift, or AltShift in a shared array)
+    private readonly Entry[] _e;
     private readonly long[] _pcidFlushedAt = new long[4096];
     private long _nonGlobalFlushedAt;
     private long _allFlushedAt;
@@ -41,16 +35,11 @@ internal sealed class TlbArrayCache
         _pow2 = (_sets & (_sets - 1)) == 0;
         _setMask = (ulong)_sets - 1;
         PageShift = pageShift;
-        int n = _sets * _ways;
-        _vpn = Enumerable.Repeat(Invalid, n).ToArray();
-        _pcid = new ushort[n];
-        _base = new ulong[n];
-        _flags = new byte[n];
-        _hw = new Perms[n];
-        _guest = new Perms[n];
-        _stamp = new long[n];
-        _origShift = new byte[n];
-        _size = new byte[n];
+        _e = new Entry[_sets * _ways];
+        for (int i = 0; i < _e.Length; i++)
+        {
+            _e[i].Vpn = Invalid;
+        }
     }
 
     public int PageShift { get; }
@@ -61,6 +50,9 @@ internal sealed class TlbArrayCache
     /// <summary>False until the first insert: lookups in an array that never held anything are skipped.</summary>
     public bool Used { get; private set; }
 
+    // False until the first entry of the second size (AltShift) is inserted: until then no probe at that size can match.
+    private bool _altUsed;
+
     public bool Lookup(ulong va, ushort pcid, out TlbHit hit)
     {
         if (!Used)
@@ -69,20 +61,22 @@ internal sealed class TlbArrayCache
             return false;
         }
 
-        return Probe(va, pcid, PageShift, out hit) || (AltShift != 0 && Probe(va, pcid, AltShift, out hit));
+        return Probe(va, pcid, PageShift, out hit) || (_altUsed && Probe(va, pcid, AltShift, out hit));
     }
 
     private bool Probe(ulong va, ushort pcid, int shift, out TlbHit hit)
     {
         ulong vpn = va >> shift;
         int first = SetStart(vpn);
-        for (int i = first; i < first + _ways; i++)
+        var set = _e.AsSpan(first, _ways);
+        for (int i = 0; i < set.Length; i++)
         {
-            if (_vpn[i] == vpn && _size[i] == shift && Live(i, pcid))
+            ref var e = ref set[i];
+            if (e.Vpn == vpn && e.Size == shift && Live(ref e, pcid))
             {
-                _stamp[i] = ++_clock;
-                hit = new TlbHit(true, _base[i] + (va & ((1UL << shift) - 1) & ~Pte.PageOffsetMask), _hw[i], _guest[i],
-                    (_flags[i] & 2) != 0, (_flags[i] & 1) != 0, (byte)shift, _origShift[i] > shift ? _origShift[i] : (byte)0);
+                e.Stamp = ++_clock;
+                hit = new TlbHit(true, e.Base + (va & ((1UL << shift) - 1) & ~Pte.PageOffsetMask), e.Hw, e.Guest,
+                    (e.Flags & Dirty) != 0, (e.Flags & Global) != 0, (byte)shift, e.OrigShift > shift ? e.OrigShift : (byte)0);
                 return true;
             }
         }
@@ -100,34 +94,40 @@ internal sealed class TlbArrayCache
     {
         Used = true;
         shift = shift == 0 ? PageShift : shift;
+        _altUsed |= shift == AltShift && shift != PageShift;
         ulong vpn = va >> shift;
         int first = SetStart(vpn);
-        int victim = first;
-        for (int i = first; i < first + _ways; i++)
+        var set = _e.AsSpan(first, _ways);
+        int victim = 0;
+        for (int i = 0; i < set.Length; i++)
         {
             // Reuse the slot of the same page (live or dead) or an empty one; otherwise evict the oldest,
             // which is also where flushed entries end up.
-            if ((_vpn[i] == vpn && _size[i] == shift && (_pcid[i] == pcid || (_flags[i] & 1) != 0)) || _vpn[i] == Invalid)
+            ref var e = ref set[i];
+            if ((e.Vpn == vpn && e.Size == shift && (e.Pcid == pcid || (e.Flags & Global) != 0)) || e.Vpn == Invalid)
             {
                 victim = i;
                 break;
             }
 
-            if (_stamp[i] < _stamp[victim])
+            if (e.Stamp < set[victim].Stamp)
             {
                 victim = i;
             }
         }
 
-        _vpn[victim] = vpn;
-        _pcid[victim] = pcid;
-        _base[victim] = pageBase;
-        _hw[victim] = hw;
-        _guest[victim] = guest;
-        _flags[victim] = (byte)((global ? 1 : 0) | (dirty ? 2 : 0));
-        _stamp[victim] = ++_clock;
-        _size[victim] = (byte)shift;
-        _origShift[victim] = (byte)Math.Max(origShift, shift);
+        set[victim] = new Entry
+        {
+            Vpn = vpn,
+            Base = pageBase,
+            Stamp = ++_clock,
+            Pcid = pcid,
+            Flags = (byte)((global ? Global : 0) | (dirty ? Dirty : 0)),
+            Size = (byte)shift,
+            OrigShift = (byte)Math.Max(origShift, shift),
+            Hw = hw,
+            Guest = guest,
+        };
         _holdsFractured |= origShift > shift;
     }
 
@@ -139,7 +139,7 @@ internal sealed class TlbArrayCache
     public void InvalidatePage(ulong va, ushort pcid)
     {
         Drop(va, pcid, PageShift);
-        if (AltShift != 0)
+        if (_altUsed)
         {
             Drop(va, pcid, AltShift);
         }
@@ -150,12 +150,13 @@ internal sealed class TlbArrayCache
         }
 
         ulong canonical = va & Pte.VaMask;
-        for (int i = 0; i < _vpn.Length; i++)
+        for (int i = 0; i < _e.Length; i++)
         {
-            int orig = _origShift[i];
-            if (_vpn[i] != Invalid && orig > _size[i] && Live(i, pcid) && (_vpn[i] << _size[i]) >> orig == canonical >> orig)
+            ref var e = ref _e[i];
+            int orig = e.OrigShift;
+            if (e.Vpn != Invalid && orig > e.Size && Live(ref e, pcid) && (e.Vpn << e.Size) >> orig == canonical >> orig)
             {
-                _vpn[i] = Invalid;
+                e.Vpn = Invalid;
             }
         }
     }
@@ -164,11 +165,11 @@ internal sealed class TlbArrayCache
     {
         ulong vpn = va >> shift;
         int first = SetStart(vpn);
-        for (int i = first; i < first + _ways; i++)
+        foreach (ref var e in _e.AsSpan(first, _ways))
         {
-            if (_vpn[i] == vpn && _size[i] == shift && Live(i, pcid))
+            if (e.Vpn == vpn && e.Size == shift && Live(ref e, pcid))
             {
-                _vpn[i] = Invalid;
+                e.Vpn = Invalid;
             }
         }
     }
@@ -193,11 +194,11 @@ internal sealed class TlbArrayCache
             _pcidFlushedAt[pcid.Value] = now;
             if (includeGlobal)
             {
-                for (int i = 0; i < _vpn.Length; i++)
+                foreach (ref var e in _e.AsSpan())
                 {
-                    if ((_flags[i] & 1) != 0)
+                    if ((e.Flags & Global) != 0)
                     {
-                        _vpn[i] = Invalid;
+                        e.Vpn = Invalid;
                     }
                 }
             }
@@ -206,21 +207,38 @@ internal sealed class TlbArrayCache
         _clock++;
     }
 
-    /// <summary>Whether entry <paramref name="i"/> (whose vpn matched) is alive and visible to <paramref name="pcid"/>.</summary>
-    private bool Live(int i, ushort pcid)
+    /// <summary>Whether entry <paramref name="e"/> (whose vpn matched) is alive and visible to <paramref name="pcid"/>.</summary>
+    private bool Live(ref Entry e, ushort pcid)
     {
-        long stamp = _stamp[i];
+        long stamp = e.Stamp;
         if (stamp <= _allFlushedAt)
         {
             return false;
         }
 
-        if ((_flags[i] & 1) != 0)
+        if ((e.Flags & Global) != 0)
         {
             return true;
         }
 
-        return _pcid[i] == pcid && stamp > _nonGlobalFlushedAt && stamp > _pcidFlushedAt[pcid];
+        return e.Pcid == pcid && stamp > _nonGlobalFlushedAt && stamp > _pcidFlushedAt[pcid];
+    }
+
+    /// <summary>
+    /// One entry, packed (32 bytes: two per host cache line, a 4-way set in two), so a probe reads the lines of its
+    /// set only, not one line per field as parallel arrays would.
+    /// </summary>
+    private struct Entry
+    {
+        public ulong Vpn;      // Invalid when empty or dropped
+        public ulong Base;     // guest-physical base of the entry's page
+        public long Stamp;     // LRU stamp, also the entry's age for the O(1) flushes
+        public ushort Pcid;
+        public byte Flags;     // Global | Dirty
+        public byte Size;      // the entry's own page size (PageShift, or AltShift in a shared array)
+        public byte OrigShift; // size of the page the entry was cut from (> Size when fractured)
+        public Perms Hw;
+        public Perms Guest;
     }
 
     private int SetStart(ulong vpn) => (int)(_pow2 ? vpn & _setMask : vpn % (ulong)_sets) * _ways;

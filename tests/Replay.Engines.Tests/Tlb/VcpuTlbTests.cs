@@ -43,6 +43,27 @@ public sealed class VcpuTlbTests
     }
 
     [Fact]
+    public void A_2MiB_entry_in_a_shared_STLB_serves_a_miss_in_L1_until_INVLPG_drops_it()
+    {
+        // One-entry L1 arrays; an STLB of 4 KiB and 2 MiB entries (Haswell to Skylake). The 4 KiB page at 0xA000 is
+        // cached first, so the STLB has held a 4 KiB entry before it holds its first 2 MiB one.
+        var t = new VcpuTlb(new TlbGeometry { L1d4K = new(1, 1), L1d2M = new(1, 1), Stlb = new(16, 4), Stlb2M = true });
+        Insert(t, 0xA000, 12, 0x7_A000);
+        Assert.Null(FrameOf(t, Region + 0x5000)); // no 2 MiB entry yet, at any level
+        Insert(t, Region, 21, Page2M);
+        Insert(t, Region + (2 << 20), 21, Page2M + (2 << 20)); // pushes the first 2 MiB page out of L1d2M, not out of the STLB
+
+        Assert.Equal(Page2M + 0x5000, FrameOf(t, Region + 0x5123)); // from the STLB's 2 MiB entry
+        Assert.Equal(1, t.StlbHits);
+        Assert.Equal(0x7_A000UL, FrameOf(t, 0xA000));               // the 4 KiB entry, from L1
+        Assert.Equal(1, t.StlbHits);
+
+        t.InvalidatePage(Region + 0x1F_F000, 0);                   // any va in the 2 MiB page drops it from both levels
+        Assert.Null(FrameOf(t, Region));
+        Assert.Equal(Page2M + (2 << 20) + 0x1000, FrameOf(t, Region + (2 << 20) + 0x1000));
+    }
+
+    [Fact]
     public void A_miss_in_both_levels_is_a_miss()
     {
         var t = new VcpuTlb(TlbGeometry.Default);
