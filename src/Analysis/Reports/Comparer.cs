@@ -7,6 +7,10 @@ public sealed record CompareRow
     public required string Engine { get; init; }
     public required string Profile { get; init; }
     public required string Phase { get; init; }
+
+    /// <summary>The vCPU of a per-vCPU row (<c>vcpus.parquet</c>); null for a summary row.</summary>
+    public long? Vcpu { get; init; }
+
     public required string Metric { get; init; }
     public double Base { get; init; }
     public double Current { get; init; }
