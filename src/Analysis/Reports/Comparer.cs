@@ -149,6 +149,37 @@ public static class Comparer
             : $"base and current have no (trace, engine, profile, phase) row in common (engines {Names(baseRows.Select(r => r.Engine))} and {Names(currentRows.Select(r => r.Engine))}).";
     }
 
+    /// <summary>
+    /// Compares two reports' per-vCPU rows (<c>vcpus.parquet</c>) as <see cref="Compare"/> compares summaries, matched by
+    /// (trace, engine, profile, phase, vCPU): the higher-is-worse metrics that are per vCPU, against
+    /// <see cref="CompareOptions.MaxIncreasePct"/> (throughput is the run's, not a vCPU's). Rows carry their <see cref="CompareRow.Vcpu"/>.
+    /// </summary>
+    public static List<CompareRow> CompareVcpus(IReadOnlyList<VcpuRow> baseRows, IReadOnlyList<VcpuRow> currentRows, CompareOptions options)
+    {
+        static (string, string, string, string, int) Key(VcpuRow r) => (r.Trace, r.Engine, r.Profile, r.Phase, r.Vcpu);
+        static SummaryRow AsKey(VcpuRow r) => new() { Trace = r.Trace, TraceSha256 = "", Engine = r.Engine, Profile = r.Profile, Phase = r.Phase };
+        var current = currentRows.ToDictionary(Key);
+        var baseKeys = baseRows.Select(Key).ToHashSet();
+        var rows = new List<CompareRow>();
+        foreach (var b in baseRows)
+        {
+            if (!current.TryGetValue(Key(b), out var c))
+            {
+                rows.Add(OneSided(AsKey(b), "only_in_base") with { Vcpu = b.Vcpu });
+                continue;
+            }
+
+            foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared)
+                .Where(m => m.Compare!.Rule == CompareRule.HigherIsWorse && (b.Values.Layout.Contains(m) || c.Values.Layout.Contains(m))))
+            {
+                rows.Add(Metric(AsKey(b), metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true) with { Vcpu = b.Vcpu });
+            }
+        }
+
+        rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(AsKey(c), "only_in_current") with { Vcpu = c.Vcpu }));
+        return rows;
+    }
+
     private static CompareRow Metric(SummaryRow key, string metric, double? recordedBase, double? recordedCurrent, double limitPct, bool higherIsWorse)
     {
         if (recordedBase is not { } b || recordedCurrent is not { } c)
