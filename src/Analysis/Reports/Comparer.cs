@@ -153,9 +153,14 @@ public static class Comparer
     /// Compares two reports' per-vCPU rows (<c>vcpus.parquet</c>) as <see cref="Compare"/> compares summaries, matched by
     /// (trace, engine, profile, phase, vCPU): the higher-is-worse metrics that are per vCPU, against
     /// <see cref="CompareOptions.MaxIncreasePct"/> (throughput is the run's, not a vCPU's). Rows carry their <see cref="CompareRow.Vcpu"/>.
+    /// A trace that ran on one vCPU on both sides is left out: its one vCPU's rows are its summary rows again.
     /// </summary>
     public static List<CompareRow> CompareVcpus(IReadOnlyList<VcpuRow> baseRows, IReadOnlyList<VcpuRow> currentRows, CompareOptions options)
     {
+        var several = baseRows.Concat(currentRows).GroupBy(r => r.Trace, StringComparer.Ordinal)
+            .Where(g => g.Select(r => r.Vcpu).Distinct().Skip(1).Any()).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        baseRows = baseRows.Where(r => several.Contains(r.Trace)).ToList();
+        currentRows = currentRows.Where(r => several.Contains(r.Trace)).ToList();
         static (string, string, string, string, int) Key(VcpuRow r) => (r.Trace, r.Engine, r.Profile, r.Phase, r.Vcpu);
         static SummaryRow AsKey(VcpuRow r) => new() { Trace = r.Trace, TraceSha256 = "", Engine = r.Engine, Profile = r.Profile, Phase = r.Phase };
         var current = currentRows.ToDictionary(Key);
