@@ -57,7 +57,7 @@ internal static class ReportSchema
             Column.String<VcpuRow>("engine", r => r.Engine),
             Column.String<VcpuRow>("profile", r => r.Profile),
             Column.String<VcpuRow>("phase", r => r.Phase),
-            Column.Int<VcpuRow>("vcpu", r => r.Vcpu),
+            Column.Long<VcpuRow>("vcpu", r => r.Vcpu),
             .. metrics.Vcpus.Select(m => new MetricColumn<VcpuRow>(m)),
         ],
         c => new VcpuRow
@@ -76,7 +76,7 @@ internal static class ReportSchema
             Column.String<VcpuExitRow>("engine", r => r.Engine),
             Column.String<VcpuExitRow>("profile", r => r.Profile),
             Column.String<VcpuExitRow>("phase", r => r.Phase),
-            Column.Int<VcpuExitRow>("vcpu", r => r.Vcpu),
+            Column.Long<VcpuExitRow>("vcpu", r => r.Vcpu),
             Column.String<VcpuExitRow>("reason", r => r.Reason),
             Column.Int<VcpuExitRow>("reason_code", r => r.ReasonCode),
             Column.String<VcpuExitRow>("handler", r => r.Handler),
