@@ -51,7 +51,9 @@ public static class HtmlReport
         IReadOnlyList<SummaryRow> summary,
         IReadOnlyList<ExitRow> exits,
         IReadOnlyList<TimelineRow> timeline,
-        IReadOnlyDictionary<string, string> metadata)
+        IReadOnlyDictionary<string, string> metadata,
+        IReadOnlyList<VcpuRow>? vcpus = null,
+        IReadOnlyList<VcpuExitRow>? vcpuExits = null)
     {
         ArgumentNullException.ThrowIfNull(summary);
         ArgumentNullException.ThrowIfNull(exits);
@@ -87,6 +89,7 @@ public static class HtmlReport
         ExitCharts(sb, all, exits, traces, Label, reasonColor);
         CyclesByHandler(sb, all, exits, traces, Label, reasonColor);
         Phases(sb, summary, exits, traces, Label, reasonColor);
+        Vcpus(sb, vcpus ?? [], vcpuExits ?? [], traces, Label, reasonColor);
         SlowdownCharts(sb, all, traces, Label, engineColor);
         Timelines(sb, timeline, traces, Label, engineColor, WindowFromCommand(metadata));
 
@@ -326,6 +329,62 @@ public static class HtmlReport
         if (!any)
         {
             sb.Append("<p class=\"note\">No phases other than all (the traces have no phase markers).</p>\n");
+        }
+    }
+
+    /// <summary>
+    /// Phase <c>all</c> per vCPU (xenalyze's per-vCPU summary) for traces with more than one: a table of the per-vCPU
+    /// counts and cycles, and each engine's exits by reason per vCPU. An exit counts for the vCPU whose event caused it.
+    /// </summary>
+    private static void Vcpus(
+        StringBuilder sb, IReadOnlyList<VcpuRow> vcpus, IReadOnlyList<VcpuExitRow> vcpuExits, List<string> traces, Func<string, string, string> label,
+        Dictionary<string, string> reasonColor)
+    {
+        var traceRows = traces.Select(t => (Trace: t, Rows: vcpus.Where(v => v.Trace == t && v.Phase == PhaseAll).ToList()))
+            .Where(t => t.Rows.Select(r => r.Vcpu).Distinct().Count() > 1).ToList();
+        if (traceRows.Count == 0)
+        {
+            return;
+        }
+
+        sb.Append("<h2 id=\"vcpus\">Per vCPU (phase all)</h2>\n<p class=\"note\">Counts of the events each vCPU ran, and the work they caused ")
+            .Append("(an exit, a shadow page built) wherever it lands; over a trace's vCPUs they sum to the summary's. The shadow pool's peak is the VM's.</p>\n");
+        ReportMetric[] columns =
+        [
+            ReportMetrics.Events, ReportMetrics.Exits, ReportMetrics.GuestFaults, ReportMetrics.EmulatedWrites, ReportMetrics.TlbMisses,
+            ReportMetrics.WalkRefs, ReportMetrics.ExitCycles, ReportMetrics.MmuCycles, ReportMetrics.OverheadCycles, ReportMetrics.Slowdown,
+        ];
+        foreach (var (t, rows) in traceRows)
+        {
+            sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table class=\"vcpus\"><tr><th class=\"l\">engine</th><th>vcpu</th>");
+            foreach (var m in columns)
+            {
+                sb.Append("<th>").Append(E(m.Name)).Append("</th>");
+            }
+
+            sb.Append("</tr>\n");
+            foreach (var r in rows)
+            {
+                sb.Append("<tr><td class=\"l\">").Append(E(label(r.Engine, r.Profile))).Append("</td><td>").Append(N((long)r.Vcpu)).Append("</td>");
+                foreach (var m in columns)
+                {
+                    sb.Append("<td>").Append(r.Values.AsDouble(m) is not { } v ? "n/a" : m == ReportMetrics.Slowdown ? Slowdown(v) : N(v)).Append("</td>");
+                }
+
+                sb.Append("</tr>\n");
+            }
+
+            sb.Append("</table></div>\n");
+            var exits = vcpuExits.Where(e => e.Trace == t && e.Phase == PhaseAll).Select(e => new ExitRow
+            {
+                Trace = e.Trace, Engine = $"{e.Engine} vCPU {e.Vcpu}", Profile = e.Profile, Phase = e.Phase,
+                Reason = e.Reason, ReasonCode = e.ReasonCode, Handler = e.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
+            }).ToList();
+            if (exits.Count > 0)
+            {
+                var bars = rows.Select(r => label($"{r.Engine} vCPU {r.Vcpu}", r.Profile)).ToList();
+                StackedExits(sb, exits, bars, label, reasonColor, e => e.Count, "exits", "exits by reason per engine and vCPU", ChartWidth);
+            }
         }
     }
 

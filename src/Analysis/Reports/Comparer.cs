@@ -7,6 +7,10 @@ public sealed record CompareRow
     public required string Engine { get; init; }
     public required string Profile { get; init; }
     public required string Phase { get; init; }
+
+    /// <summary>The vCPU of a per-vCPU row (<c>vcpus.parquet</c>); null for a summary row.</summary>
+    public long? Vcpu { get; init; }
+
     public required string Metric { get; init; }
     public double Base { get; init; }
     public double Current { get; init; }
@@ -143,6 +147,42 @@ public static class Comparer
         return !bt.Overlaps(ct)
             ? $"base and current replayed different traces ({Names(bt)} and {Names(ct)}), so no row can be compared."
             : $"base and current have no (trace, engine, profile, phase) row in common (engines {Names(baseRows.Select(r => r.Engine))} and {Names(currentRows.Select(r => r.Engine))}).";
+    }
+
+    /// <summary>
+    /// Compares two reports' per-vCPU rows (<c>vcpus.parquet</c>) as <see cref="Compare"/> compares summaries, matched by
+    /// (trace, engine, profile, phase, vCPU): the higher-is-worse metrics that are per vCPU, against
+    /// <see cref="CompareOptions.MaxIncreasePct"/> (throughput is the run's, not a vCPU's). Rows carry their <see cref="CompareRow.Vcpu"/>.
+    /// A trace that ran on one vCPU on both sides is left out: its one vCPU's rows are its summary rows again.
+    /// </summary>
+    public static List<CompareRow> CompareVcpus(IReadOnlyList<VcpuRow> baseRows, IReadOnlyList<VcpuRow> currentRows, CompareOptions options)
+    {
+        var several = baseRows.Concat(currentRows).GroupBy(r => r.Trace, StringComparer.Ordinal)
+            .Where(g => g.Select(r => r.Vcpu).Distinct().Skip(1).Any()).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+        baseRows = baseRows.Where(r => several.Contains(r.Trace)).ToList();
+        currentRows = currentRows.Where(r => several.Contains(r.Trace)).ToList();
+        static (string, string, string, string, int) Key(VcpuRow r) => (r.Trace, r.Engine, r.Profile, r.Phase, r.Vcpu);
+        static SummaryRow AsKey(VcpuRow r) => new() { Trace = r.Trace, TraceSha256 = "", Engine = r.Engine, Profile = r.Profile, Phase = r.Phase };
+        var current = currentRows.ToDictionary(Key);
+        var baseKeys = baseRows.Select(Key).ToHashSet();
+        var rows = new List<CompareRow>();
+        foreach (var b in baseRows)
+        {
+            if (!current.TryGetValue(Key(b), out var c))
+            {
+                rows.Add(OneSided(AsKey(b), "only_in_base") with { Vcpu = b.Vcpu });
+                continue;
+            }
+
+            foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared)
+                .Where(m => m.Compare!.Rule == CompareRule.HigherIsWorse && (b.Values.Layout.Contains(m) || c.Values.Layout.Contains(m))))
+            {
+                rows.Add(Metric(AsKey(b), metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true) with { Vcpu = b.Vcpu });
+            }
+        }
+
+        rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(AsKey(c), "only_in_current") with { Vcpu = c.Vcpu }));
+        return rows;
     }
 
     private static CompareRow Metric(SummaryRow key, string metric, double? recordedBase, double? recordedCurrent, double limitPct, bool higherIsWorse)

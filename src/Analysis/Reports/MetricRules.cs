@@ -12,6 +12,13 @@ public enum ReportFiles
 
     /// <summary><c>timeline.parquet</c>: one row per window of events per engine.</summary>
     Timeline = 2,
+
+    /// <summary>
+    /// <c>vcpus.parquet</c>: one row per (trace, engine, profile, phase, vCPU), the counts attributed to the vCPU whose
+    /// events made them (xenalyze's and <c>perf kvm stat</c>'s per-vCPU view). A summary metric is one unless declared
+    /// otherwise: VM-wide levels (the shadow pool's peak) and the run's time are not.
+    /// </summary>
+    Vcpus = 4,
 }
 
 /// <summary>How a metric's value over a span (a phase, a window) relates to the values of its parts.</summary>

@@ -10,6 +10,7 @@ public sealed class MetricSet
     private readonly Dictionary<string, ReportMetric> _byName = new(StringComparer.Ordinal);
     private ReportTable<SummaryRow>? _summaryTable;
     private ReportTable<TimelineRow>? _timelineTable;
+    private ReportTable<VcpuRow>? _vcpusTable;
 
     internal MetricSet(IEnumerable<ReportMetric> declared)
     {
@@ -32,6 +33,7 @@ public sealed class MetricSet
 
         Summary = new MetricLayout(this, ReportFiles.Summary, Declared.Where(m => m.Files.HasFlag(ReportFiles.Summary)));
         Timeline = new MetricLayout(this, ReportFiles.Timeline, Ordered(Declared.Where(m => m.Files.HasFlag(ReportFiles.Timeline)), m => m.TimelineOrder));
+        Vcpus = new MetricLayout(this, ReportFiles.Vcpus, Declared.Where(m => m.Files.HasFlag(ReportFiles.Vcpus)));
         Compared = Ordered(Declared.Where(m => m.Compare is not null && Summary.Contains(m)), m => m.Compare!.Order);
         Shown = Ordered(Declared.Where(m => m.Show is not null && Summary.Contains(m)), m => m.Show!.Order);
     }
@@ -44,6 +46,9 @@ public sealed class MetricSet
 
     /// <summary><c>timeline.parquet</c>'s metric columns, by <see cref="ReportMetric.TimelineOrder"/> (after its window columns).</summary>
     public MetricLayout Timeline { get; }
+
+    /// <summary><c>vcpus.parquet</c>'s metric columns, in declaration order (after its name and vCPU columns).</summary>
+    public MetricLayout Vcpus { get; }
 
     /// <summary>The summary metrics <c>compare</c> checks, in the order it lists them.</summary>
     public IReadOnlyList<ReportMetric> Compared { get; }
@@ -62,6 +67,9 @@ public sealed class MetricSet
 
     /// <summary><c>timeline.parquet</c> laid out for this set.</summary>
     internal ReportTable<TimelineRow> TimelineTable => _timelineTable ??= ReportSchema.NewTimeline(this);
+
+    /// <summary><c>vcpus.parquet</c> laid out for this set.</summary>
+    internal ReportTable<VcpuRow> VcpusTable => _vcpusTable ??= ReportSchema.NewVcpus(this);
 
     /// <summary>
     /// <paramref name="missing"/> and every derived metric that reads one of them, directly or through another: what

@@ -6,7 +6,8 @@ namespace Replay.Analysis.Reports;
 /// <summary>
 /// Prices run results under one profile and lays them out as the SPEC §5 tables. Rows come in input order: trace,
 /// then engine, then phase <c>all</c> before the named phases. Only engines with <c>Reported</c> get rows; the
-/// native run is always priced, because every overhead and slowdown is measured against it.
+/// native run is always priced, because every overhead and slowdown is measured against it. Per-vCPU rows
+/// (<c>vcpus</c>, <c>vcpu_exits</c>) follow each engine's in the order of <see cref="EngineRunResult.Vcpus"/>.
 /// </summary>
 public static class ReportBuilder
 {
@@ -30,9 +31,19 @@ public static class ReportBuilder
                 }
             }
 
+            var vcpuBaseline = new Dictionary<(string Phase, int Vcpu), (PricedStats Priced, EngineStats Stats)>();
+            foreach (var v in native.Vcpus)
+            {
+                if (!vcpuBaseline.TryAdd((v.Phase, v.Vcpu), (Pricing.Price(profile, native.ExitKinds, v.Stats), v.Stats)))
+                {
+                    throw new ArgumentException($"Trace '{trace.Trace}': native has vCPU {v.Vcpu} of phase '{v.Phase}' twice.", nameof(traces));
+                }
+            }
+
             foreach (var run in trace.Engines.Where(e => e.Reported))
             {
                 AddEngine(tables, profile, trace, run, baseline);
+                AddVcpus(tables, profile, trace, run, vcpuBaseline);
             }
         }
 
@@ -93,6 +104,46 @@ public static class ReportBuilder
         for (int i = 0; i < run.CounterNames.Count; i++)
         {
             t.Counters.Add(new CounterRow { Trace = trace.Trace, Engine = run.Engine, Name = run.CounterNames[i], Value = run.All.Counters[i] });
+        }
+    }
+
+    /// <summary>
+    /// The per-vCPU rows: each vCPU's counts priced as a phase's are, against native's counts for the same vCPU and
+    /// phase (native replays the same events, so it has the same vCPUs), so a vCPU's overhead and slowdown are its own.
+    /// </summary>
+    private static void AddVcpus(ReportTables t, CostProfile profile, TraceRunResult trace, EngineRunResult run,
+        Dictionary<(string Phase, int Vcpu), (PricedStats Priced, EngineStats Stats)> baseline)
+    {
+        foreach (var v in run.Vcpus)
+        {
+            if (!baseline.TryGetValue((v.Phase, v.Vcpu), out var native))
+            {
+                throw new ArgumentException($"Trace '{trace.Trace}': engine '{run.Engine}' has vCPU {v.Vcpu} in phase '{v.Phase}' but the native run does not.", nameof(trace));
+            }
+
+            var priced = Pricing.Price(profile, run.ExitKinds, v.Stats);
+            t.Vcpus.Add(new VcpuRow
+            {
+                Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = v.Phase, Vcpu = v.Vcpu,
+                Values = t.Metrics.Vcpus.Compute(new MetricInputs(v.Stats, priced, native.Stats, native.Priced, run.IsNative, 0)),
+            });
+            var s = v.Stats;
+            for (int i = 0; i < run.ExitKinds.Count; i++)
+            {
+                if (s.ExitCounts[i] == 0)
+                {
+                    continue;
+                }
+
+                var kind = run.ExitKinds[i];
+                t.VcpuExits.Add(new VcpuExitRow
+                {
+                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = v.Phase, Vcpu = v.Vcpu,
+                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
+                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
+                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                });
+            }
         }
     }
 

@@ -47,6 +47,9 @@ internal static class Column
 
     public static ReportColumn<TRow> NullableLong<TRow>(string name, Func<TRow, long?> get) => new NullableInt64<TRow>(name, get);
 
+    /// <summary>A nullable int64 column added after files without it were written: a file may lack it (read as null).</summary>
+    public static ReportColumn<TRow> AddedLong<TRow>(string name, Func<TRow, long?> get) => new NullableInt64<TRow>(name, get, mayBeMissing: true);
+
     public static ReportColumn<TRow> String<TRow>(string name, Func<TRow, string> get) => new Text<TRow>(name, get);
 
     internal static async Task<Array> ReadNumbersAsync(Type type, ParquetRowGroupReader reader, DataField field, int count, CancellationToken ct) =>
@@ -68,9 +71,11 @@ internal static class Column
             ReadNumbersAsync(typeof(T), reader, field, count, ct);
     }
 
-    private sealed class NullableInt64<TRow>(string name, Func<TRow, long?> get) : ReportColumn<TRow>(name)
+    private sealed class NullableInt64<TRow>(string name, Func<TRow, long?> get, bool mayBeMissing = false) : ReportColumn<TRow>(name)
     {
         private readonly DataField _field = new DataField<long?>(name, nullable: true);
+
+        public override bool MayBeMissing => mayBeMissing;
 
         public override DataField FieldFor(IReadOnlyList<TRow> rows) => _field;
 

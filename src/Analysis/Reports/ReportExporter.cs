@@ -36,6 +36,8 @@ public static class ReportExporter
             await ExportAsync(ReportSchema.Timeline, reportDir, format, outDir, ct).ConfigureAwait(false),
             await ExportAsync(ReportSchema.Counters, reportDir, format, outDir, ct).ConfigureAwait(false),
             await ExportAsync(ReportSchema.TimelineExits, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.Vcpus, reportDir, format, outDir, ct).ConfigureAwait(false),
+            await ExportAsync(ReportSchema.VcpuExits, reportDir, format, outDir, ct).ConfigureAwait(false),
         };
         return written.OfType<string>().SelectMany(p => (string[])[p, MetaPath(p)]).ToList();
     }
@@ -43,7 +45,7 @@ public static class ReportExporter
     /// <summary>The report file names an export looks for.</summary>
     public static IReadOnlyList<string> FileNames { get; } =
         [ReportSchema.Summary.FileName, ReportSchema.Exits.FileName, ReportSchema.Timeline.FileName, ReportSchema.Counters.FileName,
-            ReportSchema.TimelineExits.FileName];
+            ReportSchema.TimelineExits.FileName, ReportSchema.Vcpus.FileName, ReportSchema.VcpuExits.FileName];
 
     private static async Task<string?> ExportAsync<TRow>(ReportTable<TRow> table, string reportDir, ExportFormat format, string outDir, CancellationToken ct)
     {

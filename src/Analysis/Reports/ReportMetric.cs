@@ -33,8 +33,8 @@ public abstract class ReportMetric
     /// <summary><c>long</c> (an int64 column: counts) or <c>double</c> (cycles, ratios, rates, seconds).</summary>
     public abstract Type ValueType { get; }
 
-    /// <summary>The files it is a column of; <see cref="ReportFiles.Summary"/> unless declared otherwise.</summary>
-    public ReportFiles Files { get; init; } = ReportFiles.Summary;
+    /// <summary>The files it is a column of; <see cref="ReportFiles.Summary"/> and <see cref="ReportFiles.Vcpus"/> unless declared otherwise.</summary>
+    public ReportFiles Files { get; init; } = ReportFiles.Summary | ReportFiles.Vcpus;
 
     /// <summary>Position among the timeline's metric columns (lower first; undeclared ones follow in declaration order).</summary>
     public int TimelineOrder { get; init; } = int.MaxValue;

@@ -5,13 +5,15 @@ namespace Replay.Analysis.Reports;
 /// <summary>
 /// Every report metric, declared once. The summary's metric columns are these in declaration order (SPEC §5 order,
 /// then what an exact <c>reprice</c> needs); the timeline's are those in <see cref="ReportFiles.Timeline"/> by
-/// <see cref="ReportMetric.TimelineOrder"/>. Adding a metric is one declaration here (plus, for a count, its field in
+/// <see cref="ReportMetric.TimelineOrder"/>; the per-vCPU file's are those in <see cref="ReportFiles.Vcpus"/>, in declaration
+/// order (every summary metric but the shadow pool's peak and the run's time). Adding a metric is one declaration here (plus, for a count, its field in
 /// <c>EngineStats</c> and the code that counts it); see README "Adding a metric". Existing columns keep their
 /// names, order and types: reports already written, the nightly baselines among them, depend on it.
 /// </summary>
 public static class ReportMetrics
 {
-    private const ReportFiles Both = ReportFiles.Summary | ReportFiles.Timeline;
+    /// <summary>The summary, the timeline and the per-vCPU file.</summary>
+    private const ReportFiles Both = ReportFiles.Summary | ReportFiles.Timeline | ReportFiles.Vcpus;
 
     private static List<ReportMetric>? s_declared; // no initializer: the declarations below fill it first
 
@@ -113,6 +115,7 @@ public static class ReportMetrics
     public static readonly ReportMetric<long> ShadowPagesPeak = Declare(new ReportMetric<long>("shadow_pages_peak", "pages",
         Count(s => s.ShadowPagesPeak, (s, v) => s.ShadowPagesPeak = v))
     {
+        Files = ReportFiles.Summary, // the pool is the VM's: a peak per vCPU means nothing
         Adds = MetricAggregation.Peak, Compare = new(CompareRule.HigherIsWorse, 5), Show = new(8, ConsoleLabel: "shadow_peak"),
     });
 
@@ -147,14 +150,14 @@ public static class ReportMetrics
     public static readonly ReportMetric<double> ReplaySeconds = Declare(new ReportMetric<double>("replay_seconds", "seconds",
         Derived(c => c.Seconds, "replay_seconds", "events"))
     {
-        Adds = MetricAggregation.Sum,
+        Files = ReportFiles.Summary, Adds = MetricAggregation.Sum,
     });
 
     /// <summary>events / replay_seconds, 0 when no time was measured (so every phase shows the run's rate).</summary>
     public static readonly ReportMetric<double> EventsPerSecond = Declare(new ReportMetric<double>("events_per_second", "events/s",
         Derived(c => c.Seconds > 0 ? c.Stats.Events / c.Seconds : 0, "replay_seconds", "events"))
     {
-        Compare = new(CompareRule.Throughput, 6), Show = new(9, MetricFormat.Millions, "Mevents/s"),
+        Files = ReportFiles.Summary, Compare = new(CompareRule.Throughput, 6), Show = new(9, MetricFormat.Millions, "Mevents/s"),
     });
 
     /// <summary>Paging-structure-cache hits, kept so a report can be re-priced exactly.</summary>

@@ -26,6 +26,12 @@ public static class ReportReader
     public static Task<List<TimelineExitRow>> ReadTimelineExitsAsync(string path, CancellationToken ct = default) =>
         ReadAsync(path, ReportSchema.TimelineExits, ct);
 
+    public static Task<List<VcpuRow>> ReadVcpusAsync(string path, CancellationToken ct = default) =>
+        ReadAsync(path, ReportMetrics.All.VcpusTable, ct);
+
+    public static Task<List<VcpuExitRow>> ReadVcpuExitsAsync(string path, CancellationToken ct = default) =>
+        ReadAsync(path, ReportSchema.VcpuExits, ct);
+
     public static Task<List<CompareRow>> ReadCompareAsync(string path, CancellationToken ct = default) =>
         ReadAsync(path, ReportSchema.Compare, ct);
 
@@ -45,6 +51,9 @@ public static class ReportReader
 
     internal static Task<List<TimelineRow>> ReadTimelineAsync(string path, MetricSet metrics, CancellationToken ct) =>
         ReadAsync(path, metrics.TimelineTable, ct);
+
+    internal static Task<List<VcpuRow>> ReadVcpusAsync(string path, MetricSet metrics, CancellationToken ct) =>
+        ReadAsync(path, metrics.VcpusTable, ct);
 
     private static async Task<List<TRow>> ReadAsync<TRow>(string path, ReportTable<TRow> table, CancellationToken ct)
     {

@@ -104,6 +104,37 @@ public sealed record TimelineExitRow
     public double Cycles { get; init; }
 }
 
+/// <summary>
+/// One row of <c>vcpus.parquet</c>: one vCPU of one (trace, engine, profile, phase), its metrics those of
+/// <see cref="ReportFiles.Vcpus"/>; over a phase's vCPUs every count sums to the phase's summary row.
+/// </summary>
+public sealed record VcpuRow() : MetricRow(ReportMetrics.All.Vcpus)
+{
+    public required string Trace { get; init; }
+    public required string Engine { get; init; }
+    public required string Profile { get; init; }
+    public required string Phase { get; init; }
+
+    /// <summary>The vCPU (the trace's <c>vcpu</c> column).</summary>
+    public int Vcpu { get; init; }
+}
+
+/// <summary>One row of <c>vcpu_exits.parquet</c>: one exit kind of one vCPU in a phase (long form, like <c>exits.parquet</c>).</summary>
+public sealed record VcpuExitRow
+{
+    public required string Trace { get; init; }
+    public required string Engine { get; init; }
+    public required string Profile { get; init; }
+    public required string Phase { get; init; }
+    public int Vcpu { get; init; }
+    public required string Reason { get; init; }
+    public int ReasonCode { get; init; }
+    public required string Handler { get; init; }
+    public long Count { get; init; }
+    public long Units { get; init; }
+    public double Cycles { get; init; }
+}
+
 /// <summary>One row of <c>counters.parquet</c>: one engine-specific counter over the whole trace.</summary>
 public sealed record CounterRow
 {
@@ -118,6 +149,12 @@ public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits,
 {
     public List<TimelineExitRow> TimelineExits { get; init; } = [];
 
-    /// <summary>The metrics the summary and timeline rows hold (the writer lays their columns out from it).</summary>
+    /// <summary>Per-vCPU rows (<c>vcpus.parquet</c>).</summary>
+    public List<VcpuRow> Vcpus { get; init; } = [];
+
+    /// <summary>Per-vCPU exits (<c>vcpu_exits.parquet</c>).</summary>
+    public List<VcpuExitRow> VcpuExits { get; init; } = [];
+
+    /// <summary>The metrics the summary, timeline and per-vCPU rows hold (the writer lays their columns out from it).</summary>
     public MetricSet Metrics { get; init; } = ReportMetrics.All;
 }

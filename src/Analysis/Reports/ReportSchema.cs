@@ -49,6 +49,48 @@ internal static class ReportSchema
             TimeNs = c.NullableLong("time_ns"), Values = c.Metrics(metrics.Timeline),
         });
 
+    /// <summary>The name and vCPU columns, then the set's per-vCPU metrics.</summary>
+    internal static ReportTable<VcpuRow> NewVcpus(MetricSet metrics) => new(
+        ReportWriter.VcpusFile,
+        [
+            Column.String<VcpuRow>("trace", r => r.Trace),
+            Column.String<VcpuRow>("engine", r => r.Engine),
+            Column.String<VcpuRow>("profile", r => r.Profile),
+            Column.String<VcpuRow>("phase", r => r.Phase),
+            Column.Long<VcpuRow>("vcpu", r => r.Vcpu),
+            .. metrics.Vcpus.Select(m => new MetricColumn<VcpuRow>(m)),
+        ],
+        c => new VcpuRow
+        {
+            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
+            Vcpu = c.Int("vcpu"), Values = c.Metrics(metrics.Vcpus),
+        });
+
+    /// <summary><c>vcpus.parquet</c> with <see cref="ReportMetrics.All"/>.</summary>
+    public static ReportTable<VcpuRow> Vcpus => ReportMetrics.All.VcpusTable;
+
+    public static readonly ReportTable<VcpuExitRow> VcpuExits = new(
+        ReportWriter.VcpuExitsFile,
+        [
+            Column.String<VcpuExitRow>("trace", r => r.Trace),
+            Column.String<VcpuExitRow>("engine", r => r.Engine),
+            Column.String<VcpuExitRow>("profile", r => r.Profile),
+            Column.String<VcpuExitRow>("phase", r => r.Phase),
+            Column.Long<VcpuExitRow>("vcpu", r => r.Vcpu),
+            Column.String<VcpuExitRow>("reason", r => r.Reason),
+            Column.Int<VcpuExitRow>("reason_code", r => r.ReasonCode),
+            Column.String<VcpuExitRow>("handler", r => r.Handler),
+            Column.Long<VcpuExitRow>("count", r => r.Count),
+            Column.Long<VcpuExitRow>("units", r => r.Units),
+            Column.Double<VcpuExitRow>("cycles", r => r.Cycles),
+        ],
+        c => new VcpuExitRow
+        {
+            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
+            Vcpu = c.Int("vcpu"), Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
+            Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
+        });
+
     public static readonly ReportTable<ExitRow> Exits = new(
         ReportWriter.ExitsFile,
         [
@@ -108,6 +150,7 @@ internal static class ReportSchema
             Column.String<CompareRow>("engine", r => r.Engine),
             Column.String<CompareRow>("profile", r => r.Profile),
             Column.String<CompareRow>("phase", r => r.Phase),
+            Column.AddedLong<CompareRow>("vcpu", r => r.Vcpu),
             Column.String<CompareRow>("metric", r => r.Metric),
             Column.Double<CompareRow>("base", r => r.Base),
             Column.Double<CompareRow>("current", r => r.Current),
@@ -119,7 +162,7 @@ internal static class ReportSchema
         c => new CompareRow
         {
             Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
-            Metric = c.String("metric"), Base = c.Double("base"), Current = c.Double("current"), Delta = c.Double("delta"),
+            Vcpu = c.Has("vcpu") ? c.NullableLong("vcpu") : null, Metric = c.String("metric"), Base = c.Double("base"), Current = c.Double("current"), Delta = c.Double("delta"),
             DeltaPct = c.Double("delta_pct"), LimitPct = c.Double("limit_pct"), Status = c.String("status"),
         });
 }

@@ -26,6 +26,9 @@ internal readonly struct RowCursor(IReadOnlyDictionary<string, Array> columns, i
 
     public long? NullableLong(string name) => ((long?[])columns[name])[row];
 
+    /// <summary>Whether the file has column <paramref name="name"/> (one that may be missing).</summary>
+    public bool Has(string name) => columns.ContainsKey(name);
+
     public string String(string name) => ((string?[])columns[name])[row] ?? "";
 
     /// <summary>The row's values of <paramref name="layout"/>'s metrics.</summary>

@@ -7,7 +7,7 @@ namespace Replay.Analysis.Reports;
 
 /// <summary>
 /// Writes the SPEC §5 report files into a folder. Each file carries the provenance metadata and the report schema
-/// version (<see cref="SchemaVersionKey"/>). The five files are written into a staging folder that then replaces the
+/// version (<see cref="SchemaVersionKey"/>). The seven files are written into a staging folder that then replaces the
 /// report folder whole, under the folder's lock (<see cref="ReportFolder"/>), so a crash, a kill or a concurrent run
 /// never leaves a folder mixing two runs' files. A file added to an existing folder (<c>compare.parquet</c>) is
 /// written to a temporary name <c>.FILE.PID.GUID.tmp</c> and renamed; a dead process's temp is removed by the next writer.
@@ -20,6 +20,8 @@ public static class ReportWriter
     public const string CountersFile = "counters.parquet";
     public const string TimelineExitsFile = "timeline_exits.parquet";
     public const string CompareFile = "compare.parquet";
+    public const string VcpusFile = "vcpus.parquet";
+    public const string VcpuExitsFile = "vcpu_exits.parquet";
 
     /// <summary>The key-value metadata entry every report file carries its schema version in.</summary>
     public const string SchemaVersionKey = "replay.report.version";
@@ -67,6 +69,8 @@ public static class ReportWriter
             await WriteFileAsync(Path.Combine(staging, tables.Metrics.TimelineTable.FileName), tables.Metrics.TimelineTable, tables.Timeline, metadata, ct).ConfigureAwait(false);
             await WriteFileAsync(Path.Combine(staging, ReportSchema.Counters.FileName), ReportSchema.Counters, tables.Counters, metadata, ct).ConfigureAwait(false);
             await WriteFileAsync(Path.Combine(staging, ReportSchema.TimelineExits.FileName), ReportSchema.TimelineExits, tables.TimelineExits, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, tables.Metrics.VcpusTable.FileName), tables.Metrics.VcpusTable, tables.Vcpus, metadata, ct).ConfigureAwait(false);
+            await WriteFileAsync(Path.Combine(staging, ReportSchema.VcpuExits.FileName), ReportSchema.VcpuExits, tables.VcpuExits, metadata, ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 

@@ -9,6 +9,13 @@ public sealed record PhaseResult(string Phase, EngineStats Stats);
 public sealed record WindowResult(long Window, long FirstEvent, long LastEvent, long? TimeNs, EngineStats Stats);
 
 /// <summary>
+/// One vCPU's counts in one phase (<c>all</c> or a named one): what the events of that vCPU made, including the VM-wide
+/// work they caused (a shadow page an access of this vCPU built, an exit its write took). Over the vCPUs of a phase
+/// every count sums to the phase's. <c>Stats.ShadowPages</c> and <c>ShadowPagesPeak</c> are the VM's, not the vCPU's.
+/// </summary>
+public sealed record VcpuResult(string Phase, int Vcpu, EngineStats Stats);
+
+/// <summary>
 /// One engine's replay of one trace. <see cref="Engine"/> is the canonical name (<c>shadow-flush:keep_global=true</c>);
 /// <see cref="All"/> is phase <c>all</c>; <see cref="Phases"/> are the named phases, possibly none.
 /// </summary>
@@ -21,7 +28,11 @@ public sealed record EngineRunResult(
     EngineStats All,
     IReadOnlyList<PhaseResult> Phases,
     IReadOnlyList<WindowResult> Windows,
-    double ReplaySeconds);
+    double ReplaySeconds)
+{
+    /// <summary>Per-vCPU counts, phase <c>all</c>'s first then each named phase's, vCPUs in ascending order; empty when not kept.</summary>
+    public IReadOnlyList<VcpuResult> Vcpus { get; init; } = [];
+}
 
 /// <summary>
 /// Every engine's replay of one trace. <see cref="Engines"/> always holds exactly one <c>IsNative</c> run, the

@@ -46,6 +46,17 @@ internal static class CompareCommand
 
             var options = new Replay.Analysis.Reports.CompareOptions(parse.GetValue(maxIncrease), parse.GetValue(maxSlowdown), parse.GetValue(minSeconds));
             var rows = Comparer.Compare(baseRows, currentRows, options);
+
+            // Per vCPU too when both report folders have the breakdown (one written before it existed has not).
+            string? vcpusNote = null;
+            if (await ReadVcpus(b, ct).ConfigureAwait(false) is { } baseVcpus && await ReadVcpus(c, ct).ConfigureAwait(false) is { } currentVcpus)
+            {
+                rows.AddRange(Comparer.CompareVcpus(baseVcpus, currentVcpus, options));
+            }
+            else if (File.Exists(Path.Combine(b, ReportWriter.VcpusFile)) || File.Exists(Path.Combine(c, ReportWriter.VcpusFile)))
+            {
+                vcpusNote = $"  {Comparer.NotRecorded,-15} per vCPU: no {ReportWriter.VcpusFile} in {(File.Exists(Path.Combine(b, ReportWriter.VcpusFile)) ? "current" : "base")}, not compared";
+            }
             string command = "replay " + string.Join(' ', parse.Tokens.Select(t => t.Value));
             string written = await ReportWriter.WriteCompareAsync(parse.GetValue(output) ?? c, rows, new ReportProvenance(RunCommand.Version, RunCommand.Commit, command, ""), ct)
                 .ConfigureAwait(false);
@@ -57,11 +68,15 @@ internal static class CompareCommand
             else
             {
                 Print(stdout, rows);
+                if (vcpusNote is not null)
+                {
+                    stdout.WriteLine(vcpusNote);
+                }
             }
 
             int regressed = rows.Count(r => r.Status == "regressed");
             int oneSided = rows.Count(r => r.Status is "only_in_base" or "only_in_current");
-            int matched = rows.Where(r => r.Metric != "row").Select(r => (r.Trace, r.Engine, r.Profile, r.Phase)).Distinct().Count();
+            int matched = rows.Where(r => r.Metric != "row").Select(r => (r.Trace, r.Engine, r.Profile, r.Phase, r.Vcpu)).Distinct().Count();
             (parse.GetValue(json) ? stderr : stdout).WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{matched} rows compared: {regressed} regression(s), {rows.Count(r => r.Status == "worse")} within limits, {rows.Count(r => r.Status == "better")} improvement(s), {oneSided} row(s) on one side only; {written}"));
             return regressed > 0 || (parse.GetValue(strict) && oneSided > 0) ? CliApp.Failure : CliApp.Success;
@@ -94,6 +109,28 @@ internal static class CompareCommand
         return rows;
     }
 
+    /// <summary>The folder's per-vCPU rows, or null when it has no <c>vcpus.parquet</c>.</summary>
+    private static async Task<List<VcpuRow>?> ReadVcpus(string dir, CancellationToken ct)
+    {
+        string path = Path.Combine(dir, ReportWriter.VcpusFile);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await ReportReader.ReadVcpusAsync(path, ct).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new UsageException($"{path}: not a per-vCPU file this version can compare ({e.Message})");
+        }
+    }
+
+    /// <summary>The phase, and the vCPU of a per-vCPU row (<c>all v1</c>).</summary>
+    private static string Scope(CompareRow r) => r.Vcpu is { } v ? string.Create(CultureInfo.InvariantCulture, $"{r.Phase} v{v}") : r.Phase;
+
     private static void Print(TextWriter stdout, List<CompareRow> rows)
     {
         var c = CultureInfo.InvariantCulture;
@@ -107,7 +144,7 @@ internal static class CompareCommand
         {
             string change = double.IsNaN(r.DeltaPct) ? "" : double.IsInfinity(r.DeltaPct) ? "new" : r.DeltaPct.ToString("+0.0;-0.0;0.0", c) + "%";
             string b = double.IsNaN(r.Base) ? "" : r.Base.ToString("N0", c), cur = double.IsNaN(r.Current) ? "" : r.Current.ToString("N0", c);
-            stdout.WriteLine($"  {r.Status,-15} {r.Engine,-30} {r.Phase,-10} {r.Metric,-18} {b,16} {cur,16} {change,9}");
+            stdout.WriteLine($"  {r.Status,-15} {r.Engine,-30} {Scope(r),-10} {r.Metric,-18} {b,16} {cur,16} {change,9}");
         }
 
         if (rows.Count(r => r.Status == Comparer.TooShort) is int shortRuns and > 0)
@@ -136,6 +173,15 @@ internal static class CompareCommand
                 w.WriteString("engine", r.Engine);
                 w.WriteString("profile", r.Profile);
                 w.WriteString("phase", r.Phase);
+                if (r.Vcpu is { } v)
+                {
+                    w.WriteNumber("vcpu", v);
+                }
+                else
+                {
+                    w.WriteNull("vcpu");
+                }
+
                 w.WriteString("metric", r.Metric);
                 Number(w, "base", r.Base);
                 Number(w, "current", r.Current);

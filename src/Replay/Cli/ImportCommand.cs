@@ -29,7 +29,12 @@ internal static class ImportCommand
                 }
             }
 
-            sub.SetAction((parse, ct) => importer.RunAsync(parse, console, ct));
+            sub.SetAction(async (parse, ct) =>
+            {
+                // The same bar as run and gen: on stderr, drawn only when it is a terminal.
+                using var bar = new ProgressBar(stderr);
+                return await importer.RunAsync(parse, console with { Progress = bar }, ct).ConfigureAwait(false);
+            });
             cmd.Add(sub);
         }
 

@@ -6,7 +6,7 @@ namespace Replay.Cli;
 
 /// <summary>
 /// A one-line progress bar on stderr with the rate and the time left, drawn only when stderr is a terminal; reports
-/// may come from any thread. The rate is in events per second when <see cref="Total"/> is known; the time left is
+/// may come from any thread. The rate is in events (or <see cref="Unit"/>: an import's input in MB) per second when <see cref="Total"/> is known; the time left is
 /// the elapsed time scaled by the fraction still to do (<c>elapsed × (1 − f) / f</c>), shown once 1% is done.
 /// </summary>
 internal sealed class ProgressBar : IEventProgress, IDisposable
@@ -59,6 +59,9 @@ internal sealed class ProgressBar : IEventProgress, IDisposable
     /// <summary>Events (or records) that a fraction of 1.0 stands for; 0 when unknown (no rate shown).</summary>
     public long Total { get; set; }
 
+    /// <summary>What <see cref="Total"/> counts, for the rate (<c>events</c>; an import's <c>bytes</c>).</summary>
+    public string Unit { get; set; } = "events";
+
     public void Report(double value)
     {
         int percent = (int)Math.Clamp(value * 100, 0, 100);
@@ -75,21 +78,21 @@ internal sealed class ProgressBar : IEventProgress, IDisposable
             }
 
             _lastPercent = percent;
-            string line = Line(_label, percent, value, (_clock() - _start).TotalSeconds, Total);
+            string line = Line(_label, percent, value, (_clock() - _start).TotalSeconds, Total, Unit);
             _stderr.Write("\r" + line.PadRight(_lastWidth));
             _lastWidth = line.Length;
         }
     }
 
     /// <summary>The bar's text: label, bar, percent, rate (when the total is known) and the time left.</summary>
-    internal static string Line(string label, int percent, double fraction, double seconds, long total)
+    internal static string Line(string label, int percent, double fraction, double seconds, long total, string unit = "events")
     {
         var c = CultureInfo.InvariantCulture;
         int filled = percent / 4;
         string line = $"{label} [{new string('#', filled)}{new string(' ', 25 - filled)}] {percent,3}%";
         if (seconds > 0 && total > 0)
         {
-            line += string.Create(c, $"  {fraction * total / seconds / 1e6:0.0}M events/s");
+            line += string.Create(c, $"  {fraction * total / seconds / 1e6:0.0}{(unit == "bytes" ? " MB" : "M " + unit)}/s");
         }
 
         if (seconds > 0 && fraction >= 0.01 && fraction < 1)

@@ -23,6 +23,8 @@ internal static class ReportCommand
             var summary = new List<SummaryRow>();
             var exits = new List<ExitRow>();
             var timeline = new List<TimelineRow>();
+            var vcpus = new List<VcpuRow>();
+            var vcpuExits = new List<VcpuExitRow>();
             IReadOnlyDictionary<string, string>? metadata = null;
             foreach (string dir in parse.GetValue(reports)!)
             {
@@ -33,9 +35,13 @@ internal static class ReportCommand
                 exits.AddRange(File.Exists(exitsPath) ? await ReportReader.ReadExitsAsync(exitsPath, ct).ConfigureAwait(false) : []);
                 string timelinePath = Path.Combine(dir, ReportWriter.TimelineFile);
                 timeline.AddRange(File.Exists(timelinePath) ? await ReportReader.ReadTimelineAsync(timelinePath, ct).ConfigureAwait(false) : []);
+                string vcpusPath = Path.Combine(dir, ReportWriter.VcpusFile);
+                vcpus.AddRange(File.Exists(vcpusPath) ? await ReportReader.ReadVcpusAsync(vcpusPath, ct).ConfigureAwait(false) : []);
+                string vcpuExitsPath = Path.Combine(dir, ReportWriter.VcpuExitsFile);
+                vcpuExits.AddRange(File.Exists(vcpuExitsPath) ? await ReportReader.ReadVcpuExitsAsync(vcpuExitsPath, ct).ConfigureAwait(false) : []);
             }
 
-            string page = HtmlReport.Render(summary, exits, timeline, metadata!);
+            string page = HtmlReport.Render(summary, exits, timeline, metadata!, vcpus, vcpuExits);
             string final = Path.GetFullPath(parse.GetValue(html)!);
             string? folder = Path.GetDirectoryName(final);
             if (!string.IsNullOrEmpty(folder))

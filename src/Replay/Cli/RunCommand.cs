@@ -146,8 +146,9 @@ internal sealed class RunCommand
         {
             // Each trace's own rows: by folder without --out (names may repeat), by name in the one --out report (they cannot).
             var perTrace = outcomes.Select((o, i) => outDir is null
-                ? (o, (IReadOnlyList<SummaryRow>)written[i].Tables.Summary, (IReadOnlyList<ExitRow>)written[i].Tables.Exits)
-                : (o, summary.Where(r => r.Trace == o.Result.Trace).ToList(), written[0].Tables.Exits.Where(e => e.Trace == o.Result.Trace).ToList())).ToList();
+                ? (o, (IReadOnlyList<SummaryRow>)written[i].Tables.Summary, (IReadOnlyList<ExitRow>)written[i].Tables.Exits, (IReadOnlyList<VcpuRow>)written[i].Tables.Vcpus)
+                : (o, summary.Where(r => r.Trace == o.Result.Trace).ToList(), written[0].Tables.Exits.Where(e => e.Trace == o.Result.Trace).ToList(),
+                    written[0].Tables.Vcpus.Where(v => v.Trace == o.Result.Trace).ToList())).ToList();
             SummaryPrinter.PrintTable(stdout, perTrace, written.Select(w => w.Dir).ToList(), profile.Name);
         }
 

@@ -43,11 +43,12 @@ internal static class SummaryPrinter
     }
 
     /// <summary>One block per replayed trace, each with only that trace's summary rows (two traces may share a name).</summary>
-    public static void PrintTable(TextWriter stdout, IReadOnlyList<(ReplayOutcome Outcome, IReadOnlyList<SummaryRow> Rows, IReadOnlyList<ExitRow> Exits)> traces,
+    public static void PrintTable(TextWriter stdout,
+        IReadOnlyList<(ReplayOutcome Outcome, IReadOnlyList<SummaryRow> Rows, IReadOnlyList<ExitRow> Exits, IReadOnlyList<VcpuRow> Vcpus)> traces,
         IReadOnlyList<string> dirs, string profile)
     {
         var c = CultureInfo.InvariantCulture;
-        foreach (var (o, rows, exits) in traces)
+        foreach (var (o, rows, exits, vcpus) in traces)
         {
             var shown = (rows.Count > 0 ? rows[0].Values.Layout.Set : ReportMetrics.All).Shown;
             var info = o.Info;
@@ -68,9 +69,34 @@ internal static class SummaryPrinter
             }
 
             PrintExits(stdout, rows.Where(r => r.Phase == ReportBuilder.AllPhase).Select(r => r.Engine).ToList(), exits);
+            PrintVcpus(stdout, vcpus);
         }
 
-        stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters,timeline_exits}.parquet")))}");
+        stdout.WriteLine($"reports: {string.Join(", ", dirs.Select(d => Path.Combine(d, "{summary,exits,timeline,counters,timeline_exits,vcpus,vcpu_exits}.parquet")))}");
+    }
+
+    /// <summary>
+    /// Phase <c>all</c> per engine and vCPU, as xenalyze's summary lists vCPUs: events and the shown metrics that are
+    /// per vCPU (<see cref="ReportFiles.Vcpus"/>). Only when more than one vCPU ran.
+    /// </summary>
+    private static void PrintVcpus(TextWriter stdout, IReadOnlyList<VcpuRow> vcpus)
+    {
+        var all = vcpus.Where(v => v.Phase == ReportBuilder.AllPhase).ToList();
+        if (all.Select(v => v.Vcpu).Distinct().Count() < 2)
+        {
+            return;
+        }
+
+        var layout = all[0].Values.Layout;
+        ReportMetric[] shown = [ReportMetrics.Events, ReportMetrics.EmulatedWrites, .. layout.Set.Shown.Where(layout.Contains)];
+        string[] head = ["engine", "vcpu", .. shown.Select(m => m.Show?.ConsoleLabel ?? m.Name)];
+        var lines = all.Select(v => (string[])[v.Engine, v.Vcpu.ToString(CultureInfo.InvariantCulture), .. shown.Select(m => Cell(v, m))]).ToList();
+        var widths = head.Select((h, i) => Math.Max(h.Length, lines.Max(l => l[i].Length))).ToArray();
+        stdout.WriteLine("  per vCPU (an exit or shadow page counts for the vCPU whose event caused it):");
+        foreach (var l in lines.Prepend(head))
+        {
+            stdout.WriteLine("    " + string.Join("  ", l.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
+        }
     }
 
     /// <summary>
@@ -112,10 +138,10 @@ internal static class SummaryPrinter
 
     private const string WithinExit = "WITHIN_EXIT";
 
-    private static string Cell(SummaryRow r, ReportMetric m)
+    private static string Cell(MetricRow r, ReportMetric m)
     {
         var c = CultureInfo.InvariantCulture;
-        return r.Values.AsDouble(m) is not { } v ? "n/a" : m.Show!.Format switch
+        return r.Values.AsDouble(m) is not { } v ? "n/a" : (m.Show?.Format ?? MetricFormat.Grouped) switch
         {
             MetricFormat.Ratio => v.ToString("0.000", c) + "x",
             MetricFormat.Millions => (v / 1e6).ToString("0.0", c),

@@ -27,6 +27,9 @@ internal sealed class SweepCommand
     private readonly Option<long?> _window = new("--window") { Description = "Events per timeline window (as for run; default 1,000,000)." };
     private readonly Option<bool> _verify = new("--verify") { Description = "As for run: check every access against a fresh walk." };
     private readonly Option<bool> _strict = new("--strict") { Description = "As for run: stop a cell at its trace's first well-formedness warning." };
+    private readonly Option<long?> _skip = NumberOptions.OptionalLong("--skip", "As for run, in every cell: rows at the start whose accesses are not replayed (default 0).", min: 0);
+    private readonly Option<long?> _warmup = NumberOptions.OptionalLong("--warmup", "As for run, in every cell: rows after --skip replayed but not counted (default 0).", min: 0);
+    private readonly Option<long?> _limit = NumberOptions.OptionalLong("--limit", "As for run, in every cell: stop after this many counted rows (default: to the end).");
     private readonly Option<bool> _slurm = new("--slurm") { Description = "Submit the grid as one Slurm job array (sbatch --array) and a final dependent job that checks completeness." };
     private readonly Option<string?> _slurmOpts = new("--slurm-opts") { Description = "Options passed to both sbatch calls, e.g. \"--partition=long --time=02:00:00 --mem=8G\"." };
     private readonly Option<int> _cellsPerTask = new("--cells-per-task") { Description = "Cells per array task (Slurm).", DefaultValueFactory = _ => 1 };
@@ -83,7 +86,7 @@ internal sealed class SweepCommand
         var c = new SweepCommand();
         var cmd = new Command("sweep", "Run a grid of traces × engine configurations × profiles, locally (-j N) or as a Slurm job array (--slurm), into one Hive-partitioned Parquet dataset.")
         {
-            c._traces, c._trace, c._engines, c._profiles, c._spec, c._out, c._jobs, c._window, c._verify, c._strict,
+            c._traces, c._trace, c._engines, c._profiles, c._spec, c._out, c._jobs, c._window, c._verify, c._strict, c._skip, c._warmup, c._limit,
             c._slurm, c._slurmOpts, c._cellsPerTask, c._maxRunning, c._wait, c._task, c._finalize, c._grid,
         };
         cmd.SetAction((parse, ct) => c.ExecuteAsync(parse, stdout, stderr, ct));
@@ -148,7 +151,14 @@ internal sealed class SweepCommand
             throw new SweepUsageException($"{specName}: window must be a positive number of events.");
         }
 
-        var settings = new SweepSettings(window, parse.GetValue(_verify) || spec.Verify == true, parse.GetValue(_strict) || spec.Strict == true);
+        long skip = parse.GetValue(_skip) ?? spec.Skip ?? 0, warmup = parse.GetValue(_warmup) ?? spec.Warmup ?? 0;
+        long? limit = parse.GetValue(_limit) ?? spec.Limit;
+        if (skip < 0 || warmup < 0 || limit is <= 0)
+        {
+            throw new SweepUsageException($"{specName}: {(limit is <= 0 ? "limit must be a positive number of rows" : "skip and warmup must be 0 or a positive number of rows")}.");
+        }
+
+        var settings = new SweepSettings(window, parse.GetValue(_verify) || spec.Verify == true, parse.GetValue(_strict) || spec.Strict == true, skip, warmup, limit);
         string outDir = Path.GetFullPath(parse.GetValue(_out)!);
         var slurmOptions = parse.GetValue(_slurm)
             ? new SlurmOptions(parse.GetValue(_cellsPerTask), parse.GetValue(_maxRunning), ReplayLauncher.SplitWords(parse.GetValue(_slurmOpts) ?? ""), parse.GetValue(_wait), TimeSpan.FromSeconds(2))

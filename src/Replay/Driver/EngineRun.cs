@@ -48,6 +48,8 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
     /// </summary>
     public void StartCounting(long row)
     {
+        _vcpuSpans.Clear();
+        _open = null;
         _countedFrom = Stats.Clone();
         _countedPeak = Stats.ShadowPages;
         _phases.Clear();
@@ -75,6 +77,70 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
         var counted = Stats.Minus(_countedFrom);
         counted.ShadowPagesPeak = _countedPeak;
         return counted;
+    }
+
+    // Per-vCPU attribution (xenalyze's and perf kvm stat's per-vCPU view): the driver cuts segments where the vCPU
+    // changes and calls AttributeTo before each one it replays, so everything the engine and the driver count from
+    // then until the vCPU or the phase changes is that vCPU's. A span is kept as two sums of the engine's cumulative
+    // stats, at the opens and at the closes of its stretches: their difference is the vCPU's share, with an Add (no
+    // allocation) per switch. Exact even if a sum wraps: two's complement differences are exact modulo 2^64.
+    private readonly Dictionary<(string Phase, int Vcpu), VcpuSpan> _vcpuSpans = [];
+    private (int Vcpu, string? Phase, VcpuSpan All, VcpuSpan? Named)? _open;
+
+    /// <summary>What follows, until the next call with another vCPU or in another phase, is <paramref name="vcpu"/>'s.</summary>
+    public void AttributeTo(int vcpu)
+    {
+        if (_open is { } o && o.Vcpu == vcpu && string.Equals(o.Phase, _phase, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        CloseVcpuSpan();
+        var all = Span(ReportBuilder.AllPhase, vcpu);
+        var named = _phase is null ? null : Span(_phase, vcpu);
+        all.Opened.Add(Stats);
+        named?.Opened.Add(Stats);
+        _open = (vcpu, _phase, all, named);
+    }
+
+    private void CloseVcpuSpan()
+    {
+        if (_open is { } o)
+        {
+            o.All.Closed.Add(Stats);
+            o.Named?.Closed.Add(Stats);
+            _open = null;
+        }
+    }
+
+    private VcpuSpan Span(string phase, int vcpu)
+    {
+        if (!_vcpuSpans.TryGetValue((phase, vcpu), out var span))
+        {
+            span = new VcpuSpan(Stats.ExitCounts.Length, Stats.Counters.Length);
+            _vcpuSpans.Add((phase, vcpu), span);
+        }
+
+        return span;
+    }
+
+    /// <summary>Phase <c>all</c>'s vCPUs, then each named phase's in the phases' order; vCPUs ascending.</summary>
+    private List<VcpuResult> PerVcpu()
+    {
+        CloseVcpuSpan();
+        var order = _phaseOrder.Prepend(ReportBuilder.AllPhase).Select((p, i) => (p, i)).ToDictionary(x => x.p, x => x.i, StringComparer.Ordinal);
+        return _vcpuSpans
+            .Where(s => order.ContainsKey(s.Key.Phase))
+            .OrderBy(s => order[s.Key.Phase]).ThenBy(s => s.Key.Vcpu)
+            .Select(s => new VcpuResult(s.Key.Phase, s.Key.Vcpu, s.Value.Closed.Minus(s.Value.Opened)))
+            .ToList();
+    }
+
+    private sealed class VcpuSpan(int exitKinds, int counters)
+    {
+        public EngineStats Opened { get; } = new(exitKinds, counters);
+
+        public EngineStats Closed { get; } = new(exitKinds, counters);
     }
 
     public void StartPhase(string name)
@@ -121,7 +187,7 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
         _windowPeak = Stats.ShadowPages;
     }
 
-    public EngineRunResult ToResult() => new(
+    public EngineRunResult ToResult() => new EngineRunResult(
         Spec.CanonicalName,
         Spec.IsNative,
         Reported,
@@ -130,5 +196,8 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
         Counted(),
         _phaseOrder.Select(p => new PhaseResult(p, _phases[p])).ToList(),
         _windows,
-        Ticks / (double)System.Diagnostics.Stopwatch.Frequency);
+        Ticks / (double)System.Diagnostics.Stopwatch.Frequency)
+    {
+        Vcpus = PerVcpu(),
+    };
 }

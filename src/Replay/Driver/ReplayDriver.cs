@@ -306,13 +306,15 @@ public static class ReplayDriver
     {
         segments.Clear();
         int start = 0;
+        bool vcpus = info.Vcpus > 1; // a segment is one vCPU's, so its counts are that vCPU's (EngineRun.AttributeTo)
         for (int i = 1; i <= b.Count; i++)
         {
             long row = b.FirstRow + i;
             bool edge = i == b.Count
                 || b.Op[i] == (byte)TraceOp.Mark || row % window == 0
                 || row == countFrom || row == skip
-                || (row < skip && IsAccess(b.Op[i]) != IsAccess(b.Op[i - 1]));
+                || (row < skip && IsAccess(b.Op[i]) != IsAccess(b.Op[i - 1]))
+                || (vcpus && b.Vcpu[i] != b.Vcpu[i - 1]);
             if (!edge)
             {
                 continue;
@@ -325,6 +327,7 @@ public static class ReplayDriver
                 End = i,
                 Skipped = firstRow < skip && IsAccess(b.Op[start]),
                 CountStart = firstRow == countFrom && countFrom > 0,
+                Vcpu = b.Vcpu[start],
             };
             s.Warnings = checker.Check(b, start, i);
             for (int k = start; k < i; k++)
@@ -384,6 +387,7 @@ public static class ReplayDriver
                 continue;
             }
 
+            run.AttributeTo(s.Vcpu);
             long t0 = ThreadClock.Now();
             run.Engine.Run(b, s.Start, s.End, verify);
             run.Ticks += ThreadClock.Now() - t0;
@@ -448,6 +452,9 @@ public static class ReplayDriver
 
         /// <summary>The first counted row (after <c>--skip</c> and <c>--warmup</c>) starts this segment.</summary>
         public bool CountStart;
+
+        /// <summary>The vCPU of every row of the segment (cut where it changes).</summary>
+        public int Vcpu;
         public long Window;
         public string? Phase;
         public long? LastTime;

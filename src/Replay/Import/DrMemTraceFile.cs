@@ -31,9 +31,16 @@ public sealed class DrMemTraceFile : IDisposable
     private int _end;
 
     public DrMemTraceFile(string path)
+        : this(path, null)
+    {
+    }
+
+    /// <summary>Opens <paramref name="path"/>, its (compressed) bytes read counted by <paramref name="progress"/>.</summary>
+    internal DrMemTraceFile(string path, ImportProgress? progress)
     {
         Path = path;
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        Stream file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var stream = progress?.Counting(file) ?? file;
         try
         {
             _zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: false);

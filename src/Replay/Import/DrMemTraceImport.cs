@@ -21,7 +21,7 @@ internal sealed class DrMemTraceImport : IImporterCommand
     public async Task<int> RunAsync(ParseResult parse, ImportConsole console, CancellationToken ct)
     {
         string path = parse.GetValue(_input)!;
-        if (!_common.TryParse(parse, console.Stderr, out var options, out var kernel))
+        if (!_common.TryParse(parse, console, out var options, out var kernel))
         {
             return Cli.CliApp.UsageError;
         }
@@ -30,6 +30,7 @@ internal sealed class DrMemTraceImport : IImporterCommand
         string output = parse.GetValue(_common.Output)!;
         ImportStats stats = await ImportOutput.WriteAsync(output, kernel, TraceImportOptions.Source("drmemtrace", [path], options, kernel, ""), importer.Markers, importer.Run, ct)
             .ConfigureAwait(false);
+        console.Progress?.Done(); // the bar leaves the line before the result is printed
         await console.Stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
         return Cli.CliApp.Success;
     }

@@ -31,9 +31,11 @@ public sealed class DrMemTraceImporter : IDisposable
         _input = dirOrZip;
         try
         {
-            foreach (string f in ThreadFiles(dirOrZip))
+            var files = ThreadFiles(dirOrZip);
+            options.Progress?.Start(Path.GetFileName(Path.TrimEndingDirectorySeparator(dirOrZip)), ImportProgress.SizeOf(files));
+            foreach (string f in files)
             {
-                var t = new DrMemTraceThread(new DrMemTraceFile(f), _threads.Count);
+                var t = new DrMemTraceThread(new DrMemTraceFile(f, options.Progress), _threads.Count);
                 _threads.Add(t);
                 t.Prime();
             }

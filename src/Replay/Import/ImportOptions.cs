@@ -9,4 +9,7 @@ public sealed record ImportOptions(int Vcpus = 1, long Slice = ImportOptions.Def
 {
     /// <summary>Default round-robin slice: 10,000 records, roughly a few milliseconds of a real time slice at lackey's rate.</summary>
     public const long DefaultSlice = 10_000;
+
+    /// <summary>Where the importer reports the input it has read (the progress bar); null: nowhere.</summary>
+    internal ImportProgress? Progress { get; init; }
 }

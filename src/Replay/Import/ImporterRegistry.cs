@@ -23,8 +23,11 @@ internal interface IImporterCommand
     Task<int> RunAsync(ParseResult parse, ImportConsole console, CancellationToken ct);
 }
 
-/// <summary>Where an importer writes what it says (tests capture both).</summary>
-internal sealed record ImportConsole(TextWriter Stdout, TextWriter Stderr);
+/// <summary>Where an importer writes what it says (tests capture both), and the progress bar it draws on stderr (none: null).</summary>
+internal sealed record ImportConsole(TextWriter Stdout, TextWriter Stderr)
+{
+    public Cli.ProgressBar? Progress { get; init; }
+}
 
 /// <summary>The one table of importers: feeds <c>replay import</c>'s subcommands and their help, the README list and the tests.</summary>
 internal static class ImporterRegistry

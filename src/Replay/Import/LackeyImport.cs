@@ -28,7 +28,7 @@ internal sealed class LackeyImport : IImporterCommand
     public async Task<int> RunAsync(ParseResult parse, ImportConsole console, CancellationToken ct)
     {
         string[] inputs = parse.GetValue(_files)!;
-        if (!_common.TryParse(parse, console.Stderr, out var options, out var kernel))
+        if (!_common.TryParse(parse, console, out var options, out var kernel))
         {
             return Cli.CliApp.UsageError;
         }
@@ -38,6 +38,7 @@ internal sealed class LackeyImport : IImporterCommand
         string source = TraceImportOptions.Source("lackey", inputs, options, kernel, $" --slice {options.Slice}");
         string output = parse.GetValue(_common.Output)!;
         ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, importer.Markers, importer.Run, ct).ConfigureAwait(false);
+        console.Progress?.Done(); // the bar leaves the line before the result is printed
         await console.Stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
         return Cli.CliApp.Success;
     }

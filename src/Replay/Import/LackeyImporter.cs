@@ -33,11 +33,12 @@ public sealed class LackeyImporter
         ArgumentNullException.ThrowIfNull(host);
         var stats = new ImportStats { Threads = _files.Count, Processes = _files.Count };
         var readers = new List<LackeyReader>();
+        _options.Progress?.Start(_files.Count == 1 ? Path.GetFileName(_files[0]) : $"{_files.Count} files", ImportProgress.SizeOf(_files));
         try
         {
             foreach (string f in _files)
             {
-                readers.Add(LackeyReader.Open(f, _options.SkipBad));
+                readers.Add(LackeyReader.Open(f, _options.SkipBad, _options.Progress));
             }
 
             RoundRobin(host, readers, stats);

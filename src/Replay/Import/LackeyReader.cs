@@ -53,8 +53,14 @@ public sealed class LackeyReader : IDisposable
     public long BadLines { get; private set; }
 
     /// <summary>Opens <paramref name="path"/>, plain or gzip.</summary>
-    public static LackeyReader Open(string path, bool skipBad = false) =>
-        new(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), path, skipBad);
+    public static LackeyReader Open(string path, bool skipBad = false) => Open(path, skipBad, null);
+
+    /// <summary>Opens <paramref name="path"/>, its bytes read counted by <paramref name="progress"/>.</summary>
+    internal static LackeyReader Open(string path, bool skipBad, ImportProgress? progress)
+    {
+        Stream file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        return new(progress?.Counting(file) ?? file, path, skipBad);
+    }
 
     /// <summary>The next record, or false at the end of the input.</summary>
     public bool TryRead(out AccessRecord record)

@@ -43,6 +43,14 @@ internal sealed class TraceImportOptions
     }
 
     /// <summary>The import and kernel options; false (after one sentence on stderr) when a kernel option is invalid.</summary>
+    /// <summary>As below, the options reporting to <paramref name="console"/>'s progress bar.</summary>
+    public bool TryParse(ParseResult parse, ImportConsole console, out ImportOptions options, out KernelOptions kernel)
+    {
+        bool ok = TryParse(parse, console.Stderr, out options, out kernel);
+        options = options with { Progress = console.Progress is { } bar ? new ImportProgress(bar) : null };
+        return ok;
+    }
+
     public bool TryParse(ParseResult parse, TextWriter stderr, out ImportOptions options, out KernelOptions kernel)
     {
         options = new ImportOptions(parse.GetValue(Kernel.Vcpus), ImportOptions.DefaultSlice, parse.GetValue(SkipBad), parse.GetValue(Limit));

@@ -7,7 +7,7 @@ namespace Replay.Sweep;
 
 /// <summary>
 /// Runs one cell in this process through the very command line a user types, <c>replay run TRACE --engine E
-/// --profile P --out CELL_DIR [--window N] [--verify] [--strict]</c> (<see cref="CliApp.RunAsync(string[], TextWriter, TextWriter, CancellationToken)"/>),
+/// --profile P --out CELL_DIR [--window N] [--verify] [--strict] [--skip N] [--warmup N] [--limit N]</c> (<see cref="CliApp.RunAsync(string[], TextWriter, TextWriter, CancellationToken)"/>),
 /// so a cell's reports are byte for byte what <c>run</c> writes, its error is <c>run</c>'s one sentence and its exit
 /// code <c>run</c>'s. In process rather than as a child <c>replay</c>: no start-up and JIT per cell (0.7 s installed,
 /// more than a small cell's replay), and a failure is still confined to its cell because <c>run</c> turns every error
@@ -30,6 +30,22 @@ internal static class CellRunner
         if (plan.Settings.Strict)
         {
             args.Add("--strict");
+        }
+
+        var s = plan.Settings;
+        if (s.Skip != 0)
+        {
+            args.AddRange(["--skip", s.Skip.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (s.Warmup != 0)
+        {
+            args.AddRange(["--warmup", s.Warmup.ToString(CultureInfo.InvariantCulture)]);
+        }
+
+        if (s.Limit is { } limit)
+        {
+            args.AddRange(["--limit", limit.ToString(CultureInfo.InvariantCulture)]);
         }
 
         return [.. args];

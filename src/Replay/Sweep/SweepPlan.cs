@@ -8,8 +8,19 @@ using Replay.Cli;
 
 namespace Replay.Sweep;
 
-/// <summary>How every cell of a sweep is replayed (the <c>run</c> options a sweep passes through).</summary>
-internal sealed record SweepSettings(long Window, bool Verify, bool Strict);
+/// <summary>
+/// How every cell of a sweep is replayed: the <c>run</c> options a sweep passes through to every cell (<c>--window</c>,
+/// <c>--verify</c>, <c>--strict</c>, and the row range <c>--skip</c>, <c>--warmup</c>, <c>--limit</c>), recorded in the
+/// grid and the manifest. A grid written before the row range existed reads as the whole trace.
+/// </summary>
+internal sealed record SweepSettings(long Window, bool Verify, bool Strict, long Skip = 0, long Warmup = 0, long? Limit = null)
+{
+    /// <summary>Whether a row range is set (a plain run's settings hash as they did before the range existed).</summary>
+    public bool HasRowRange => Skip != 0 || Warmup != 0 || Limit is not null;
+
+    /// <summary>The row range as the inputs hash takes it: <c>skip=S,warmup=W,limit=L</c> (L empty: to the end).</summary>
+    public string RowRange => string.Create(CultureInfo.InvariantCulture, $"skip={Skip},warmup={Warmup},limit={Limit}");
+}
 
 /// <summary>
 /// One cell: one trace through one engine configuration under one profile, replayed as
@@ -131,6 +142,11 @@ internal sealed class SweepPlan
                 {
                     string inputs = string.Join('\n', engine, profileSha, traceSha,
                         settings.Window.ToString(CultureInfo.InvariantCulture), settings.Verify, settings.Strict, version);
+                    if (settings.HasRowRange)
+                    {
+                        inputs += "\n" + settings.RowRange; // another range counts other rows: the cell is another cell
+                    }
+
                     cells.Add(new SweepCell(cells.Count, engine, name, arg, t.Name, t.Path, traceSha, t.Recipe,
                         HivePath.CellFolder(engine, name, t.Name), Hex(SHA256.HashData(Encoding.UTF8.GetBytes(inputs)))));
                 }

@@ -8,7 +8,7 @@ namespace Replay.Sweep;
 
 /// <summary>
 /// A grid written down: <c>traces</c>, <c>engines</c>, <c>profiles</c> (lists in the flags' syntax) and the run
-/// settings <c>window</c>, <c>verify</c>, <c>strict</c>; JSON (<c>.json</c>) or YAML (<c>.yaml</c>, <c>.yml</c>).
+/// settings <c>window</c>, <c>verify</c>, <c>strict</c>, <c>skip</c>, <c>warmup</c>, <c>limit</c>; JSON (<c>.json</c>) or YAML (<c>.yaml</c>, <c>.yml</c>).
 /// Relative trace and profile paths are relative to the file's folder. An unknown key is an error naming it.
 /// </summary>
 internal sealed class SweepSpecFile
@@ -24,6 +24,15 @@ internal sealed class SweepSpecFile
     public bool? Verify { get; set; }
 
     public bool? Strict { get; set; }
+
+    /// <summary>As <c>run --skip</c>: rows whose accesses every cell leaves out.</summary>
+    public long? Skip { get; set; }
+
+    /// <summary>As <c>run --warmup</c>.</summary>
+    public long? Warmup { get; set; }
+
+    /// <summary>As <c>run --limit</c>.</summary>
+    public long? Limit { get; set; }
 
     private static readonly JsonSerializerOptions Json = new()
     {

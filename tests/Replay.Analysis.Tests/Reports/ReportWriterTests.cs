@@ -8,7 +8,7 @@ public class ReportWriterTests
 {
     private static readonly ReportProvenance Provenance = new("0.1.0", "deadbeef", "replay t.pq --engine shadow-flush", "abc123");
 
-    private static readonly string[] Files = ["counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet", "timeline_exits.parquet"];
+    private static readonly string[] Files = ["counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet", "timeline_exits.parquet", "vcpu_exits.parquet", "vcpus.parquet"];
 
     private static ReportTables Tables() => ReportBuilder.Build(TestProfiles.Round, [ReportBuilderTests.Trace(reportNative: true)]);
 
@@ -56,7 +56,7 @@ public class ReportWriterTests
 
         Assert.Empty(await ReportReader.ReadSummaryAsync(dir.File(ReportWriter.SummaryFile)));
         Assert.Empty(await ReportReader.ReadTimelineAsync(dir.File(ReportWriter.TimelineFile)));
-        Assert.Equal(5, Directory.GetFiles(dir.Path).Length);
+        Assert.Equal(Files.Length, Directory.GetFiles(dir.Path).Length);
     }
 
     [Fact]

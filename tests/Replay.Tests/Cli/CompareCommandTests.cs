@@ -133,6 +133,48 @@ public sealed class CompareCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vcpu_whose_counts_grew_is_a_regression_named_by_its_vcpu()
+    {
+        // A 2-vCPU trace; the current report is the base with vCPU 1's exits 20% higher in vcpus.parquet only (as an
+        // engine change that moved work onto one vCPU would make them): the summaries compare clean, vCPU 1 regresses.
+        string trace = _d.File("two.pq");
+        await Cli.RunAsync("gen", "kernel-build", "-o", trace, "--events", "5000", "--vcpus", "2");
+        var (code, _, err) = await Cli.RunAsync(trace, "--engine", "shadow-flush", "--out", _d.File("base"));
+        Assert.True(code == 0, err);
+        string current = _d.File("current");
+        Directory.CreateDirectory(current);
+        foreach (var f in Directory.GetFiles(_d.File("base"), "*.parquet").Where(f => Path.GetFileName(f) != "vcpus.parquet"))
+        {
+            File.Copy(f, Path.Combine(current, Path.GetFileName(f)));
+        }
+
+        using (var db = new DuckDBConnection("DataSource=:memory:"))
+        {
+            await db.OpenAsync();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = $"COPY (SELECT * REPLACE (CASE WHEN vcpu = 1 THEN exits * 6 // 5 ELSE exits END AS exits) FROM read_parquet('{_d.File("base/vcpus.parquet")}')) " +
+                $"TO '{Path.Combine(current, "vcpus.parquet")}' (FORMAT PARQUET)";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        (code, var stdout, _) = await Cli.RunAsync("compare", _d.File("base"), current, "--out", _d.File("c"));
+        Assert.Equal(1, code);
+        var rows = await ReportReader.ReadCompareAsync(_d.File("c/compare.parquet"));
+        var regressed = Assert.Single(rows, r => r.Status == "regressed" && r.Phase == "all");
+        Assert.Equal((1L, "exits", "shadow-flush"), (regressed.Vcpu, regressed.Metric, regressed.Engine));
+        Assert.Equal(Math.Floor(regressed.Base * 6 / 5), regressed.Current);
+        Assert.All(rows.Where(r => r.Vcpu is null), r => Assert.Equal("same", r.Status));
+        Assert.All(rows.Where(r => r.Vcpu == 0), r => Assert.Equal("same", r.Status));
+        Assert.Contains("all v1", stdout, StringComparison.Ordinal);
+
+        // A baseline written before the per-vCPU files existed: the summaries are compared, the vCPUs are not, and it says so.
+        File.Delete(_d.File("base/vcpus.parquet"));
+        (code, stdout, _) = await Cli.RunAsync("compare", _d.File("base"), current, "--out", _d.File("c2"));
+        Assert.Equal(0, code);
+        Assert.Contains("per vCPU: no vcpus.parquet in base, not compared", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Rows_on_one_side_only_are_listed_and_fail_only_with_strict()
     {
         string both = await Report("both", events: 3000);

@@ -16,7 +16,7 @@ public sealed class ExportCommandTests : IDisposable
         string report = await Report();
         var (code, stdout, err) = await Cli.RunAsync("export", report, "--format", "csv", "--out", _d.File("csv"));
         Assert.True(code == 0, err);
-        Assert.Equal(10, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // summary, exits, timeline, counters, timeline_exits, each with its .meta.json
+        Assert.Equal(14, stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // summary, exits, timeline, counters, timeline_exits, vcpus, vcpu_exits, each with its .meta.json
 
         var summary = await ReportReader.ReadSummaryAsync(Path.Combine(report, "summary.parquet"));
         var lines = await File.ReadAllLinesAsync(_d.File("csv/summary.csv"));

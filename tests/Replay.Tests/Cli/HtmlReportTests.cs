@@ -44,6 +44,35 @@ public sealed partial class HtmlReportTests : IDisposable
     }
 
     [Fact]
+    public async Task The_per_vcpu_section_lists_each_engine_and_vcpu_as_vcpus_parquet_does_and_only_for_several_vcpus()
+    {
+        // A 1-vCPU sample has no per-vCPU section (its one vCPU is the summary); a 2-vCPU kernel build has one row per
+        // (engine, vCPU) with the exits of vcpus.parquet, and a bar per (engine, vCPU) of exits by reason.
+        var (_, single) = await Render("ctxswitch.pq");
+        Assert.DoesNotContain("<h2 id=\"vcpus\">", single, StringComparison.Ordinal);
+
+        string trace = _d.File("kb2.pq");
+        await Cli.RunAsync("gen", "kernel-build", "-o", trace, "--events", "5000", "--vcpus", "2");
+        var (code, _, err) = await Cli.RunAsync(trace, "--engine", "shadow-cached", "--engine", "ept", "--out", _d.File("kb2"));
+        Assert.True(code == 0, err);
+        (code, _, err) = await Cli.RunAsync("report", _d.File("kb2"), "--html", _d.File("kb2.html"));
+        Assert.True(code == 0, err);
+        string section = Section(await File.ReadAllTextAsync(_d.File("kb2.html")), "vcpus");
+
+        var vcpus = (await ReportReader.ReadVcpusAsync(_d.File("kb2/vcpus.parquet"))).Where(v => v.Phase == "all").ToList();
+        Assert.Equal(4, vcpus.Count);
+        foreach (var v in vcpus)
+        {
+            string row = $"<tr><td class=\"l\">{v.Engine}</td><td>{v.Vcpu}</td><td>{v[ReportMetrics.Events].ToString("N0", Inv)}</td><td>{v[ReportMetrics.Exits].ToString("N0", Inv)}</td>";
+            Assert.Contains(row, section, StringComparison.Ordinal);
+        }
+
+        string chart = Chart(section, "exits by reason per engine and vCPU");
+        Assert.Contains("shadow-cached vCPU 1", chart, StringComparison.Ordinal);
+        Assert.Contains("ept vCPU 0", chart, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_exits_axis_is_logarithmic_exactly_when_the_engines_totals_span_more_than_a_factor_of_100()
     {
         var (report, page) = await Render("ctxswitch.pq");

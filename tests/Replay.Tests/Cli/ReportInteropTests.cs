@@ -34,7 +34,7 @@ public sealed class ReportInteropTests : IDisposable
         using var db = new DuckDBConnection("DataSource=:memory:");
         db.Open();
         var files = Directory.GetFiles(_d.File("r"), "*.parquet").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["compare.parquet", "counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet", "timeline_exits.parquet"], files);
+        Assert.Equal(["compare.parquet", "counters.parquet", "exits.parquet", "summary.parquet", "timeline.parquet", "timeline_exits.parquet", "vcpu_exits.parquet", "vcpus.parquet"], files);
         foreach (var file in files)
         {
             string path = _d.File("r/" + file).Replace("'", "''", StringComparison.Ordinal);

@@ -17,7 +17,7 @@ public sealed class RepriceCommandTests : IDisposable
     public async Task Repricing_equals_a_fresh_replay_with_that_profile_exactly(string engine)
     {
         string trace = _d.File("t.pq");
-        await Cli.RunAsync("gen", "ctxswitch", "-o", trace, "--events", "6000");
+        await Cli.RunAsync("gen", "ctxswitch", "-o", trace, "--events", "6000", "--vcpus", "2"); // two vCPUs: the per-vCPU rows too
         string profile = await CheaperSkylake();
 
         var (code, _, err) = await Cli.RunAsync(trace, "--engine", engine, "--window", "2500", "--out", _d.File("measured"));
@@ -44,6 +44,11 @@ public sealed class RepriceCommandTests : IDisposable
         Assert.Equal(await ReportReader.ReadTimelineAsync(_d.File("fresh/timeline.parquet")), await ReportReader.ReadTimelineAsync(_d.File("repriced/timeline.parquet")));
         Assert.Equal(await ReportReader.ReadTimelineExitsAsync(_d.File("fresh/timeline_exits.parquet")), await ReportReader.ReadTimelineExitsAsync(_d.File("repriced/timeline_exits.parquet")));
         Assert.Equal(await ReportReader.ReadCountersAsync(_d.File("fresh/counters.parquet")), await ReportReader.ReadCountersAsync(_d.File("repriced/counters.parquet")));
+        var freshVcpus = await ReportReader.ReadVcpusAsync(_d.File("fresh/vcpus.parquet"));
+        Assert.Equal([0, 1], freshVcpus.Select(v => v.Vcpu).Distinct().Order());
+        Assert.Equal(freshVcpus, await ReportReader.ReadVcpusAsync(_d.File("repriced/vcpus.parquet")));
+        Assert.NotEqual(freshVcpus, await ReportReader.ReadVcpusAsync(_d.File("measured/vcpus.parquet"))); // the costs did change per vCPU too
+        Assert.Equal(await ReportReader.ReadVcpuExitsAsync(_d.File("fresh/vcpu_exits.parquet")), await ReportReader.ReadVcpuExitsAsync(_d.File("repriced/vcpu_exits.parquet")));
         var metadata = await ReportReader.ReadMetadataAsync(_d.File("repriced/summary.parquet"));
         Assert.Contains("\"skylake-cheaper\"", metadata["replay.profile"]);
     }

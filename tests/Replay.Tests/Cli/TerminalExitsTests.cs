@@ -11,6 +11,27 @@ public sealed class TerminalExitsTests : IDisposable
     public void Dispose() => _d.Dispose();
 
     [Fact]
+    public async Task With_several_vcpus_a_per_vcpu_table_lists_each_engine_and_vcpu_as_the_report_does()
+    {
+        string trace = _d.File("kb2.pq");
+        await Cli.RunAsync("gen", "kernel-build", "-o", trace, "--events", "5000", "--vcpus", "2");
+        var (code, stdout, err) = await Cli.RunAsync(trace, "--engine", "shadow-cached", "--engine", "ept", "--out", _d.File("r"));
+        Assert.True(code == 0, err);
+        var vcpus = (await ReportReader.ReadVcpusAsync(_d.File("r/vcpus.parquet"))).Where(v => v.Phase == "all").ToList();
+
+        // "engine vcpu events emulated_writes exits guest_faults ...": one line per (engine, vCPU) with the file's values.
+        var lines = stdout.Split('\n').SkipWhile(l => !l.Contains("per vCPU", StringComparison.Ordinal)).Skip(2)
+            .TakeWhile(l => l.StartsWith("    ", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.Equal(vcpus.Select(v => (v.Engine, (long)v.Vcpu, v[ReportMetrics.Events], v[ReportMetrics.EmulatedWrites], v[ReportMetrics.Exits], v[ReportMetrics.GuestFaults])),
+            lines.Select(l => (l[0], N(l[1]), N(l[2]), N(l[3]), N(l[4]), N(l[5]))));
+
+        // One vCPU: no such table (it would repeat the summary).
+        (code, stdout, err) = await Cli.RunAsync(Path.Combine(SampleTraceTests.RepoRoot(), "traces", "ctxswitch.pq"), "--engine", "ept", "--out", _d.File("one"));
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("per vCPU", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Exits_by_reason_and_handler_add_up_to_the_summary_and_the_report()
     {
         string trace = Path.Combine(SampleTraceTests.RepoRoot(), "traces", "ctxswitch.pq");

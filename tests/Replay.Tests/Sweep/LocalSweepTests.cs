@@ -112,6 +112,8 @@ public sealed class LocalSweepTests
     [InlineData("--window", "abc", "Cannot parse argument 'abc' for option '--window'")]
     [InlineData("--cells-per-task", "0", "--cells-per-task must be a positive number of cells per task.")]
     [InlineData("--max-running", "-1", "--max-running must be 0 (no limit) or a positive number of tasks.")]
+    [InlineData("--skip", "abc", "--skip")]
+    [InlineData("--limit", "0", "--limit")]
     public async Task A_bad_number_is_a_usage_error_not_a_crash(string option, string value, string message)
     {
         var (code, _, err) = await Cli.Cli.RunAsync("sweep", "gen:ctxswitch", option, value);
@@ -134,6 +136,58 @@ public sealed class LocalSweepTests
         Assert.Equal(["ept", "shadow-flush", "shadow-flush:prefetch=8"], engines);
         using var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(d.File("sweep/manifest.json")));
         Assert.Equal(1000, manifest.RootElement.GetProperty("settings").GetProperty("window").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("flags", "")]
+    [InlineData("grid.yaml", "traces: [gen:ctxswitch?events=6000]\nengines: [shadow-cached, ept]\nwindow: 1000\nskip: 1000\nwarmup: 500\nlimit: 3000\n")]
+    public async Task The_row_range_and_window_reach_every_cell_and_the_manifest_records_them(string name, string text)
+    {
+        // Every cell counts exactly what 'replay run --skip 1000 --warmup 500 --limit 3000 --window 1000' counts: rows
+        // 1,500 to 4,499, so 3,000 events in phase all and the first window numbered 1 (row 1,500 / 1,000).
+        using var d = Cli.Cli.Temp();
+        string dir = d.File("sweep");
+        string[] args = name == "flags"
+            ? ["sweep", "gen:ctxswitch?events=6000", "-e", "shadow-cached", "-e", "ept", "--window", "1000", "--skip", "1000", "--warmup", "500", "--limit", "3000"]
+            : ["sweep", "--spec", d.File(name)];
+        if (text.Length > 0)
+        {
+            await File.WriteAllTextAsync(d.File(name), text);
+        }
+
+        var (code, _, err) = await Cli.Cli.RunAsync([.. args, "--out", dir, "-j", "2"]);
+        Assert.True(code == 0, err);
+
+        string trace = Path.Combine(dir, "_work", "traces", "ctxswitch.events-6000.pq");
+        Assert.Equal(0, (await Cli.Cli.RunAsync("run", trace, "--engine", "shadow-cached", "--engine", "ept", "--out", d.File("byhand"),
+            "--window", "1000", "--skip", "1000", "--warmup", "500", "--limit", "3000")).Code);
+        var byHand = await Analysis.Reports.ReportReader.ReadSummaryAsync(d.File("byhand/summary.parquet"));
+        foreach (string engine in new[] { "shadow-cached", "ept" })
+        {
+            string cell = Path.Combine(dir, Replay.Sweep.HivePath.CellFolder(engine, "skylake", "ctxswitch.events-6000.pq"));
+            var inSweep = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(cell, "summary.parquet"));
+            Assert.Equal(3000, inSweep.Single(r => r.Phase == "all").Events);
+            Assert.Equal(byHand.Where(r => r.Engine == engine).Select(r => (r.Phase, r.Events, r.Exits, r.TlbMisses, r.MmuCycles)),
+                inSweep.Select(r => (r.Phase, r.Events, r.Exits, r.TlbMisses, r.MmuCycles)));
+            var windows = await Analysis.Reports.ReportReader.ReadTimelineAsync(Path.Combine(cell, "timeline.parquet"));
+            Assert.Equal([1L, 2L, 3L, 4L], windows.Select(w => w.Window));
+            var meta = await Analysis.Reports.ReportReader.ReadMetadataAsync(Path.Combine(cell, "summary.parquet"));
+            Assert.EndsWith("--window 1000 --skip 1000 --warmup 500 --limit 3000", meta["replay.command"], StringComparison.Ordinal);
+        }
+
+        using (var manifest = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(dir, "manifest.json"))))
+        {
+            var settings = manifest.RootElement.GetProperty("settings");
+            Assert.Equal((1000L, 1000L, 500L, 3000L), (settings.GetProperty("window").GetInt64(), settings.GetProperty("skip").GetInt64(),
+                settings.GetProperty("warmup").GetInt64(), settings.GetProperty("limit").GetInt64()));
+        }
+
+        // Another range is other inputs: the cells run again rather than being taken as done.
+        (code, _, err) = await Cli.Cli.RunAsync("sweep", "gen:ctxswitch?events=6000", "-e", "shadow-cached", "-e", "ept", "--window", "1000", "--out", dir, "-j", "2");
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("already done", err, StringComparison.Ordinal);
+        var whole = await Analysis.Reports.ReportReader.ReadSummaryAsync(Path.Combine(dir, Replay.Sweep.HivePath.CellFolder("ept", "skylake", "ctxswitch.events-6000.pq"), "summary.parquet"));
+        Assert.Equal(6000, whole.Single(r => r.Phase == "all").Events);
     }
 
     [Theory]

@@ -20,7 +20,7 @@ internal sealed class EtwImport : IImporterCommand
     public async Task<int> RunAsync(ParseResult parse, ImportConsole console, CancellationToken ct)
     {
         string path = parse.GetValue(_input)!;
-        if (!_common.TryParse(parse, console.Stderr, out var options, out var kernel))
+        if (!_common.TryParse(parse, console, out var options, out var kernel))
         {
             return Cli.CliApp.UsageError;
         }
@@ -35,6 +35,7 @@ internal sealed class EtwImport : IImporterCommand
         kernel = kernel with { MemoryBytes = Math.Max(kernel.MemoryBytes, importer.MemoryNeeded), FixedRoots = importer.FixedRoots };
         string output = parse.GetValue(_common.Output)!;
         ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, importer.Markers, importer.Run, ct).ConfigureAwait(false);
+        console.Progress?.Done(); // the bar leaves the line before the result is printed
         await console.Stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
         return Cli.CliApp.Success;
     }

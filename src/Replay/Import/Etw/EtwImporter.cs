@@ -74,12 +74,15 @@ public sealed class EtwImporter
     {
         ArgumentNullException.ThrowIfNull(host);
         var run = new EtwRun(this, host, _options);
+        _options.Progress?.Start(System.IO.Path.GetFileName(Path), _events.Count, "events"); // read whole already: the events are what is left
         foreach (var e in _events)
         {
             if (!run.Apply(e))
             {
                 break;
             }
+
+            _options.Progress?.Advance(1);
         }
 
         var stats = run.Stats;

@@ -21,10 +21,14 @@ internal sealed class XentraceFile : IDisposable
     private readonly bool _skipBad;
     private readonly List<(int Cpu, long Offset, int Length, bool Truncated)> _windows = [];
 
-    private XentraceFile(string path, bool skipBad)
+    /// <summary>Counts the bytes of the records' blocks as they are read (the progress bar); null: nothing counts them.</summary>
+    private readonly ImportProgress? _progress;
+
+    private XentraceFile(string path, bool skipBad, ImportProgress? progress)
     {
         Path = path;
         _skipBad = skipBad;
+        _progress = progress;
         _handle = File.OpenHandle(path);
         Length = RandomAccess.GetLength(_handle);
     }
@@ -43,9 +47,9 @@ internal sealed class XentraceFile : IDisposable
     public IReadOnlyList<int> Cpus => _windows.Select(w => w.Cpu).Distinct().Order().ToList();
 
     /// <summary>Opens <paramref name="path"/> and reads its window headers; throws <see cref="ImportFormatException"/> on a foreign or truncated file.</summary>
-    public static XentraceFile Open(string path, bool skipBad)
+    public static XentraceFile Open(string path, bool skipBad, ImportProgress? progress = null)
     {
-        var f = new XentraceFile(path, skipBad);
+        var f = new XentraceFile(path, skipBad, progress);
         try
         {
             f.Index();
@@ -197,6 +201,7 @@ internal sealed class XentraceFile : IDisposable
                     }
 
                     _len = RandomAccess.Read(file._handle, _buf.AsSpan(0, length), offset);
+                    file._progress?.Advance(_len);
                     _pos = 0;
                     continue;
                 }

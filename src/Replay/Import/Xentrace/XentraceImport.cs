@@ -73,7 +73,7 @@ internal sealed class XentraceImport : IImporterCommand
             return CliApp.UsageError;
         }
 
-        if (!_common.TryParse(parse, console.Stderr, out var options, out var kernel))
+        if (!_common.TryParse(parse, console, out var options, out var kernel))
         {
             return CliApp.UsageError;
         }
@@ -96,6 +96,7 @@ internal sealed class XentraceImport : IImporterCommand
             string source = TraceImportOptions.Source("xentrace", [path], options, kernel, extra);
             var markers = new Dictionary<ulong, string>();
             ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, markers, host => importer.Run(host, domain), ct).ConfigureAwait(false);
+            console.Progress?.Done(); // the bar leaves the line before the result is printed
             await console.Stdout.WriteLineAsync($"{output}: domain {domain}: {stats}").ConfigureAwait(false);
         }
 
@@ -103,6 +104,7 @@ internal sealed class XentraceImport : IImporterCommand
         {
             string command = "replay " + string.Join(' ', parse.Tokens.Select(t => t.Value));
             await XenMeasuredReport.WriteAsync(report!, measured, path, cpuHz, command, ct).ConfigureAwait(false);
+            console.Progress?.Done(); // the bar leaves the line before the result is printed
             await console.Stdout.WriteLineAsync($"{report}: {XenMeasuredReport.Describe(measured, cpuHz)}").ConfigureAwait(false);
         }
 

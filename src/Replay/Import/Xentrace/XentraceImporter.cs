@@ -11,7 +11,8 @@ internal sealed class XentraceImporter(string path, ImportOptions options, int? 
     public XenMeasurement Measure(ulong windowCycles)
     {
         var m = new XenMeasurement { WindowCycles = Math.Max(windowCycles, 1) };
-        using var file = XentraceFile.Open(path, options.SkipBad);
+        options.Progress?.Start($"{Path.GetFileName(path)} (measuring)", new FileInfo(path).Length);
+        using var file = XentraceFile.Open(path, options.SkipBad, options.Progress);
         var model = new XenTraceModel(m);
         foreach (var r in file.Records())
         {
@@ -32,7 +33,8 @@ internal sealed class XentraceImporter(string path, ImportOptions options, int? 
         }
 
         var counter = new DomainCounter();
-        using var file = XentraceFile.Open(path, options.SkipBad);
+        options.Progress?.Start($"{Path.GetFileName(path)} (finding the domain)", new FileInfo(path).Length);
+        using var file = XentraceFile.Open(path, options.SkipBad, options.Progress);
         var model = new XenTraceModel(new XenMeasurement(), counter);
         foreach (var r in file.Records())
         {
@@ -51,7 +53,8 @@ internal sealed class XentraceImporter(string path, ImportOptions options, int? 
         var stats = new ImportStats();
         var guest = new XenGuestImporter(host, guestDomain, stats, options.Limit ?? long.MaxValue);
         var vcpus = new HashSet<int>();
-        using var file = XentraceFile.Open(path, options.SkipBad);
+        options.Progress?.Start(Path.GetFileName(path), new FileInfo(path).Length);
+        using var file = XentraceFile.Open(path, options.SkipBad, options.Progress);
         var model = new XenTraceModel(new XenMeasurement(), new VcpuTap(guest, guestDomain, vcpus));
         foreach (var r in file.Records())
         {
