@@ -426,8 +426,9 @@ public sealed class WritablePtEngineTests
     public void The_histogram_buckets_are_Xens_perfc_incr_histo_with_64_buckets_of_3(int modified, int bucket, string name)
     {
         Assert.Equal(bucket, PtwrCounters.Bucket(modified));
-        Assert.Equal(name, PtwrCounters.Names[PtwrCounters.WptUpdates + bucket]);
-        Assert.Equal(PtwrCounters.WptUpdates + 64, PtwrCounters.Names.Length);
+        Assert.Equal(name, PtwrCounters.Names[PtwrCounters.WptUpdatesOf(modified).Index]);
+        Assert.Equal(PtwrCounters.WptUpdates.Index + bucket, PtwrCounters.WptUpdatesOf(modified).Index);
+        Assert.Equal(PtwrCounters.WptUpdates.Index + 64, PtwrCounters.Names.Count);
     }
 
     [Fact]
