@@ -12,23 +12,35 @@ public sealed class NativeEngine : IMmuEngine
     /// <summary>The baseline's name: every report measures overheads against the engine of this name.</summary>
     public const string Name = "native";
 
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
+    private static class Declared
+    {
+        // No options, and no exit kinds: nothing exits without a hypervisor.
+        public static readonly OptionList Options = new();
+        public static readonly ExitKindList Kinds = new();
+
+        public static readonly CounterList Counters = new();
+        public static readonly CounterHandle Rewalk = Counters.Add("tlb_permission_rewalks");
+    }
+
     public static readonly EngineDescriptor Descriptor = new(
         Name,
         "No virtualization: the guest's tables are walked by hardware; the baseline for every overhead.",
-        [],
-        (config, _) => new NativeEngine(config));
-
-    private static readonly string[] Counters = ["tlb_permission_rewalks"];
+        Declared.Options.All,
+        (config, _) => new NativeEngine(config))
+    {
+        ExitKinds = Declared.Kinds.All,
+    };
 
     public NativeEngine(MachineConfig config)
     {
         Machine = new GuestMachine(config);
-        Stats = new EngineStats(0, Counters.Length);
+        Stats = new EngineStats(ExitKinds.Count, CounterNames.Count);
     }
 
-    public IReadOnlyList<ExitKind> ExitKinds => [];
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
-    public IReadOnlyList<string> CounterNames => Counters;
+    public IReadOnlyList<string> CounterNames => Declared.Counters.All;
 
     public EngineStats Stats { get; }
 
@@ -36,7 +48,7 @@ public sealed class NativeEngine : IMmuEngine
 
     public GuestMachine Machine { get; }
 
-    public Translation Access(in MemoryAccess access) => HardwareMmu.Translate(Machine, Stats, access, permissionRewalkCounter: 0);
+    public Translation Access(in MemoryAccess access) => HardwareMmu.Translate(Machine, Stats, access, permissionRewalkCounter: Declared.Rewalk.Index);
 
     public void LoadCr3(in Cr3Load load) => HardwareMmu.LoadCr3(Machine, load);
 

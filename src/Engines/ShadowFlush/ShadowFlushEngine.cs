@@ -13,44 +13,37 @@ namespace Replay.Engines.ShadowFlush;
 /// </summary>
 public sealed class ShadowFlushEngine : IMmuEngine
 {
-    private static readonly ExitKind[] Kinds =
-    [
-        new(ExitReason.CrAccess, "cr3_flush"),
-        new(ExitReason.CrAccess, "flush_all"),
-        new(ExitReason.Invlpg, "invlpg"),
-        new(ExitReason.ExceptionNmi, "shadow_fill"),
-        new(ExitReason.ExceptionNmi, "guest_pf_reflect"),
-    ];
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
+    private static class Declared
+    {
+        public static readonly OptionList Options = new();
+        public static readonly BoolOption KeepGlobal = Options.Bool("keep_global", false, "Keep shadow entries of global guest pages across CR3 loads and flush 0.");
+        public static readonly IntOption Prefetch = Options.Int("prefetch", "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", max: Pte.EntriesPerTable - 1);
+
+        public static readonly ExitKindList Kinds = new();
+        public static readonly ExitHandle Cr3Flush = Kinds.Add(ExitReason.CrAccess, "cr3_flush");
+        public static readonly ExitHandle FlushAll = Kinds.Add(ExitReason.CrAccess, "flush_all");
+        public static readonly ExitHandle InvlpgExit = Kinds.Add(ExitReason.Invlpg, "invlpg");
+        public static readonly ExitHandle ShadowFill = Kinds.Add(ExitReason.ExceptionNmi, "shadow_fill");
+        public static readonly ExitHandle GuestPfReflect = Kinds.Add(ExitReason.ExceptionNmi, "guest_pf_reflect");
+
+        public static readonly CounterList Counters = new();
+        public static readonly CounterHandle CShadowFault = Counters.Add("shadow_fault");
+        public static readonly CounterHandle CFixed = Counters.Add("shadow_fault_fixed");
+        public static readonly CounterHandle CDirty = Counters.Add("dirty_faults");
+        public static readonly CounterHandle CPrefetch = Counters.Add("prefetched");
+        public static readonly CounterHandle CRewalk = Counters.Add("tlb_permission_rewalks");
+        public static readonly CounterHandle CDropped = Counters.Add("shadow_entries_dropped");
+    }
 
     public static readonly EngineDescriptor Descriptor = new(
         "shadow-flush",
         "Shadow paging that discards the vCPU's shadow at every guest CR3 load (a virtual TLB).",
-        [
-            new EngineOption("keep_global", OptionKind.Bool, "false", "Keep shadow entries of global guest pages across CR3 loads and flush 0."),
-            new EngineOption("prefetch", OptionKind.Int, "0", "Following present, accessed guest entries filled with each hidden fault (same shadow L1 page).", Max: Pte.EntriesPerTable - 1),
-        ],
-        (config, o) => new ShadowFlushEngine(config, o.GetBool("keep_global"), o.GetInt("prefetch")))
+        Declared.Options.All,
+        (config, o) => new ShadowFlushEngine(config, Declared.KeepGlobal.Of(o), Declared.Prefetch.Of(o)))
     {
-        ExitKinds = Kinds,
+        ExitKinds = Declared.Kinds.All,
     };
-
-    // Exit kinds, indexed by the constants below.
-    private const int Cr3Flush = 0;
-    private const int FlushAll = 1;
-    private const int InvlpgExit = 2;
-    private const int ShadowFill = 3;
-    private const int GuestPfReflect = 4;
-
-
-    // Counters.
-    private const int CShadowFault = 0;
-    private const int CFixed = 1;
-    private const int CDirty = 2;
-    private const int CPrefetch = 3;
-    private const int CRewalk = 4;
-    private const int CDropped = 5;
-    private static readonly string[] Counters =
-        ["shadow_fault", "shadow_fault_fixed", "dirty_faults", "prefetched", "tlb_permission_rewalks", "shadow_entries_dropped"];
 
     private readonly VirtualTlb[] _shadows;
     private readonly bool _keepGlobal;
@@ -59,15 +52,15 @@ public sealed class ShadowFlushEngine : IMmuEngine
     public ShadowFlushEngine(MachineConfig config, bool keepGlobal = false, int prefetch = 0)
     {
         Machine = new GuestMachine(config);
-        Stats = new EngineStats(Kinds.Length, Counters.Length);
+        Stats = new EngineStats(ExitKinds.Count, CounterNames.Count);
         _shadows = Machine.Vcpus.Select(_ => new VirtualTlb(config.PagingLevels)).ToArray();
         _keepGlobal = keepGlobal;
         _prefetch = prefetch;
     }
 
-    public IReadOnlyList<ExitKind> ExitKinds => Kinds;
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
-    public IReadOnlyList<string> CounterNames => Counters;
+    public IReadOnlyList<string> CounterNames => Declared.Counters.All;
 
     public EngineStats Stats { get; }
 
@@ -88,7 +81,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
             }
 
             v.Tlb.InvalidatePage(a.Va, 0);
-            Stats.Counters[CRewalk]++;
+            Stats.Count(Declared.CRewalk);
         }
 
         Stats.TlbMisses++;
@@ -100,11 +93,11 @@ public sealed class ShadowFlushEngine : IMmuEngine
         }
 
         // Hidden page fault: exit, walk the guest tables in software.
-        Stats.Counters[CShadowFault]++;
+        Stats.Count(Declared.CShadowFault);
         var w = PageWalker.Walk(Machine.Memory, v.Cr3, a.Va, a.Kind, a.User, Machine.Levels, setAccessedDirty: true);
         if (w.Fault)
         {
-            Stats.Exit(GuestPfReflect);
+            Stats.Exit(Declared.GuestPfReflect);
             Stats.GuestFaults++;
             return Translation.GuestFault;
         }
@@ -112,7 +105,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
         bool existed = sh.Leaves.ContainsKey(vpn);
         if (existed && a.Kind == AccessKind.Write)
         {
-            Stats.Counters[CDirty]++;
+            Stats.Count(Declared.CDirty);
         }
 
         int created = sh.EnsurePath(a.Va);
@@ -123,8 +116,8 @@ public sealed class ShadowFlushEngine : IMmuEngine
             Prefetch(sh, v.Cr3, a.Va);
         }
 
-        Stats.Counters[CFixed]++;
-        Stats.Exit(ShadowFill, created);
+        Stats.Count(Declared.CFixed);
+        Stats.Exit(Declared.ShadowFill, created);
         Stats.ShadowPagesCreated += created;
         UpdatePages();
 
@@ -137,7 +130,7 @@ public sealed class ShadowFlushEngine : IMmuEngine
     {
         var v = Machine.Vcpus[load.Vcpu];
         v.Cr3 = load.Value & Pte.AddrMask;
-        DropShadow(load.Vcpu, Cr3Flush, _keepGlobal);
+        DropShadow(load.Vcpu, Declared.Cr3Flush, _keepGlobal);
     }
 
     public void WritePageTable(in PageTableWrite write) => Machine.Memory.Store(write.Pa, write.Value, write.Width);
@@ -147,13 +140,13 @@ public sealed class ShadowFlushEngine : IMmuEngine
         switch (inv.Kind)
         {
             case InvalidationKind.NonGlobal:
-                DropShadow(inv.Vcpu, Cr3Flush, _keepGlobal);
+                DropShadow(inv.Vcpu, Declared.Cr3Flush, _keepGlobal);
                 break;
             case InvalidationKind.All:
-                DropShadow(inv.Vcpu, FlushAll, keepGlobal: false);
+                DropShadow(inv.Vcpu, Declared.FlushAll, keepGlobal: false);
                 break;
             default:
-                Stats.Exit(InvlpgExit, DropPage(inv.Vcpu, inv.Va));
+                Stats.Exit(Declared.InvlpgExit, DropPage(inv.Vcpu, inv.Va));
                 break;
         }
     }
@@ -237,18 +230,18 @@ public sealed class ShadowFlushEngine : IMmuEngine
             if (!w.Fault && (w.LeafPte & Pte.Accessed) != 0)
             {
                 sh.Leaves[nvpn] = MakeLeaf(w, nva);
-                Stats.Counters[CPrefetch]++;
+                Stats.Count(Declared.CPrefetch);
             }
         }
     }
 
-    private void DropShadow(int vcpu, int exitKind, bool keepGlobal)
+    private void DropShadow(int vcpu, ExitHandle exitKind, bool keepGlobal)
     {
         var sh = _shadows[vcpu];
         var v = Machine.Vcpus[vcpu];
         EnsureRoot(sh);
         int dropped = sh.Clear(keepGlobal);
-        Stats.Counters[CDropped] += dropped;
+        Stats.Count(Declared.CDropped, dropped);
         Stats.Exit(exitKind, dropped);
         v.Tlb.Flush(null, includeGlobal: !keepGlobal);
         v.Psc.FlushAll();

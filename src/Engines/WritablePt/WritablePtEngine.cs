@@ -45,41 +45,35 @@ public sealed record WritablePtOptions(bool UnpinOnDying = true);
 /// </summary>
 public sealed class WritablePtEngine : IMmuEngine
 {
-    private static readonly ExitKind[] Kinds =
-    [
-        new(ExitReason.PvTrap, "ptwr_disconnect"),
-        new(ExitReason.PvTrap, "ptwr_emulate"),
-        new(ExitReason.PvTrap, "ptwr_reconnect"),
-        new(ExitReason.Hypercall, "mmu_update"),
-        new(ExitReason.Hypercall, "new_baseptr"),
-        new(ExitReason.Hypercall, "mmuext_op"),
-        new(ExitReason.WithinExit, "ptwr_reconnect"),
-    ];
+    /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them (counters: <see cref="PtwrCounters"/>).</summary>
+    private static class Declared
+    {
+        public static readonly OptionList Options = new();
+        public static readonly BoolOption UnpinOnDying = Options.Bool("unpin_on_dying", true,
+            "Treat ptdying as the guest unpinning that root (an mmuext_op hypercall); its tables stop being page tables once no vCPU has it loaded.");
+
+        public static readonly ExitKindList Kinds = new();
+        public static readonly ExitHandle Disconnect = Kinds.Add(ExitReason.PvTrap, "ptwr_disconnect");
+        public static readonly ExitHandle Emulate = Kinds.Add(ExitReason.PvTrap, "ptwr_emulate");
+        public static readonly ExitHandle Reconnect = Kinds.Add(ExitReason.PvTrap, "ptwr_reconnect");
+        public static readonly ExitHandle MmuUpdate = Kinds.Add(ExitReason.Hypercall, "mmu_update");
+        public static readonly ExitHandle NewBaseptr = Kinds.Add(ExitReason.Hypercall, "new_baseptr");
+        public static readonly ExitHandle MmuextOp = Kinds.Add(ExitReason.Hypercall, "mmuext_op");
+
+        // A reconnect is its own exit only when an access faults inside the disconnected range; the ones a hypercall
+        // (cleanup_writable_pagetable) or a disconnect trap (slot conflict, SMP rule) performs are work inside that
+        // exit: recorded as WITHIN_EXIT/ptwr_reconnect, priced at ptwr_reconnect's cost with no transition of their own.
+        public static readonly ExitHandle ReconnectWithin = Kinds.Add(ExitReason.WithinExit, "ptwr_reconnect");
+    }
 
     public static readonly EngineDescriptor Descriptor = new(
         "writable-pt",
         "Xen PV writable page tables (Xen 2.x-3.0.2): L1 writes batched on a disconnected, writable L1; other page-table updates by hypercall.",
-        [
-            new EngineOption("unpin_on_dying", OptionKind.Bool, "true",
-                "Treat ptdying as the guest unpinning that root (an mmuext_op hypercall); its tables stop being page tables once no vCPU has it loaded."),
-        ],
-        (config, o) => new WritablePtEngine(config, new WritablePtOptions(o.GetBool("unpin_on_dying"))))
+        Declared.Options.All,
+        (config, o) => new WritablePtEngine(config, new WritablePtOptions(Declared.UnpinOnDying.Of(o))))
     {
-        ExitKinds = Kinds,
+        ExitKinds = Declared.Kinds.All,
     };
-
-    // Exit kinds, indexed by the constants below.
-    private const int Disconnect = 0;
-    private const int Emulate = 1;
-    private const int Reconnect = 2;
-    private const int MmuUpdate = 3;
-    private const int NewBaseptr = 4;
-    private const int MmuextOp = 5;
-    private const int ReconnectWithin = 6;
-
-    // A reconnect is its own exit only when an access faults inside the disconnected range; the ones a hypercall
-    // (cleanup_writable_pagetable) or a disconnect trap (slot conflict, SMP rule) performs are work inside that
-    // exit: recorded as WITHIN_EXIT/ptwr_reconnect, priced at ptwr_reconnect's cost with no transition of their own.
 
     private const ulong NoEntry = ulong.MaxValue;
 
@@ -93,7 +87,7 @@ public sealed class WritablePtEngine : IMmuEngine
     public WritablePtEngine(MachineConfig config, WritablePtOptions? options = null)
     {
         Machine = new GuestMachine(config);
-        Stats = new EngineStats(Kinds.Length, Names.Length);
+        Stats = new EngineStats(ExitKinds.Count, CounterNames.Count);
         _tables = new TableHierarchy(Machine.Memory, Machine.Levels);
         _roots = Enumerable.Repeat(NoEntry, Machine.Vcpus.Length).ToArray();
         _smp = Machine.Vcpus.Length > 1;
@@ -101,7 +95,7 @@ public sealed class WritablePtEngine : IMmuEngine
         _vaMask = (1UL << Pte.Shift(Machine.Levels + 1)) - 1;
     }
 
-    public IReadOnlyList<ExitKind> ExitKinds => Kinds;
+    public IReadOnlyList<ExitKind> ExitKinds => Declared.Kinds.All;
 
     public IReadOnlyList<string> CounterNames => Names;
 
@@ -121,7 +115,7 @@ public sealed class WritablePtEngine : IMmuEngine
     public Translation Access(in MemoryAccess access)
     {
         var a = access;
-        if (HardwareMmu.TryTlbHit(Machine, Stats, a, PermissionRewalks, out var hit))
+        if (HardwareMmu.TryTlbHit(Machine, Stats, a, PermissionRewalks.Index, out var hit))
         {
             return hit;
         }
@@ -131,7 +125,7 @@ public sealed class WritablePtEngine : IMmuEngine
         bool inRegion = active.InUse && ((a.Va & _vaMask) >> Pte.LargePageShift) == active.Region;
         if (inRegion && L2EntryOf(v.Cr3, a.Va) == active.L2Entry)
         {
-            Stats.Exit(Reconnect, ReconnectSlot(PtwrSlot.Active, ReconnectAccess));
+            Stats.Exit(Declared.Reconnect, ReconnectSlot(PtwrSlot.Active, ReconnectAccess));
             inRegion = false;
         }
 
@@ -148,7 +142,7 @@ public sealed class WritablePtEngine : IMmuEngine
             {
                 // Xen compares only the fault address's L2 index, so a genuine fault in the disconnected region
                 // (through another address space's tables) also reconnects before it reaches the guest.
-                Stats.Exit(Reconnect, ReconnectSlot(PtwrSlot.Active, ReconnectAccess));
+                Stats.Exit(Declared.Reconnect, ReconnectSlot(PtwrSlot.Active, ReconnectAccess));
             }
 
             Stats.GuestFaults++;
@@ -179,7 +173,7 @@ public sealed class WritablePtEngine : IMmuEngine
 
         _roots[load.Vcpu] = root;
         HardwareMmu.LoadCr3(Machine, load);
-        EndHypercall(NewBaseptr, released);
+        EndHypercall(Declared.NewBaseptr, released);
     }
 
     public void WritePageTable(in PageTableWrite write)
@@ -195,7 +189,7 @@ public sealed class WritablePtEngine : IMmuEngine
         {
             // The L1 is writable: the store runs natively, part of the batch.
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
-            Stats.Counters[Updates]++;
+            Stats.Count(Updates);
             return;
         }
 
@@ -203,7 +197,7 @@ public sealed class WritablePtEngine : IMmuEngine
         if (table is null)
         {
             Machine.Memory.Store(write.Pa, write.Value, write.Width);
-            Stats.Counters[UnhookedPtWrites]++;
+            Stats.Count(UnhookedPtWrites);
         }
         else if (table.Level >= 2)
         {
@@ -212,7 +206,7 @@ public sealed class WritablePtEngine : IMmuEngine
             long released = _tables.Released;
             Store(write, table);
             Stats.EmulatedWrites++;
-            EndHypercall(MmuUpdate, released);
+            EndHypercall(Declared.MmuUpdate, released);
         }
         else
         {
@@ -225,7 +219,7 @@ public sealed class WritablePtEngine : IMmuEngine
     {
         ReconnectAll(ReconnectHypercall);
         HardwareMmu.Invalidate(Machine, inv);
-        Stats.Exit(MmuextOp);
+        Stats.Exit(Declared.MmuextOp);
     }
 
     /// <summary>With <see cref="WritablePtOptions.UnpinOnDying"/>: MMUEXT_UNPIN_TABLE of a pinned root.</summary>
@@ -240,7 +234,7 @@ public sealed class WritablePtEngine : IMmuEngine
         ReconnectAll(ReconnectHypercall);
         long released = _tables.Released;
         _tables.Unpin(root);
-        EndHypercall(MmuextOp, released);
+        EndHypercall(Declared.MmuextOp, released);
     }
 
     /// <summary>
@@ -255,7 +249,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// </summary>
     private void TrapOnL1(in PageTableWrite write, TableInfo l1)
     {
-        Stats.Counters[Traps]++;
+        Stats.Count(Traps);
         ulong region = l1.Va >> Pte.LargePageShift;
         if (l1.MultiVa)
         {
@@ -293,8 +287,8 @@ public sealed class WritablePtEngine : IMmuEngine
         }
 
         slot.Open(l1.Frame, active ? l2Entry : NoEntry, active ? region : NoEntry, write.Va, Machine.Memory.Frame(l1.Frame));
-        Stats.Counters[Batches]++;
-        Stats.Counters[active ? BatchesActive : BatchesInactive]++;
+        Stats.Count(Batches);
+        Stats.Count(active ? BatchesActive : BatchesInactive);
         Stats.Unsyncs++;
         if (active)
         {
@@ -303,22 +297,22 @@ public sealed class WritablePtEngine : IMmuEngine
         }
 
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
-        Stats.Counters[Updates]++;
-        Stats.Exit(Disconnect);
+        Stats.Count(Updates);
+        Stats.Exit(Declared.Disconnect);
     }
 
     /// <summary><c>ptwr_emulated_update</c>: Xen validates and performs the one store.</summary>
-    private void EmulateWrite(in PageTableWrite write, int reason)
+    private void EmulateWrite(in PageTableWrite write, CounterHandle reason)
     {
         Machine.Memory.Store(write.Pa, write.Value, write.Width);
         Stats.EmulatedWrites++;
-        Stats.Counters[Emulations]++;
-        Stats.Counters[reason]++;
-        Stats.Exit(Emulate);
+        Stats.Count(Emulations);
+        Stats.Count(reason);
+        Stats.Exit(Declared.Emulate);
     }
 
     /// <summary><c>cleanup_writable_pagetable</c>: reconnects ACTIVE then INACTIVE.</summary>
-    private void ReconnectAll(int trigger)
+    private void ReconnectAll(CounterHandle trigger)
     {
         for (int which = PtwrSlot.Active; which <= PtwrSlot.Inactive; which++)
         {
@@ -337,7 +331,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// guest memory never lost the bit). Returns the entries changed; a reconnect done inside another exit (any
     /// trigger but an access fault) is recorded here as WITHIN_EXIT/ptwr_reconnect work with those units.
     /// </summary>
-    private int ReconnectSlot(int which, int trigger)
+    private int ReconnectSlot(int which, CounterHandle trigger)
     {
         var slot = _slots[which];
         if (slot.WriteVa != 0)
@@ -349,13 +343,13 @@ public sealed class WritablePtEngine : IMmuEngine
         }
 
         int modified = slot.Close(Machine.Memory.Frame(slot.Frame));
-        Stats.Counters[WptUpdates + Bucket(modified)]++;
-        Stats.Counters[trigger]++;
-        Stats.Counters[ReconnectEntries] += modified;
+        Stats.Count(WptUpdatesOf(modified));
+        Stats.Count(trigger);
+        Stats.Count(ReconnectEntries, modified);
         Stats.Resyncs++;
         if (trigger != ReconnectAccess)
         {
-            Stats.Within(ReconnectWithin, modified);
+            Stats.Within(Declared.ReconnectWithin, modified);
         }
 
         return modified;
@@ -365,7 +359,7 @@ public sealed class WritablePtEngine : IMmuEngine
     /// Records a hypercall exit; if it untyped a page table, Xen's <c>free_page_type</c> set
     /// <c>DOP_FLUSH_ALL_TLBS</c> and <c>process_deferred_ops</c> flushes every vCPU's TLB before returning.
     /// </summary>
-    private void EndHypercall(int kind, long releasedBefore)
+    private void EndHypercall(ExitHandle kind, long releasedBefore)
     {
         if (_tables.Released != releasedBefore)
         {
@@ -376,7 +370,7 @@ public sealed class WritablePtEngine : IMmuEngine
         Stats.Exit(kind);
     }
 
-    private void FlushDomainTlbs(int counter)
+    private void FlushDomainTlbs(CounterHandle counter)
     {
         foreach (var v in Machine.Vcpus)
         {
@@ -384,7 +378,7 @@ public sealed class WritablePtEngine : IMmuEngine
             v.Psc.FlushAll();
         }
 
-        Stats.Counters[counter]++;
+        Stats.Count(counter);
     }
 
     private void Store(in PageTableWrite write, TableInfo? table)
@@ -399,9 +393,9 @@ public sealed class WritablePtEngine : IMmuEngine
 
     private void SyncTableCounters()
     {
-        Stats.Counters[TablesValidated] = _tables.Validated;
-        Stats.Counters[TablesReleased] = _tables.Released;
-        Stats.Counters[LevelConflicts] = _tables.LevelConflicts;
+        Stats.Counters[TablesValidated.Index] = _tables.Validated;
+        Stats.Counters[TablesReleased.Index] = _tables.Released;
+        Stats.Counters[LevelConflicts.Index] = _tables.LevelConflicts;
     }
 
     private int SlotOf(ulong frame)

@@ -1,5 +1,7 @@
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.Registry;
 using Replay.Engines.ShadowFlush;
 
 namespace Replay.Engines.Tests.Engines;
@@ -17,6 +19,24 @@ public sealed class ShadowFlushEngineTests
     private const ulong K = 0xFFFF_8880_0000_0000; // kernel half, PML4 273
 
     private static MachineConfig Config(bool pcid = false) => MachineConfig.Default(pcid: pcid);
+
+    [Fact]
+    public void Options_exit_kinds_and_counters_are_declared_once_in_the_order_reports_list_them()
+    {
+        var d = ShadowFlushEngine.Descriptor;
+        Assert.Equal(["keep_global", "prefetch"], d.Options.Select(o => o.Name));
+        Assert.Equal(("false", 0L, 511L), (d.Options[0].Default, d.Options[1].Min, d.Options[1].Max));
+        Assert.Equal(
+            [
+                (ExitReason.CrAccess, "cr3_flush"), (ExitReason.CrAccess, "flush_all"), (ExitReason.Invlpg, "invlpg"),
+                (ExitReason.ExceptionNmi, "shadow_fill"), (ExitReason.ExceptionNmi, "guest_pf_reflect"),
+            ],
+            d.ExitKinds.Select(k => (k.Reason, k.Handler)));
+        var e = EngineRegistry.Parse("shadow-flush:keep_global=true,prefetch=3").Create(Config());
+        Assert.Equal(["shadow_fault", "shadow_fault_fixed", "dirty_faults", "prefetched", "tlb_permission_rewalks", "shadow_entries_dropped"], e.CounterNames);
+        Assert.Equal(d.ExitKinds, e.ExitKinds);
+        Assert.Equal((5, 6), (e.Stats.ExitCounts.Length, e.Stats.Counters.Length));
+    }
 
     [Fact]
     public void A_first_read_takes_one_hidden_fault_that_builds_three_shadow_pages()
@@ -177,14 +197,18 @@ public sealed class ShadowFlushEngineTests
         t.Read(A);              // non-global: dropped -> refill (3 pages again)
         t.Flush(all: true);
         t.Read(K, user: false); // flush 1 dropped it -> refill
-        var e = t.Run(new ShadowFlushEngine(Config(), keepGlobal: true));
 
-        Assert.Equal(2, e.Count("cr3_flush"));
-        Assert.Equal(1, e.Units("cr3_flush"));  // the second cr3 drops only A's entry
-        Assert.Equal(4, e.Count("shadow_fill"));  // K, A, A again, K again
-        Assert.Equal(12, e.Units("shadow_fill"));
-        Assert.Equal(2, e.Units("flush_all"));
-        Assert.Equal(4, e.Stats.TlbMisses);
+        // The same engine built directly and from the option as --engine gives it (its declared handle).
+        foreach (var e in new IMmuEngine[] { new ShadowFlushEngine(Config(), keepGlobal: true), EngineRegistry.Parse("shadow-flush:keep_global=true").Create(Config()) })
+        {
+            t.Run(e);
+            Assert.Equal(2, e.Count("cr3_flush"));
+            Assert.Equal(1, e.Units("cr3_flush"));  // the second cr3 drops only A's entry
+            Assert.Equal(4, e.Count("shadow_fill"));  // K, A, A again, K again
+            Assert.Equal(12, e.Units("shadow_fill"));
+            Assert.Equal(2, e.Units("flush_all"));
+            Assert.Equal(4, e.Stats.TlbMisses);
+        }
     }
 
     [Fact]
@@ -249,13 +273,16 @@ public sealed class ShadowFlushEngineTests
             t.Read(A + (i << 12));
         }
 
-        var e = t.Run(new ShadowFlushEngine(Config(), prefetch: 3));
-
         // The fault on page 0 fills it and prefetches pages 1 and 2 (A set) but not page 3 (A clear):
-        // reads of pages 1 and 2 find their shadow entries (no exit); page 3 faults.
-        Assert.Equal(2, e.Count("shadow_fill"));
-        Assert.Equal(2, e.Counter("prefetched"));
-        Assert.Equal(4, e.Stats.TlbMisses);
+        // reads of pages 1 and 2 find their shadow entries (no exit); page 3 faults. Built directly and from
+        // the option as --engine gives it.
+        foreach (var e in new IMmuEngine[] { new ShadowFlushEngine(Config(), prefetch: 3), EngineRegistry.Parse("shadow-flush:prefetch=3").Create(Config()) })
+        {
+            t.Run(e);
+            Assert.Equal(2, e.Count("shadow_fill"));
+            Assert.Equal(2, e.Counter("prefetched"));
+            Assert.Equal(4, e.Stats.TlbMisses);
+        }
     }
 
     [Fact]

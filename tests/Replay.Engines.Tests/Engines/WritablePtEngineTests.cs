@@ -1,5 +1,7 @@
+using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.Registry;
 using Replay.Engines.WritablePt;
 
 namespace Replay.Engines.Tests.Engines;
@@ -414,6 +416,35 @@ public sealed class WritablePtEngineTests
         Assert.Equal(212, e.Counter("ptwr_updates"));     // 1 + 4 + 5 + 2 + 200 stores
     }
 
+    [Fact]
+    public void Options_exit_kinds_and_counters_are_declared_once_in_the_order_reports_list_them()
+    {
+        var d = WritablePtEngine.Descriptor;
+        Assert.Equal([("unpin_on_dying", OptionKind.Bool, "true")], d.Options.Select(o => (o.Name, o.Kind, o.Default)));
+        Assert.Equal(
+            [
+                (ExitReason.PvTrap, "ptwr_disconnect"), (ExitReason.PvTrap, "ptwr_emulate"), (ExitReason.PvTrap, "ptwr_reconnect"),
+                (ExitReason.Hypercall, "mmu_update"), (ExitReason.Hypercall, "new_baseptr"), (ExitReason.Hypercall, "mmuext_op"),
+                (ExitReason.WithinExit, "ptwr_reconnect"),
+            ],
+            d.ExitKinds.Select(k => (k.Reason, k.Handler)));
+        var e = EngineRegistry.Parse("writable-pt:unpin_on_dying=false").Create(Config());
+        Assert.Equal(d.ExitKinds, e.ExitKinds);
+        Assert.Equal(
+            [
+                "ptwr_traps", "ptwr_batches", "ptwr_batches_active", "ptwr_batches_inactive", "ptwr_emulations",
+                "ptwr_emulate_empty_batch", "ptwr_emulate_multi_l2", "ptwr_emulate_self_map", "ptwr_emulate_smp",
+                "ptwr_updates", "reconnect_hypercall", "reconnect_access", "reconnect_conflict", "reconnect_smp",
+                "reconnect_entries", "disconnect_tlb_flushes", "deferred_tlb_flushes", "unhooked_pt_writes",
+                "tables_validated", "tables_released", "level_conflicts", "tlb_permission_rewalks",
+            ],
+            e.CounterNames.Take(22));
+        Assert.Equal(22, PtwrCounters.WptUpdates.Index);
+        Assert.Equal(["wpt_updates_0", "wpt_updates_1", "wpt_updates_2_4", "wpt_updates_5_7"], e.CounterNames.Skip(22).Take(4));
+        Assert.Equal("wpt_updates_185_512", e.CounterNames[^1]);
+        Assert.Equal((7, 86), (e.Stats.ExitCounts.Length, e.Stats.Counters.Length));
+    }
+
     [Theory]
     [InlineData(0, 0, "wpt_updates_0")]
     [InlineData(1, 1, "wpt_updates_1")]
@@ -426,8 +457,9 @@ public sealed class WritablePtEngineTests
     public void The_histogram_buckets_are_Xens_perfc_incr_histo_with_64_buckets_of_3(int modified, int bucket, string name)
     {
         Assert.Equal(bucket, PtwrCounters.Bucket(modified));
-        Assert.Equal(name, PtwrCounters.Names[PtwrCounters.WptUpdates + bucket]);
-        Assert.Equal(PtwrCounters.WptUpdates + 64, PtwrCounters.Names.Length);
+        Assert.Equal(name, PtwrCounters.Names[PtwrCounters.WptUpdatesOf(modified).Index]);
+        Assert.Equal(PtwrCounters.WptUpdates.Index + bucket, PtwrCounters.WptUpdatesOf(modified).Index);
+        Assert.Equal(PtwrCounters.WptUpdates.Index + 64, PtwrCounters.Names.Count);
     }
 
     [Fact]
@@ -491,14 +523,18 @@ public sealed class WritablePtEngineTests
     public void With_unpin_on_dying_off_the_hint_is_ignored()
     {
         var t = DyingTrace();
-        var e = t.Run(new WritablePtEngine(Config(), new WritablePtOptions(UnpinOnDying: false)));
 
         // Store to r2's L1: INACTIVE, emulate (first). Store to r1's L1: ACTIVE, emulate (first).
-        // Cr3(r2); store to r1's L1: now INACTIVE, prev 1 -> disconnect.
-        Assert.Equal(0, e.Count("mmuext_op"));
-        Assert.Equal(3, e.Counter("ptwr_traps"));
-        Assert.Equal(1, e.Counter("ptwr_batches_inactive"));
-        Assert.Equal(0, e.Counter("unhooked_pt_writes"));
+        // Cr3(r2); store to r1's L1: now INACTIVE, prev 1 -> disconnect. Built directly and from the option as
+        // --engine gives it (its declared handle).
+        foreach (var e in new IMmuEngine[] { new WritablePtEngine(Config(), new WritablePtOptions(UnpinOnDying: false)), EngineRegistry.Parse("writable-pt:unpin_on_dying=false").Create(Config()) })
+        {
+            t.Run(e);
+            Assert.Equal(0, e.Count("mmuext_op"));
+            Assert.Equal(3, e.Counter("ptwr_traps"));
+            Assert.Equal(1, e.Counter("ptwr_batches_inactive"));
+            Assert.Equal(0, e.Counter("unhooked_pt_writes"));
+        }
     }
 
     [Theory]

@@ -42,7 +42,7 @@ public sealed class HardwareMmuTests
 
         public EngineStats Stats => Engine.Stats;
 
-        public long PermissionRewalks => Engine.Stats.Counters[0];
+        public long PermissionRewalks => Engine.Stats.Counters[Engine.CounterNames.ToList().IndexOf("tlb_permission_rewalks")];
 
         public Translation Read(ulong va, bool user = true) => Access(va, AccessKind.Read, user);
 
