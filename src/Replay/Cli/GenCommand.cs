@@ -1,9 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Replay.Engines.Trace;
 using Replay.Gen;
 using Replay.Gen.Kernel;
-using Replay.Trace;
 
 namespace Replay.Cli;
 
@@ -74,33 +72,17 @@ internal static class GenCommand
         CancellationToken ct = default)
     {
         options ??= new KernelOptions();
-        var info = new TraceInfo
-        {
-            Vcpus = options.Vcpus,
-            MemoryBytes = options.MemoryBytes,
-            PagingLevels = options.PagingLevels,
-            Pcid = options.Pcid,
-            Source = Source(w, seed, events, options),
-            Markers = w.Markers,
-            Pressure = w.Pressure,
-        };
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null)
-        {
-            Directory.CreateDirectory(dir);
-        }
-
-        await using var writer = await TraceWriter.CreateAsync(path, info, hasTime: true, ct: ct).ConfigureAwait(false);
-        GuestKernel? kernel = null;
-        kernel = new GuestKernel(options, b =>
-        {
-            writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult();
-            progress?.Report(Math.Min(1, (kernel?.Events ?? 0) / (double)events));
-        });
-        w.Generate(kernel, new WorkloadRandom(seed), events);
-        kernel.Complete();
-        await writer.CompleteAsync(ct).ConfigureAwait(false);
-        return kernel.Events;
+        long written = 0;
+        await KernelTrace.WriteAsync(path, options, Source(w, seed, events, options), w.Markers, w.Pressure,
+            k =>
+            {
+                w.Generate(k, new WorkloadRandom(seed), events);
+                return true;
+            },
+            (k, _, _) => written = k.Events,
+            k => progress?.Report(Math.Min(1, k.Events / (double)events)),
+            ct).ConfigureAwait(false);
+        return written;
     }
 
     /// <summary>The command that makes this trace again (<c>replay.source</c>).</summary>

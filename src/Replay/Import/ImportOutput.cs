@@ -1,14 +1,12 @@
-using Replay.Engines.Trace;
+using Replay.Engines.Caches;
 using Replay.Gen.Kernel;
-using Replay.Trace;
 
 namespace Replay.Import;
 
 /// <summary>
-/// Runs an importer into a trace file: a <see cref="TraceWriter"/> (temporary file renamed at the end, so a
-/// failed import leaves nothing and never touches an existing file), the Linux-like guest kernel model
-/// (<see cref="GuestKernel"/>) with <see cref="KernelProcessHost"/> over it. The trace metadata describes the
-/// kernel's guest; the counts go into metadata key <see cref="StatsKey"/>.
+/// Runs an importer into a trace file through <see cref="KernelTrace"/> (the entry point <c>gen</c> uses too): the
+/// Linux-like guest kernel model with <see cref="KernelProcessHost"/> over it; the counts go into metadata key
+/// <see cref="StatsKey"/>.
 /// </summary>
 public static class ImportOutput
 {
@@ -22,32 +20,16 @@ public static class ImportOutput
     public static async Task<ImportStats> WriteAsync(string path, KernelOptions kernel, string source, IReadOnlyDictionary<ulong, string> markers,
         Func<IProcessHost, ImportStats> import, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(import);
-        var info = new TraceInfo
-        {
-            Vcpus = kernel.Vcpus,
-            MemoryBytes = kernel.MemoryBytes,
-            PagingLevels = kernel.PagingLevels,
-            Pcid = kernel.Pcid,
-            Source = source,
-            Markers = markers,
-        };
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null)
-        {
-            Directory.CreateDirectory(dir);
-        }
-
-        await using var writer = await TraceWriter.CreateAsync(path, info, hasTime: true, ct: ct).ConfigureAwait(false);
-        var host = new KernelProcessHost(new GuestKernel(kernel, b => writer.WriteAsync(b, ct).AsTask().GetAwaiter().GetResult()));
-        ImportStats stats = import(host);
-        host.Complete();
-        stats.Events = host.Events;
-        stats.InsnsUnwritten = host.PendingInstructions;
-        stats.KernelInsns = host.KernelInstructions;
-        writer.SetMetadata(StatsKey, stats.ToJson());
-        await writer.CompleteAsync(ct).ConfigureAwait(false);
-        return stats;
+        return await KernelTrace.WriteAsync(path, kernel, source, markers, CachePressure.None,
+            k => import(new KernelProcessHost(k)),
+            (k, stats, writer) =>
+            {
+                stats.Events = k.Events;
+                stats.InsnsUnwritten = k.PendingInstructions;
+                stats.KernelInsns = k.KernelInstructions;
+                writer.SetMetadata(StatsKey, stats.ToJson());
+            },
+            ct: ct).ConfigureAwait(false);
     }
 }
