@@ -5,7 +5,7 @@ using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Registry;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Benchmarks;
 

@@ -6,7 +6,7 @@ using Replay.Driver;
 using Replay.Engines.Contract;
 using Replay.Engines.Registry;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Benchmarks;
 

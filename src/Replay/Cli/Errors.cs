@@ -4,7 +4,7 @@ using Replay.Driver;
 using Replay.Engines.Contract;
 using Replay.Engines.Registry;
 using Replay.Import;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Cli;
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 using Replay.Driver;
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Cli;
 

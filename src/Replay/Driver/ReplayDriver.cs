@@ -7,7 +7,7 @@ using Replay.Engines.Guest;
 using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Driver;
 

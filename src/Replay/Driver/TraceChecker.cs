@@ -1,7 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Driver;
 

@@ -8,7 +8,7 @@ using Replay.Engines.Tlb;
 using Replay.Engines.Trace;
 using Replay.Gen;
 using Replay.Tests.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Driver;
 

@@ -144,7 +144,7 @@ public sealed class TraceCheckerTests
         var b = new EventBatch(4);
         b.Add(TraceOp.Read, va: Va);
         b.Add(TraceOp.Read, va: Va, vcpu: 3);
-        var ex = Assert.Throws<Replay.Trace.TraceFormatException>(() => Check(b, vcpus: 2));
+        var ex = Assert.Throws<Replay.TraceIO.TraceFormatException>(() => Check(b, vcpus: 2));
         Assert.Contains("row 1", ex.Message);
         Assert.Contains("'vcpu'", ex.Message);
     }

@@ -1,7 +1,7 @@
 using Replay.Cli;
 using Replay.Gen;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Gen;
 

@@ -1,7 +1,7 @@
 using Replay.Engines.Trace;
 using Replay.Import;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Import;
 

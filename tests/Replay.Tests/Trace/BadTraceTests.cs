@@ -1,5 +1,5 @@
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -6,7 +6,7 @@ using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Registry;
 using Replay.Gen;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -2,7 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Parquet.Schema;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -4,7 +4,7 @@ using Parquet;
 using Parquet.Meta;
 using Replay.Engines.Trace;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -1,7 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -5,7 +5,7 @@ using Parquet;
 using Parquet.Meta;
 using Parquet.Schema;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

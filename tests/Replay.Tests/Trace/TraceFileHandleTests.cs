@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 

@@ -1,6 +1,6 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Trace;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Gen.Kernel;
 

@@ -1,6 +1,6 @@
 using Replay.Import;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 using Xunit;
 
 namespace Replay.Tests.Import.Etw;

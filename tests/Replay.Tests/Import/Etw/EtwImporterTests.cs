@@ -2,7 +2,7 @@ using Replay.Engines.Trace;
 using Replay.Import;
 using Replay.Import.Etw;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 using Xunit;
 
 namespace Replay.Tests.Import.Etw;

@@ -2,7 +2,7 @@ using Replay.Analysis.Reports;
 using Replay.Engines.Trace;
 using Replay.Import.Xentrace;
 using Replay.Tests.Cli;
-using Replay.Trace;
+using Replay.TraceIO;
 
 namespace Replay.Tests.Import.Xentrace;
 

@@ -6,7 +6,7 @@ using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Parquet.Schema;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Decodes one trace column of one row group into its <see cref="EventBatch"/> array; the columns of a row group

@@ -1,6 +1,6 @@
 using Parquet.Schema;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Which trace columns a Parquet file has, matched by exact top-level name, and a check that each holds a

@@ -1,6 +1,6 @@
 using Parquet.Schema;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>The columns of trace format v1 (SPEC §1), in the order this project writes them.</summary>
 internal enum TraceColumn

@@ -3,7 +3,7 @@ using Parquet;
 using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Decodes whole row groups of one trace into <see cref="EventBatch"/>es: one task per column (each

@@ -1,4 +1,4 @@
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// A trace that cannot be replayed: missing, not Parquet, truncated, or holding a value SPEC §1 forbids.

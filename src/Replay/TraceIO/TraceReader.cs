@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using Parquet;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Reads a trace (SPEC §1) one row group at a time into a caller's reused <see cref="EventBatch"/>.

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// The key-value metadata of trace format v1 (SPEC §1): the keys, how a <see cref="TraceInfo"/> is written

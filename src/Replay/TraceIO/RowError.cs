@@ -1,4 +1,4 @@
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// The first bad value found in a decoded row group: <paramref name="Index"/> is relative to the group.

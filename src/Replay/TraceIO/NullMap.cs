@@ -1,4 +1,4 @@
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Which rows of a decoded row group have no value in one of the per-op columns (va, pa, value):

@@ -4,7 +4,7 @@ using Parquet.Data;
 using Parquet.Schema;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// The vCPU count of a trace whose metadata does not give one (SPEC §1: "vcpus from the data"):

@@ -1,6 +1,6 @@
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>Copies rows between <see cref="EventBatch"/>es column by column (bulk copies, no per-row work).</summary>
 internal static class BatchCopy

@@ -5,7 +5,7 @@ using Parquet.Meta;
 using Parquet.Schema;
 using ZstdSharp;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Checks every column chunk's pages against the footer (<see cref="Load"/>), and reads a REQUIRED, PLAIN-encoded

@@ -1,7 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Parquet;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Opens a Parquet file and turns every way that can fail (missing, unreadable, not Parquet, truncated,

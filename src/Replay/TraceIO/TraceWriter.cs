@@ -3,7 +3,7 @@ using Parquet;
 using Parquet.Schema;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Writes a trace in the form SPEC §1 asks of this project's writers: REQUIRED columns of the SPEC types,

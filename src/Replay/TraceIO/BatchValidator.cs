@@ -1,7 +1,7 @@
 using System.Buffers;
 using Replay.Engines.Trace;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// The per-row rules of SPEC §1 over a decoded row group: every op is known, every field the op needs is

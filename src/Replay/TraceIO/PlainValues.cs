@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// Decoders for PLAIN-encoded Parquet values into batch arrays: INT32 narrowed to uint8/uint16 (after a

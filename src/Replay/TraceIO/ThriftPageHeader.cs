@@ -1,4 +1,4 @@
-namespace Replay.Trace;
+namespace Replay.TraceIO;
 
 /// <summary>
 /// The few fields of a Parquet page header the trace reader checks and the direct column reader needs, parsed from Thrift's compact
