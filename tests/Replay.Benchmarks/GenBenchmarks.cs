@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Replay.Cli;
 using Replay.Gen;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Benchmarks;
 

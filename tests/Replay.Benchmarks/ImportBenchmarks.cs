@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using Replay.Engines.Trace;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Replay.Import;
 
 namespace Replay.Benchmarks;

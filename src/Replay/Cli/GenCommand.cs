@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Replay.Gen;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Cli;
 

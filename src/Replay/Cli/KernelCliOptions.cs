@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Cli;
 

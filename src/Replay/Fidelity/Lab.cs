@@ -5,7 +5,7 @@ using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
 using Replay.Engines.Registry;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Replay.Gen;
 
 namespace Replay.Fidelity;

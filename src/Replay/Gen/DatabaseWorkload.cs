@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Replay.Gen.Model;
 
 namespace Replay.Gen;

@@ -1,5 +1,5 @@
 using Replay.Engines.Trace;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Replay.Gen.Model;
 
 namespace Replay.Gen;

@@ -1,4 +1,4 @@
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Gen;
 

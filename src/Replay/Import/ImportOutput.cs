@@ -1,5 +1,5 @@
 using Replay.Engines.Caches;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Import;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Replay.Cli;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Import;
 

@@ -107,7 +107,7 @@ public sealed class PerVcpuTests : IDisposable
     {
         // A generated 4-vCPU kernel build (phases warmup and build) through every engine, with and without a row range.
         string path = _files.PathOf("kb.pq");
-        await GenCommand.GenerateAsync(Workloads.Find("kernel-build")!, path, seed: 7, events: 20_000, options: new Replay.Gen.Kernel.KernelOptions { Vcpus = 4 });
+        await GenCommand.GenerateAsync(Workloads.Find("kernel-build")!, path, seed: 7, events: 20_000, options: new Replay.Kernel.KernelOptions { Vcpus = 4 });
         var outcome = await ReplayDriver.RunAsync(new ReplayRequest(path, EngineRegistry.AllDefaults().ToList(), TlbGeometry.Default, Window: 4_000,
             Skip: skip, Warmup: warmup));
 

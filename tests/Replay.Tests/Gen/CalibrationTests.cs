@@ -6,7 +6,7 @@ using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Registry;
 using Replay.Engines.Trace;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Replay.Gen;
 using Replay.Tests.Cli;
 using Replay.Tests.Trace;

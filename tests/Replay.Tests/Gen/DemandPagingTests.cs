@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Tests.Gen;
 

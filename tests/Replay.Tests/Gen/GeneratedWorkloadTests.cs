@@ -116,12 +116,12 @@ public sealed class ReclaimTraceTests
     {
         using var d = Cli.Cli.Temp();
         string trace = d.File("reclaim.pq");
-        var options = new Replay.Gen.Kernel.KernelOptions { Vcpus = 2, Pcid = true, MemoryBytes = 64UL << 20 };
+        var options = new Replay.Kernel.KernelOptions { Vcpus = 2, Pcid = true, MemoryBytes = 64UL << 20 };
         var info = new Replay.Engines.Trace.TraceInfo { Vcpus = 2, Pcid = true, MemoryBytes = options.MemoryBytes, Source = "test" };
         long reclaims;
         await using (var writer = await TraceWriter.CreateAsync(trace, info, hasTime: true))
         {
-            var k = new Replay.Gen.Kernel.GuestKernel(options, b => writer.WriteAsync(b).AsTask().GetAwaiter().GetResult());
+            var k = new Replay.Kernel.GuestKernel(options, b => writer.WriteAsync(b).AsTask().GetAwaiter().GetResult());
             var db = k.CreateProcess();
             var other = k.CreateProcess();
             k.Run(0, db);

@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Gen;
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 
 namespace Replay.Tests.Gen;
 

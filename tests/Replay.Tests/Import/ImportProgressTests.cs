@@ -38,7 +38,7 @@ public sealed class ImportProgressTests : IDisposable
         var (progress, drawn) = Bar();
         var importer = new LackeyImporter([plain, gz], new ImportOptions(Vcpus: 2) { Progress = progress });
 
-        await ImportOutput.WriteAsync(_d.File("two.pq"), new Replay.Gen.Kernel.KernelOptions { Vcpus = 2 }, "test", importer.Markers, importer.Run);
+        await ImportOutput.WriteAsync(_d.File("two.pq"), new Replay.Kernel.KernelOptions { Vcpus = 2 }, "test", importer.Markers, importer.Run);
 
         // Every byte once, plus what the reader reads twice: each file's first 2 bytes (sniffed for the gzip magic, then
         // read again) and the gzip's 8-byte trailer (CRC-32 and ISIZE, read before the data to check it at the end).
@@ -56,7 +56,7 @@ public sealed class ImportProgressTests : IDisposable
     {
         var (progress, drawn) = Bar();
         using var importer = new DrMemTraceImporter(Samples.ThreadSig, new ImportOptions { Progress = progress });
-        await ImportOutput.WriteAsync(_d.File("t.pq"), new Replay.Gen.Kernel.KernelOptions(), "test", importer.Markers, importer.Run);
+        await ImportOutput.WriteAsync(_d.File("t.pq"), new Replay.Kernel.KernelOptions(), "test", importer.Markers, importer.Run);
 
         // A zip reader reads the central directory at the end first, then each member: the bytes read are the file's
         // size to within the directory it reads twice, never less than the members' compressed bytes.

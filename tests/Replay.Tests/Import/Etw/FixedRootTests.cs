@@ -1,4 +1,4 @@
-using Replay.Gen.Kernel;
+using Replay.Kernel;
 using Xunit;
 
 namespace Replay.Tests.Import.Etw;

@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>Frame allocation with reclaim, shared-frame reference counts and new table pages.</summary>
 public sealed partial class GuestKernel

@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>Address-space teardown at exit and exec (Linux's <c>exit_mmap</c>).</summary>
 public sealed partial class GuestKernel

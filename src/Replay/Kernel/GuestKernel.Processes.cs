@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>Address-space lifetime: create, fork (copy-on-write), exec, munmap (exit is in the teardown part).</summary>
 public sealed partial class GuestKernel

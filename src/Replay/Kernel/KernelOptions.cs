@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// How the guest kernel is configured. Every option that a trace's metadata records (vCPUs, memory, paging

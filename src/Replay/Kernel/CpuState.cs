@@ -1,4 +1,4 @@
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// Per-vCPU kernel state (Linux's <c>cpu_tlbstate</c>): the loaded address space, the current ASID, the six

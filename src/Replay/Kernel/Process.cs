@@ -1,4 +1,4 @@
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// One address space (a Linux <c>mm_struct</c>): its root table (and, with KPTI, the user-mode root), the

@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// The kernel's own view of guest page-table memory: the 512 words of every frame ever written by a

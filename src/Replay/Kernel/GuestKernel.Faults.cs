@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>Accesses and the page-fault handler: demand paging, transparent huge pages, copy-on-write.</summary>
 public sealed partial class GuestKernel

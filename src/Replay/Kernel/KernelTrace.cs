@@ -2,7 +2,7 @@ using Replay.Engines.Caches;
 using Replay.Engines.Trace;
 using Replay.TraceIO;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// The one way a trace is made on the guest kernel model, shared by <c>replay gen</c> and <c>replay import</c>: the

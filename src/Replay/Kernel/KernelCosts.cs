@@ -1,4 +1,4 @@
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// The guest kernel's own work on the paths the model takes, in instructions retired (the trace's <c>insns</c>): what

@@ -1,6 +1,6 @@
 using Replay.Engines.Guest;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// Guest-physical frame allocator over [<c>first</c>, <c>end</c>): a free stack of 4 KiB frames, a free stack of

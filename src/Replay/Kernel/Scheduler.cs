@@ -1,4 +1,4 @@
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// Round-robin time slices over the vCPUs: each vCPU has a run queue; <see cref="Next"/> context-switches the

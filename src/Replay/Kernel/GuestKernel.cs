@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>
 /// A Linux-like guest kernel that turns process-level operations (run, access, fork, exec, munmap, exit)

@@ -1,7 +1,7 @@
 using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 
-namespace Replay.Gen.Kernel;
+namespace Replay.Kernel;
 
 /// <summary>Context switches, KPTI kernel entry/exit and TLB invalidation (Linux <c>arch/x86/mm/tlb.c</c>).</summary>
 public sealed partial class GuestKernel
