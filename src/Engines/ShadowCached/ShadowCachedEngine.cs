@@ -42,6 +42,9 @@ public sealed class ShadowCachedEngine : IMmuEngine
         public static readonly BoolOption EarlyUnshadow = Options.Bool("early_unshadow", true,
             "xen: unshadow a frame after two consecutive emulated zero writes to it (SHOPT_EARLY_UNSHADOW).");
 
+        public static readonly BoolOption FastEmulate = Options.Bool("fast_emulate", true,
+            "xen: a kernel write fault on the linear frame of the last emulation goes straight to the emulator (SHOPT_FAST_EMULATION, 2008); false = the full fault path for every trapped write.");
+
         public static readonly ChoiceOption HostLargePages = Options.Choice("host_large_pages", "2m",
             "kvm: the largest page the host backs guest RAM with, which bounds the spte mapping a guest 2 MiB/1 GiB page (host_pfn_mapping_level): " +
             "2m (default: transparent huge pages, with QEMU madvising guest RAM MADV_HUGEPAGE, the common host setting), 1g (1 GiB hugetlbfs), " +
@@ -85,7 +88,8 @@ public sealed class ShadowCachedEngine : IMmuEngine
         long pool = Declared.PoolPages.OrAuto(o, ShadowOptions.DefaultPool(p, config));
         int roots = (int)Declared.Roots.OrAuto(o, ShadowOptions.KvmPrevRoots);
         int host = xen ? 1 : Declared.HostLargePages.Of(o) switch { "1g" => 3, "2m" => 2, _ => 1 };
-        return new ShadowOptions(p, Declared.Oos.Of(o), prefetch, pool, roots, Declared.EarlyUnshadow.Of(o), host);
+        return new ShadowOptions(p, Declared.Oos.Of(o), prefetch, pool, roots, Declared.EarlyUnshadow.Of(o), host,
+            FastEmulation: Declared.FastEmulate.Of(o));
     }
 
     public ShadowOptions Options => _shadow.Options;

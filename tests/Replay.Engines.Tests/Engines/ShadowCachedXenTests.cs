@@ -169,6 +169,30 @@ public sealed class ShadowCachedXenTests
     }
 
     [Fact]
+    public void Without_fast_emulation_every_trapped_write_takes_the_full_fault_path()
+    {
+        var t = new TestTrace();
+        ulong r = t.NewRoot();
+        t.Map(r, A, 0x100);
+        t.Cr3(r);
+        t.Read(A);
+        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
+        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
+        t.Cr3(r);
+        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
+        var e = t.Run(Engine("oos=false,fast_emulate=false"));
+
+        // The trace of the test above, with Xen built without SHOPT_FAST_EMULATION: C, on the frame B was emulated
+        // through, is emulated on the slow path too. Same writes, same shadow entries validated, one handler.
+        Assert.Equal(3, e.Count("pt_emulate"));
+        Assert.Equal(3, e.Units("pt_emulate"));
+        Assert.Equal(0, e.Count("fast_emulate"));
+        Assert.Equal(3, e.Counter("shadow_fault_emulate_write"));
+        Assert.Equal(0, e.Counter("shadow_fault_fast_emulate"));
+        Assert.Equal(3, e.Stats.EmulatedWrites);
+    }
+
+    [Fact]
     public void Freeing_any_shadow_page_ends_fast_emulation()
     {
         var t = new TestTrace();

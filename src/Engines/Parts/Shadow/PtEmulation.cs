@@ -263,11 +263,12 @@ internal sealed class PtEmulation(ShadowMmu m) : ShadowPart(m)
     /// <summary>
     /// Xen <c>sh_page_fault</c>'s first test: a fault on the linear frame of the last successful emulation goes
     /// straight to the emulator only with error code write|present (a kernel-mode write through a present,
-    /// read-only shadow entry); any other fault on that frame clears <c>last_write_emul_ok</c>.
+    /// read-only shadow entry); any other fault on that frame clears <c>last_write_emul_ok</c>. Never with
+    /// <see cref="ShadowOptions.FastEmulation"/> off (Xen built without <c>SHOPT_FAST_EMULATION</c>).
     /// </summary>
     public bool XenFastEmulation(VcpuShadow vs, ulong linear, bool kernelWriteToPresent)
     {
-        if (!_xen || !vs.LastWriteEmulOk || vs.LastEmulLinear != linear)
+        if (!_xen || !_o.FastEmulation || !vs.LastWriteEmulOk || vs.LastEmulLinear != linear)
         {
             return false;
         }

@@ -19,12 +19,17 @@ public enum Personality
 /// <param name="PoolPages">Shadow-page budget.</param>
 /// <param name="Roots">KVM: previous roots cached per vCPU besides the current one.</param>
 /// <param name="EarlyUnshadow">Xen: unshadow a frame after two consecutive emulated zero writes (and the <c>ptdying</c> rule).</param>
+/// <param name="FastEmulation">
+/// Xen: a kernel-mode write fault on the linear frame of the last successful emulation goes straight to the emulator
+/// (<c>SHOPT_FAST_EMULATION</c>, Xen commit ce7887f778, 2008). Off models Xen's shadow code before it, or built
+/// without it: every trapped write takes the full <c>sh_page_fault</c> path.
+/// </param>
 /// <param name="HostLargeLevel">
 /// KVM: the largest page level the host backs guest RAM with (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB), which bounds the
 /// level of an spte mapping a guest superpage (<c>host_pfn_mapping_level</c>). Xen always splinters: 1.
 /// </param>
 public sealed record ShadowOptions(Personality Personality, bool Oos, int Prefetch, long PoolPages, int Roots, bool EarlyUnshadow,
-    int HostLargeLevel = 1)
+    int HostLargeLevel = 1, bool FastEmulation = true)
 {
     /// <summary>Xen's OOS slots per vCPU (<c>SHADOW_OOS_PAGES</c>).</summary>
     public const int XenOosSlots = 3;
