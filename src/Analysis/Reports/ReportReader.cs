@@ -1,5 +1,5 @@
 using Parquet;
-using Replay.Analysis.Parquet;
+using Replay.Analysis.ParquetIO;
 using Parquet.Schema;
 
 namespace Replay.Analysis.Reports;

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using Parquet;
 using Parquet.Schema;
 using Replay.Analysis.Costs;
-using Replay.Analysis.Parquet;
+using Replay.Analysis.ParquetIO;
 
 namespace Replay.Analysis.Reports;
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
 using Parquet.Schema;
-using Replay.Analysis.Parquet;
+using Replay.Analysis.ParquetIO;
 using ZstdSharp;
 
 namespace Replay.TraceIO;

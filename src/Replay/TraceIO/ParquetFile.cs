@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Parquet;
-using Replay.Analysis.Parquet;
+using Replay.Analysis.ParquetIO;
 
 namespace Replay.TraceIO;
 

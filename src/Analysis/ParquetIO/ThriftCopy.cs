@@ -1,4 +1,4 @@
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// What <see cref="ThriftCopy"/> changes while it copies a Thrift struct: the kind of each nested struct (the caller's

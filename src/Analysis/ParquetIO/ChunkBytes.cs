@@ -1,7 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
 
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// One column chunk's bytes read in one positional read and its pages checked (<see cref="PageCrcs.Check"/>) before

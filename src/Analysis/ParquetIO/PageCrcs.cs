@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// Stores a CRC-32 in every page header of a Parquet file (parquet-format <c>PageHeader.crc</c>, field 4: the standard

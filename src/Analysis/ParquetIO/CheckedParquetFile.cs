@@ -2,7 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using Parquet;
 using ColumnChunk = Parquet.Meta.ColumnChunk;
 
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// A Parquet file opened once, read through Parquet.Net, whose pages are checked before they are decoded: the report

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>What the two ends of a file say about it as Parquet (<see cref="ParquetFooter.Locate"/>).</summary>
 public enum FooterState

@@ -1,4 +1,4 @@
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// A Parquet file this project reads that cannot be read as one: not Parquet, cut short, or a page whose bytes are

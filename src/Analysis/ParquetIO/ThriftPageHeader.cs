@@ -1,4 +1,4 @@
-namespace Replay.Analysis.Parquet;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// The few fields of a Parquet page header the page checks (<see cref="PageCrcs.Check"/>) and the trace reader's direct column reader need, parsed from Thrift's compact
