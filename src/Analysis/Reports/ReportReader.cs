@@ -1,4 +1,5 @@
 using Parquet;
+using Replay.Analysis.ParquetIO;
 using Parquet.Schema;
 
 namespace Replay.Analysis.Reports;
@@ -7,7 +8,9 @@ namespace Replay.Analysis.Reports;
 /// Reads report files back into rows (for tests, <c>compare</c>, <c>reprice</c>, <c>report</c>, <c>export</c>): files
 /// this version writes, files of older versions (a metric column they lack reads as not recorded) and files
 /// rewritten by DuckDB, pandas or Spark (OPTIONAL columns, other integer widths). A name or window column that is
-/// missing is an error naming it.
+/// missing is an error naming it. Every page is checked against the CRC-32 its header stores, where it stores one
+/// (<see cref="CheckedParquetFile"/>): a damaged page is a <see cref="ParquetFileException"/> naming the file, the
+/// column and the row group.
 /// </summary>
 public static class ReportReader
 {
@@ -38,8 +41,8 @@ public static class ReportReader
     /// <summary>The file's key-value metadata (<c>replay.version</c>, <c>replay.profile</c>, …).</summary>
     public static async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string path, CancellationToken ct = default)
     {
-        await using var reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
-        return new Dictionary<string, string>(reader.CustomMetadata, StringComparer.Ordinal);
+        await using var file = await Open(path, ct).ConfigureAwait(false);
+        return new Dictionary<string, string>(file.Reader.CustomMetadata, StringComparer.Ordinal);
     }
 
     /// <summary>The report schema version in <paramref name="metadata"/>: its <see cref="ReportWriter.SchemaVersionKey"/>, or 1 when it has none.</summary>
@@ -77,7 +80,8 @@ public static class ReportReader
     internal static async Task<(IReadOnlyList<string> Present, List<(Dictionary<string, Array> Columns, int Count)> Groups)> ReadColumnsAsync<TRow>(
         string path, ReportTable<TRow> table, CancellationToken ct = default)
     {
-        await using var reader = await ParquetReader.CreateAsync(path, null, ct).ConfigureAwait(false);
+        await using var file = await Open(path, ct).ConfigureAwait(false);
+        ParquetReader reader = file.Reader;
         var fields = new Dictionary<string, DataField>(StringComparer.Ordinal);
         foreach (var f in reader.Schema.DataFields)
         {
@@ -100,6 +104,7 @@ public static class ReportReader
         var groups = new List<(Dictionary<string, Array>, int)>();
         for (int g = 0; g < reader.RowGroupCount; g++)
         {
+            file.CheckRowGroup(g);
             using var group = reader.OpenRowGroupReader(g);
             int count = checked((int)group.RowCount);
             var columns = new Dictionary<string, Array>(StringComparer.Ordinal);
@@ -120,4 +125,8 @@ public static class ReportReader
 
         return (present.Select(c => c.Name).ToList(), groups);
     }
+
+    /// <summary>Opens a report file, its magic and footer checked; its pages are checked per row group as they are read.</summary>
+    private static Task<CheckedParquetFile> Open(string path, CancellationToken ct) =>
+        CheckedParquetFile.OpenAsync(path, $"Report file '{path}'", ct);
 }

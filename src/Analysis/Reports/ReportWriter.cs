@@ -2,6 +2,7 @@ using System.IO.Compression;
 using Parquet;
 using Parquet.Schema;
 using Replay.Analysis.Costs;
+using Replay.Analysis.ParquetIO;
 
 namespace Replay.Analysis.Reports;
 
@@ -11,6 +12,7 @@ namespace Replay.Analysis.Reports;
 /// report folder whole, under the folder's lock (<see cref="ReportFolder"/>), so a crash, a kill or a concurrent run
 /// never leaves a folder mixing two runs' files. A file added to an existing folder (<c>compare.parquet</c>) is
 /// written to a temporary name <c>.FILE.PID.GUID.tmp</c> and renamed; a dead process's temp is removed by the next writer.
+/// Every page of every file stores its CRC-32, which <see cref="ReportReader"/> checks.
 /// </summary>
 public static class ReportWriter
 {
@@ -117,13 +119,19 @@ public static class ReportWriter
         return (temp, final);
     }
 
-    /// <summary>Writes <paramref name="rows"/> as <paramref name="table"/> to a new file <paramref name="path"/>, flushed to disk; deleted on failure.</summary>
+    /// <summary>
+    /// Writes <paramref name="rows"/> as <paramref name="table"/> to a new file <paramref name="path"/>, flushed to disk;
+    /// deleted on failure. Parquet.Net writes a temporary <see cref="TempName"/> beside it, which is copied with a
+    /// CRC-32 in every page header (<see cref="PageCrcs"/>, as traces are: Parquet.Net 6.1 cannot store them), so the
+    /// report reader finds a damaged page (issue 15).
+    /// </summary>
     private static async Task WriteFileAsync<TRow>(
         string path, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
     {
+        string raw = Path.Combine(Path.GetDirectoryName(path)!, TempName(Path.GetFileName(path)));
         try
         {
-            await using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            await using (var stream = new FileStream(raw, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
                 // A metric column no row records is left out (the rows came from a report that lacked it).
                 var columns = table.Columns.Select(c => (Column: c, Field: c.FieldFor(rows))).Where(c => c.Field is not null).ToList();
@@ -145,14 +153,18 @@ public static class ReportWriter
                         rowGroup.CompleteValidate();
                     }
                 }
-
-                stream.Flush(flushToDisk: true);
             }
+
+            PageCrcs.Write(raw, path, ct); // flushed to disk; only the copy is kept
         }
         catch
         {
             File.Delete(path);
             throw;
+        }
+        finally
+        {
+            File.Delete(raw);
         }
     }
 }

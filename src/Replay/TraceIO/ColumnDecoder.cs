@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using Microsoft.Win32.SafeHandles;
 using Parquet;
 using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Parquet.Schema;
@@ -13,11 +12,11 @@ namespace Replay.TraceIO;
 /// decode in parallel, each on its own decoder.
 /// A REQUIRED, PLAIN chunk of exactly the batch's type (what <see cref="TraceWriter"/> writes) goes through
 /// <see cref="DirectChunkReader"/> straight into the batch, by positional reads of the file's one handle; otherwise
-/// Parquet.Net reads it, on a <see cref="ParquetReader"/> and stream of this column's own, opened the first time
-/// one of its chunks needs it (a stream cannot be read by two columns at once): an OPTIONAL column of the batch's
+/// Parquet.Net decodes it on the trace's one <see cref="ParquetReader"/> (one footer parse), at a stream position of
+/// this column's own and from the chunk bytes <see cref="Load"/> read and checked (<see cref="SharedFileStream.Use"/>),
+/// so columns decode in parallel and the file is opened once whatever its columns: an OPTIONAL column of the batch's
 /// type raw, with its nulls then spread out in place, anything else into a reused scratch buffer that is then
-/// converted. So a trace <see cref="TraceWriter"/> wrote is opened once, whatever its columns. Memory follows the
-/// row-group size, not the trace length. Only one decode runs on a decoder at a time.
+/// converted. Memory follows the row-group size, not the trace length. Only one decode runs on a decoder at a time.
 /// </summary>
 internal sealed class ColumnDecoder : IAsyncDisposable
 {
@@ -25,8 +24,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     private readonly DataField _field;
     private readonly ColumnChunk?[] _chunks;
     private readonly DirectChunkReader _direct;
-    private ParquetReader? _fallback;
-    private DataField? _fallbackField;
+    private readonly ParquetFile _file;
     private int[] _levels = [];
     private bool[] _nulls = [];
     private bool _hasNulls;
@@ -34,15 +32,15 @@ internal sealed class ColumnDecoder : IAsyncDisposable
 
     /// <summary>
     /// A decoder of <paramref name="column"/>, <paramref name="field"/> in the footer's schema, with its chunk metadata
-    /// in every row group (<paramref name="chunks"/>); the direct reads go through <paramref name="handle"/> (the
-    /// file's own, owned by the caller).
+    /// in every row group (<paramref name="chunks"/>), read from <paramref name="file"/> (owned by the caller).
     /// </summary>
-    public ColumnDecoder(string path, ColumnChunk?[] chunks, SafeFileHandle handle, DataField field, TraceColumn column)
+    public ColumnDecoder(ParquetFile file, ColumnChunk?[] chunks, DataField field, TraceColumn column)
     {
-        _path = path;
+        _path = file.Path;
+        _file = file;
         _field = field;
         _chunks = chunks;
-        _direct = new DirectChunkReader(handle);
+        _direct = new DirectChunkReader(file.Handle);
         Column = column;
     }
 
@@ -74,11 +72,8 @@ internal sealed class ColumnDecoder : IAsyncDisposable
             return error;
         }
 
-        ParquetReader fallback = _fallback ??= await ParquetFile.OpenAsync(_path, ct);
-        DataField field = _fallbackField ??= TraceSchema.Map(fallback.Schema, _path)[Column]
-            ?? throw new TraceFormatException(_path, null, Column.Name(), "no such column");
-        using ParquetRowGroupReader rg = fallback.OpenRowGroupReader(rowGroup);
-        return await DecodeAsync(rg, field, dst, n, ct);
+        using SharedFileStream.Scope own = _file.Stream.Use(_direct.LoadedStart, _direct.Loaded);
+        return await DecodeAsync(_file.Reader.OpenRowGroupReader(rowGroup), _field, dst, n, ct);
     }
 
     private async Task<RowError?> DecodeAsync(ParquetRowGroupReader rg, DataField field, EventBatch dst, int n, CancellationToken ct)
@@ -98,7 +93,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         _direct.Dispose();
-        return _fallback?.DisposeAsync() ?? ValueTask.CompletedTask;
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>

@@ -1,8 +1,8 @@
-using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Parquet.Meta;
 using Parquet.Schema;
+using Replay.Analysis.ParquetIO;
 using ZstdSharp;
 
 namespace Replay.TraceIO;
@@ -19,13 +19,13 @@ namespace Replay.TraceIO;
 internal sealed class DirectChunkReader : IDisposable
 {
     private const int Plain = 0;
-    private const int MaxChunkBytes = 1 << 30;
 
     private readonly SafeFileHandle _file;
     private readonly Decompressor _zstd = new();
     private byte[] _chunk = [];
     private byte[] _page = [];
     private int _loaded;
+    private long _loadedStart;
 
     public DirectChunkReader(SafeFileHandle file) => _file = file;
 
@@ -33,7 +33,7 @@ internal sealed class DirectChunkReader : IDisposable
     /// Reads the whole chunk once (into a buffer <see cref="TryRead"/> then decodes from) and checks its pages
     /// against the footer before anything is sized by the footer's counts: every page lies inside the chunk, the
     /// data pages hold <paramref name="rows"/> values together, and a page whose header stores a CRC-32
-    /// (parquet-format <c>PageHeader.crc</c>, over the page body) matches it. Returns the problem, or null.
+    /// (parquet-format <c>PageHeader.crc</c>, over the page body) matches it (<see cref="ChunkBytes.Read"/>). Returns the problem, or null.
     /// </summary>
     public string? Load(ColumnChunk chunk, long rows, long fileLength)
     {
@@ -44,61 +44,9 @@ internal sealed class DirectChunkReader : IDisposable
             return "no column metadata in the footer";
         }
 
-        long start = ChunkStart(meta);
-        if (meta.TotalCompressedSize < 0 || start < 4 || start + meta.TotalCompressedSize > fileLength)
+        if (ChunkBytes.Read(_file, fileLength, meta, ref _chunk, out int size, out long values) is { } problem)
         {
-            return $"the footer places the chunk at bytes {start} to {start + meta.TotalCompressedSize}, outside the file's {fileLength} bytes";
-        }
-
-        if (meta.TotalCompressedSize > MaxChunkBytes)
-        {
-            return $"the chunk is {meta.TotalCompressedSize} bytes, more than the {MaxChunkBytes} replay reads in one piece (write smaller row groups)";
-        }
-
-        int size = (int)meta.TotalCompressedSize;
-        if (_chunk.Length < size)
-        {
-            _chunk = new byte[size];
-        }
-
-        if (RandomAccess.Read(_file, _chunk.AsSpan(0, size), start) != size)
-        {
-            return "the file ends inside the chunk";
-        }
-
-        long values = 0;
-        ReadOnlySpan<byte> bytes = _chunk.AsSpan(0, size);
-        while (bytes.Length > 0)
-        {
-            int at = size - bytes.Length;
-            int headerLength;
-            ThriftPageHeader page;
-            try
-            {
-                headerLength = ThriftPageHeader.Parse(bytes, out page);
-            }
-            catch (Exception e) when (e is InvalidDataException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-            {
-                return $"the page header at byte {start + at} cannot be read";
-            }
-
-            bytes = bytes[headerLength..];
-            if (page.CompressedSize < 0 || page.CompressedSize > bytes.Length || page.UncompressedSize < 0 || page.NumValues < 0)
-            {
-                return $"the page at byte {start + at} claims {page.CompressedSize} bytes, beyond its column chunk";
-            }
-
-            ReadOnlySpan<byte> body = bytes[..page.CompressedSize];
-            bytes = bytes[page.CompressedSize..];
-            if (page.Crc is uint crc && Crc32.HashToUInt32(body) != crc)
-            {
-                return $"the page at byte {start + at} fails its CRC-32 check (stored {crc:x8}, computed {Crc32.HashToUInt32(body):x8})";
-            }
-
-            if (page.Type is ThriftPageHeader.DataPage or ThriftPageHeader.DataPageV2)
-            {
-                values += page.NumValues;
-            }
+            return problem;
         }
 
         if (values != rows)
@@ -106,13 +54,18 @@ internal sealed class DirectChunkReader : IDisposable
             return $"the footer says {rows} rows, but the chunk's pages hold {values} values";
         }
 
-        _loaded = size;
+        (_loaded, _loadedStart) = (size, ChunkStart(meta));
         return null;
     }
 
+    /// <summary>The file offset of the chunk the last successful <see cref="Load"/> read.</summary>
+    public long LoadedStart => _loadedStart;
+
+    /// <summary>The bytes of the chunk the last successful <see cref="Load"/> read and checked; empty when it failed.</summary>
+    public ReadOnlyMemory<byte> Loaded => _chunk.AsMemory(0, _loaded);
+
     /// <summary>The chunk's first byte: its dictionary page when it has one, else its first data page.</summary>
-    public static long ChunkStart(ColumnMetaData meta) =>
-        meta.DictionaryPageOffset is > 0 and long d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+    public static long ChunkStart(ColumnMetaData meta) => ChunkBytes.Start(meta);
 
     /// <summary>
     /// Decodes rows [0, n) of <paramref name="column"/> from the chunk <see cref="Load"/> read into

@@ -1,53 +1,59 @@
+using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Parquet;
+using Replay.Analysis.ParquetIO;
 
 namespace Replay.TraceIO;
 
 /// <summary>
-/// Opens a Parquet file and turns every way that can fail (missing, unreadable, not Parquet, truncated,
-/// damaged footer) into one <see cref="TraceFormatException"/> sentence that names the file.
+/// A trace's Parquet file, opened once and its footer parsed once (issue 16): one handle, read by positional reads
+/// (<see cref="RandomAccess"/>) wherever the file is read, by the direct column reader, the hash, and Parquet.Net through
+/// <see cref="Stream"/>, whose positions are per reader so Parquet.Net decodes columns in parallel on the one
+/// <see cref="Reader"/>. Every way opening can fail (missing, unreadable, not Parquet, truncated, damaged footer) is one
+/// <see cref="TraceFormatException"/> sentence that names the file.
 /// </summary>
-internal static class ParquetFile
+internal sealed class ParquetFile : IAsyncDisposable
 {
-    /// <summary>The smallest Parquet file: magic, footer length, magic.</summary>
-    private const int MinimumBytes = 12;
+    /// <summary>The largest footer replay parses (<see cref="ParquetFooter.MaxBytes"/>), checked before it is read.</summary>
+    internal const int MaxFooterBytes = ParquetFooter.MaxBytes;
 
-    /// <summary>
-    /// The largest footer replay parses: 16 MiB, about 31,000 row groups of the 9 trace columns (536 bytes each as
-    /// <see cref="TraceWriter"/> writes them). Measured on a trace of 5,000 row groups (a 2.68 MB footer), Parquet.Net's
-    /// parse allocates 18 bytes and keeps 14 per footer byte, and it parses once more for each column it reads itself
-    /// (<see cref="ColumnDecoder"/>'s fallback for shapes the direct reader declines), so this caps a footer's memory at
-    /// about 300 MB per parse; it is checked before anything is read by the footer's length.
-    /// </summary>
-    internal const int MaxFooterBytes = 16 << 20;
+    /// <summary>Opens and footer parses per full path, in this process: what the tests hold the "once per trace" to.</summary>
+    private static readonly ConcurrentDictionary<string, (int Opens, int FooterParses)> Counted = new(StringComparer.Ordinal);
 
-    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
-
-    /// <summary>Opens the file and reads its footer; the reader owns the stream.</summary>
-    public static async Task<ParquetReader> OpenAsync(string path, CancellationToken ct) => (await OpenWithHandleAsync(path, ct)).Reader;
-
-    /// <summary>
-    /// Opens the file once and reads its footer. <paramref name="path"/>'s handle is returned beside the reader for
-    /// positional reads (<see cref="RandomAccess"/>, which never move the stream's position); the reader owns the
-    /// stream and the handle, and closes both when disposed.
-    /// </summary>
-    public static async Task<(ParquetReader Reader, SafeFileHandle Handle)> OpenWithHandleAsync(string path, CancellationToken ct)
+    private ParquetFile(string path, SafeFileHandle handle, SharedFileStream stream, ParquetReader reader)
     {
-        FileStream stream;
-        SafeFileHandle handle;
+        Path = path;
+        Handle = handle;
+        Stream = stream;
+        Reader = reader;
+        Length = stream.Length;
+    }
+
+    public string Path { get; }
+
+    /// <summary>The file's one handle, for positional reads; owned by <see cref="Stream"/>.</summary>
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>The stream <see cref="Reader"/> reads; a column decode reads at a position of its own inside <see cref="SharedFileStream.Use"/>.</summary>
+    public SharedFileStream Stream { get; }
+
+    /// <summary>The footer, parsed; the reader owns the stream and the handle, and closes both when disposed.</summary>
+    public ParquetReader Reader { get; }
+
+    public long Length { get; }
+
+    /// <summary>How many times this process opened <paramref name="path"/> as a trace, and parsed its footer.</summary>
+    internal static (int Opens, int FooterParses) Counts(string path) =>
+        Counted.TryGetValue(System.IO.Path.GetFullPath(path), out var c) ? c : (0, 0);
+
+    /// <summary>Opens the file once and parses its footer.</summary>
+    public static async Task<ParquetFile> OpenAsync(string path, CancellationToken ct)
+    {
         RefuseSpecialFile(path);
+        SafeFileHandle handle;
         try
         {
             handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-            try
-            {
-                stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16, isAsync: false);
-            }
-            catch
-            {
-                handle.Dispose();
-                throw;
-            }
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -58,22 +64,42 @@ internal static class ParquetFile
             throw new TraceFormatException(path, null, null, $"cannot be opened ({e.Message.TrimEnd('.')})", e);
         }
 
+        Count(path, opens: 1, parses: 0);
+        SharedFileStream? stream = null;
         try
         {
-            CheckMagic(stream, path);
-            return (await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct), handle);
+            stream = new SharedFileStream(handle);
+            if (ParquetFooter.Locate(handle, stream.Length).Problem is { } problem)
+            {
+                throw new TraceFormatException(path, null, null, problem);
+            }
+
+            Count(path, opens: 0, parses: 1);
+            ParquetReader reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
+            return new ParquetFile(path, handle, stream, reader);
         }
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {
-            await stream.DisposeAsync();
+            Dispose(stream, handle);
             throw new TraceFormatException(path, null, null, "a damaged Parquet file whose footer cannot be read", e);
         }
         catch
         {
-            await stream.DisposeAsync();
+            Dispose(stream, handle);
             throw;
         }
     }
+
+    public ValueTask DisposeAsync() => Reader.DisposeAsync();
+
+    private static void Dispose(SharedFileStream? stream, SafeFileHandle handle)
+    {
+        stream?.Dispose();
+        handle.Dispose();
+    }
+
+    private static void Count(string path, int opens, int parses) =>
+        Counted.AddOrUpdate(System.IO.Path.GetFullPath(path), (opens, parses), (_, c) => (c.Opens + opens, c.FooterParses + parses));
 
     /// <summary>
     /// A file shorter than a Parquet file can be is refused before it is opened. That includes what stat reports with
@@ -91,44 +117,18 @@ internal static class ParquetFile
                 throw new TraceFormatException(path, null, null, "a folder, not a trace file");
             }
 
-            length = info.Exists ? info.Length : MinimumBytes; // a missing file is reported by the open
+            length = info.Exists ? info.Length : ParquetFooter.MinimumBytes; // a missing file is reported by the open
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             return; // the open reports it
         }
 
-        if (length < MinimumBytes)
+        if (length < ParquetFooter.MinimumBytes)
         {
             throw new TraceFormatException(path, null, null, length == 0
                 ? "not a Parquet file (it is empty, or a FIFO, device or socket: copy such a stream to a file first)"
                 : "not a Parquet file");
         }
-    }
-
-    /// <summary>Tells a file that is not Parquet at all from one cut short, before the library tries to parse it.</summary>
-    private static void CheckMagic(FileStream stream, string path)
-    {
-        Span<byte> head = stackalloc byte[4];
-        Span<byte> tail = stackalloc byte[8];
-        if (stream.Length < MinimumBytes || stream.Read(head) < 4 || !head.SequenceEqual(Magic))
-        {
-            throw new TraceFormatException(path, null, null, "not a Parquet file");
-        }
-
-        stream.Seek(-8, SeekOrigin.End);
-        if (stream.Read(tail) < 8 || !tail[4..].SequenceEqual(Magic))
-        {
-            throw new TraceFormatException(path, null, null, "a truncated Parquet file (its footer is missing)");
-        }
-
-        uint footer = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(tail);
-        if (footer > MaxFooterBytes && footer <= stream.Length - MinimumBytes)
-        {
-            throw new TraceFormatException(path, null, null,
-                $"its footer is {footer} bytes, more than the {MaxFooterBytes} replay parses (a footer lists every row group: write larger row groups)");
-        }
-
-        stream.Seek(0, SeekOrigin.Begin);
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.Win32.SafeHandles;
 using Parquet;
 using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Replay.Engines.Trace;
@@ -7,7 +6,7 @@ namespace Replay.TraceIO;
 
 /// <summary>
 /// Decodes whole row groups of one trace into <see cref="EventBatch"/>es: one task per column (each
-/// column has its own <see cref="ColumnDecoder"/> over the file's one handle), then defaults for absent columns,
+/// column has its own <see cref="ColumnDecoder"/> over the file's one handle and one parsed footer), then defaults for absent columns,
 /// then the SPEC §1 row checks.
 /// A bad row group throws a <see cref="TraceFormatException"/> naming its earliest bad row, so the result
 /// is the same whatever order the column tasks finish in. One decode at a time.
@@ -15,13 +14,13 @@ namespace Replay.TraceIO;
 internal sealed class RowGroupDecoder : IAsyncDisposable
 {
     private readonly string _path;
-    private readonly ParquetReader _file;
+    private readonly ParquetFile _file;
     private readonly ColumnDecoder[] _columns;
     private readonly long[] _rowCounts;
     private readonly long[] _firstRows;
     private readonly long _fileLength;
 
-    private RowGroupDecoder(string path, ParquetReader file, ColumnDecoder[] columns, long[] rowCounts, long fileLength)
+    private RowGroupDecoder(string path, ParquetFile file, ColumnDecoder[] columns, long[] rowCounts, long fileLength)
     {
         _path = path;
         _fileLength = fileLength;
@@ -49,12 +48,13 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
     public int Vcpus { get; set; } = int.MaxValue;
 
     /// <summary>
-    /// The decoder of the trace <paramref name="file"/> (opened with <see cref="ParquetFile.OpenWithHandleAsync"/>,
-    /// <paramref name="handle"/> its handle), which it owns from now on and disposes. The footer is read here once:
-    /// every group's row count and every column's chunk metadata, in one pass over the groups.
+    /// The decoder of the trace <paramref name="trace"/>, which it owns from now on and disposes. The parsed footer is
+    /// read here once: every group's row count and every column's chunk metadata, in one pass over the groups.
     /// </summary>
-    public static RowGroupDecoder Open(string path, ParquetReader file, SafeFileHandle handle, TraceSchema schema)
+    public static RowGroupDecoder Open(ParquetFile trace, TraceSchema schema)
     {
+        string path = trace.Path;
+        ParquetReader file = trace.Reader;
         var fields = TraceColumns.All.Where(c => schema[c] is not null).Select(c => (Column: c, Field: schema[c]!)).ToArray();
         var chunks = fields.Select(_ => new ColumnChunk?[file.RowGroupCount]).ToArray();
         long[] rowCounts = new long[file.RowGroupCount];
@@ -68,10 +68,9 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
             }
         }
 
-        long fileLength = RandomAccess.GetLength(handle);
         CheckChunks(path, fields.Select(f => f.Column).ToArray(), chunks, rowCounts);
-        var columns = fields.Select((f, c) => new ColumnDecoder(path, chunks[c], handle, f.Field, f.Column)).ToArray();
-        return new RowGroupDecoder(path, file, columns, rowCounts, fileLength);
+        var columns = fields.Select((f, c) => new ColumnDecoder(trace, chunks[c], f.Field, f.Column)).ToArray();
+        return new RowGroupDecoder(path, trace, columns, rowCounts, trace.Length);
     }
 
     /// <summary>Rows per row group replay reads: 2^26, the largest row group pyarrow wrote by default before version 15.</summary>

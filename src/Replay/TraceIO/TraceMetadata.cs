@@ -23,7 +23,7 @@ internal static class TraceMetadata
 
     /// <summary>
     /// The CRC-32 of every other key-value entry (<see cref="Checksum"/>), as 8 hex digits. Parquet protects no footer
-    /// bytes; the page CRCs (<see cref="PageCrcs"/>) cover the data, this the metadata a replay is sized and priced by.
+    /// bytes; the page CRCs (<see cref="Replay.Analysis.ParquetIO.PageCrcs"/>) cover the data, this the metadata a replay is sized and priced by.
     /// </summary>
     public const string Crc = "replay.metadata.crc32";
 

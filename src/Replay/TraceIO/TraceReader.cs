@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
-using Parquet;
 using Replay.Engines.Trace;
 
 namespace Replay.TraceIO;
@@ -55,17 +54,17 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
     public static async Task<TraceReader> OpenAsync(string path, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        (ParquetReader file, SafeFileHandle handle) = await ParquetFile.OpenWithHandleAsync(path, ct);
+        ParquetFile file = await ParquetFile.OpenAsync(path, ct);
         RowGroupDecoder? groups = null;
         try
         {
-            TraceSchema schema = TraceSchema.Map(file.Schema, path);
-            var metadata = new Dictionary<string, string>(file.CustomMetadata ?? []);
+            TraceSchema schema = TraceSchema.Map(file.Reader.Schema, path);
+            var metadata = new Dictionary<string, string>(file.Reader.CustomMetadata ?? []);
             TraceInfo info = TraceMetadata.Parse(metadata, path, out int? vcpus);
-            groups = RowGroupDecoder.Open(path, file, handle, schema);
+            groups = RowGroupDecoder.Open(file, schema);
             var ahead = new EventBatch(0);
-            groups.Vcpus = vcpus ?? await VcpuCount.FromDataAsync(file, schema[TraceColumn.Vcpu], groups, ahead, ct);
-            return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, handle, ahead);
+            groups.Vcpus = vcpus ?? await VcpuCount.FromDataAsync(file.Reader, schema[TraceColumn.Vcpu], groups, ahead, ct);
+            return new TraceReader(path, info with { Vcpus = groups.Vcpus }, metadata, groups, file.Handle, ahead);
         }
         catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
         {
@@ -193,7 +192,7 @@ public sealed class TraceReader : IDisposable, IAsyncDisposable
     }
 
     /// <summary>Disposes what an open that failed made: the decoder when it got that far (it owns the file), else the file.</summary>
-    private static async ValueTask DisposeQuietlyAsync(RowGroupDecoder? groups, ParquetReader file)
+    private static async ValueTask DisposeQuietlyAsync(RowGroupDecoder? groups, ParquetFile file)
     {
         if (groups is not null)
         {

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Parquet;
 using Parquet.Schema;
+using Replay.Analysis.ParquetIO;
 using Replay.Engines.Trace;
 
 namespace Replay.TraceIO;

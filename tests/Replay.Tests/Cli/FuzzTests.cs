@@ -14,7 +14,7 @@ namespace Replay.Tests.Cli;
 /// removed, numbers made absurd, keys repeated, text cut; gzip and zip inputs cut and flipped. Every run must end in
 /// exit 0 (for a trace: with counts identical to the clean input's) or exit 1 with one sentence naming the file:
 /// never a crash, a hang, an internal error, or a changed report folder. Bit flips also land in data pages, which this
-/// project's writer protects with page CRCs (<see cref="Replay.TraceIO.PageCrcs"/>), so each must be refused naming the
+/// project's writer protects with page CRCs (<see cref="Replay.Analysis.ParquetIO.PageCrcs"/>), so each must be refused naming the
 /// column and row group, and in the footer's key-value strings, which <c>replay.metadata.crc32</c> protects.
 /// </summary>
 public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
@@ -197,7 +197,7 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
     /// <summary>Each page body's byte range (after its header), for the first page of every chunk.</summary>
     private static List<(int Start, int Length)> PageBodies(byte[] bytes, List<int> pages) => pages.Select(p =>
     {
-        int header = Replay.TraceIO.ThriftPageHeader.Parse(bytes.AsSpan(p), out var page);
+        int header = Replay.Analysis.ParquetIO.ThriftPageHeader.Parse(bytes.AsSpan(p), out var page);
         return (p + header, page.CompressedSize);
     }).ToList();
 

@@ -4,6 +4,7 @@ using DuckDB.NET.Data;
 using Parquet;
 using Parquet.Meta;
 using Parquet.Schema;
+using Replay.Analysis.ParquetIO;
 using Replay.Engines.Trace;
 using Replay.TraceIO;
 

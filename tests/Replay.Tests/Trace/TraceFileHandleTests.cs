@@ -4,7 +4,10 @@ using Replay.TraceIO;
 
 namespace Replay.Tests.Trace;
 
-/// <summary>How many times a trace is opened to be read, and the hash read through the reader's own handle.</summary>
+/// <summary>
+/// How many times a trace is opened and its footer parsed to be read (once, issue 16: one handle and one parsed footer
+/// shared by every column, whichever path reads it), and the hash read through the reader's own handle.
+/// </summary>
 public sealed class TraceFileHandleTests : IDisposable
 {
     private readonly TraceFiles _files = new();
@@ -40,25 +43,59 @@ public sealed class TraceFileHandleTests : IDisposable
         }
 
         Assert.Equal(0, OpenDescriptorsOf(path));
+        Assert.Equal((1, 1), ParquetFile.Counts(path)); // opens, footer parses
     }
 
     [Fact]
-    public async Task A_column_the_direct_path_declines_is_read_on_a_reader_of_its_own_and_closed_with_the_trace()
+    public async Task Columns_the_direct_path_declines_are_read_by_parquet_net_on_the_same_open_file_and_parsed_footer()
     {
         Assert.True(OperatingSystem.IsLinux(), "counts the process's descriptors in /proc/self/fd (Linux only, like CI)");
-        // DuckDB writes op and va as OPTIONAL columns (nullable), which Parquet.Net reads: one more descriptor for each.
+        // DuckDB writes every column OPTIONAL (nullable), which Parquet.Net decodes, the columns of a group in parallel,
+        // each at its own position in the one file; several row groups, vcpu from the data.
         string path = await _files.DuckAsync("duck.pq",
-            "SELECT (i % 3)::UTINYINT AS op, (4096 + i * 8)::UBIGINT AS va FROM range(5000) t(i)");
+            "SELECT (i % 3)::UTINYINT AS op, (i % 2)::USMALLINT AS vcpu, (4096 + i * 8)::UBIGINT AS va, CASE WHEN i % 7 = 0 THEN NULL ELSE i END::UBIGINT AS value FROM range(5000) t(i)",
+            "COMPRESSION snappy, ROW_GROUP_SIZE 2000");
 
         await using (var reader = await TraceReader.OpenAsync(path))
         {
+            Assert.Equal(2, reader.Info.Vcpus);
             var batch = new EventBatch(0);
-            Assert.True(await reader.ReadNextAsync(batch));
-            Assert.Equal((5000, 4096UL + (4999 * 8)), (batch.Count, batch.Va[4999]));
-            Assert.Equal(3, OpenDescriptorsOf(path));
+            long rows = 0, va = 0, value = 0;
+            while (await reader.ReadNextAsync(batch))
+            {
+                for (int i = 0; i < batch.Count; i++)
+                {
+                    long row = batch.FirstRow + i;
+                    Assert.Equal(((byte)(row % 3), (ushort)(row % 2)), (batch.Op[i], batch.Vcpu[i]));
+                    va += (long)batch.Va[i];
+                    value += (long)batch.Value[i];
+                }
+
+                rows += batch.Count;
+                Assert.Equal(1, OpenDescriptorsOf(path));
+            }
+
+            // sum of 4096 + 8i over 5000 rows; sum of i over rows not divisible by 7 (nulls read as 0)
+            Assert.Equal((5000L, (5000L * 4096) + (8L * 4999 * 5000 / 2), (4999L * 5000 / 2) - (7L * 714 * 715 / 2)), (rows, va, value));
         }
 
         Assert.Equal(0, OpenDescriptorsOf(path));
+        Assert.Equal((1, 1), ParquetFile.Counts(path));
+    }
+
+    [Fact]
+    public async Task A_run_of_the_command_line_opens_the_trace_once_and_parses_its_footer_once()
+    {
+        // The whole of `replay run`: metadata, the hash, the replay of every engine, and inspect's own read.
+        string duck = await _files.DuckAsync("cli.pq",
+            "SELECT (i % 2)::UTINYINT AS op, (4096 + (i % 64) * 4096)::UBIGINT AS va FROM range(3000) t(i)");
+        var (code, _, err) = await Replay.Tests.Cli.Cli.RunAsync(duck, "--engine", "native", "--out", _files.PathOf("reports"));
+        Assert.True(code == 0, err);
+        Assert.Equal((1, 1), ParquetFile.Counts(duck));
+
+        (code, _, err) = await Replay.Tests.Cli.Cli.RunAsync("inspect", duck);
+        Assert.True(code == 0, err);
+        Assert.Equal((2, 2), ParquetFile.Counts(duck));
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Replay.TraceIO;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// The writing half of <see cref="ThriftCompactReader"/>: Thrift's compact protocol into a growing buffer. Field headers

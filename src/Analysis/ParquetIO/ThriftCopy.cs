@@ -1,4 +1,4 @@
-namespace Replay.TraceIO;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// What <see cref="ThriftCopy"/> changes while it copies a Thrift struct: the kind of each nested struct (the caller's

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using Microsoft.Win32.SafeHandles;
 
-namespace Replay.TraceIO;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// Stores a CRC-32 in every page header of a Parquet file (parquet-format <c>PageHeader.crc</c>, field 4: the standard
@@ -13,11 +13,11 @@ namespace Replay.TraceIO;
 /// and <c>column_index_offset</c>, <c>RowGroup.file_offset</c>, <c>total_byte_size</c> and <c>total_compressed_size</c>). A file with offset
 /// indexes (page locations inside them would move too) is refused; Parquet.Net 6.1 writes none.
 /// </summary>
-internal static class PageCrcs
+public static class PageCrcs
 {
     private const int MaxPageHeaderBytes = 1 << 16;
 
-    private static ReadOnlySpan<byte> Magic => "PAR1"u8;
+    private static ReadOnlySpan<byte> Magic => ParquetFooter.Magic;
 
     /// <summary>
     /// Writes <paramref name="source"/> with page CRCs into the new file <paramref name="target"/>, flushed to disk;
@@ -80,6 +80,52 @@ internal static class PageCrcs
         }
     }
 
+    /// <summary>
+    /// Walks the pages of one column chunk, <paramref name="chunk"/> (its bytes as read from the file, which starts it at
+    /// byte <paramref name="start"/>): every page lies inside the chunk, and a page whose header stores a CRC-32
+    /// (parquet-format <c>PageHeader.crc</c>, over the page after its header) matches it. Returns the problem (naming
+    /// the page's byte in the file), or null; <paramref name="values"/> is what the data pages hold together.
+    /// </summary>
+    public static string? Check(ReadOnlySpan<byte> chunk, long start, out long values)
+    {
+        values = 0;
+        ReadOnlySpan<byte> bytes = chunk;
+        while (bytes.Length > 0)
+        {
+            long at = start + (chunk.Length - bytes.Length);
+            int headerLength;
+            ThriftPageHeader page;
+            try
+            {
+                headerLength = ThriftPageHeader.Parse(bytes, out page);
+            }
+            catch (Exception e) when (e is InvalidDataException or OverflowException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+            {
+                return $"the page header at byte {at} cannot be read";
+            }
+
+            bytes = bytes[headerLength..];
+            if (page.CompressedSize < 0 || page.CompressedSize > bytes.Length || page.UncompressedSize < 0 || page.NumValues < 0)
+            {
+                return $"the page at byte {at} claims {page.CompressedSize} bytes, beyond its column chunk";
+            }
+
+            ReadOnlySpan<byte> body = bytes[..page.CompressedSize];
+            bytes = bytes[page.CompressedSize..];
+            if (page.Crc is uint crc && Crc32.HashToUInt32(body) is uint computed && computed != crc)
+            {
+                return $"the page at byte {at} fails its CRC-32 check (stored {crc:x8}, computed {computed:x8})";
+            }
+
+            if (page.Type is ThriftPageHeader.DataPage or ThriftPageHeader.DataPageV2)
+            {
+                values += page.NumValues;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Re-encodes each page header of one chunk with its CRC-32 and writes it with its body.</summary>
     private static void WritePages(ReadOnlySpan<byte> chunk, long start, FileStream dst, Moves moves, ThriftCompactWriter header, string source)
     {
@@ -106,24 +152,16 @@ internal static class PageCrcs
 
     private static byte[] ReadFooter(SafeFileHandle src, long length, string source, out long footerStart)
     {
-        Span<byte> head = stackalloc byte[4];
-        Span<byte> tail = stackalloc byte[8];
-        if (length < 12 || RandomAccess.Read(src, head, 0) != 4 || !head.SequenceEqual(Magic)
-            || RandomAccess.Read(src, tail, length - 8) != 8 || !tail[4..].SequenceEqual(Magic))
+        ParquetFooter footer = ParquetFooter.Locate(src, length);
+        if (footer.Problem is { } problem)
         {
-            throw new InvalidDataException($"{source}: not a Parquet file.");
+            throw new InvalidDataException($"{source}: {problem}.");
         }
 
-        int footerLength = BinaryPrimitives.ReadInt32LittleEndian(tail);
-        footerStart = length - 8 - footerLength;
-        if (footerLength <= 0 || footerStart < 4)
-        {
-            throw new InvalidDataException($"{source}: the footer length {footerLength} does not fit the file.");
-        }
-
-        byte[] footer = new byte[footerLength];
-        Read(src, footer, footerStart, source);
-        return footer;
+        footerStart = footer.Start;
+        byte[] bytes = new byte[footer.Length];
+        Read(src, bytes, footerStart, source);
+        return bytes;
     }
 
     private static void Read(SafeFileHandle src, Span<byte> dst, long offset, string source)

@@ -1,4 +1,4 @@
-namespace Replay.TraceIO;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
 /// A forward-only reader of Thrift's compact protocol over a byte span: field headers, zigzag varints,

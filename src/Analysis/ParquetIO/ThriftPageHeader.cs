@@ -1,11 +1,11 @@
-namespace Replay.TraceIO;
+namespace Replay.Analysis.ParquetIO;
 
 /// <summary>
-/// The few fields of a Parquet page header the trace reader checks and the direct column reader needs, parsed from Thrift's compact
+/// The few fields of a Parquet page header the page checks (<see cref="PageCrcs.Check"/>) and the trace reader's direct column reader need, parsed from Thrift's compact
 /// protocol (parquet-format <c>PageHeader</c>, <c>DataPageHeader</c>, <c>DataPageHeaderV2</c>). Every other
 /// field is skipped. Parquet.Net keeps its Thrift reader internal, hence this small one.
 /// </summary>
-internal struct ThriftPageHeader
+public struct ThriftPageHeader
 {
     public const int DataPage = 0;
     public const int DictionaryPage = 2;
