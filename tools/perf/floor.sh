@@ -10,7 +10,9 @@
 # Environment: RUNS (3), THREADS (DuckDB threads, 2 = its default on a 2-core machine), ENGINE (shadow-cached),
 # WORKLOAD and EVENTS for the default trace (ctxswitch, 10000000), PERF_DIR (${TMPDIR:-/tmp}/replay-perf: traces
 # and reports; the reports of each run are deleted), NO_BUILD=1 to skip the two Release builds, REPLAY_DLL to time
-# another build's replay.dll (e.g. a copy of main's bin/Release/net10.0, to compare builds on the same trace).
+# another build's replay.dll (e.g. a copy of main's bin/Release/net10.0, to compare builds on the same trace),
+# R2R=1 to time the ReadyToRun publish that tools/install.sh installs (what a user's `replay` runs: published into
+# $PERF_DIR/r2r unless NO_BUILD=1) instead of the plain Release build, whose every method is JIT-compiled at run time.
 # Needs /usr/bin/time (Debian: apt-get install time). Run it on a quiet machine: the numbers are wall clock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,10 +24,16 @@ perf=${PERF_DIR:-${TMPDIR:-/tmp}/replay-perf}
 mkdir -p "$perf"
 
 if [ -z "${NO_BUILD:-}" ]; then
-  dotnet build src/Replay -c Release -nologo -v quiet >/dev/null
+  if [ -n "${R2R:-}" ]; then
+    tools/perf/r2r.sh "$perf/r2r" >/dev/null
+  else
+    dotnet build src/Replay -c Release -nologo -v quiet >/dev/null
+  fi
   dotnet build tools/perf/duckscan -c Release -nologo -v quiet >/dev/null
 fi
-replay=(dotnet "${REPLAY_DLL:-src/Replay/bin/Release/net10.0/replay.dll}")
+default_dll=src/Replay/bin/Release/net10.0/replay.dll
+[ -n "${R2R:-}" ] && default_dll=$perf/r2r/replay.dll
+replay=(dotnet "${REPLAY_DLL:-$default_dll}")
 duckscan=(dotnet tools/perf/duckscan/bin/Release/net10.0/duckscan.dll)
 
 trace=${1:-}

@@ -12,6 +12,7 @@ public struct WalkServed
 
     public readonly int Total => L1 + L2 + L3 + Memory;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Add(ServedBy by)
     {
         switch (by)
@@ -34,6 +35,7 @@ public struct WalkServed
     }
 
     /// <summary>One reference served by <paramref name="by"/>, counted straight into <paramref name="stats"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static void Count(EngineStats stats, ServedBy by)
     {
         stats.WalkRefs++;

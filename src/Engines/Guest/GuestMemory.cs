@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Replay.Engines.Guest;
 
 /// <summary>
@@ -18,7 +21,9 @@ public sealed class GuestMemory
     public ulong ReadWord(ulong pa)
     {
         var words = Find(pa >> Pte.PageShift);
-        return words is null ? 0 : words[(pa >> Pte.EntryShift) & Pte.IndexMask];
+
+        // Every frame holds EntriesPerTable words and the index is masked to them: no bounds check needed.
+        return words is null ? 0 : Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(words), (nint)((pa >> Pte.EntryShift) & Pte.IndexMask));
     }
 
     /// <summary>Writes the aligned 8-byte word containing <paramref name="pa"/>.</summary>
@@ -55,16 +60,17 @@ public sealed class GuestMemory
 
     private ulong[]? Find(ulong frame)
     {
-        int slot = (int)(frame & (CacheSize - 1));
-        if (_cacheFrame[slot] == frame)
+        // The slot is masked to the cache's size, so the two cache arrays are read without bounds checks.
+        nint slot = (nint)(frame & (CacheSize - 1));
+        if (Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cacheFrame), slot) == frame)
         {
-            return _cacheWords[slot];
+            return Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_cacheWords), slot);
         }
 
         if (_frames.TryGetValue(frame, out var words))
         {
-            _cacheFrame[slot] = frame;
-            _cacheWords[slot] = words;
+            _cacheFrame[(int)slot] = frame;
+            _cacheWords[(int)slot] = words;
             return words;
         }
 

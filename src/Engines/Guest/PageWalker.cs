@@ -162,8 +162,10 @@ public static class PageWalker
         }
 
         // Entries read on this walk whose A bit was clear, so A can be set once the walk is known to succeed (an entry
-        // read with A already set needs no update: setting it again changes nothing, and its frame exists).
-        Span<ulong> used = stackalloc ulong[5];
+        // read with A already set needs no update: setting it again changes nothing, and its frame exists). An inline
+        // array, not a stackalloc: a method with a localloc is compiled once with full opts and no profile (it cannot
+        // use OSR), so its callees (the entry read, the cache lookup, the permission checks) were calls, not inlined.
+        var used = default(Levels);
         int nUsed = 0;
 
         while (true)
@@ -246,7 +248,15 @@ public static class PageWalker
         return w.Fault ? Translation.GuestFault : new Translation(w.FrameOf(va), w.Perms, false);
     }
 
+    /// <summary>Entry addresses, one per paging level a walk can read (5-level paging).</summary>
+    [System.Runtime.CompilerServices.InlineArray(5)]
+    private struct Levels
+    {
+        private ulong _first;
+    }
+
     /// <summary>Effective permissions from accumulated RW/US/NX bits.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static Perms ToPerms(ulong acc)
     {
         var p = Perms.None;
@@ -269,6 +279,7 @@ public static class PageWalker
     }
 
     /// <summary>Whether an access of this kind and privilege is allowed by <paramref name="p"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool Permits(Perms p, AccessKind kind, bool user)
     {
         if (user && (p & Perms.User) == 0)

@@ -82,8 +82,19 @@ public sealed class PagingStructureCache
         private readonly long[] _stamps = new long[entries];
         private long _clock;
 
+        // True while no key is held since the last FlushAll (or ever): a lookup then misses without a search. Without
+        // PCID every CR3 load flushes every level, so most walks after one find the levels empty.
+        private bool _empty = true;
+
         public bool Find(ulong key, out ulong table, out ulong acc)
         {
+            if (_empty)
+            {
+                table = 0;
+                acc = 0;
+                return false;
+            }
+
             // A key is held at most once (Insert reuses its slot), so the first match is the match: a vectorized search.
             int i = _keys.AsSpan().IndexOf(key);
             if (i >= 0)
@@ -116,6 +127,7 @@ public sealed class PagingStructureCache
                 }
             }
 
+            _empty = false;
             _keys[victim] = key;
             _tables[victim] = table;
             _acc[victim] = acc;
@@ -124,6 +136,11 @@ public sealed class PagingStructureCache
 
         public void Remove(ulong key)
         {
+            if (_empty)
+            {
+                return;
+            }
+
             int i = Array.IndexOf(_keys, key);
             if (i >= 0)
             {
@@ -133,6 +150,11 @@ public sealed class PagingStructureCache
 
         public void FlushPcid(ushort pcid)
         {
+            if (_empty)
+            {
+                return;
+            }
+
             for (int i = 0; i < _keys.Length; i++)
             {
                 if (_keys[i] != Invalid && (_keys[i] & 0xFFF) == pcid)
@@ -142,6 +164,13 @@ public sealed class PagingStructureCache
             }
         }
 
-        public void FlushAll() => Array.Fill(_keys, Invalid);
+        public void FlushAll()
+        {
+            if (!_empty)
+            {
+                Array.Fill(_keys, Invalid);
+                _empty = true;
+            }
+        }
     }
 }

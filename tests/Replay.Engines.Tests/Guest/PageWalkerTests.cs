@@ -56,6 +56,31 @@ public sealed class PageWalkerTests
     }
 
     [Fact]
+    public void A_write_under_5_level_paging_sets_A_in_all_five_entries_read_with_A_clear_and_D_in_the_PTE()
+    {
+        var pt = new GuestPageTables(levels: 5);
+        ulong va = GuestPageTables.Va5(1, 1, 2, 3, 4);
+        pt.Map(va, 0x80_0000); // every entry without A
+        ulong other = GuestPageTables.Va5(1, 1, 2, 3, 5);
+        pt.Map(other, 0x80_1000);
+
+        var w = Walk(pt, va, AccessKind.Write, user: true);
+
+        Assert.False(w.Fault);
+        Assert.True(w.Dirty);
+        for (int level = 5; level >= 1; level--)
+        {
+            Assert.Equal(GuestPageTables.Prw | Pte.Accessed | (level == 1 ? Pte.Dirty : 0), pt.Entry(va, level) & 0xFFF);
+        }
+
+        // The upper four entries now have A; a read of the neighbouring page sets A in its PTE only, D nowhere.
+        var r = Walk(pt, other, AccessKind.Read, user: true);
+        Assert.False(r.Dirty);
+        Assert.Equal(GuestPageTables.Prw | Pte.Accessed, pt.Entry(other, 1) & 0xFFF);
+        Assert.Equal(GuestPageTables.Prw | Pte.Accessed | Pte.Dirty, pt.Entry(va, 1) & 0xFFF);
+    }
+
+    [Fact]
     public void A_2MiB_page_is_a_PDE_with_PS_reached_after_3_references()
     {
         var pt = new GuestPageTables();

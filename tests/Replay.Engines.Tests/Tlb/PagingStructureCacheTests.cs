@@ -138,6 +138,29 @@ public sealed class PagingStructureCacheTests
     }
 
     [Fact]
+    public void Levels_a_flush_emptied_miss_then_fill_again_after_repeated_flushes()
+    {
+        var pt = Tables();
+        var psc = new PagingStructureCache(AllCaches);
+
+        // Never filled, then flushed twice: lookups, invalidations and flushes of the empty levels change nothing.
+        psc.FlushAll();
+        psc.FlushAll();
+        psc.InvalidateVa(Va1, 0);
+        psc.FlushPcid(0);
+        Assert.Equal(0, psc.Lookup(Va1, 0, 4, out _, out _));
+
+        for (int round = 0; round < 3; round++)
+        {
+            Assert.Equal(4, Walk(pt, psc, Va1).Refs); // filled from the root
+            Assert.Equal(1, Walk(pt, psc, Va2).Refs); // PDE-cache hit
+            Assert.Equal(2, Walk(pt, psc, Va3).Refs); // PDPTE-cache hit
+            psc.FlushAll();
+            Assert.Equal(0, psc.Lookup(Va2, 0, 4, out _, out _));
+        }
+    }
+
+    [Fact]
     public void Lookup_returns_the_deepest_cached_level_with_its_table_and_accumulated_permissions()
     {
         var psc = new PagingStructureCache(AllCaches);

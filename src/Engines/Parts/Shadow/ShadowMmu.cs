@@ -201,11 +201,16 @@ internal sealed class ShadowMmu
             level = hitLevel - 1;
         }
 
+        var caches = Machine.Caches;
+        var stats = Stats;
         while (true)
         {
             int index = Pte.Index(va, level);
-            WalkServed.Count(Stats, Machine.Caches.Data(v.Id, HostAddress.ShadowEntry(page.Id, index)));
-            ulong e = page.E[index];
+            WalkServed.Count(stats, caches.Data(v.Id, HostAddress.ShadowEntry(page.Id, index)));
+
+            // A shadow page holds EntriesPerTable entries and the index is masked to them: read without a bounds check.
+            ulong e = System.Runtime.CompilerServices.Unsafe.Add(
+                ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(page.E), index);
             if ((e & SEntry.Present) == 0)
             {
                 r.Missed = page;
