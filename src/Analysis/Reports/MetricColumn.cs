@@ -23,6 +23,9 @@ internal sealed class MetricColumn<TRow>(ReportMetric metric) : ReportColumn<TRo
         return recorded == rows.Count ? _required : recorded == 0 ? null : _optional;
     }
 
+    /// <summary>REQUIRED when both record it in every row, left out when neither does, else OPTIONAL.</summary>
+    public override DataField? Combine(DataField? a, DataField? b) => ReferenceEquals(a, b) ? a : _optional;
+
     public override Task WriteAsync(ParquetRowGroupWriter writer, DataField field, ReadOnlyMemory<TRow> rows, CancellationToken ct)
     {
         bool isLong = Metric.ValueType == typeof(long);

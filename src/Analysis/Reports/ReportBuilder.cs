@@ -7,7 +7,9 @@ namespace Replay.Analysis.Reports;
 /// Prices run results under one profile and lays them out as the SPEC §5 tables. Rows come in input order: trace,
 /// then engine, then phase <c>all</c> before the named phases. Only engines with <c>Reported</c> get rows; the
 /// native run is always priced, because every overhead and slowdown is measured against it. Per-vCPU rows
-/// (<c>vcpus</c>, <c>vcpu_exits</c>) follow each engine's in the order of <see cref="EngineRunResult.Vcpus"/>.
+/// (<c>vcpus</c>, <c>vcpu_exits</c>) follow each engine's in the order of <see cref="EngineRunResult.Vcpus"/>. The
+/// timeline and its exits are lazy: each enumeration prices the engines' windows one at a time as it goes (a window
+/// is priced on its own counts, no native baseline), so writing them never holds more than the writer's row group.
 /// </summary>
 public static class ReportBuilder
 {
@@ -18,8 +20,9 @@ public static class ReportBuilder
     /// <summary>The tables with <paramref name="metrics"/>' columns (tests add a metric through this).</summary>
     internal static ReportTables Build(CostProfile profile, IEnumerable<TraceRunResult> traces, MetricSet metrics)
     {
-        var tables = new ReportTables([], [], [], []) { Metrics = metrics };
-        foreach (var trace in traces)
+        var all = traces.ToList();
+        var tables = new ReportTables([], [], TimelineRows(profile, all, metrics), []) { Metrics = metrics, TimelineExits = TimelineExitRows(profile, all) };
+        foreach (var trace in all)
         {
             var native = Native(trace);
             var baseline = new Dictionary<string, (PricedStats Priced, EngineStats Stats)>(StringComparer.Ordinal);
@@ -74,36 +77,61 @@ public static class ReportBuilder
             isAll = false;
         }
 
-        foreach (var w in run.Windows)
-        {
-            var s = w.Stats;
-            t.Timeline.Add(new TimelineRow
-            {
-                Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name,
-                Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
-                Values = t.Metrics.Timeline.Compute(new MetricInputs(s, Pricing.Price(profile, run.ExitKinds, s))),
-            });
-            for (int i = 0; i < run.ExitKinds.Count; i++)
-            {
-                if (s.ExitCounts[i] == 0)
-                {
-                    continue;
-                }
-
-                var kind = run.ExitKinds[i];
-                t.TimelineExits.Add(new TimelineExitRow
-                {
-                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
-                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
-                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
-                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
-                });
-            }
-        }
-
         for (int i = 0; i < run.CounterNames.Count; i++)
         {
             t.Counters.Add(new CounterRow { Trace = trace.Trace, Engine = run.Engine, Name = run.CounterNames[i], Value = run.All.Counters[i] });
+        }
+    }
+
+    /// <summary>The timeline: per trace, per reported engine, its windows in order, each priced on its own counts.</summary>
+    private static IEnumerable<TimelineRow> TimelineRows(CostProfile profile, List<TraceRunResult> traces, MetricSet metrics)
+    {
+        foreach (var trace in traces)
+        {
+            foreach (var run in trace.Engines.Where(e => e.Reported))
+            {
+                foreach (var w in run.Windows)
+                {
+                    var s = w.Stats;
+                    yield return new TimelineRow
+                    {
+                        Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name,
+                        Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
+                        Values = metrics.Timeline.Compute(new MetricInputs(s, Pricing.Price(profile, run.ExitKinds, s))),
+                    };
+                }
+            }
+        }
+    }
+
+    /// <summary>The timeline's exits, in the timeline's order: per window, the exit kinds that happened in it, in the engine's order.</summary>
+    private static IEnumerable<TimelineExitRow> TimelineExitRows(CostProfile profile, List<TraceRunResult> traces)
+    {
+        foreach (var trace in traces)
+        {
+            foreach (var run in trace.Engines.Where(e => e.Reported))
+            {
+                foreach (var w in run.Windows)
+                {
+                    var s = w.Stats;
+                    for (int i = 0; i < run.ExitKinds.Count; i++)
+                    {
+                        if (s.ExitCounts[i] == 0)
+                        {
+                            continue;
+                        }
+
+                        var kind = run.ExitKinds[i];
+                        yield return new TimelineExitRow
+                        {
+                            Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
+                            Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
+                            Count = s.ExitCounts[i], Units = s.ExitUnits[i],
+                            Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                        };
+                    }
+                }
+            }
         }
     }
 

@@ -18,6 +18,9 @@ internal abstract class ReportColumn<TRow>(string name)
     /// <summary>The field to write for <paramref name="rows"/>, or null to leave the column out (no row records it).</summary>
     public abstract DataField? FieldFor(IReadOnlyList<TRow> rows);
 
+    /// <summary>The field for two sets of rows together, given each one's <see cref="FieldFor"/>; a column whose field never varies keeps it.</summary>
+    public virtual DataField? Combine(DataField? a, DataField? b) => a;
+
     public abstract Task WriteAsync(ParquetRowGroupWriter writer, DataField field, ReadOnlyMemory<TRow> rows, CancellationToken ct);
 
     /// <summary>Reads <paramref name="count"/> values of <paramref name="field"/> (the file's own field of this name).</summary>

@@ -12,6 +12,8 @@ namespace Replay.Analysis.Reports;
 /// folder that the new one does not have (an HTML page, a <c>compare.parquet</c>) are carried over as hard links.
 /// Where the file system cannot exchange, the old folder is first renamed aside and restored by the next writer if
 /// the process died in between. Staging folders and temp files of dead processes are removed by the next writer.
+/// A run that spills before it writes (timeline windows, <see cref="Scratch"/>) does so in a sibling
+/// <c>.NAME.PID.GUID.scratch</c> folder, removed when the lock is released or, after a kill, by the next writer.
 /// </summary>
 public sealed class ReportFolder : IDisposable
 {
@@ -24,6 +26,7 @@ public sealed class ReportFolder : IDisposable
     private readonly FileStream _lock;
     private readonly string _parent;
     private readonly string _name;
+    private string? _scratch;
 
     private ReportFolder(string dir, FileStream lockFile)
     {
@@ -110,8 +113,31 @@ public sealed class ReportFolder : IDisposable
         }
     }
 
+    /// <summary>
+    /// A folder beside the report folder, made on first use, for what the run writes before the report (a replay's
+    /// timeline windows): on the same file system, outside the report folder, gone with the lock.
+    /// </summary>
+    public string Scratch
+    {
+        get
+        {
+            if (_scratch is null)
+            {
+                _scratch = Path.Combine(_parent, string.Create(CultureInfo.InvariantCulture, $".{_name}.{Environment.ProcessId}.{Guid.NewGuid():N}.scratch"));
+                Directory.CreateDirectory(_scratch);
+            }
+
+            return _scratch;
+        }
+    }
+
     public void Dispose()
     {
+        if (_scratch is not null)
+        {
+            DeleteQuietly(_scratch);
+        }
+
         Held.TryRemove(Dir, out _);
         _lock.Dispose();
     }
@@ -190,7 +216,8 @@ public sealed class ReportFolder : IDisposable
             {
                 Directory.Move(entry, Dir); // the writer died between moving the old folder aside and moving the new one in
             }
-            else if (fileName.EndsWith(".new", StringComparison.Ordinal) || fileName.EndsWith(".old", StringComparison.Ordinal))
+            else if (fileName.EndsWith(".new", StringComparison.Ordinal) || fileName.EndsWith(".old", StringComparison.Ordinal)
+                || fileName.EndsWith(".scratch", StringComparison.Ordinal))
             {
                 DeleteQuietly(entry);
             }

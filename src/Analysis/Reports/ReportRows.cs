@@ -144,10 +144,14 @@ public sealed record CounterRow
     public long Value { get; init; }
 }
 
-/// <summary>The report tables of one run.</summary>
-public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits, List<TimelineRow> Timeline, List<CounterRow> Counters)
+/// <summary>
+/// The report tables of one run. <see cref="Timeline"/> and <see cref="TimelineExits"/> may be lazy (a replay's are
+/// priced window by window as they are enumerated, so a run with millions of windows never holds them all): enumerate
+/// them rather than counting on a list, and expect each enumeration to price the windows again.
+/// </summary>
+public sealed record ReportTables(List<SummaryRow> Summary, List<ExitRow> Exits, IEnumerable<TimelineRow> Timeline, List<CounterRow> Counters)
 {
-    public List<TimelineExitRow> TimelineExits { get; init; } = [];
+    public IEnumerable<TimelineExitRow> TimelineExits { get; init; } = [];
 
     /// <summary>Per-vCPU rows (<c>vcpus.parquet</c>).</summary>
     public List<VcpuRow> Vcpus { get; init; } = [];

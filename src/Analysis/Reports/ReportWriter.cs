@@ -35,8 +35,13 @@ public static class ReportWriter
     /// </summary>
     public const int SchemaVersion = 2;
 
-    /// <summary>About 1M rows per row group, as SPEC §1 asks of every writer in the project.</summary>
-    internal const int RowGroupSize = 1 << 20;
+    /// <summary>
+    /// Rows per row group: 8Ki, so a table given as a lazy sequence (a timeline of millions of windows) is written
+    /// holding one group of rows at a time, about 3 MB, and each column's values of a group (8Ki × 8 bytes) stay under
+    /// the runtime's large-object threshold (85,000 bytes), so they die young too. Measured at <c>--window 1</c> on 200k
+    /// events: 64Ki-row groups peak at twice the memory (issue 15, item 9). Any reader takes any group size (SPEC §1).
+    /// </summary>
+    internal const int RowGroupSize = 1 << 13;
 
     private static readonly ParquetOptions Options = new()
     {
@@ -111,7 +116,7 @@ public static class ReportWriter
     private static readonly string VersionText = SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<(string Temp, string Final)> WriteTempAsync<TRow>(
-        string dir, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
+        string dir, ReportTable<TRow> table, IEnumerable<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
     {
         string final = Path.Combine(dir, table.FileName);
         string temp = Path.Combine(dir, TempName(table.FileName));
@@ -123,26 +128,57 @@ public static class ReportWriter
     /// Writes <paramref name="rows"/> as <paramref name="table"/> to a new file <paramref name="path"/>, flushed to disk;
     /// deleted on failure. Parquet.Net writes a temporary <see cref="TempName"/> beside it, which is copied with a
     /// CRC-32 in every page header (<see cref="PageCrcs"/>, as traces are: Parquet.Net 6.1 cannot store them), so the
-    /// report reader finds a damaged page (issue 15).
+    /// report reader finds a damaged page (issue 15). The rows are taken <see cref="RowGroupSize"/> at a time, each group written before the next
+    /// is taken, so a lazy sequence is never held whole. A metric column no row records is left out (the rows came
+    /// from a report that lacked it), one only some rows record is OPTIONAL: the columns are chosen from the first
+    /// group, and in the rare case a later group records a metric differently (a re-priced report with nulls), the
+    /// file is written again with the columns of every group combined.
     /// </summary>
     private static async Task WriteFileAsync<TRow>(
-        string path, ReportTable<TRow> table, List<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
+        string path, ReportTable<TRow> table, IEnumerable<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
     {
+        if (!await TryWriteFileAsync(path, table, rows, null, metadata, ct).ConfigureAwait(false))
+        {
+            var fields = Groups(rows).Select(g => Fields(table, g)).Aggregate((a, b) => Combine(table, a, b));
+            await TryWriteFileAsync(path, table, rows, fields, metadata, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes the file with <paramref name="fields"/> (by column; null = the first group's); false, with nothing left at
+    /// <paramref name="path"/>, when the fields were the first group's and a later group needs others.
+    /// </summary>
+    private static async Task<bool> TryWriteFileAsync<TRow>(
+        string path, ReportTable<TRow> table, IEnumerable<TRow> rows, DataField?[]? fields, Dictionary<string, string> metadata, CancellationToken ct)
+    {
+        bool fits = true;
         string raw = Path.Combine(Path.GetDirectoryName(path)!, TempName(Path.GetFileName(path)));
         try
         {
             await using (var stream = new FileStream(raw, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                // A metric column no row records is left out (the rows came from a report that lacked it).
-                var columns = table.Columns.Select(c => (Column: c, Field: c.FieldFor(rows))).Where(c => c.Field is not null).ToList();
+                using var groups = Groups(rows).GetEnumerator();
+                groups.MoveNext(); // there is always a first group, empty for no rows
+                fields ??= Fields(table, groups.Current);
+                var columns = table.Columns.Zip(fields, (c, f) => (Column: c, Field: f)).Where(c => c.Field is not null).ToList();
                 var schema = new ParquetSchema(columns.Select(c => (Field)c.Field!).ToArray());
                 await using (var writer = await ParquetWriter.CreateAsync(schema, stream, Options, append: false, ct).ConfigureAwait(false))
                 {
                     writer.CustomMetadata = metadata;
-                    ReadOnlyMemory<TRow> all = rows.ToArray();
-                    for (int start = 0; start < all.Length; start += RowGroupSize)
+                    do
                     {
-                        var group = all.Slice(start, Math.Min(RowGroupSize, all.Length - start));
+                        TRow[] group = groups.Current;
+                        if (group.Length == 0)
+                        {
+                            break;
+                        }
+
+                        if (!Combine(table, fields, Fields(table, group)).SequenceEqual(fields, ReferenceEqualityComparer.Instance))
+                        {
+                            fits = false;
+                            break;
+                        }
+
                         using var rowGroup = writer.CreateRowGroup();
                         foreach (var (column, field) in columns)
                         {
@@ -151,11 +187,22 @@ public static class ReportWriter
                         }
 
                         rowGroup.CompleteValidate();
+                        if (group.Length == RowGroupSize)
+                        {
+                            // More may follow: the rows just written die young, collected before they can age into
+                            // the rarely collected generation 2, where a lazy table's groups would pile up until a
+                            // full collection (at --window 1, 3× the memory of the default window).
+                            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+                        }
                     }
+                    while (groups.MoveNext());
                 }
             }
 
-            PageCrcs.Write(raw, path, ct); // flushed to disk; only the copy is kept
+            if (fits)
+            {
+                PageCrcs.Write(raw, path, ct); // flushed to disk; only the copy is kept
+            }
         }
         catch
         {
@@ -166,5 +213,36 @@ public static class ReportWriter
         {
             File.Delete(raw);
         }
+
+        return fits;
     }
+
+    /// <summary><paramref name="rows"/> in groups of <see cref="RowGroupSize"/>: at least one, the only one empty when there are no rows.</summary>
+    private static IEnumerable<TRow[]> Groups<TRow>(IEnumerable<TRow> rows)
+    {
+        var group = new List<TRow>(rows.TryGetNonEnumeratedCount(out int n) ? Math.Min(n, RowGroupSize) : RowGroupSize);
+        bool any = false;
+        foreach (var row in rows)
+        {
+            group.Add(row);
+            if (group.Count == RowGroupSize)
+            {
+                yield return group.ToArray();
+                group.Clear();
+                any = true;
+            }
+        }
+
+        if (group.Count > 0 || !any)
+        {
+            yield return group.ToArray();
+        }
+    }
+
+    /// <summary>Each column's field for <paramref name="group"/> (null: no row of it records the column).</summary>
+    private static DataField?[] Fields<TRow>(ReportTable<TRow> table, TRow[] group) => table.Columns.Select(c => c.FieldFor(group)).ToArray();
+
+    /// <summary>Each column's field for two groups' rows together.</summary>
+    private static DataField?[] Combine<TRow>(ReportTable<TRow> table, DataField?[] a, DataField?[] b) =>
+        table.Columns.Select((c, i) => c.Combine(a[i], b[i])).ToArray();
 }

@@ -61,7 +61,7 @@ public static class Repricer
         return tables with
         {
             Summary = tables.Summary.Select(r => r with { Values = Keep(r.Values, phases[(r.Trace, r.Engine, r.Phase)]) }).ToList(),
-            Timeline = tables.Timeline.Select(r => r with { Values = Keep(r.Values, windows[(r.Trace, r.Engine, r.Window)]) }).ToList(),
+            Timeline = tables.Timeline.Select(r => r with { Values = Keep(r.Values, windows[(r.Trace, r.Engine, r.Window)]) }),
             Vcpus = tables.Vcpus.Select(r => r with { Values = Keep(r.Values, perVcpu[(r.Trace, r.Engine, r.Phase, r.Vcpu)]) }).ToList(),
         };
     }
@@ -122,10 +122,11 @@ public static class Repricer
             allStats.Counters[i] = myCounters[i].Value;
         }
 
+        var exitsByWindow = myWindowExits.ToLookup(x => x.Window); // a lookup, not a scan per window: --window 1 has millions
         var windows = timeline.Where(w => w.Trace == trace && w.Engine == engine).Select(w =>
         {
             var s = FromRow(w, kinds.Count, counterNames.Count);
-            AddExits(s, myWindowExits.Where(x => x.Window == w.Window).Select(x => (x.Reason, x.Handler, x.Count, x.Units)));
+            AddExits(s, exitsByWindow[w.Window].Select(x => (x.Reason, x.Handler, x.Count, x.Units)));
             return new WindowResult(w.Window, w.FirstEvent, w.LastEvent, w.TimeNs, s);
         }).ToList();
 

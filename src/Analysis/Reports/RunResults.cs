@@ -17,7 +17,9 @@ public sealed record VcpuResult(string Phase, int Vcpu, EngineStats Stats);
 
 /// <summary>
 /// One engine's replay of one trace. <see cref="Engine"/> is the canonical name (<c>shadow-flush:keep_global=true</c>);
-/// <see cref="All"/> is phase <c>all</c>; <see cref="Phases"/> are the named phases, possibly none.
+/// <see cref="All"/> is phase <c>all</c>; <see cref="Phases"/> are the named phases, possibly none. <see cref="Windows"/>
+/// are the timeline windows in order, possibly read back one at a time from a file each time they are enumerated
+/// (a replay at <c>--window 1</c> does not hold them in memory).
 /// </summary>
 public sealed record EngineRunResult(
     string Engine,
@@ -27,7 +29,7 @@ public sealed record EngineRunResult(
     IReadOnlyList<string> CounterNames,
     EngineStats All,
     IReadOnlyList<PhaseResult> Phases,
-    IReadOnlyList<WindowResult> Windows,
+    IReadOnlyCollection<WindowResult> Windows,
     double ReplaySeconds)
 {
     /// <summary>Per-vCPU counts, phase <c>all</c>'s first then each named phase's, vCPUs in ascending order; empty when not kept.</summary>

@@ -91,11 +91,14 @@ internal sealed class RunCommand
 
         using var progress = new ProgressBar(stderr);
         var outcomes = new List<ReplayOutcome>();
-        foreach (var trace in traces)
+        foreach (var (trace, i) in traces.Select((t, i) => (t, i)))
         {
+            // The timeline windows are spilled beside the report folder as they close, not kept (issue 15, item 9), and
+            // priced into timeline.parquet when it is written; the scratch folder goes with the lock.
+            string spill = locks[outDir is null ? i : 0].Scratch; // the dirs are distinct: one per trace, or the --out one
             var req = new ReplayRequest(trace, specs, profile.Tlb, parse.GetValue(_window), parse.GetValue(_verify), parse.GetValue(_strict), skippable,
                 CheckPrices: kinds => kinds.ToList().ForEach(k => profile.Handler(k.Handler)),
-                Skip: parse.GetValue(_skip), Warmup: parse.GetValue(_warmup), Limit: parse.GetValue(_limit));
+                Skip: parse.GetValue(_skip), Warmup: parse.GetValue(_warmup), Limit: parse.GetValue(_limit), WindowSpill: spill);
             progress.Label = Path.GetFileName(trace);
             var outcome = await ReplayDriver.RunAsync(req, progress, ct).ConfigureAwait(false);
             foreach (var (engine, why) in outcome.Skipped)

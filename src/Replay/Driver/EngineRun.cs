@@ -4,12 +4,16 @@ using Replay.Engines.Registry;
 
 namespace Replay.Driver;
 
-/// <summary>One engine's replay of one trace: the engine plus the driver's phase and timeline bookkeeping.</summary>
-internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reported)
+/// <summary>
+/// One engine's replay of one trace: the engine plus the driver's phase and timeline bookkeeping. Closed timeline
+/// windows go to <paramref name="windows"/> (kept in memory, or spilled to a file as they close), which the result
+/// hands on; the run disposes it only when it fails (<see cref="Abandon"/>).
+/// </summary>
+internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reported, WindowLog windows)
 {
     private readonly List<string> _phaseOrder = [];
     private readonly Dictionary<string, EngineStats> _phases = new(StringComparer.Ordinal);
-    private readonly List<WindowResult> _windows = [];
+    private readonly WindowLog _windows = windows;
     private string? _phase;
     private EngineStats? _phaseStart;
     private long _phasePeak;
@@ -187,17 +191,25 @@ internal sealed class EngineRun(EngineSpec spec, IMmuEngine engine, bool reporte
         _windowPeak = Stats.ShadowPages;
     }
 
-    public EngineRunResult ToResult() => new EngineRunResult(
-        Spec.CanonicalName,
-        Spec.IsNative,
-        Reported,
-        Engine.ExitKinds,
-        Engine.CounterNames,
-        Counted(),
-        _phaseOrder.Select(p => new PhaseResult(p, _phases[p])).ToList(),
-        _windows,
-        Ticks / (double)System.Diagnostics.Stopwatch.Frequency)
+    /// <summary>The run's result; its windows are the log's, complete (no window follows).</summary>
+    public EngineRunResult ToResult()
     {
-        Vcpus = PerVcpu(),
-    };
+        _windows.Complete();
+        return new EngineRunResult(
+            Spec.CanonicalName,
+            Spec.IsNative,
+            Reported,
+            Engine.ExitKinds,
+            Engine.CounterNames,
+            Counted(),
+            _phaseOrder.Select(p => new PhaseResult(p, _phases[p])).ToList(),
+            _windows,
+            Ticks / (double)System.Diagnostics.Stopwatch.Frequency)
+        {
+            Vcpus = PerVcpu(),
+        };
+    }
+
+    /// <summary>The replay failed or was cancelled: the windows written so far are dropped (a spilled log's file goes).</summary>
+    public void Abandon() => _windows.Dispose();
 }

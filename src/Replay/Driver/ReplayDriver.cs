@@ -30,9 +30,15 @@ namespace Replay.Driver;
 /// warm up, like drcachesim's <c>-warmup_refs</c>) but counted in no report metric.
 /// </param>
 /// <param name="Limit"><c>--limit N</c>: stop after N counted rows (drcachesim's <c>-sim_refs</c>); null = to the end.</param>
+/// <param name="WindowSpill">
+/// A folder each engine writes its timeline windows to as they close, so memory does not grow with the number of
+/// windows (<c>--window 1</c>); the results read them back from there, so the folder must outlive them (the run
+/// command gives its report folder's scratch folder). Null keeps the windows in memory.
+/// </param>
 public sealed record ReplayRequest(string TracePath, IReadOnlyList<EngineSpec> Engines, TlbGeometry Tlb,
     long Window = 1_000_000, bool Verify = false, bool Strict = false, IReadOnlySet<string>? Skippable = null,
-    Action<IReadOnlyList<ExitKind>>? CheckPrices = null, long Skip = 0, long Warmup = 0, long? Limit = null)
+    Action<IReadOnlyList<ExitKind>>? CheckPrices = null, long Skip = 0, long Warmup = 0, long? Limit = null,
+    string? WindowSpill = null)
 {
     /// <summary>The first counted row: rows before it are skipped or warm-up.</summary>
     public long CountFrom => Skip > long.MaxValue - Warmup ? long.MaxValue : Skip + Warmup;
@@ -100,15 +106,34 @@ public static class ReplayDriver
                 continue;
             }
 
-            runs.Add(new EngineRun(spec, spec.Create(config), reported: true));
+            runs.Add(NewRun(spec, spec.Create(config), reported: true, req));
         }
 
         if (!runs.Any(r => r.Spec.IsNative))
         {
             var native = EngineRegistry.Parse(EngineRegistry.NativeName);
-            runs.Add(new EngineRun(native, native.Create(config), reported: false));
+            runs.Add(NewRun(native, native.Create(config), reported: false, req));
         }
 
+        try
+        {
+            return await ReplayAsync(req, reader, hashTask, wall, progress, info, skipped, runs, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            runs.ForEach(r => r.Abandon()); // no result holds their windows
+            throw;
+        }
+    }
+
+    private static EngineRun NewRun(EngineSpec spec, IMmuEngine engine, bool reported, ReplayRequest req) =>
+        new(spec, engine, reported, req.WindowSpill is { } folder
+            ? WindowLog.Spilled(folder, engine.ExitKinds.Count, engine.CounterNames.Count)
+            : WindowLog.InMemory());
+
+    private static async Task<ReplayOutcome> ReplayAsync(ReplayRequest req, TraceReader reader, Task<string> hashTask, Stopwatch wall,
+        IProgress<double>? progress, TraceInfo info, List<(string Engine, string Reason)> skipped, List<EngineRun> runs, CancellationToken ct)
+    {
         foreach (var run in runs)
         {
             req.CheckPrices?.Invoke(run.Engine.ExitKinds);

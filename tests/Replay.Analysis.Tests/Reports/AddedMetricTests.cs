@@ -80,7 +80,7 @@ public class AddedMetricTests
     public void The_HTML_summary_shows_it()
     {
         var tables = ReportBuilder.Build(TestProfiles.Round, [ReportBuilderTests.Trace(reportNative: true)], Metrics);
-        string page = HtmlReport.Render(tables.Summary, tables.Exits, tables.Timeline, new Dictionary<string, string>());
+        string page = HtmlReport.Render(tables.Summary, tables.Exits, tables.Timeline.ToList(), new Dictionary<string, string>());
         Assert.Contains("<th>events_per_second</th><th>shadow_pages_end</th></tr>", page);
         Assert.Contains("<td>4</td></tr>", page); // shadow-flush's row ends with it
     }

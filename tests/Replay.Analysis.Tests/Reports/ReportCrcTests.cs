@@ -146,8 +146,8 @@ public sealed class ReportCrcTests : IDisposable
     /// <summary>Each report file with the rows its table has.</summary>
     private static (string File, int Rows)[] Counts(ReportTables t) =>
     [
-        (ReportWriter.SummaryFile, t.Summary.Count), (ReportWriter.ExitsFile, t.Exits.Count), (ReportWriter.TimelineFile, t.Timeline.Count),
-        (ReportWriter.CountersFile, t.Counters.Count), (ReportWriter.TimelineExitsFile, t.TimelineExits.Count), (ReportWriter.VcpusFile, t.Vcpus.Count),
+        (ReportWriter.SummaryFile, t.Summary.Count), (ReportWriter.ExitsFile, t.Exits.Count), (ReportWriter.TimelineFile, t.Timeline.Count()),
+        (ReportWriter.CountersFile, t.Counters.Count), (ReportWriter.TimelineExitsFile, t.TimelineExits.Count()), (ReportWriter.VcpusFile, t.Vcpus.Count),
         (ReportWriter.VcpuExitsFile, t.VcpuExits.Count),
     ];
 

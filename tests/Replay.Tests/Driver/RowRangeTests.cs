@@ -167,7 +167,7 @@ public sealed class RowRangeTests : IDisposable
                 Assert.Equal(e.All.Events, e.Windows.Sum(x => x.Stats.Events));
                 Assert.Equal(e.All.TlbMisses, e.Windows.Sum(x => x.Stats.TlbMisses));
                 Assert.Equal(e.All.Exits, e.Windows.Sum(x => x.Stats.Exits));
-                Assert.Equal(w, e.Windows[0].FirstEvent);
+                Assert.Equal(w, e.Windows.First().FirstEvent);
             }
         }
     }

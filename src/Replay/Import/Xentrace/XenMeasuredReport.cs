@@ -52,6 +52,8 @@ internal static class XenMeasuredReport
         }
 
         double nsPerWindow = m.WindowCycles / cpuHz * 1e9;
+        var timeline = new List<TimelineRow>();
+        var timelineExits = new List<TimelineExitRow>();
         foreach (var (window, kinds) in m.Windows)
         {
             var row = new TimelineRow
@@ -59,8 +61,8 @@ internal static class XenMeasuredReport
                 Trace = trace, Engine = Engine, Profile = Profile, Window = window, FirstEvent = m.WindowRecords[window].First, LastEvent = m.WindowRecords[window].Last,
                 TimeNs = (long)Math.Round(window * nsPerWindow),
             };
-            tables.Timeline.Add(row with { Values = Only(row.Values, [ReportMetrics.Exits]).With(ReportMetrics.Exits, kinds.Values.Sum(t => t.Count)) });
-            tables.TimelineExits.AddRange(Ordered(kinds).Select(k => new TimelineExitRow
+            timeline.Add(row with { Values = Only(row.Values, [ReportMetrics.Exits]).With(ReportMetrics.Exits, kinds.Values.Sum(t => t.Count)) });
+            timelineExits.AddRange(Ordered(kinds).Select(k => new TimelineExitRow
             {
                 Trace = trace, Engine = Engine, Profile = Profile, Window = window, Reason = VmxExitReasons.Name(k.Kind.Reason), ReasonCode = VmxExitReasons.ReportCode(k.Kind.Reason),
                 Handler = k.Kind.Handler, Count = k.Tally.Count, Units = 0, Cycles = k.Tally.Cycles,
@@ -68,7 +70,7 @@ internal static class XenMeasuredReport
         }
 
         tables.Counters.AddRange(m.Counters.Select(c => new CounterRow { Trace = trace, Engine = Engine, Name = c.Key, Value = c.Value }));
-        return tables;
+        return tables with { Timeline = timeline, TimelineExits = timelineExits };
     }
 
     /// <summary>Writes the report into <paramref name="dir"/> (each file to a temporary name, then renamed).</summary>
