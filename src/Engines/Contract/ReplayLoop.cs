@@ -1,4 +1,5 @@
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Engines.Contract;

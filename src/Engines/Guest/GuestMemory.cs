@@ -1,3 +1,5 @@
+using Replay.Engines.Paging;
+
 namespace Replay.Engines.Guest;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using Replay.Engines.Guest;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 

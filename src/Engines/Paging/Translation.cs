@@ -1,4 +1,4 @@
-namespace Replay.Engines.Guest;
+namespace Replay.Engines.Paging;
 
 /// <summary>Effective permissions of a translation, combined over every level of the walk.</summary>
 [Flags]
