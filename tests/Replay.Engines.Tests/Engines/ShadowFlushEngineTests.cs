@@ -313,7 +313,7 @@ public sealed class ShadowFlushEngineTests
 
     private static ulong LeafOf(ShadowFlushEngine e, ulong root, ulong va)
     {
-        var w = PageWalker.Walk(e.Machine.Memory, root << 12, va, Paging.AccessKind.Read, false, 4, setAccessedDirty: false);
+        var w = PageWalker.Walk(e.Machine.Memory, root << 12, va, AccessKind.Read, false, 4, setAccessedDirty: false);
         return w.LeafPte;
     }
 }
