@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Replay.Engines.Trace;
 
 namespace Replay.Import;
 
@@ -14,6 +15,23 @@ public sealed class ImportStats
 
     /// <summary>Stores imported.</summary>
     public long Stores { get; set; }
+
+    /// <summary>Counts one imported access of <paramref name="kind"/>: a fetch, a store, or (any other op) a load.</summary>
+    public void Count(TraceOp kind)
+    {
+        switch (kind)
+        {
+            case TraceOp.Fetch:
+                Fetches++;
+                break;
+            case TraceOp.Write:
+                Stores++;
+                break;
+            default:
+                Loads++;
+                break;
+        }
+    }
 
     /// <summary>Read-modify-writes imported (each a load then a store).</summary>
     public long Modifies { get; set; }
