@@ -16,23 +16,6 @@ public sealed class ImportStats
     /// <summary>Stores imported.</summary>
     public long Stores { get; set; }
 
-    /// <summary>Counts one imported access of <paramref name="kind"/>: a fetch, a store, or (any other op) a load.</summary>
-    public void Count(TraceOp kind)
-    {
-        switch (kind)
-        {
-            case TraceOp.Fetch:
-                Fetches++;
-                break;
-            case TraceOp.Write:
-                Stores++;
-                break;
-            default:
-                Loads++;
-                break;
-        }
-    }
-
     /// <summary>Read-modify-writes imported (each a load then a store).</summary>
     public long Modifies { get; set; }
 
@@ -98,6 +81,23 @@ public sealed class ImportStats
         ["insns_unwritten"] = InsnsUnwritten,
         ["kernel_insns"] = KernelInsns,
     });
+
+    /// <summary>Counts one imported access of <paramref name="kind"/>: a fetch, a store, or (any other op) a load.</summary>
+    public void Count(TraceOp kind)
+    {
+        switch (kind)
+        {
+            case TraceOp.Fetch:
+                Fetches++;
+                break;
+            case TraceOp.Write:
+                Stores++;
+                break;
+            default:
+                Loads++;
+                break;
+        }
+    }
 
     /// <summary>
     /// Throws when the import read no valid access record from <paramref name="inputs"/> (a binary file read with
