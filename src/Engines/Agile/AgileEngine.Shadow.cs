@@ -1,5 +1,6 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Parts.Shadow;
 using static Replay.Engines.Agile.AgileEngine.Declared;
 

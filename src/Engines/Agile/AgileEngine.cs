@@ -1,7 +1,9 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
-using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Hardware;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Parts.Shadow;
 using static Replay.Engines.Agile.AgileEngine.Declared;
 

@@ -1,6 +1,7 @@
 using Replay.Engines.Caches;
-using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Nested;
 
 namespace Replay.Engines.Agile;
 

@@ -1,12 +1,6 @@
-namespace Replay.Engines.Contract;
+using Replay.Engines.Paging;
 
-/// <summary>The three kinds of memory access.</summary>
-public enum AccessKind : byte
-{
-    Read = 0,
-    Write = 1,
-    Fetch = 2,
-}
+namespace Replay.Engines.Contract;
 
 /// <summary>A data load, data store or instruction fetch at guest-virtual address <see cref="Va"/>.</summary>
 public readonly record struct MemoryAccess(long Index, int Vcpu, ulong Va, AccessKind Kind, bool User);

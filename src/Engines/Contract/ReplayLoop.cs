@@ -1,4 +1,5 @@
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Engines.Contract;
@@ -145,7 +146,7 @@ public static class ReplayLoop
                     if (!t.Fault)
                     {
                         // The access brings its line into the caches, where it competes with page-table lines.
-                        ulong address = t.Frame | (va[i] & Pte.PageOffsetMask);
+                        ulong address = t.Page.Value | (va[i] & Pte.PageOffsetMask);
                         _ = op[i] == (byte)AccessKind.Fetch ? caches.Instruction(vcpu[i], address) : caches.Data(vcpu[i], address);
                     }
 

@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Parts.Nested;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Nested;
 using Replay.Engines.Parts.Shadow;
 using Replay.Engines.Trace;
 

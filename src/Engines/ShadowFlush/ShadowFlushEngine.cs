@@ -1,6 +1,7 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 
 namespace Replay.Engines.ShadowFlush;
 

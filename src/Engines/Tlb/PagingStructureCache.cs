@@ -1,3 +1,5 @@
+using Replay.Engines.Paging;
+
 namespace Replay.Engines.Tlb;
 
 /// <summary>
@@ -71,7 +73,7 @@ public sealed class PagingStructureCache
     }
 
     private static ulong Key(ulong va, int level, ushort pcid) =>
-        (((va & Guest.Pte.VaMask) >> Guest.Pte.Shift(level)) << 12) | pcid;
+        (((va & Pte.VaMask) >> Pte.Shift(level)) << 12) | pcid;
 
     private sealed class Level(int entries)
     {

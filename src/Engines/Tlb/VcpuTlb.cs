@@ -1,5 +1,4 @@
-using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 
 namespace Replay.Engines.Tlb;
 

@@ -1,5 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Hardware;
 using static Replay.Engines.WritablePt.PtwrCounters;
 
 namespace Replay.Engines.WritablePt;

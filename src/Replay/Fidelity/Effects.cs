@@ -1,5 +1,6 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 using Replay.Engines.Trace;

@@ -1,7 +1,7 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
-using Replay.Kernel;
 using Replay.Gen.Model;
+using Replay.Kernel;
 
 namespace Replay.Gen;
 

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 

@@ -1,6 +1,6 @@
 namespace Replay.Import;
 
-/// <summary>What one imported record asks of the guest (a lackey or drmemtrace record kind; not the engines' <c>Contract.AccessKind</c>, which has no read-modify-write).</summary>
+/// <summary>What one imported record asks of the guest (a lackey or drmemtrace record kind; not the engines' <c>Paging.AccessKind</c>, which has no read-modify-write).</summary>
 public enum RecordKind : byte
 {
     /// <summary>An instruction fetch (lackey <c>I</c>, drmemtrace instruction records).</summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Replay.Engines.Trace;
 
 namespace Replay.Import;
 
@@ -80,6 +81,23 @@ public sealed class ImportStats
         ["insns_unwritten"] = InsnsUnwritten,
         ["kernel_insns"] = KernelInsns,
     });
+
+    /// <summary>Counts one imported access of <paramref name="kind"/>: a fetch, a store, or (any other op) a load.</summary>
+    public void Count(TraceOp kind)
+    {
+        switch (kind)
+        {
+            case TraceOp.Fetch:
+                Fetches++;
+                break;
+            case TraceOp.Write:
+                Stores++;
+                break;
+            default:
+                Loads++;
+                break;
+        }
+    }
 
     /// <summary>
     /// Throws when the import read no valid access record from <paramref name="inputs"/> (a binary file read with

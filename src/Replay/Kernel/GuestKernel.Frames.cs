@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 
 namespace Replay.Kernel;
 
@@ -88,7 +88,7 @@ public sealed partial class GuestKernel
             for (int i = 0; i < n; i++)
             {
                 var item = _lru.Dequeue();
-                if (item.P.Alive && FrameOf(item.P, item.Va) is not null)
+                if (item.P.Alive && FrameOf(item.P, new Gva(item.Va)) is not null)
                 {
                     _lru.Enqueue(item);
                 }

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Kernel;
@@ -132,6 +132,28 @@ public sealed partial class GuestKernel
         return i < 0 ? end : from + i;
     }
 
+    /// <summary>
+    /// The present entries of <paramref name="table"/> (a level-<paramref name="level"/> table; at the root only the
+    /// user half), in index order, each as it stands when reached: a caller may clear or rewrite the entry it was handed.
+    /// </summary>
+    private IEnumerable<(int Index, ulong Entry)> PresentEntries(ulong table, int level)
+    {
+        var words = _mem.Find(table);
+        if (words is null)
+        {
+            yield break;
+        }
+
+        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
+        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
+        {
+            if ((words[i] & Pte.Present) != 0)
+            {
+                yield return (i, words[i]);
+            }
+        }
+    }
+
     private ulong NewRoot(int vcpu, ulong template, bool user, ulong? fixedFrame = null)
     {
         ulong root = fixedFrame ?? AllocRootFrame(vcpu, user);
@@ -161,21 +183,9 @@ public sealed partial class GuestKernel
     private bool CopyTables(int vcpu, Process child, ulong src, ulong dst, int level, ref int copied)
     {
         bool protectedAny = false;
-        var words = _mem.Find(src);
-        if (words is null)
+        foreach (var (i, entry) in PresentEntries(src, level))
         {
-            return false;
-        }
-
-        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
-        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
-        {
-            ulong e = words[i];
-            if ((e & Pte.Present) == 0)
-            {
-                continue;
-            }
-
+            ulong e = entry;
             ulong srcPa = (src << Pte.PageShift) | ((ulong)i << Pte.EntryShift);
             ulong dstPa = (dst << Pte.PageShift) | ((ulong)i << Pte.EntryShift);
             if (level == 1 || (e & Pte.Ps) != 0)

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Kernel;
@@ -85,21 +85,8 @@ public sealed partial class GuestKernel
     /// <summary>Linux's <c>unmap_vmas</c> at exit: every user leaf written to zero, its frame released.</summary>
     private void ZapLeaves(int vcpu, ulong table, int level, ref int zapped)
     {
-        var words = _mem.Find(table);
-        if (words is null)
+        foreach (var (i, e) in PresentEntries(table, level))
         {
-            return;
-        }
-
-        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
-        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
-        {
-            ulong e = words[i];
-            if ((e & Pte.Present) == 0)
-            {
-                continue;
-            }
-
             if (level == 1 || (e & Pte.Ps) != 0)
             {
                 Put(vcpu, (table << Pte.PageShift) | ((ulong)i << Pte.EntryShift), 0);
@@ -116,21 +103,8 @@ public sealed partial class GuestKernel
     /// <summary>Linux's <c>free_pgtables</c>: bottom-up, each table's link cleared and its frame freed.</summary>
     private void FreeTables(int vcpu, Process p, ulong table, int level)
     {
-        var words = _mem.Find(table);
-        if (words is null)
+        foreach (var (i, e) in PresentEntries(table, level))
         {
-            return;
-        }
-
-        int n = level == _levels ? UserEntries : Pte.EntriesPerTable;
-        for (int i = NextUsed(words, 0, n); i < n; i = NextUsed(words, i + 1, n))
-        {
-            ulong e = words[i];
-            if ((e & Pte.Present) == 0)
-            {
-                continue;
-            }
-
             ulong child = (e & Pte.AddrMask) >> Pte.PageShift;
             if (level > 2)
             {

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Kernel;
@@ -134,16 +134,16 @@ public sealed partial class GuestKernel
     public Process CurrentOn(int vcpu) => _cpus[vcpu].Current;
 
     /// <summary>The frame <paramref name="va"/> maps to in <paramref name="p"/>'s tables, or null if unmapped.</summary>
-    public ulong? FrameOf(Process p, ulong va)
+    public Gfn? FrameOf(Process p, Gva va)
     {
-        FindEntry(p.Root, va, out int level, out ulong e);
+        FindEntry(p.Root, va.Value, out int level, out ulong e);
         if ((e & Pte.Present) == 0)
         {
             return null;
         }
 
         ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
-        return level == 1 ? frame : frame + ((va >> Pte.PageShift) & ((1UL << (Pte.BitsPerLevel * (level - 1))) - 1));
+        return new Gfn(level == 1 ? frame : frame + (va.PageNumber & ((1UL << (Pte.BitsPerLevel * (level - 1))) - 1)));
     }
 
     /// <summary>Instructions retired with <see cref="Retire"/> that no event has carried yet, summed over the vCPUs.</summary>

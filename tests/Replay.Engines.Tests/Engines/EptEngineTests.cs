@@ -1,8 +1,9 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Registry;
 using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.Paging;
+using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 
 namespace Replay.Engines.Tests.Engines;

@@ -3,6 +3,7 @@ using Replay.Engines.Ept;
 using Replay.Engines.Guest;
 using Replay.Engines.Hybrid;
 using Replay.Engines.Native;
+using Replay.Engines.Paging;
 using Replay.Engines.Registry;
 using Replay.Engines.ShadowCached;
 using Replay.Engines.Tlb;

@@ -1,4 +1,5 @@
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using static Replay.Engines.Tests.Engines.ShadowCachedXenTests;
 
 namespace Replay.Engines.Tests.Engines;

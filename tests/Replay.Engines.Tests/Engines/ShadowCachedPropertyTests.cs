@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.Paging;
 using Replay.Engines.ShadowFlush;
 using static Replay.Engines.Tests.Engines.ShadowCachedXenTests;
 

@@ -1,6 +1,7 @@
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Native;
+using Replay.Engines.Paging;
 using Replay.Engines.Registry;
 using Replay.Engines.ShadowFlush;
 
@@ -312,7 +313,7 @@ public sealed class ShadowFlushEngineTests
 
     private static ulong LeafOf(ShadowFlushEngine e, ulong root, ulong va)
     {
-        var w = PageWalker.Walk(e.Machine.Memory, root << 12, va, Contract.AccessKind.Read, false, 4, setAccessedDirty: false);
+        var w = PageWalker.Walk(e.Machine.Memory, root << 12, va, AccessKind.Read, false, 4, setAccessedDirty: false);
         return w.LeafPte;
     }
 }

@@ -1,4 +1,5 @@
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 
 namespace Replay.Engines.Tests.Guest;
 

@@ -1,5 +1,5 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Tlb;
 
 namespace Replay.Engines.Tests.Tlb;

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Tests.Trace;
 
@@ -20,8 +20,8 @@ public sealed class VerifyTests : IDisposable
 
         Assert.Equal(1, code);
         Assert.StartsWith("replay: native: --verify failed at event 7", err, StringComparison.Ordinal);
-        Assert.Contains("frame 0x100000", err);
-        Assert.Contains("frame 0x200000", err);
+        Assert.Contains("page 0x100000", err);
+        Assert.Contains("page 0x200000", err);
 
         // Every engine replays at once: one sentence, naming the engine whose translation was wrong.
         (code, _, err) = await Cli.RunAsync(trace, "--engine", "all", "--verify", "--out", _files.PathOf("r3"));

@@ -3,7 +3,7 @@ using Replay.Analysis.Reports;
 using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Registry;
 using Replay.Engines.Tlb;
 using Replay.Engines.Trace;

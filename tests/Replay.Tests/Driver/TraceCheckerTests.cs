@@ -1,5 +1,5 @@
 using Replay.Driver;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Tests.Driver;

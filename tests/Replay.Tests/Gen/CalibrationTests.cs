@@ -3,11 +3,11 @@ using Replay.Analysis.Reports;
 using Replay.Cli;
 using Replay.Driver;
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Registry;
 using Replay.Engines.Trace;
-using Replay.Kernel;
 using Replay.Gen;
+using Replay.Kernel;
 using Replay.Tests.Cli;
 using Replay.Tests.Trace;
 

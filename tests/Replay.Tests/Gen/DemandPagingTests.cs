@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -41,11 +41,11 @@ public sealed class DemandPagingTests
 
         // A write to a private mapping of a file page copies it (the page cache keeps the original): write (fails:
         // read-only), ptwrite leaf = 0, invlpg, ptwrite a private writable copy, write = 5.
-        ulong text = h.Kernel.FrameOf(p, 0x40_0000)!.Value;
+        Gfn text = h.Kernel.FrameOf(p, new Gva(0x40_0000))!.Value;
         ev = h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x40_0010));
         Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));
         Assert.Equal(0x40_0000UL, ev[2].Va);
-        Assert.NotEqual(text, h.Kernel.FrameOf(p, 0x40_0000));
+        Assert.NotEqual(text, h.Kernel.FrameOf(p, new Gva(0x40_0000)));
         Assert.Equal(1, h.Kernel.PageCacheFrames);
     }
 
@@ -62,7 +62,7 @@ public sealed class DemandPagingTests
         Assert.NotEqual(0UL, ev[3].Value & Pte.Ps);
         Assert.Equal(0UL, (ev[3].Value & Pte.AddrMask) % (2 << 20));
         Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x3F_F000))));
-        Assert.Equal(h.Kernel.FrameOf(p, 0x20_0000) + 0x1FF, h.Kernel.FrameOf(p, 0x3F_F000));
+        Assert.Equal(h.Kernel.FrameOf(p, new Gva(0x20_0000))!.Value.Value + 0x1FF, h.Kernel.FrameOf(p, new Gva(0x3F_F000))!.Value.Value);
     }
 
     [Fact]
@@ -87,8 +87,8 @@ public sealed class DemandPagingTests
 
         Assert.True(h.Kernel.Reclaims > 0);
         Assert.True(h.Kernel.Frames.InUse <= (64L << 20) >> 12);
-        Assert.Null(h.Kernel.FrameOf(p, 0x1000_0000)); // the oldest page went first
-        Assert.NotNull(h.Kernel.FrameOf(p, 0x1000_0000UL + (19_999UL << 12)));
+        Assert.Null(h.Kernel.FrameOf(p, new Gva(0x1000_0000))); // the oldest page went first
+        Assert.NotNull(h.Kernel.FrameOf(p, new Gva(0x1000_0000UL + (19_999UL << 12))));
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -26,7 +26,7 @@ public sealed class EagerForkTests
         k.Run(0, parent);
         k.Access(0, TraceOp.Fetch, Text);
         k.Access(0, TraceOp.Write, X);
-        ulong textLeaf = (k.FrameOf(parent, Text)!.Value << 12) | GuestKernel.CodeFlags;
+        ulong textLeaf = (k.FrameOf(parent, new Gva(Text))!.Value.Value << 12) | GuestKernel.CodeFlags;
 
         Process child = null!;
         var fork = h.Take(() => child = k.Fork(0, parent));
@@ -34,12 +34,12 @@ public sealed class EagerForkTests
         // The data leaf is write-protected in the parent and copied either way. The text leaf is read-only, so eager
         // fork copies it as it is (no write-protect), one ptwrite of exactly the parent's leaf; lazy fork writes none.
         Assert.Equal(eager ? 1 : 0, fork.Count(e => e.Op == TraceOp.PtWrite && e.Value == textLeaf));
-        Assert.Equal(eager ? k.FrameOf(parent, Text) : null, k.FrameOf(child, Text));
-        Assert.Equal(k.FrameOf(parent, X), k.FrameOf(child, X));
+        Assert.Equal(eager ? k.FrameOf(parent, new Gva(Text)) : null, k.FrameOf(child, new Gva(Text)));
+        Assert.Equal(k.FrameOf(parent, new Gva(X)), k.FrameOf(child, new Gva(X)));
 
         k.Run(0, child);
         Assert.Equal(firstFetch, KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, Text))));
-        Assert.Equal(k.FrameOf(parent, Text), k.FrameOf(child, Text)); // the parent's frame, the page cache's
+        Assert.Equal(k.FrameOf(parent, new Gva(Text)), k.FrameOf(child, new Gva(Text))); // the parent's frame, the page cache's
         Assert.Equal(1, k.PageCacheFrames);
     }
 

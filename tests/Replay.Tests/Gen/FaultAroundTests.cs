@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -49,13 +49,13 @@ public sealed class FaultAroundTests
         int[] order = [5, .. Enumerable.Range(0, 16).Where(i => i != 5)];
         var expected = new List<Ev> { new(TraceOp.Fetch, 0, Page(5), 0, 0, true) };
         expected.AddRange(ev.Skip(1).Take(3)); // the table links, checked by the demand-paging tests
-        expected.AddRange(order.Select(i => new Ev(TraceOp.PtWrite, 0, 0, pt + ((ulong)i << 3), (k.FrameOf(a, Page(i))!.Value << 12) | GuestKernel.CodeFlags, false)));
+        expected.AddRange(order.Select(i => new Ev(TraceOp.PtWrite, 0, 0, pt + ((ulong)i << 3), (k.FrameOf(a, new Gva(Page(i)))!.Value.Value << 12) | GuestKernel.CodeFlags, false)));
         expected.Add(expected[0]);
         Assert.Equal(expected, ev);
 
         // Every page of the window now maps a's frame: the page cache's; none of the next window is mapped.
-        Assert.All(Enumerable.Range(0, 16), i => Assert.Equal(k.FrameOf(a, Page(i)), k.FrameOf(b, Page(i))));
-        Assert.All(Enumerable.Range(16, 16), i => Assert.Null(k.FrameOf(b, Page(i))));
+        Assert.All(Enumerable.Range(0, 16), i => Assert.Equal(k.FrameOf(a, new Gva(Page(i))), k.FrameOf(b, new Gva(Page(i)))));
+        Assert.All(Enumerable.Range(16, 16), i => Assert.Null(k.FrameOf(b, new Gva(Page(i)))));
 
         // A page fault-around mapped is used without a fault; the next window faults once for all of its 16 pages.
         Assert.Equal("fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(15)))));
@@ -87,6 +87,6 @@ public sealed class FaultAroundTests
         // a faults page 9: pages 0–3 are mapped already and page 4 of the cache is another program's: just page 9.
         k.Run(0, a);
         Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(9)))));
-        Assert.Null(k.FrameOf(a, Page(4)));
+        Assert.Null(k.FrameOf(a, new Gva(Page(4))));
     }
 }

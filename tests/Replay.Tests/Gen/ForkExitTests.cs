@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -26,29 +26,29 @@ public sealed class ForkExitTests
         var ev = h.Take(() => child = k.Fork(0, parent));
         Assert.Equal(TraceOp.Flush, ev[^1].Op);
         Assert.Equal(2, ev.Count(e => e.Op == TraceOp.PtWrite && (e.Value & GuestKernel.SoftCow) != 0));
-        Assert.Equal(k.FrameOf(parent, X), k.FrameOf(child, X));
-        Assert.Null(k.FrameOf(child, 0x40_0000));
+        Assert.Equal(k.FrameOf(parent, new Gva(X)), k.FrameOf(child, new Gva(X)));
+        Assert.Null(k.FrameOf(child, new Gva(0x40_0000)));
 
         // The child's first fetch faults the text in from the page cache: the parent's frame, no new one.
         k.Run(0, child);
         Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, 0x40_0000))));
-        Assert.Equal(k.FrameOf(parent, 0x40_0000), k.FrameOf(child, 0x40_0000));
+        Assert.Equal(k.FrameOf(parent, new Gva(0x40_0000)), k.FrameOf(child, new Gva(0x40_0000)));
 
         // The child's first write copies: write (fails: read-only), ptwrite leaf = 0, invlpg X, ptwrite new
         // writable leaf, retried write = 5 events.
-        ulong shared = k.FrameOf(parent, X)!.Value;
+        Gfn shared = k.FrameOf(parent, new Gva(X))!.Value;
         ev = h.Take(() => k.Access(0, TraceOp.Write, X + 8));
         Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));
         Assert.Equal(0UL, ev[1].Value);
-        Assert.NotEqual(shared, k.FrameOf(child, X));
-        Assert.Equal(shared, k.FrameOf(parent, X));
-        Assert.Equal(k.FrameOf(parent, 0x40_0000), k.FrameOf(child, 0x40_0000)); // still shared: never written
+        Assert.NotEqual(shared, k.FrameOf(child, new Gva(X)));
+        Assert.Equal(shared, k.FrameOf(parent, new Gva(X)));
+        Assert.Equal(k.FrameOf(parent, new Gva(0x40_0000)), k.FrameOf(child, new Gva(0x40_0000))); // still shared: never written
 
         // The parent is now the page's only user: its write fault reuses the frame (RW set in place), then INVLPG.
         k.Run(0, parent);
         ev = h.Take(() => k.Access(0, TraceOp.Write, X));
         Assert.Equal("write ptwrite invlpg write", KernelHarness.Ops(ev));
-        Assert.Equal(shared, k.FrameOf(parent, X));
+        Assert.Equal(shared, k.FrameOf(parent, new Gva(X)));
     }
 
     [Theory]
@@ -82,8 +82,8 @@ public sealed class ForkExitTests
         Assert.Equal(k.Idle, k.CurrentOn(0));
 
         // Teardown wrote every user leaf to zero and unlinked every table: nothing of the user half is left.
-        Assert.Null(k.FrameOf(parent, X));
-        Assert.Null(k.FrameOf(grandchild, 0x7FFF_0000_0000));
+        Assert.Null(k.FrameOf(parent, new Gva(X)));
+        Assert.Null(k.FrameOf(grandchild, new Gva(0x7FFF_0000_0000)));
     }
 
     [Fact]
@@ -122,6 +122,6 @@ public sealed class ForkExitTests
         int invalidations = invalidation == "invlpg" ? pages : 1;
         Assert.Equal(pages + invalidations, ev.Count);
         Assert.All(ev.Skip(pages), e => Assert.Equal(invalidation, e.Op.ToString().ToLowerInvariant()));
-        Assert.Null(h.Kernel.FrameOf(p, X));
+        Assert.Null(h.Kernel.FrameOf(p, new Gva(X)));
     }
 }

@@ -1,3 +1,4 @@
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -44,7 +45,7 @@ public sealed class KernelWorkTests
         var fork = _h.Take(() => child = k.Fork(0, parent));
         Assert.All(fork, e => Assert.Equal(0u, e.Insns));
         Assert.Equal(2 * 2, fork.Count(e => e.Op == TraceOp.PtWrite && (e.Value & GuestKernel.SoftCow) != 0));
-        int copied = new[] { X, X + 0x1000, Text }.Count(va => k.FrameOf(child, va) is not null);
+        int copied = new[] { X, X + 0x1000, Text }.Count(va => k.FrameOf(child, new Gva(va)) is not null);
         Assert.Equal(2, copied);
         Assert.Equal([(TraceOp.Read, C.Fork + (copied * C.ForkPerEntry))], Insns(_h.Take(() => k.Access(0, TraceOp.Read, X))));
         Assert.Equal(128_300, C.Fork + (copied * C.ForkPerEntry));

@@ -1,6 +1,6 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Tlb;
 
 namespace Replay.Engines.Parts.Nested;

@@ -1,6 +1,8 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Hardware;
 
 namespace Replay.Engines.Parts.Nested;
 

@@ -1,5 +1,5 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;

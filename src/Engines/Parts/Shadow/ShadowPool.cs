@@ -1,5 +1,4 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
 using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;

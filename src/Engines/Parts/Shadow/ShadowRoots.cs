@@ -1,5 +1,6 @@
 using Replay.Engines.Contract;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
+using Replay.Engines.Parts.Hardware;
 using static Replay.Engines.Parts.Shadow.ShadowKinds;
 
 namespace Replay.Engines.Parts.Shadow;

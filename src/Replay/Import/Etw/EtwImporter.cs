@@ -1,5 +1,5 @@
 using System.Globalization;
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Import.Etw;

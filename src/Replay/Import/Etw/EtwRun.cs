@@ -1,4 +1,4 @@
-using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 
 namespace Replay.Import.Etw;
@@ -141,18 +141,7 @@ internal sealed class EtwRun(EtwImporter importer, IProcessHost host, ImportOpti
         int vcpu = Vcpu(e);
         host.Run(vcpu, s.Id);
         host.Access(vcpu, kind, va, 1);
-        switch (kind)
-        {
-            case TraceOp.Write:
-                Stats.Stores++;
-                break;
-            case TraceOp.Fetch:
-                Stats.Fetches++;
-                break;
-            default:
-                Stats.Loads++;
-                break;
-        }
+        Stats.Count(kind);
 
         return true;
     }

@@ -107,18 +107,7 @@ internal sealed class XenGuestImporter(IProcessHost host, int domain, ImportStat
 
         Run(v, process);
         host.Access(Vcpu(v), kind, va, 1);
-        switch (kind)
-        {
-            case TraceOp.Fetch:
-                stats.Fetches++;
-                break;
-            case TraceOp.Write:
-                stats.Stores++;
-                break;
-            default:
-                stats.Loads++;
-                break;
-        }
+        stats.Count(kind);
     }
 
     private void Run(XenVcpu v, int process)

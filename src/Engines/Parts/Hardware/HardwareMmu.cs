@@ -1,7 +1,9 @@
 using Replay.Engines.Caches;
 using Replay.Engines.Contract;
+using Replay.Engines.Guest;
+using Replay.Engines.Paging;
 
-namespace Replay.Engines.Guest;
+namespace Replay.Engines.Parts.Hardware;
 
 /// <summary>
 /// What x86 hardware does when it translates through the guest's own tables (native, and later the PV and

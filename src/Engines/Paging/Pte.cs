@@ -1,4 +1,4 @@
-namespace Replay.Engines.Guest;
+namespace Replay.Engines.Paging;
 
 /// <summary>x86-64 paging-structure entry bits and paging geometry (Intel SDM Vol. 3 §4.5).</summary>
 public static class Pte
