@@ -148,16 +148,7 @@ public sealed class ShadowCachedXenTests
     [Fact]
     public void A_second_write_to_the_last_emulated_frame_takes_the_fast_emulation_path_until_a_cr3_load()
     {
-        var t = new TestTrace();
-        ulong r = t.NewRoot();
-        t.Map(r, A, 0x100);
-        t.Cr3(r);
-        t.Read(A);
-        t.PtWrite(t.EntryOf(r, B, 1), Leaf(0x101));
-        t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
-        t.Cr3(r);
-        t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
-        var e = t.Run(Engine("oos=false"));
+        var e = TwoWritesToOneFrameThenACr3Load().Run(Engine("oos=false"));
 
         // B: slow path (pt_emulate); C: same frame as the last emulated write -> fast_emulate; the CR3 load
         // clears last_write_emul_ok, so D takes the slow path again. Each validates one shadow entry.
@@ -169,8 +160,8 @@ public sealed class ShadowCachedXenTests
         Assert.Equal(3, e.Stats.EmulatedWrites);
     }
 
-    [Fact]
-    public void Without_fast_emulation_every_trapped_write_takes_the_full_fault_path()
+    /// <summary>A read shadows the root's tables; B and C are written through one frame, a CR3 load, then D.</summary>
+    private static TestTrace TwoWritesToOneFrameThenACr3Load()
     {
         var t = new TestTrace();
         ulong r = t.NewRoot();
@@ -181,7 +172,13 @@ public sealed class ShadowCachedXenTests
         t.PtWrite(t.EntryOf(r, C, 1), Leaf(0x102));
         t.Cr3(r);
         t.PtWrite(t.EntryOf(r, D, 1), Leaf(0x103));
-        var e = t.Run(Engine("oos=false,fast_emulate=false"));
+        return t;
+    }
+
+    [Fact]
+    public void Without_fast_emulation_every_trapped_write_takes_the_full_fault_path()
+    {
+        var e = TwoWritesToOneFrameThenACr3Load().Run(Engine("oos=false,fast_emulate=false"));
 
         // The trace of the test above, with Xen built without SHOPT_FAST_EMULATION: C, on the frame B was emulated
         // through, is emulated on the slow path too. Same writes, same shadow entries validated, one handler.
