@@ -466,12 +466,15 @@ public static class ReplayDriver
         public int Start;
         public int End;
         public int Warnings;
-        public long Accesses;
-        public long Cr3;
-        public long PtWrites;
-        public long Invlpgs;
-        public long Flushes;
-        public long Fetches;
+
+        // Counts within one batch, so each fits an int: at --window 1 a batch holds a segment per row, and the
+        // batches in flight are what the run's memory is made of (issue 15).
+        public int Accesses;
+        public int Cr3;
+        public int PtWrites;
+        public int Invlpgs;
+        public int Flushes;
+        public int Fetches;
         public long Insns;
         public bool WindowEdge;
 
