@@ -29,6 +29,7 @@ internal sealed class ColumnDecoder : IAsyncDisposable
     private bool[] _nulls = [];
     private bool _hasNulls;
     private Array? _scratch;
+    private Array? _plain;
 
     /// <summary>
     /// A decoder of <paramref name="column"/>, <paramref name="field"/> in the footer's schema, with its chunk metadata
@@ -132,7 +133,24 @@ internal sealed class ColumnDecoder : IAsyncDisposable
 
         T?[] scratch = _scratch is T?[] s && s.Length >= n ? s : new T?[n];
         _scratch = scratch;
-        await rg.ReadAsync(field, scratch.AsMemory(0, n), cancellationToken: ct);
+        if (field.IsNullable)
+        {
+            await rg.ReadAsync(field, scratch.AsMemory(0, n), cancellationToken: ct);
+        }
+        else
+        {
+            // A REQUIRED column of another type (e.g. a footer that calls the time column unsigned) is read into
+            // a buffer of its own type: Parquet.Net 6.1 read into nullable memory leaves rows null from its second
+            // page on in some runs and not in others, so the same file replayed or refused by chance.
+            T[] plain = _plain is T[] p && p.Length >= n ? p : new T[n];
+            _plain = plain;
+            await rg.ReadAsync(field, plain.AsMemory(0, n), cancellationToken: ct);
+            for (int i = 0; i < n; i++)
+            {
+                scratch[i] = plain[i];
+            }
+        }
+
         return ColumnConverter.Convert<T>(this, scratch.AsSpan(0, n), dst);
     }
 
