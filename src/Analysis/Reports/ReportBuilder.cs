@@ -83,54 +83,44 @@ public static class ReportBuilder
         }
     }
 
-    /// <summary>The timeline: per trace, per reported engine, its windows in order, each priced on its own counts.</summary>
-    private static IEnumerable<TimelineRow> TimelineRows(CostProfile profile, List<TraceRunResult> traces, MetricSet metrics)
-    {
-        foreach (var trace in traces)
+    /// <summary>Every reported engine's timeline windows: per trace, per engine, in window order (the timeline's order).</summary>
+    private static IEnumerable<(TraceRunResult Trace, EngineRunResult Run, WindowResult Window)> ReportedWindows(List<TraceRunResult> traces) =>
+        from trace in traces
+        from run in trace.Engines
+        where run.Reported
+        from w in run.Windows
+        select (trace, run, w);
+
+    /// <summary>The timeline: each window priced on its own counts.</summary>
+    private static IEnumerable<TimelineRow> TimelineRows(CostProfile profile, List<TraceRunResult> traces, MetricSet metrics) =>
+        ReportedWindows(traces).Select(x => new TimelineRow
         {
-            foreach (var run in trace.Engines.Where(e => e.Reported))
-            {
-                foreach (var w in run.Windows)
-                {
-                    var s = w.Stats;
-                    yield return new TimelineRow
-                    {
-                        Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name,
-                        Window = w.Window, FirstEvent = w.FirstEvent, LastEvent = w.LastEvent, TimeNs = w.TimeNs,
-                        Values = metrics.Timeline.Compute(new MetricInputs(s, Pricing.Price(profile, run.ExitKinds, s))),
-                    };
-                }
-            }
-        }
-    }
+            Trace = x.Trace.Trace, Engine = x.Run.Engine, Profile = profile.Name,
+            Window = x.Window.Window, FirstEvent = x.Window.FirstEvent, LastEvent = x.Window.LastEvent, TimeNs = x.Window.TimeNs,
+            Values = metrics.Timeline.Compute(new MetricInputs(x.Window.Stats, Pricing.Price(profile, x.Run.ExitKinds, x.Window.Stats))),
+        });
 
     /// <summary>The timeline's exits, in the timeline's order: per window, the exit kinds that happened in it, in the engine's order.</summary>
     private static IEnumerable<TimelineExitRow> TimelineExitRows(CostProfile profile, List<TraceRunResult> traces)
     {
-        foreach (var trace in traces)
+        foreach (var (trace, run, w) in ReportedWindows(traces))
         {
-            foreach (var run in trace.Engines.Where(e => e.Reported))
+            var s = w.Stats;
+            for (int i = 0; i < run.ExitKinds.Count; i++)
             {
-                foreach (var w in run.Windows)
+                if (s.ExitCounts[i] == 0)
                 {
-                    var s = w.Stats;
-                    for (int i = 0; i < run.ExitKinds.Count; i++)
-                    {
-                        if (s.ExitCounts[i] == 0)
-                        {
-                            continue;
-                        }
-
-                        var kind = run.ExitKinds[i];
-                        yield return new TimelineExitRow
-                        {
-                            Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
-                            Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
-                            Count = s.ExitCounts[i], Units = s.ExitUnits[i],
-                            Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
-                        };
-                    }
+                    continue;
                 }
+
+                var kind = run.ExitKinds[i];
+                yield return new TimelineExitRow
+                {
+                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
+                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
+                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
+                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                };
             }
         }
     }
