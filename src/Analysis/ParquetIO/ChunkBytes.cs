@@ -13,8 +13,11 @@ public static class ChunkBytes
     public const int MaxBytes = 1 << 30;
 
     /// <summary>The chunk's first byte: its dictionary page when it has one, else its first data page.</summary>
-    public static long Start(ColumnMetaData meta) =>
-        meta.DictionaryPageOffset is > 0 and long d && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+    public static long Start(ColumnMetaData meta) => Start(meta.DataPageOffset, meta.DictionaryPageOffset);
+
+    /// <summary>The chunk's first byte from its two offsets (a dictionary offset of 0 or none: no dictionary page).</summary>
+    public static long Start(long dataPageOffset, long? dictionaryPageOffset) =>
+        dictionaryPageOffset is > 0 and long d && d < dataPageOffset ? d : dataPageOffset;
 
     /// <summary>
     /// Reads the chunk <paramref name="meta"/> describes from <paramref name="file"/> (<paramref name="fileLength"/>

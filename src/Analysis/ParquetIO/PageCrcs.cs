@@ -276,7 +276,7 @@ public static class PageCrcs
     {
         private readonly List<(long Data, long Dictionary, long Size)> _chunks = [];
 
-        public List<(long Start, long Size)> Ranges => _chunks.Select(c => (c.Dictionary > 0 && c.Dictionary < c.Data ? c.Dictionary : c.Data, c.Size)).ToList();
+        public List<(long Start, long Size)> Ranges => _chunks.Select(c => (ChunkBytes.Start(c.Data, c.Dictionary), c.Size)).ToList();
 
         public int KindOf(int parent, short id) => Footer.KindOf(parent, id);
 

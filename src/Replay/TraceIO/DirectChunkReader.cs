@@ -54,7 +54,7 @@ internal sealed class DirectChunkReader : IDisposable
             return $"the footer says {rows} rows, but the chunk's pages hold {values} values";
         }
 
-        (_loaded, _loadedStart) = (size, ChunkStart(meta));
+        (_loaded, _loadedStart) = (size, ChunkBytes.Start(meta));
         return null;
     }
 
@@ -63,9 +63,6 @@ internal sealed class DirectChunkReader : IDisposable
 
     /// <summary>The bytes of the chunk the last successful <see cref="Load"/> read and checked; empty when it failed.</summary>
     public ReadOnlyMemory<byte> Loaded => _chunk.AsMemory(0, _loaded);
-
-    /// <summary>The chunk's first byte: its dictionary page when it has one, else its first data page.</summary>
-    public static long ChunkStart(ColumnMetaData meta) => ChunkBytes.Start(meta);
 
     /// <summary>
     /// Decodes rows [0, n) of <paramref name="column"/> from the chunk <see cref="Load"/> read into

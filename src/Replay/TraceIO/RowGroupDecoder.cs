@@ -1,4 +1,5 @@
 using Parquet;
+using Replay.Analysis.ParquetIO;
 using ColumnChunk = Parquet.Meta.ColumnChunk;
 using Replay.Engines.Trace;
 
@@ -99,7 +100,7 @@ internal sealed class RowGroupDecoder : IAsyncDisposable
                         $"row group {g}: the footer says {rowCounts[g]} rows but {meta.NumValues} values in this column");
                 }
 
-                long start = DirectChunkReader.ChunkStart(meta);
+                long start = ChunkBytes.Start(meta);
                 ranges.Add((start, start + Math.Max(0, meta.TotalCompressedSize), c, g));
             }
 

@@ -57,7 +57,7 @@ public sealed class PageCrcTests : IDisposable
         foreach (ColumnChunk chunk in await ChunksAsync(path))
         {
             ColumnMetaData meta = chunk.MetaData!;
-            int at = (int)DirectChunkReader.ChunkStart(meta);
+            int at = (int)ChunkBytes.Start(meta);
             int end = at + (int)meta.TotalCompressedSize;
             while (at < end)
             {
@@ -94,7 +94,7 @@ public sealed class PageCrcTests : IDisposable
             ColumnMetaData meta = after[c].MetaData!;
             // Parquet.Net counts the page headers in both totals, as parquet-format defines them, so both grow.
             long uncompressed = 0;
-            int from = (int)DirectChunkReader.ChunkStart(before[c].MetaData!);
+            int from = (int)ChunkBytes.Start(before[c].MetaData!);
             for (int at0 = from; at0 < from + before[c].MetaData!.TotalCompressedSize;)
             {
                 int length = ThriftPageHeader.Parse(original.AsSpan(at0), out ThriftPageHeader page);
@@ -104,7 +104,7 @@ public sealed class PageCrcTests : IDisposable
 
             Assert.Equal(before[c].MetaData!.TotalUncompressedSize, uncompressed);
             long grown = 0;
-            int at = (int)DirectChunkReader.ChunkStart(meta);
+            int at = (int)ChunkBytes.Start(meta);
             int end = at + (int)meta.TotalCompressedSize;
             while (at < end)
             {
