@@ -18,16 +18,18 @@ internal static class KernelBuildWorkload
     private sealed record Tool(int Program, ImageSpec Image, long Instructions, AccessMix Mix);
 
     /// <summary>
-    /// The compiler, the mean of three measured compile units (kernel/fork.c, mm/memory.c, kernel/sched/core.c;
-    /// cachegrind and perf): 7.66 G instructions and 32,300 faults per run, 16 MiB of text and 112 MiB of anonymous
-    /// memory resident at its peak. Listed accesses: cold ones for its measured STLB misses per kilo-instruction
-    /// (0.146 with Skylake's 1,536-entry STLB), warm ones for the misses a 512-entry STLB adds (Nehalem: 1.14), the rest
-    /// hot.
+    /// The compiler as the build's mean compile unit: <c>make -j2 kernel/ mm/</c> ran cc1 317 times in 217.2 CPU-s, cc1
+    /// taking 93.0% of the CPU time and 70.6% of the 6,294,770 faults (perf), at cc1's measured 3.67 G instructions per
+    /// CPU-second: 2.34 G instructions and 14,000 faults per run. Of those faults, 256 fault-around windows of its
+    /// 16 MiB of text, 512 data pages and 16 of stack; the heap takes the other 13,200 pages (52 MiB). Listed accesses:
+    /// cold ones for its measured STLB misses per kilo-instruction (0.146 with Skylake's 1,536-entry STLB, the mean of
+    /// three units that cachegrind simulated: kernel/fork.c, mm/memory.c, kernel/sched/core.c), warm ones for the misses
+    /// a 512-entry STLB adds (Nehalem: 1.14), the rest hot.
     /// </summary>
     private static readonly Tool Cc1 = new(
         Program: 10,
-        Image: new ImageSpec(TextPages: 4_096, DataPages: 512, HeapPages: 28_800, StackPages: 16),
-        Instructions: 7_660_000_000,
+        Image: new ImageSpec(TextPages: 4_096, DataPages: 512, HeapPages: 13_200, StackPages: 16),
+        Instructions: 2_340_000_000,
         Mix: new AccessMix
         {
             InsnsPerAccess = 400, Fetch = 0.39, Write = 0.35, Hot = 48,
@@ -35,13 +37,24 @@ internal static class KernelBuildWorkload
             FetchCold = 0.021, FetchWarm = 0.87, FetchWarmPages = 360,
         });
 
-    /// <summary>The shell and the recipe's small tools: a few million instructions, a few hundred faults each.</summary>
-    private static readonly Tool Sh = new(11, new ImageSpec(256, 64, 96, 4), 2_000_000, new AccessMix { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 });
+    /// <summary>
+    /// The recipes' other programs, as the mean of what one of their forks runs (perf by command over the build): of
+    /// the 21.7 forks per object file, 19.7 run small programs (sh, fixdep, rm, awk, as, the gcc driver: 3.15% of the
+    /// CPU time, about 56 faults each) and 2 the binary tools (nm and objtool: 3.85% of the CPU time, 24.7% of the
+    /// faults, about 2,800 each). Per fork: 9.4 M instructions and 313 faults (the 29.4% of the build's 6.29 M faults
+    /// that are not cc1's, over its 5,913 forks): 16 fault-around windows of text and 297 pages of data, heap and stack.
+    /// A slice of the build runs only a handful of them, so each is this mean rather than one drawn from the mix.
+    /// </summary>
+    private static readonly Tool Recipe = new(12, new ImageSpec(256, 32, 261, 4), 9_400_000, new AccessMix { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 });
 
-    private static readonly Tool Helper = new(12, new ImageSpec(512, 128, 512, 8), 30_000_000, new AccessMix { InsnsPerAccess = 5_000, Fetch = 0.4, Cold = 0.2, Grow = 0.15 });
+    /// <summary>The job's shell (sh): one of the small programs above, 4.7 M instructions and about 56 faults.</summary>
+    private static readonly Tool Shell = new(11, new ImageSpec(256, 16, 24, 4), 4_700_000, new AccessMix { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 });
 
-    /// <summary>Instructions of cc1 between two processes the recipe creates (the build's forks per instruction).</summary>
-    private const long InsnsPerFork = 140_000_000;
+    /// <summary>
+    /// cc1 instructions between two processes the recipe creates: cc1's 93.0% of the build's 797 G instructions over
+    /// its 5,913 forks (with the tools' own instructions, 7.4 forks per G instructions, as measured).
+    /// </summary>
+    private const long InsnsPerFork = 125_000_000;
 
     /// <summary>Instructions between two context switches a job's compiler takes (timer ticks, pipe and wait wakeups).</summary>
     private const long InsnsPerSwitch = 40_000_000;
@@ -101,7 +114,7 @@ internal static class KernelBuildWorkload
             if (job.UntilFork <= 0)
             {
                 job.UntilFork += InsnsPerFork;
-                RunTool(k, v, job.Shell, rng.Next(3) == 0 ? Helper : Sh, rng);
+                RunTool(k, v, job.Shell, Recipe, rng);
             }
 
             if (job.Left <= 0)
@@ -121,8 +134,8 @@ internal static class KernelBuildWorkload
     {
         k.Run(vcpu, make.Process);
         k.Syscall(vcpu);
-        var shell = new ProcessModel(k.Exec(vcpu, k.Fork(vcpu, make.Process), Sh.Program), Sh.Image);
-        shell.Work(k, vcpu, Sh.Instructions, Sh.Mix, rng);
+        var shell = new ProcessModel(k.Exec(vcpu, k.Fork(vcpu, make.Process), Shell.Program), Shell.Image);
+        shell.Work(k, vcpu, Shell.Instructions, Shell.Mix, rng);
         k.Syscall(vcpu);
         var cc1 = new ProcessModel(k.Exec(vcpu, k.Fork(vcpu, shell.Process), Cc1.Program), Cc1.Image);
         long done = (long)(Cc1.Instructions * progress);
