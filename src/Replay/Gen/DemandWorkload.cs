@@ -50,7 +50,7 @@ internal static class DemandWorkload
             {
                 for (int i = 0; i < 64; i++)
                 {
-                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, Page(baseVa, rng.Next(Pte.PagesPerLargePage)));
+                    k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, new Gva(Page(baseVa, rng.Next(Pte.PagesPerLargePage))));
                 }
             }
             else
@@ -58,13 +58,13 @@ internal static class DemandWorkload
                 for (int i = 0; i < pages; i++)
                 {
                     k.Retire(v, (long)UserPerPage);
-                    k.Access(v, TraceOp.Write, Page(baseVa, i));
+                    k.Access(v, TraceOp.Write, new Gva(Page(baseVa, i)));
                 }
 
             }
 
             k.Mark(2);
-            k.Munmap(v, baseVa, pages);
+            k.Munmap(v, new Gva(baseVa), pages);
         }
     }
 }

@@ -61,11 +61,11 @@ public sealed class KernelProcessHost(GuestKernel kernel) : IProcessHost
             throw new InvalidOperationException($"no process runs on vCPU {vcpu}.");
         }
 
-        kernel.Access(vcpu, kind, va);
+        kernel.Access(vcpu, kind, new Gva(va));
         ulong lastPage = (va + (ulong)Math.Max(size, 1) - 1) >> Pte.PageShift;
         for (ulong page = (va >> Pte.PageShift) + 1; page <= lastPage; page++)
         {
-            kernel.Access(vcpu, kind, page << Pte.PageShift); // the part of the access on the next page
+            kernel.Access(vcpu, kind, new Gva(page << Pte.PageShift)); // the part of the access on the next page
         }
     }
 

@@ -10,11 +10,12 @@ public sealed partial class GuestKernel
     /// An access by the process current on <paramref name="vcpu"/>. If the guest walk would fail (not present,
     /// or a write to a read-only or COW page, or a fetch from a no-execute page) the trace shows the failing
     /// access, the fault handler's events (page-table stores, invalidations) and the retried access.
-    /// <paramref name="va"/> is a user address below <see cref="UserTop"/>, or with <paramref name="user"/>
+    /// <paramref name="at"/> is a user address below <see cref="UserTop"/>, or with <paramref name="user"/>
     /// false an address in the kernel's direct map (never faults).
     /// </summary>
-    public void Access(int vcpu, TraceOp kind, ulong va, bool user = true)
+    public void Access(int vcpu, TraceOp kind, Gva at, bool user = true)
     {
+        ulong va = at.Value;
         if (kind > TraceOp.Fetch)
         {
             throw new ArgumentException($"{kind} is not an access (read, write or fetch).", nameof(kind));
@@ -25,7 +26,7 @@ public sealed partial class GuestKernel
         {
             if (user || va < KernelBase || va - KernelBase >= DirectMapBytes)
             {
-                throw new ArgumentOutOfRangeException(nameof(va), $"0x{va:x} is neither a user address nor in the kernel's direct map.");
+                throw new ArgumentOutOfRangeException(nameof(at), $"0x{va:x} is neither a user address nor in the kernel's direct map.");
             }
 
             EnterKernel(vcpu, c);

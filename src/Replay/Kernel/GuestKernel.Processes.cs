@@ -80,12 +80,13 @@ public sealed partial class GuestKernel
     }
 
     /// <summary>
-    /// <c>munmap</c> of <paramref name="pages"/> pages from <paramref name="va"/> by the process on
+    /// <c>munmap</c> of <paramref name="pages"/> pages from <paramref name="start"/> by the process on
     /// <paramref name="vcpu"/>: each mapped leaf written to zero (a 2 MiB leaf inside the range goes whole), then
     /// INVLPG per page over the unmapped span, or one flush past <see cref="FlushCeiling"/> pages.
     /// </summary>
-    public void Munmap(int vcpu, ulong va, int pages)
+    public void Munmap(int vcpu, Gva start, int pages)
     {
+        ulong va = start.Value;
         var c = _cpus[vcpu];
         var p = c.Current;
         if (p.IsIdle)

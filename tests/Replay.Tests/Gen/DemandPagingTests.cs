@@ -15,7 +15,7 @@ public sealed class DemandPagingTests
 
         // Nothing mapped below the root: read 0x1000 (walk fails), ptwrite PML4[0] -> new PDPT, PDPT[0] -> new PD,
         // PD[0] -> new PT, PT[1] -> the page (leaf), retried read = 6 events.
-        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, 0x1000));
+        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x1000)));
         Assert.Equal("read ptwrite ptwrite ptwrite ptwrite read", KernelHarness.Ops(ev));
         Assert.All(new[] { ev[0], ev[5] }, e => Assert.True(e.User && e.Va == 0x1000));
         Assert.Equal(p.Root << 12, ev[1].Pa);
@@ -26,8 +26,8 @@ public sealed class DemandPagingTests
         Assert.Equal(GuestKernel.DataFlags, ev[4].Value & ~Pte.AddrMask);
 
         // The neighbour shares every table: read (fails), ptwrite PT[2], read = 3 events. Then it is mapped: 1 event.
-        Assert.Equal("read ptwrite read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, 0x2000))));
-        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x2008))));
+        Assert.Equal("read ptwrite read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x2000)))));
+        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x2008)))));
     }
 
     [Fact]
@@ -36,13 +36,13 @@ public sealed class DemandPagingTests
         var h = new KernelHarness();
         var p = h.Kernel.CreateProcess();
         h.Kernel.Run(0, p);
-        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Fetch, 0x40_0000));
+        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Fetch, new Gva(0x40_0000)));
         Assert.Equal(GuestKernel.CodeFlags, ev[^2].Value & ~Pte.AddrMask);
 
         // A write to a private mapping of a file page copies it (the page cache keeps the original): write (fails:
         // read-only), ptwrite leaf = 0, invlpg, ptwrite a private writable copy, write = 5.
         Gfn text = h.Kernel.FrameOf(p, new Gva(0x40_0000))!.Value;
-        ev = h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x40_0010));
+        ev = h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x40_0010)));
         Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));
         Assert.Equal(0x40_0000UL, ev[2].Va);
         Assert.NotEqual(text, h.Kernel.FrameOf(p, new Gva(0x40_0000)));
@@ -57,11 +57,11 @@ public sealed class DemandPagingTests
         h.Kernel.Run(0, p);
 
         // read, ptwrite PML4[0], PDPT[0], PD[1] = 2 MiB leaf (PS), read = 5; the whole 2 MiB is then mapped.
-        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, 0x20_0000));
+        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x20_0000)));
         Assert.Equal("read ptwrite ptwrite ptwrite read", KernelHarness.Ops(ev));
         Assert.NotEqual(0UL, ev[3].Value & Pte.Ps);
         Assert.Equal(0UL, (ev[3].Value & Pte.AddrMask) % (2 << 20));
-        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, 0x3F_F000))));
+        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x3F_F000)))));
         Assert.Equal(h.Kernel.FrameOf(p, new Gva(0x20_0000))!.Value.Value + 0x1FF, h.Kernel.FrameOf(p, new Gva(0x3F_F000))!.Value.Value);
     }
 
@@ -71,7 +71,7 @@ public sealed class DemandPagingTests
         var h = new KernelHarness(new KernelOptions { PagingLevels = 5 });
         var p = h.Kernel.CreateProcess();
         h.Kernel.Run(0, p);
-        Assert.Equal("read ptwrite ptwrite ptwrite ptwrite ptwrite read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, 0x1000))));
+        Assert.Equal("read ptwrite ptwrite ptwrite ptwrite ptwrite read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x1000)))));
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class DemandPagingTests
         h.Kernel.Run(0, p);
         for (int i = 0; i < 20_000; i++)
         {
-            h.Kernel.Access(0, TraceOp.Write, 0x1000_0000UL + ((ulong)i << 12)); // 80 MiB of pages in 64 MiB
+            h.Kernel.Access(0, TraceOp.Write, new Gva(0x1000_0000UL + ((ulong)i << 12))); // 80 MiB of pages in 64 MiB
         }
 
         Assert.True(h.Kernel.Reclaims > 0);

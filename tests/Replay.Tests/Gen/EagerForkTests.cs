@@ -24,8 +24,8 @@ public sealed class EagerForkTests
         var k = h.Kernel;
         var parent = k.CreateProcess(program: 3);
         k.Run(0, parent);
-        k.Access(0, TraceOp.Fetch, Text);
-        k.Access(0, TraceOp.Write, X);
+        k.Access(0, TraceOp.Fetch, new Gva(Text));
+        k.Access(0, TraceOp.Write, new Gva(X));
         ulong textLeaf = (k.FrameOf(parent, new Gva(Text))!.Value.Value << 12) | GuestKernel.CodeFlags;
 
         Process child = null!;
@@ -38,7 +38,7 @@ public sealed class EagerForkTests
         Assert.Equal(k.FrameOf(parent, new Gva(X)), k.FrameOf(child, new Gva(X)));
 
         k.Run(0, child);
-        Assert.Equal(firstFetch, KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, Text))));
+        Assert.Equal(firstFetch, KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Text)))));
         Assert.Equal(k.FrameOf(parent, new Gva(Text)), k.FrameOf(child, new Gva(Text))); // the parent's frame, the page cache's
         Assert.Equal(1, k.PageCacheFrames);
     }
@@ -53,15 +53,15 @@ public sealed class EagerForkTests
         long boot = k.Frames.InUse;
         var parent = k.CreateProcess(program: program);
         k.Run(0, parent);
-        k.Access(0, TraceOp.Fetch, Text);
-        k.Access(0, TraceOp.Write, X);
+        k.Access(0, TraceOp.Fetch, new Gva(Text));
+        k.Access(0, TraceOp.Write, new Gva(X));
         var child = k.Fork(0, parent);
 
         // The child holds the text leaf too; exiting the parent first must not free the frame under it.
         k.Exit(parent);
         Assert.Equal(1, k.PageCacheFrames);
         k.Run(0, child);
-        Assert.Equal("fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, Text))));
+        Assert.Equal("fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Text)))));
 
         // Every frame but the cached text is returned: tables, roots, the data page and its copy-on-write reference.
         k.Exit(child);

@@ -26,7 +26,7 @@ public sealed class FaultAroundTests
         k.Run(0, a);
         foreach (int i in pages)
         {
-            k.Access(0, TraceOp.Fetch, Page(i));
+            k.Access(0, TraceOp.Fetch, new Gva(Page(i)));
         }
 
         return a;
@@ -43,7 +43,7 @@ public sealed class FaultAroundTests
         // b has nothing mapped: the fetch of page 5 fails; the handler links a new PDPT, PD and PT (PML4[0], PDPT[0],
         // PD[2]: 3 ptwrites), writes PT[5] with the cached frame, then PT[0..4] and PT[6..15] (15 ptwrites: the other
         // pages of window 0–15, in order), and the fetch is retried. Window 16–31 is cached too but not touched.
-        var ev = _h.Take(() => k.Access(0, TraceOp.Fetch, Page(5)));
+        var ev = _h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(5))));
         Assert.Equal("fetch " + string.Join(" ", Enumerable.Repeat("ptwrite", 3 + 1 + 15)) + " fetch", KernelHarness.Ops(ev));
         ulong pt = ev[3].Value & Pte.AddrMask;
         int[] order = [5, .. Enumerable.Range(0, 16).Where(i => i != 5)];
@@ -58,8 +58,8 @@ public sealed class FaultAroundTests
         Assert.All(Enumerable.Range(16, 16), i => Assert.Null(k.FrameOf(b, new Gva(Page(i)))));
 
         // A page fault-around mapped is used without a fault; the next window faults once for all of its 16 pages.
-        Assert.Equal("fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(15)))));
-        Assert.Equal(1 + 16 + 1, _h.Take(() => k.Access(0, TraceOp.Fetch, Page(16))).Count); // its PT exists already
+        Assert.Equal("fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(15))))));
+        Assert.Equal(1 + 16 + 1, _h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(16)))).Count); // its PT exists already
     }
 
     [Fact]
@@ -71,8 +71,8 @@ public sealed class FaultAroundTests
         k.Run(0, b);
 
         // 3 table links, the leaf of page 40, the retry: the window has no other cached page.
-        Assert.Equal("fetch ptwrite ptwrite ptwrite ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(40)))));
-        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(41))))); // a new page of the cache
+        Assert.Equal("fetch ptwrite ptwrite ptwrite ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(40))))));
+        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(41)))))); // a new page of the cache
     }
 
     [Fact]
@@ -82,11 +82,11 @@ public sealed class FaultAroundTests
         var a = Warm(0, 1, 2, 3);
         var other = k.CreateProcess(program: Program + 1);
         k.Run(0, other);
-        k.Access(0, TraceOp.Fetch, Page(4)); // program 8's page 4: not program 7's
+        k.Access(0, TraceOp.Fetch, new Gva(Page(4))); // program 8's page 4: not program 7's
 
         // a faults page 9: pages 0–3 are mapped already and page 4 of the cache is another program's: just page 9.
         k.Run(0, a);
-        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, Page(9)))));
+        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(_h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(Page(9))))));
         Assert.Null(k.FrameOf(a, new Gva(Page(4))));
     }
 }

@@ -15,8 +15,8 @@ public sealed class ForkExitTests
         var k = h.Kernel;
         var parent = k.CreateProcess();
         k.Run(0, parent);
-        k.Access(0, TraceOp.Write, X);
-        k.Access(0, TraceOp.Fetch, 0x40_0000);
+        k.Access(0, TraceOp.Write, new Gva(X));
+        k.Access(0, TraceOp.Fetch, new Gva(0x40_0000));
         Process child = null!;
 
         // Child tables PML4..PT for each of the two pages (PT for X: PML4[0] PDPT[0] PD[128] PT[0]; the code page
@@ -31,13 +31,13 @@ public sealed class ForkExitTests
 
         // The child's first fetch faults the text in from the page cache: the parent's frame, no new one.
         k.Run(0, child);
-        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, 0x40_0000))));
+        Assert.Equal("fetch ptwrite fetch", KernelHarness.Ops(h.Take(() => k.Access(0, TraceOp.Fetch, new Gva(0x40_0000)))));
         Assert.Equal(k.FrameOf(parent, new Gva(0x40_0000)), k.FrameOf(child, new Gva(0x40_0000)));
 
         // The child's first write copies: write (fails: read-only), ptwrite leaf = 0, invlpg X, ptwrite new
         // writable leaf, retried write = 5 events.
         Gfn shared = k.FrameOf(parent, new Gva(X))!.Value;
-        ev = h.Take(() => k.Access(0, TraceOp.Write, X + 8));
+        ev = h.Take(() => k.Access(0, TraceOp.Write, new Gva(X + 8)));
         Assert.Equal("write ptwrite invlpg ptwrite write", KernelHarness.Ops(ev));
         Assert.Equal(0UL, ev[1].Value);
         Assert.NotEqual(shared, k.FrameOf(child, new Gva(X)));
@@ -46,7 +46,7 @@ public sealed class ForkExitTests
 
         // The parent is now the page's only user: its write fault reuses the frame (RW set in place), then INVLPG.
         k.Run(0, parent);
-        ev = h.Take(() => k.Access(0, TraceOp.Write, X));
+        ev = h.Take(() => k.Access(0, TraceOp.Write, new Gva(X)));
         Assert.Equal("write ptwrite invlpg write", KernelHarness.Ops(ev));
         Assert.Equal(shared, k.FrameOf(parent, new Gva(X)));
     }
@@ -64,18 +64,18 @@ public sealed class ForkExitTests
         k.Run(0, parent);
         for (int i = 0; i < 300; i++)
         {
-            k.Access(0, i % 3 == 0 ? TraceOp.Read : TraceOp.Write, X + ((ulong)i << 13));
+            k.Access(0, i % 3 == 0 ? TraceOp.Read : TraceOp.Write, new Gva(X + ((ulong)i << 13)));
         }
 
         var child = k.Fork(0, parent);
         k.Run(1, child);
         for (int i = 0; i < 100; i++)
         {
-            k.Access(1, TraceOp.Write, X + ((ulong)i << 14));
+            k.Access(1, TraceOp.Write, new Gva(X + ((ulong)i << 14)));
         }
 
         var grandchild = k.Exec(1, child);
-        k.Access(1, TraceOp.Write, 0x7FFF_0000_0000);
+        k.Access(1, TraceOp.Write, new Gva(0x7FFF_0000_0000));
         k.Exit(grandchild);
         k.Exit(parent);
         Assert.Equal(before, k.Frames.InUse);
@@ -92,7 +92,7 @@ public sealed class ForkExitTests
         var h = new KernelHarness(new KernelOptions { PtDying = true });
         var p = h.Kernel.CreateProcess();
         h.Kernel.Run(0, p);
-        h.Kernel.Access(0, TraceOp.Write, X);
+        h.Kernel.Access(0, TraceOp.Write, new Gva(X));
         var ev = h.Take(() => h.Kernel.Exit(p));
 
         // ptdying root, leaf = 0, then bottom-up PD[128] = 0, PDPT[0] = 0, PML4[0] = 0, flush, CR3 init_mm.
@@ -113,11 +113,11 @@ public sealed class ForkExitTests
         h.Kernel.Run(0, p);
         for (int i = 0; i < pages; i++)
         {
-            h.Kernel.Access(0, TraceOp.Write, X + ((ulong)i << 12));
+            h.Kernel.Access(0, TraceOp.Write, new Gva(X + ((ulong)i << 12)));
         }
 
         // One zero ptwrite per page, then INVLPG per page (<= 33, Linux's tlb_single_page_flush_ceiling) or one flush.
-        var ev = h.Take(() => h.Kernel.Munmap(0, X, pages + 10)); // the unmapped tail costs nothing
+        var ev = h.Take(() => h.Kernel.Munmap(0, new Gva(X), pages + 10)); // the unmapped tail costs nothing
         Assert.Equal(pages, ev.Count(e => e.Op == TraceOp.PtWrite && e.Value == 0));
         int invalidations = invalidation == "invlpg" ? pages : 1;
         Assert.Equal(pages + invalidations, ev.Count);

@@ -1,3 +1,4 @@
+using Replay.Engines.Paging;
 using Replay.Cli;
 using Replay.Gen;
 using Replay.Tests.Cli;
@@ -132,12 +133,12 @@ public sealed class ReclaimTraceTests
                 if (i % 4000 == 3999)
                 {
                     k.Run(v, other);
-                    k.Access(v, Replay.Engines.Trace.TraceOp.Write, 0x5000_0000UL + ((ulong)i << 12));
+                    k.Access(v, Replay.Engines.Trace.TraceOp.Write, new Gva(0x5000_0000UL + ((ulong)i << 12)));
                     k.Run(v, db);
                 }
 
-                k.Access(v, Replay.Engines.Trace.TraceOp.Write, 0x1000_0000UL + ((ulong)i << 12));
-                k.Access(v, Replay.Engines.Trace.TraceOp.Read, 0x1000_0000UL + ((ulong)(i / 2) << 12)); // refaults reclaimed pages
+                k.Access(v, Replay.Engines.Trace.TraceOp.Write, new Gva(0x1000_0000UL + ((ulong)i << 12)));
+                k.Access(v, Replay.Engines.Trace.TraceOp.Read, new Gva(0x1000_0000UL + ((ulong)(i / 2) << 12))); // refaults reclaimed pages
             }
 
             k.Complete();

@@ -33,9 +33,9 @@ public sealed class KernelWorkTests
         // Two data pages and one text page: the faults' own events carry nothing (the fault is priced whole).
         Assert.All(_h.Take(() =>
         {
-            k.Access(0, TraceOp.Write, X);
-            k.Access(0, TraceOp.Write, X + 0x1000);
-            k.Access(0, TraceOp.Fetch, Text);
+            k.Access(0, TraceOp.Write, new Gva(X));
+            k.Access(0, TraceOp.Write, new Gva(X + 0x1000));
+            k.Access(0, TraceOp.Fetch, new Gva(Text));
         }), e => Assert.Equal(0u, e.Insns));
 
         // fork copies the two data leaves (each write-protected in the parent first: two SoftCow ptwrites per leaf) and
@@ -47,7 +47,7 @@ public sealed class KernelWorkTests
         Assert.Equal(2 * 2, fork.Count(e => e.Op == TraceOp.PtWrite && (e.Value & GuestKernel.SoftCow) != 0));
         int copied = new[] { X, X + 0x1000, Text }.Count(va => k.FrameOf(child, new Gva(va)) is not null);
         Assert.Equal(2, copied);
-        Assert.Equal([(TraceOp.Read, C.Fork + (copied * C.ForkPerEntry))], Insns(_h.Take(() => k.Access(0, TraceOp.Read, X))));
+        Assert.Equal([(TraceOp.Read, C.Fork + (copied * C.ForkPerEntry))], Insns(_h.Take(() => k.Access(0, TraceOp.Read, new Gva(X)))));
         Assert.Equal(128_300, C.Fork + (copied * C.ForkPerEntry));
         expected += C.Fork + (copied * C.ForkPerEntry);
 
@@ -55,7 +55,7 @@ public sealed class KernelWorkTests
         Assert.Equal([(TraceOp.Read, C.Syscall)], Insns(_h.Take(() =>
         {
             k.Syscall(0);
-            k.Access(0, TraceOp.Read, X);
+            k.Access(0, TraceOp.Read, new Gva(X));
         })));
         expected += C.Syscall;
 
@@ -63,7 +63,7 @@ public sealed class KernelWorkTests
         Assert.Equal([(TraceOp.Read, 0L)], Insns(_h.Take(() =>
         {
             k.Run(0, parent);
-            k.Access(0, TraceOp.Read, X);
+            k.Access(0, TraceOp.Read, new Gva(X));
         })));
 
         // A real switch to the child: 13,400 on its CR3 load.
@@ -97,7 +97,7 @@ public sealed class KernelWorkTests
         var k = h.Kernel;
         var p = k.CreateProcess();
         k.Run(0, p);
-        k.Access(0, TraceOp.Write, X);
+        k.Access(0, TraceOp.Write, new Gva(X));
         var child = k.Fork(0, p);
         k.Syscall(0);
         k.Run(0, child);

@@ -1,3 +1,4 @@
+using Replay.Engines.Paging;
 using Replay.Engines.Trace;
 using Replay.Kernel;
 
@@ -22,9 +23,9 @@ public sealed class RetireTests
         _h.Take(() =>
         {
             k.Run(0, _a);
-            k.Access(0, TraceOp.Read, 0x1000);
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
             k.Run(1, _b);
-            k.Access(1, TraceOp.Read, 0x1000);
+            k.Access(1, TraceOp.Read, new Gva(0x1000));
         });
     }
 
@@ -36,9 +37,9 @@ public sealed class RetireTests
         {
             k.Retire(0, 5);
             k.Retire(1, 9);
-            k.Access(1, TraceOp.Read, 0x1000);
-            k.Access(0, TraceOp.Read, 0x1008);
-            k.Access(0, TraceOp.Read, 0x1010);
+            k.Access(1, TraceOp.Read, new Gva(0x1000));
+            k.Access(0, TraceOp.Read, new Gva(0x1008));
+            k.Access(0, TraceOp.Read, new Gva(0x1010));
         });
 
         Assert.Equal([(TraceOp.Read, 1, 9u), (TraceOp.Read, 0, 5u), (TraceOp.Read, 0, 0u)], ev.Select(e => (e.Op, e.Vcpu, e.Insns)));
@@ -55,7 +56,7 @@ public sealed class RetireTests
         {
             k.Retire(0, 3);
             k.Retire(0, 4);
-            k.Access(0, TraceOp.Read, 0x5000);
+            k.Access(0, TraceOp.Read, new Gva(0x5000));
         });
 
         Assert.Equal("read ptwrite read", KernelHarness.Ops(ev));
@@ -70,7 +71,7 @@ public sealed class RetireTests
         {
             k.Retire(0, 11);
             k.Mark(1);
-            k.Access(0, TraceOp.Read, 0x1000);
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
         });
 
         Assert.Equal([(TraceOp.Mark, 0u), (TraceOp.Read, 11u)], ev.Select(e => (e.Op, e.Insns)));
@@ -86,11 +87,11 @@ public sealed class RetireTests
         Assert.Equal(8_589_934_600L, k.PendingInstructions);
         var ev = _h.Take(() =>
         {
-            k.Access(0, TraceOp.Read, 0x1000);
-            k.Access(1, TraceOp.Read, 0x1000);
-            k.Access(0, TraceOp.Read, 0x1000);
-            k.Access(0, TraceOp.Read, 0x1000);
-            k.Access(0, TraceOp.Read, 0x1000);
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
+            k.Access(1, TraceOp.Read, new Gva(0x1000));
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
         });
 
         Assert.Equal([(0, uint.MaxValue), (1, 0u), (0, uint.MaxValue), (0, 10u), (0, 0u)], ev.Select(e => (e.Vcpu, e.Insns)));
@@ -105,7 +106,7 @@ public sealed class RetireTests
         k.Complete();
         Assert.Equal(6, k.PendingInstructions);
 
-        var ev = _h.Take(() => k.Access(1, TraceOp.Read, 0x1000));
+        var ev = _h.Take(() => k.Access(1, TraceOp.Read, new Gva(0x1000)));
 
         Assert.Equal(6u, Assert.Single(ev).Insns);
         Assert.Equal(0, k.PendingInstructions);

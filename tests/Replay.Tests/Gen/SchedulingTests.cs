@@ -38,10 +38,10 @@ public sealed class SchedulingTests
         var a = k.CreateProcess();
         var b = k.CreateProcess();
         k.Run(0, a);
-        k.Access(0, TraceOp.Write, 0x1000);
+        k.Access(0, TraceOp.Write, new Gva(0x1000));
         k.Run(0, b);   // a's entries stay cached under its PCID on vCPU 0
         k.Run(1, a);
-        var ev = h.Take(() => k.Munmap(1, 0x1000, 1));
+        var ev = h.Take(() => k.Munmap(1, new Gva(0x1000), 1));
         Assert.Equal("ptwrite invlpg", KernelHarness.Ops(ev)); // only vCPU 1 has a loaded: no IPI to vCPU 0
         Assert.All(ev, e => Assert.Equal(1, e.Vcpu));
 
@@ -71,14 +71,14 @@ public sealed class SchedulingTests
         var p = k.CreateProcess();
         Assert.NotEqual(0UL, p.UserRoot);
         k.Run(0, p);
-        k.Access(0, TraceOp.Write, 0x1000);
+        k.Access(0, TraceOp.Write, new Gva(0x1000));
 
         // Mapped page: return to user (user root), the access, kernel entry (kernel root), a direct-map read.
         var ev = h.Take(() =>
         {
-            k.Access(0, TraceOp.Read, 0x1000);
-            k.Access(0, TraceOp.Read, GuestKernel.KernelBase + 64, user: false);
-            k.Access(0, TraceOp.Read, 0x1000);
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
+            k.Access(0, TraceOp.Read, new Gva(GuestKernel.KernelBase + 64), user: false);
+            k.Access(0, TraceOp.Read, new Gva(0x1000));
         });
         Assert.Equal("read cr3 read cr3 read", KernelHarness.Ops(ev));
         Assert.Equal(p.Root << 12, ev[1].Value);
@@ -95,7 +95,7 @@ public sealed class SchedulingTests
 
         // Return to user (user root, PCID 2050, flushing), read (fails), kernel entry (kernel root, PCID 2, kept),
         // the fault's ptwrites (PML4[0] in both roots, PDPT[0], PD[0], PT[1]), return to user (kept), the retry.
-        var ev = h.Take(() => k.Access(0, TraceOp.Read, 0x1000));
+        var ev = h.Take(() => k.Access(0, TraceOp.Read, new Gva(0x1000)));
         Assert.Equal("cr3 read cr3 ptwrite ptwrite ptwrite ptwrite ptwrite cr3 read", KernelHarness.Ops(ev));
         Assert.Equal((p.UserRoot << 12) | 2050, ev[0].Value);
         Assert.Equal((p.Root << 12) | 2 | Pte.Cr3NoFlush, ev[2].Value);

@@ -94,7 +94,7 @@ internal sealed class ProcessModel
     /// <summary>Lists one user access to <paramref name="page"/> (a random line of it) and remembers the page as hot.</summary>
     public void Touch(GuestKernel k, int vcpu, TraceOp kind, ulong page, Random rng)
     {
-        k.Access(vcpu, kind, page + ((ulong)rng.Next(64) << 6));
+        k.Access(vcpu, kind, new Gva(page + ((ulong)rng.Next(64) << 6)));
         if (kind == TraceOp.Fetch)
         {
             _hotCode[_nextCode++ % _hotCode.Length] = page;
