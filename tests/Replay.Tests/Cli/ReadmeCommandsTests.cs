@@ -76,8 +76,8 @@ public sealed partial class ReadmeCommandsTests : IDisposable
         [
             ["gen", "kernel-build", "-o", trace, "--events", "6000", "--seed", "3", "--vcpus", "2", "--memory", "2G", "--levels", "4", "--pcid", "--kpti", "--thp", "--ptdying", "--eager-fork"],
             ["run", trace, "--engine", "shadow-cached:prefetch=8", "--engine", "ept", "--profile", "nehalem", "--out", Dir("base"), "--verify", "--strict",
-                "--window", "1000", "--skip", "100", "--warmup", "200", "--limit", "5000", "--json"],
-            [trace, "--engine", "shadow-cached:prefetch=8", "--engine", "ept", "--profile", "nehalem", "--out", Dir("current"), "--window", "1000", "--skip", "100", "--warmup", "200", "--limit", "5000"],
+                "--window", "1000", "--skip", "100", "--warmup", "200", "--limit", "11000", "--json"],
+            [trace, "--engine", "shadow-cached:prefetch=8", "--engine", "ept", "--profile", "nehalem", "--out", Dir("current"), "--window", "1000", "--skip", "100", "--warmup", "200", "--limit", "11000"],
             ["engines", "--json"],
             ["profiles", "--json"],
             ["inspect", trace, "--json"],
