@@ -1,6 +1,5 @@
-using System.Buffers;
 using System.CommandLine;
-using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Replay.Analysis.Costs;
 using Replay.Engines.Contract;
@@ -19,43 +18,35 @@ internal static class InfoCommands
         {
             if (parse.GetValue(json))
             {
-                stdout.WriteLine(Json(w =>
+                stdout.WriteLine(CliJson.Array(EngineRegistry.All, (w, d) =>
                 {
-                    w.WriteStartArray();
-                    foreach (var d in EngineRegistry.All)
+                    w.WriteString("name", d.Name);
+                    w.WriteString("description", d.Description);
+                    w.WriteStartArray("options");
+                    foreach (var o in d.Options)
                     {
                         w.WriteStartObject();
-                        w.WriteString("name", d.Name);
-                        w.WriteString("description", d.Description);
-                        w.WriteStartArray("options");
-                        foreach (var o in d.Options)
+                        w.WriteString("name", o.Name);
+                        w.WriteString("kind", o.Kind.ToString().ToLowerInvariant());
+                        w.WriteString("default", o.Default);
+                        if (o.Kind == OptionKind.Int)
                         {
-                            w.WriteStartObject();
-                            w.WriteString("name", o.Name);
-                            w.WriteString("kind", o.Kind.ToString().ToLowerInvariant());
-                            w.WriteString("default", o.Default);
-                            if (o.Kind == OptionKind.Int)
-                            {
-                                w.WriteNumber("min", o.Min);
-                                w.WriteNumber("max", o.Max);
-                            }
-                            else if (o.Kind != OptionKind.Bool)
-                            {
-                                w.WriteStartArray("choices");
-                                o.Choices!.ToList().ForEach(w.WriteStringValue);
-                                w.WriteEndArray();
-                            }
-
-                            w.WriteString("description", o.Description);
-                            w.WriteEndObject();
+                            w.WriteNumber("min", o.Min);
+                            w.WriteNumber("max", o.Max);
+                        }
+                        else if (o.Kind != OptionKind.Bool)
+                        {
+                            w.WriteStartArray("choices");
+                            o.Choices!.ToList().ForEach(w.WriteStringValue);
+                            w.WriteEndArray();
                         }
 
-                        w.WriteEndArray();
+                        w.WriteString("description", o.Description);
                         w.WriteEndObject();
                     }
 
                     w.WriteEndArray();
-                }));
+                }, Relaxed));
                 return CliApp.Success;
             }
 
@@ -91,26 +82,15 @@ internal static class InfoCommands
         {
             if (parse.GetValue(json))
             {
-                stdout.WriteLine(Json(w =>
+                stdout.WriteLine(CliJson.Array(ProfileCatalog.BuiltIn, (w, p) =>
                 {
-                    w.WriteStartArray();
-                    foreach (var p in ProfileCatalog.BuiltIn)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("name", p.Name);
-                        w.WriteBoolean("default", p.Name == ProfileCatalog.DefaultName);
-                        w.WriteString("description", p.Description);
-                        w.WritePropertyName("profile");
-                        using (var doc = JsonDocument.Parse(p.Json))
-                        {
-                            doc.WriteTo(w);
-                        }
-
-                        w.WriteEndObject();
-                    }
-
-                    w.WriteEndArray();
-                }));
+                    w.WriteString("name", p.Name);
+                    w.WriteBoolean("default", p.Name == ProfileCatalog.DefaultName);
+                    w.WriteString("description", p.Description);
+                    w.WritePropertyName("profile");
+                    using var doc = JsonDocument.Parse(p.Json);
+                    doc.WriteTo(w);
+                }, Relaxed));
                 return CliApp.Success;
             }
 
@@ -125,14 +105,6 @@ internal static class InfoCommands
         return cmd;
     }
 
-    private static string Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            write(w);
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    /// <summary>The listings print every character of a description as it is, not as a <c>\u</c> escape.</summary>
+    private static readonly JavaScriptEncoder Relaxed = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 }
