@@ -24,24 +24,10 @@ if [ -z "$prefix" ]; then
   if [ -w /usr/local/bin ]; then prefix=/usr/local; else prefix=$HOME/.local; fi
 fi
 
-case "$(uname -m)" in
-  x86_64|amd64) arch=x64 ;;
-  aarch64|arm64) arch=arm64 ;;
-  *) arch= ;;
-esac
-os=linux
-[ "$(uname -s)" = Darwin ] && os=osx
 lib="$prefix/lib/replay"
 bin="$prefix/bin"
 mkdir -p "$bin"
-rm -rf "$lib.new"
-if [ -n "$arch" ]; then
-  # ReadyToRun needs a runtime identifier; the output still runs on the shared framework (not self-contained).
-  dotnet publish src/Replay -c Release -r "$os-$arch" --self-contained false -p:PublishReadyToRun=true \
-    -nologo -v quiet -o "$lib.new" >&2
-else
-  dotnet publish src/Replay -c Release -nologo -v quiet -o "$lib.new" >&2 # no ReadyToRun for this machine: JIT only
-fi
+bash tools/publish.sh "$lib.new"
 rm -rf "$lib" && mv "$lib.new" "$lib"
 
 # A script rather than the apphost: it finds the runtime the same way `dotnet` on PATH does.

@@ -43,38 +43,10 @@ public sealed class CheckedParquetFile : IAsyncDisposable
     public static async Task<CheckedParquetFile> OpenAsync(string path, string what, CancellationToken ct = default)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
-        FileStream? stream = null;
-        try
-        {
-            long length = RandomAccess.GetLength(handle);
-            if (ParquetFooter.Locate(handle, length).Problem is { } problem)
-            {
-                throw new ParquetFileException($"{what}: {problem}.");
-            }
-
-            stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16, isAsync: false);
-            ParquetReader reader;
-            try
-            {
-                reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                throw new ParquetFileException($"{what}: a damaged Parquet file whose footer cannot be read.", e);
-            }
-
-            return new CheckedParquetFile(path, what, handle, length, reader);
-        }
-        catch
-        {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
-
-            handle.Dispose();
-            throw;
-        }
+        var stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16, isAsync: false);
+        ParquetReader reader = await ParquetFooter.OpenReaderAsync(handle, stream,
+            (problem, inner) => inner is null ? new ParquetFileException($"{what}: {problem}.") : new ParquetFileException($"{what}: {problem}.", inner), ct).ConfigureAwait(false);
+        return new CheckedParquetFile(path, what, handle, RandomAccess.GetLength(handle), reader);
     }
 
     /// <summary>

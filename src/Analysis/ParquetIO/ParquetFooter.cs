@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
+using Parquet;
 
 namespace Replay.Analysis.ParquetIO;
 
@@ -79,4 +80,45 @@ public readonly record struct ParquetFooter(FooterState State, long Start, int L
         FooterState.TooLarge => $"its footer is {Length} bytes, more than the {MaxBytes} replay parses (a footer lists every row group: write larger row groups)",
         _ => null,
     };
+
+    /// <summary>
+    /// The way in of every reader of a Parquet file: checks the file behind <paramref name="file"/> with
+    /// <see cref="Locate"/>, then lets Parquet.Net parse its footer through <paramref name="stream"/> (a stream over the
+    /// same handle, which the reader owns from then on). A file that is not Parquet, is cut short or whose footer cannot
+    /// be parsed is <paramref name="fail"/>'s exception, given the problem (the end of a sentence that starts with the
+    /// file's name) and what Parquet.Net threw; then, or if cancelled, the stream and the handle are disposed.
+    /// </summary>
+    public static async Task<ParquetReader> OpenReaderAsync(SafeFileHandle file, Stream stream, Func<string, Exception?, Exception> fail, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(fail);
+        Exception failure;
+        try
+        {
+            if (Locate(file, RandomAccess.GetLength(file)).Problem is not { } problem)
+            {
+                return await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct).ConfigureAwait(false);
+            }
+
+            failure = fail(problem, null);
+        }
+        catch (OperationCanceledException)
+        {
+            await CloseAsync(stream, file).ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e)
+        {
+            failure = fail("a damaged Parquet file whose footer cannot be read", e);
+        }
+
+        await CloseAsync(stream, file).ConfigureAwait(false);
+        throw failure;
+    }
+
+    private static async Task CloseAsync(Stream stream, SafeFileHandle file)
+    {
+        await stream.DisposeAsync().ConfigureAwait(false);
+        file.Dispose();
+    }
 }

@@ -36,8 +36,8 @@ public struct ThriftPageHeader
                 case 2 when type == ThriftCompactReader.I32: header.UncompressedSize = r.ReadInt(); break;
                 case 3 when type == ThriftCompactReader.I32: header.CompressedSize = r.ReadInt(); break;
                 case 4 when type == ThriftCompactReader.I32: header.Crc = unchecked((uint)r.ReadInt()); break;
-                case 5 when type == ThriftCompactReader.Struct: ParseDataPage(ref r, ref header); break;
-                case 8 when type == ThriftCompactReader.Struct: ParseDataPageV2(ref r, ref header); break;
+                case 5 when type == ThriftCompactReader.Struct: ParseDataPage(ref r, ref header, v2: false); break;
+                case 8 when type == ThriftCompactReader.Struct: ParseDataPage(ref r, ref header, v2: true); break;
                 default: r.Skip(type); break;
             }
         }
@@ -45,7 +45,11 @@ public struct ThriftPageHeader
         return r.Position;
     }
 
-    private static void ParseDataPage(ref ThriftCompactReader r, ref ThriftPageHeader header)
+    /// <summary>
+    /// A <c>DataPageHeader</c> or, when <paramref name="v2"/>, a <c>DataPageHeaderV2</c>: <c>num_values</c> is field 1 of
+    /// both; the encoding is field 2 of v1 and 4 of v2; only v2 stores its level bytes (5, 6) and <c>is_compressed</c> (7).
+    /// </summary>
+    private static void ParseDataPage(ref ThriftCompactReader r, ref ThriftPageHeader header, bool v2)
     {
         short id = 0;
         while (r.NextField(ref id, out int type))
@@ -53,23 +57,12 @@ public struct ThriftPageHeader
             switch (id)
             {
                 case 1 when type == ThriftCompactReader.I32: header.NumValues = r.ReadInt(); break;
-                case 2 when type == ThriftCompactReader.I32: header.Encoding = r.ReadInt(); break;
-                default: r.Skip(type); break;
-            }
-        }
-    }
-
-    private static void ParseDataPageV2(ref ThriftCompactReader r, ref ThriftPageHeader header)
-    {
-        short id = 0;
-        while (r.NextField(ref id, out int type))
-        {
-            switch (id)
-            {
-                case 1 when type == ThriftCompactReader.I32: header.NumValues = r.ReadInt(); break;
-                case 4 when type == ThriftCompactReader.I32: header.Encoding = r.ReadInt(); break;
-                case 5 or 6 when type == ThriftCompactReader.I32: header.LevelsByteLength += r.ReadInt(); break;
-                case 7 when type is ThriftCompactReader.True or ThriftCompactReader.False: header.IsCompressed = type == ThriftCompactReader.True; break;
+                case 2 when !v2 && type == ThriftCompactReader.I32:
+                case 4 when v2 && type == ThriftCompactReader.I32:
+                    header.Encoding = r.ReadInt();
+                    break;
+                case 5 or 6 when v2 && type == ThriftCompactReader.I32: header.LevelsByteLength += r.ReadInt(); break;
+                case 7 when v2 && type is ThriftCompactReader.True or ThriftCompactReader.False: header.IsCompressed = type == ThriftCompactReader.True; break;
                 default: r.Skip(type); break;
             }
         }

@@ -105,21 +105,12 @@ public static class ReportBuilder
     {
         foreach (var (trace, run, w) in ReportedWindows(traces))
         {
-            var s = w.Stats;
-            for (int i = 0; i < run.ExitKinds.Count; i++)
+            foreach (var e in PricedExits(profile, run, w.Stats))
             {
-                if (s.ExitCounts[i] == 0)
-                {
-                    continue;
-                }
-
-                var kind = run.ExitKinds[i];
                 yield return new TimelineExitRow
                 {
                     Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
-                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
-                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
-                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                    Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
                 };
             }
         }
@@ -145,21 +136,12 @@ public static class ReportBuilder
                 Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = v.Phase, Vcpu = v.Vcpu,
                 Values = t.Metrics.Vcpus.Compute(new MetricInputs(v.Stats, priced, native.Stats, native.Priced, run.IsNative, 0)),
             });
-            var s = v.Stats;
-            for (int i = 0; i < run.ExitKinds.Count; i++)
+            foreach (var e in PricedExits(profile, run, v.Stats))
             {
-                if (s.ExitCounts[i] == 0)
-                {
-                    continue;
-                }
-
-                var kind = run.ExitKinds[i];
                 t.VcpuExits.Add(new VcpuExitRow
                 {
                     Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = v.Phase, Vcpu = v.Vcpu,
-                    Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
-                    Count = s.ExitCounts[i], Units = s.ExitUnits[i],
-                    Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                    Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
                 });
             }
         }
@@ -171,24 +153,33 @@ public static class ReportBuilder
 
     private static void AddExits(List<ExitRow> rows, CostProfile profile, TraceRunResult trace, EngineRunResult run, PhaseResult phase)
     {
-        var s = phase.Stats;
-        for (int i = 0; i < run.ExitKinds.Count; i++)
+        foreach (var e in PricedExits(profile, run, phase.Stats))
         {
-            if (s.ExitCounts[i] == 0)
-            {
-                continue;
-            }
-
-            ExitKind kind = run.ExitKinds[i];
             rows.Add(new ExitRow
             {
                 Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
-                Reason = kind.Reason.Name, ReasonCode = kind.Reason.Code, Handler = kind.Handler,
-                Count = s.ExitCounts[i], Units = s.ExitUnits[i],
-                Cycles = Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]),
+                Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
             });
         }
     }
+
+    /// <summary>
+    /// The rows of every long-form exit table for counts <paramref name="s"/>: each exit kind of the engine that
+    /// happened at least once, in the engine's order, with its count, units and cycles under <paramref name="profile"/>.
+    /// </summary>
+    private static IEnumerable<PricedExit> PricedExits(CostProfile profile, EngineRunResult run, EngineStats s)
+    {
+        for (int i = 0; i < run.ExitKinds.Count; i++)
+        {
+            if (s.ExitCounts[i] != 0)
+            {
+                var kind = run.ExitKinds[i];
+                yield return new PricedExit(kind, s.ExitCounts[i], s.ExitUnits[i], Pricing.ExitCycles(profile, kind, s.ExitCounts[i], s.ExitUnits[i]));
+            }
+        }
+    }
+
+    private readonly record struct PricedExit(ExitKind Kind, long Count, long Units, double Cycles);
 
     /// <summary>Phase <c>all</c> followed by the named phases.</summary>
     private static IEnumerable<PhaseResult> Phases(EngineRunResult run) =>

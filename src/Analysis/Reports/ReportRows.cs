@@ -45,13 +45,16 @@ public sealed record SummaryRow() : MetricRow(ReportMetrics.All.Summary)
     public long NativePscHits { get => this[ReportMetrics.NativePscHits]; init => Values = Values.With(ReportMetrics.NativePscHits, value); }
 }
 
-/// <summary>One row of <c>exits.parquet</c>: one exit kind that happened at least once in a phase.</summary>
-public sealed record ExitRow
+/// <summary>
+/// What every long-form exit row holds (<c>exits</c>, <c>timeline_exits</c>, <c>vcpu_exits</c>): one exit kind that
+/// happened at least once in the row's scope, with its count, work units and cycles. The tables differ only in the
+/// key between <see cref="Profile"/> and <see cref="Reason"/> (phase, window, or phase and vCPU).
+/// </summary>
+public abstract record ExitKindRow
 {
     public required string Trace { get; init; }
     public required string Engine { get; init; }
     public required string Profile { get; init; }
-    public required string Phase { get; init; }
     public required string Reason { get; init; }
 
     /// <summary>Intel's basic exit-reason number; −1 for the PV reasons.</summary>
@@ -61,6 +64,12 @@ public sealed record ExitRow
     public long Count { get; init; }
     public long Units { get; init; }
     public double Cycles { get; init; }
+}
+
+/// <summary>One row of <c>exits.parquet</c>: one exit kind that happened at least once in a phase.</summary>
+public sealed record ExitRow : ExitKindRow
+{
+    public required string Phase { get; init; }
 }
 
 /// <summary>One row of <c>timeline.parquet</c>: one window of events of one engine; typed properties as on <see cref="SummaryRow"/>.</summary>
@@ -90,18 +99,9 @@ public sealed record TimelineRow() : MetricRow(ReportMetrics.All.Timeline)
 /// One row of <c>timeline_exits.parquet</c>: one exit kind that happened in a timeline window (long form, like
 /// <c>exits.parquet</c>), so the timeline's cycles can be re-priced exactly.
 /// </summary>
-public sealed record TimelineExitRow
+public sealed record TimelineExitRow : ExitKindRow
 {
-    public required string Trace { get; init; }
-    public required string Engine { get; init; }
-    public required string Profile { get; init; }
     public long Window { get; init; }
-    public required string Reason { get; init; }
-    public int ReasonCode { get; init; }
-    public required string Handler { get; init; }
-    public long Count { get; init; }
-    public long Units { get; init; }
-    public double Cycles { get; init; }
 }
 
 /// <summary>
@@ -120,19 +120,10 @@ public sealed record VcpuRow() : MetricRow(ReportMetrics.All.Vcpus)
 }
 
 /// <summary>One row of <c>vcpu_exits.parquet</c>: one exit kind of one vCPU in a phase (long form, like <c>exits.parquet</c>).</summary>
-public sealed record VcpuExitRow
+public sealed record VcpuExitRow : ExitKindRow
 {
-    public required string Trace { get; init; }
-    public required string Engine { get; init; }
-    public required string Profile { get; init; }
     public required string Phase { get; init; }
     public int Vcpu { get; init; }
-    public required string Reason { get; init; }
-    public int ReasonCode { get; init; }
-    public required string Handler { get; init; }
-    public long Count { get; init; }
-    public long Units { get; init; }
-    public double Cycles { get; init; }
 }
 
 /// <summary>One row of <c>counters.parquet</c>: one engine-specific counter over the whole trace.</summary>

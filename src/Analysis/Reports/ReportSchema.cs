@@ -69,42 +69,19 @@ internal static class ReportSchema
     /// <summary><c>vcpus.parquet</c> with <see cref="ReportMetrics.All"/>.</summary>
     public static ReportTable<VcpuRow> Vcpus => ReportMetrics.All.VcpusTable;
 
-    public static readonly ReportTable<VcpuExitRow> VcpuExits = new(
+    public static readonly ReportTable<VcpuExitRow> VcpuExits = ExitTable(
         ReportWriter.VcpuExitsFile,
-        [
-            Column.String<VcpuExitRow>("trace", r => r.Trace),
-            Column.String<VcpuExitRow>("engine", r => r.Engine),
-            Column.String<VcpuExitRow>("profile", r => r.Profile),
-            Column.String<VcpuExitRow>("phase", r => r.Phase),
-            Column.Long<VcpuExitRow>("vcpu", r => r.Vcpu),
-            Column.String<VcpuExitRow>("reason", r => r.Reason),
-            Column.Int<VcpuExitRow>("reason_code", r => r.ReasonCode),
-            Column.String<VcpuExitRow>("handler", r => r.Handler),
-            Column.Long<VcpuExitRow>("count", r => r.Count),
-            Column.Long<VcpuExitRow>("units", r => r.Units),
-            Column.Double<VcpuExitRow>("cycles", r => r.Cycles),
-        ],
+        [Column.String<VcpuExitRow>("phase", r => r.Phase), Column.Long<VcpuExitRow>("vcpu", r => r.Vcpu)],
         c => new VcpuExitRow
         {
-            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
-            Vcpu = c.Int("vcpu"), Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
+            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"), Vcpu = c.Int("vcpu"),
+            Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
             Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
         });
 
-    public static readonly ReportTable<ExitRow> Exits = new(
+    public static readonly ReportTable<ExitRow> Exits = ExitTable(
         ReportWriter.ExitsFile,
-        [
-            Column.String<ExitRow>("trace", r => r.Trace),
-            Column.String<ExitRow>("engine", r => r.Engine),
-            Column.String<ExitRow>("profile", r => r.Profile),
-            Column.String<ExitRow>("phase", r => r.Phase),
-            Column.String<ExitRow>("reason", r => r.Reason),
-            Column.Int<ExitRow>("reason_code", r => r.ReasonCode),
-            Column.String<ExitRow>("handler", r => r.Handler),
-            Column.Long<ExitRow>("count", r => r.Count),
-            Column.Long<ExitRow>("units", r => r.Units),
-            Column.Double<ExitRow>("cycles", r => r.Cycles),
-        ],
+        [Column.String<ExitRow>("phase", r => r.Phase)],
         c => new ExitRow
         {
             Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
@@ -112,20 +89,9 @@ internal static class ReportSchema
             Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
         });
 
-    public static readonly ReportTable<TimelineExitRow> TimelineExits = new(
+    public static readonly ReportTable<TimelineExitRow> TimelineExits = ExitTable(
         ReportWriter.TimelineExitsFile,
-        [
-            Column.String<TimelineExitRow>("trace", r => r.Trace),
-            Column.String<TimelineExitRow>("engine", r => r.Engine),
-            Column.String<TimelineExitRow>("profile", r => r.Profile),
-            Column.Long<TimelineExitRow>("window", r => r.Window),
-            Column.String<TimelineExitRow>("reason", r => r.Reason),
-            Column.Int<TimelineExitRow>("reason_code", r => r.ReasonCode),
-            Column.String<TimelineExitRow>("handler", r => r.Handler),
-            Column.Long<TimelineExitRow>("count", r => r.Count),
-            Column.Long<TimelineExitRow>("units", r => r.Units),
-            Column.Double<TimelineExitRow>("cycles", r => r.Cycles),
-        ],
+        [Column.Long<TimelineExitRow>("window", r => r.Window)],
         c => new TimelineExitRow
         {
             Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Window = c.Long("window"),
@@ -165,4 +131,25 @@ internal static class ReportSchema
             Vcpu = c.Has("vcpu") ? c.NullableLong("vcpu") : null, Metric = c.String("metric"), Base = c.Double("base"), Current = c.Double("current"), Delta = c.Double("delta"),
             DeltaPct = c.Double("delta_pct"), LimitPct = c.Double("limit_pct"), Status = c.String("status"),
         });
+
+    /// <summary>
+    /// A long-form exit table (SPEC §5): trace, engine and profile, then the table's own <paramref name="keys"/>, then
+    /// the exit kind's columns every such table shares.
+    /// </summary>
+    private static ReportTable<TRow> ExitTable<TRow>(string fileName, ReportColumn<TRow>[] keys, Func<RowCursor, TRow> create)
+        where TRow : ExitKindRow => new(
+        fileName,
+        [
+            Column.String<TRow>("trace", r => r.Trace),
+            Column.String<TRow>("engine", r => r.Engine),
+            Column.String<TRow>("profile", r => r.Profile),
+            .. keys,
+            Column.String<TRow>("reason", r => r.Reason),
+            Column.Int<TRow>("reason_code", r => r.ReasonCode),
+            Column.String<TRow>("handler", r => r.Handler),
+            Column.Long<TRow>("count", r => r.Count),
+            Column.Long<TRow>("units", r => r.Units),
+            Column.Double<TRow>("cycles", r => r.Cycles),
+        ],
+        create);
 }

@@ -189,33 +189,53 @@ public sealed class EngineStats
         ShadowPagesPeak = Math.Max(ShadowPagesPeak, other.ShadowPagesPeak);
     }
 
+    /// <summary>
+    /// Visits every scalar field of this paired with the same field of <paramref name="other"/>, in one fixed order:
+    /// the counts (what <see cref="Add"/> and <see cref="Minus"/> sum), then, when <paramref name="levels"/>, the level
+    /// <see cref="ShadowPages"/> and its peak <see cref="ShadowPagesPeak"/>. <see cref="SegmentPeak"/>, the driver's
+    /// scratch, is in neither. This is the one list of the scalars: a new field is added here, and adding,
+    /// subtracting and the driver's window spill follow.
+    /// </summary>
+    public void VisitScalars<T>(EngineStats other, ref T visitor, bool levels)
+        where T : struct, IStatsVisitor, allows ref struct
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        visitor.Visit(ref Events, other.Events);
+        visitor.Visit(ref Accesses, other.Accesses);
+        visitor.Visit(ref Cr3Loads, other.Cr3Loads);
+        visitor.Visit(ref PtWrites, other.PtWrites);
+        visitor.Visit(ref Invlpgs, other.Invlpgs);
+        visitor.Visit(ref Flushes, other.Flushes);
+        visitor.Visit(ref TraceWarnings, other.TraceWarnings);
+        visitor.Visit(ref Insns, other.Insns);
+        visitor.Visit(ref Instructions, other.Instructions);
+        visitor.Visit(ref GuestFaults, other.GuestFaults);
+        visitor.Visit(ref TlbMisses, other.TlbMisses);
+        visitor.Visit(ref WalkRefs, other.WalkRefs);
+        visitor.Visit(ref WalkL1, other.WalkL1);
+        visitor.Visit(ref WalkL2, other.WalkL2);
+        visitor.Visit(ref WalkL3, other.WalkL3);
+        visitor.Visit(ref WalkMem, other.WalkMem);
+        visitor.Visit(ref PscHits, other.PscHits);
+        visitor.Visit(ref NestedTlbHits, other.NestedTlbHits);
+        visitor.Visit(ref Exits, other.Exits);
+        visitor.Visit(ref ShadowPagesCreated, other.ShadowPagesCreated);
+        visitor.Visit(ref ShadowPagesEvicted, other.ShadowPagesEvicted);
+        visitor.Visit(ref EmulatedWrites, other.EmulatedWrites);
+        visitor.Visit(ref Unsyncs, other.Unsyncs);
+        visitor.Visit(ref Resyncs, other.Resyncs);
+        visitor.Visit(ref Unshadows, other.Unshadows);
+        if (levels)
+        {
+            visitor.Visit(ref ShadowPages, other.ShadowPages);
+            visitor.Visit(ref ShadowPagesPeak, other.ShadowPagesPeak);
+        }
+    }
+
     private void AddFrom(EngineStats o, int sign)
     {
-        Events += sign * o.Events;
-        Accesses += sign * o.Accesses;
-        Cr3Loads += sign * o.Cr3Loads;
-        PtWrites += sign * o.PtWrites;
-        Invlpgs += sign * o.Invlpgs;
-        Flushes += sign * o.Flushes;
-        TraceWarnings += sign * o.TraceWarnings;
-        Insns += sign * o.Insns;
-        Instructions += sign * o.Instructions;
-        GuestFaults += sign * o.GuestFaults;
-        TlbMisses += sign * o.TlbMisses;
-        WalkRefs += sign * o.WalkRefs;
-        WalkL1 += sign * o.WalkL1;
-        WalkL2 += sign * o.WalkL2;
-        WalkL3 += sign * o.WalkL3;
-        WalkMem += sign * o.WalkMem;
-        PscHits += sign * o.PscHits;
-        NestedTlbHits += sign * o.NestedTlbHits;
-        Exits += sign * o.Exits;
-        ShadowPagesCreated += sign * o.ShadowPagesCreated;
-        ShadowPagesEvicted += sign * o.ShadowPagesEvicted;
-        EmulatedWrites += sign * o.EmulatedWrites;
-        Unsyncs += sign * o.Unsyncs;
-        Resyncs += sign * o.Resyncs;
-        Unshadows += sign * o.Unshadows;
+        var add = new AddTimes(sign);
+        VisitScalars(o, ref add, levels: false);
         for (int i = 0; i < ExitCounts.Length; i++)
         {
             ExitCounts[i] += sign * o.ExitCounts[i];
@@ -227,4 +247,16 @@ public sealed class EngineStats
             Counters[i] += sign * o.Counters[i];
         }
     }
+
+    private readonly struct AddTimes(int sign) : IStatsVisitor
+    {
+        public void Visit(ref long mine, long other) => mine += sign * other;
+    }
+}
+
+/// <summary>What <see cref="EngineStats.VisitScalars{T}"/> calls for each scalar field.</summary>
+public interface IStatsVisitor
+{
+    /// <summary>One field: <paramref name="mine"/> of the stats visited, <paramref name="other"/> the same field of the other stats.</summary>
+    void Visit(ref long mine, long other);
 }

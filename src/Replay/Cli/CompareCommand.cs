@@ -160,45 +160,31 @@ internal static class CompareCommand
         }
     }
 
-    private static void PrintJson(TextWriter stdout, List<CompareRow> rows)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+    private static void PrintJson(TextWriter stdout, List<CompareRow> rows) =>
+        stdout.WriteLine(CliJson.Array(rows, (w, r) =>
         {
-            w.WriteStartArray();
-            foreach (var r in rows)
+            w.WriteString("trace", r.Trace);
+            w.WriteString("engine", r.Engine);
+            w.WriteString("profile", r.Profile);
+            w.WriteString("phase", r.Phase);
+            if (r.Vcpu is { } v)
             {
-                w.WriteStartObject();
-                w.WriteString("trace", r.Trace);
-                w.WriteString("engine", r.Engine);
-                w.WriteString("profile", r.Profile);
-                w.WriteString("phase", r.Phase);
-                if (r.Vcpu is { } v)
-                {
-                    w.WriteNumber("vcpu", v);
-                }
-                else
-                {
-                    w.WriteNull("vcpu");
-                }
-
-                w.WriteString("metric", r.Metric);
-                Number(w, "base", r.Base);
-                Number(w, "current", r.Current);
-                Number(w, "delta", r.Delta);
-                Number(w, "delta_pct", r.DeltaPct);
-                Number(w, "limit_pct", r.LimitPct);
-                w.WriteString("status", r.Status);
-                w.WriteEndObject();
+                w.WriteNumber("vcpu", v);
+            }
+            else
+            {
+                w.WriteNull("vcpu");
             }
 
-            w.WriteEndArray();
-        }
+            w.WriteString("metric", r.Metric);
+            Number(w, "base", r.Base);
+            Number(w, "current", r.Current);
+            Number(w, "delta", r.Delta);
+            Number(w, "delta_pct", r.DeltaPct);
+            Number(w, "limit_pct", r.LimitPct);
+            w.WriteString("status", r.Status);
+        }));
 
-        stdout.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
-
-    /// <summary>A value, or null where it is not a number (not recorded, a one-sided row, a change from 0).</summary>
     private static void Number(System.Text.Json.Utf8JsonWriter w, string name, double value)
     {
         if (double.IsFinite(value))

@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Replay.Analysis.Reports;
 using Replay.Driver;
@@ -13,34 +11,20 @@ namespace Replay.Cli;
 /// </summary>
 internal static class SummaryPrinter
 {
-    public static void PrintJson(TextWriter stdout, IReadOnlyList<SummaryRow> rows)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+    public static void PrintJson(TextWriter stdout, IReadOnlyList<SummaryRow> rows) =>
+        stdout.WriteLine(CliJson.Array(rows, (w, r) =>
         {
-            w.WriteStartArray();
-            foreach (var r in rows)
+            w.WriteString("trace", r.Trace);
+            w.WriteString("trace_sha256", r.TraceSha256);
+            w.WriteString("engine", r.Engine);
+            w.WriteString("profile", r.Profile);
+            w.WriteString("phase", r.Phase);
+            foreach (var m in r.Values.Layout)
             {
-                w.WriteStartObject();
-                w.WriteString("trace", r.Trace);
-                w.WriteString("trace_sha256", r.TraceSha256);
-                w.WriteString("engine", r.Engine);
-                w.WriteString("profile", r.Profile);
-                w.WriteString("phase", r.Phase);
-                foreach (var m in r.Values.Layout)
-                {
-                    w.WritePropertyName(m.Name);
-                    WriteValue(w, r, m);
-                }
-
-                w.WriteEndObject();
+                w.WritePropertyName(m.Name);
+                WriteValue(w, r, m);
             }
-
-            w.WriteEndArray();
-        }
-
-        stdout.WriteLine(Encoding.UTF8.GetString(buffer.WrittenSpan));
-    }
+        }));
 
     /// <summary>One block per replayed trace, each with only that trace's summary rows (two traces may share a name).</summary>
     public static void PrintTable(TextWriter stdout,

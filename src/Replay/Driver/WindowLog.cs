@@ -156,44 +156,15 @@ internal abstract class WindowLog : IReadOnlyCollection<WindowResult>, IDisposab
 
 /// <summary>
 /// A window as bytes: its index, event range and time, then every count of its <see cref="EngineStats"/> (the
-/// scalar fields in <see cref="Scalars"/>' order, the exit counts, exit units and counters) as a sparse list of
+/// scalar fields in <see cref="EngineStats.VisitScalars{T}"/>' order, the exit counts, exit units and counters) as a sparse list of
 /// (gap to the previous non-zero slot, zigzag value) varints: a window of a few events has few non-zero counts.
 /// </summary>
 internal sealed class WindowCodec(int exitKinds, int counters)
 {
-    /// <summary>Every scalar of <see cref="EngineStats"/> a window keeps, in slot order (SegmentPeak is the driver's scratch, 0 in every window).</summary>
-    internal static readonly (Func<EngineStats, long> Get, Action<EngineStats, long> Set)[] Scalars =
-    [
-        (s => s.Events, (s, v) => s.Events = v),
-        (s => s.Accesses, (s, v) => s.Accesses = v),
-        (s => s.Cr3Loads, (s, v) => s.Cr3Loads = v),
-        (s => s.PtWrites, (s, v) => s.PtWrites = v),
-        (s => s.Invlpgs, (s, v) => s.Invlpgs = v),
-        (s => s.Flushes, (s, v) => s.Flushes = v),
-        (s => s.TraceWarnings, (s, v) => s.TraceWarnings = v),
-        (s => s.Insns, (s, v) => s.Insns = v),
-        (s => s.Instructions, (s, v) => s.Instructions = v),
-        (s => s.GuestFaults, (s, v) => s.GuestFaults = v),
-        (s => s.TlbMisses, (s, v) => s.TlbMisses = v),
-        (s => s.WalkRefs, (s, v) => s.WalkRefs = v),
-        (s => s.WalkL1, (s, v) => s.WalkL1 = v),
-        (s => s.WalkL2, (s, v) => s.WalkL2 = v),
-        (s => s.WalkL3, (s, v) => s.WalkL3 = v),
-        (s => s.WalkMem, (s, v) => s.WalkMem = v),
-        (s => s.PscHits, (s, v) => s.PscHits = v),
-        (s => s.NestedTlbHits, (s, v) => s.NestedTlbHits = v),
-        (s => s.Exits, (s, v) => s.Exits = v),
-        (s => s.ShadowPagesCreated, (s, v) => s.ShadowPagesCreated = v),
-        (s => s.ShadowPagesEvicted, (s, v) => s.ShadowPagesEvicted = v),
-        (s => s.EmulatedWrites, (s, v) => s.EmulatedWrites = v),
-        (s => s.Unsyncs, (s, v) => s.Unsyncs = v),
-        (s => s.Resyncs, (s, v) => s.Resyncs = v),
-        (s => s.Unshadows, (s, v) => s.Unshadows = v),
-        (s => s.ShadowPages, (s, v) => s.ShadowPages = v),
-        (s => s.ShadowPagesPeak, (s, v) => s.ShadowPagesPeak = v),
-    ];
+    /// <summary>How many scalars of <see cref="EngineStats"/> a window keeps: its counts and levels, in <see cref="EngineStats.VisitScalars{T}"/>' order.</summary>
+    internal static readonly int Scalars = CountScalars();
 
-    private readonly int _slots = Scalars.Length + (2 * exitKinds) + counters;
+    private readonly int _slots = Scalars + (2 * exitKinds) + counters;
 
     public void Write(BinaryWriter w, WindowResult window)
     {
@@ -212,17 +183,20 @@ internal sealed class WindowCodec(int exitKinds, int counters)
             w.Write7BitEncodedInt64(ZigZag(t));
         }
 
+        Span<long> scalars = stackalloc long[Scalars];
+        var gather = new Gather(scalars);
+        s.VisitScalars(s, ref gather, levels: true);
         int nonZero = 0;
         for (int i = 0; i < _slots; i++)
         {
-            nonZero += Slot(s, i) != 0 ? 1 : 0;
+            nonZero += Slot(s, scalars, i) != 0 ? 1 : 0;
         }
 
         w.Write7BitEncodedInt(nonZero);
         int previous = -1;
         for (int i = 0; i < _slots; i++)
         {
-            long v = Slot(s, i);
+            long v = Slot(s, scalars, i);
             if (v != 0)
             {
                 w.Write7BitEncodedInt(i - previous);
@@ -239,40 +213,74 @@ internal sealed class WindowCodec(int exitKinds, int counters)
         long last = r.Read7BitEncodedInt64();
         long? time = r.ReadBoolean() ? UnZigZag(r.Read7BitEncodedInt64()) : null;
         var s = new EngineStats(exitKinds, counters);
+        Span<long> scalars = stackalloc long[Scalars];
         int nonZero = r.Read7BitEncodedInt();
         int slot = -1;
         for (int k = 0; k < nonZero; k++)
         {
             slot += r.Read7BitEncodedInt();
             long v = UnZigZag(r.Read7BitEncodedInt64());
-            if (slot < Scalars.Length)
+            if (slot < Scalars)
             {
-                Scalars[slot].Set(s, v);
+                scalars[slot] = v;
             }
-            else if (slot < Scalars.Length + exitKinds)
+            else if (slot < Scalars + exitKinds)
             {
-                s.ExitCounts[slot - Scalars.Length] = v;
+                s.ExitCounts[slot - Scalars] = v;
             }
-            else if (slot < Scalars.Length + (2 * exitKinds))
+            else if (slot < Scalars + (2 * exitKinds))
             {
-                s.ExitUnits[slot - Scalars.Length - exitKinds] = v;
+                s.ExitUnits[slot - Scalars - exitKinds] = v;
             }
             else
             {
-                s.Counters[slot - Scalars.Length - (2 * exitKinds)] = v;
+                s.Counters[slot - Scalars - (2 * exitKinds)] = v;
             }
         }
 
+        var scatter = new Scatter(scalars);
+        s.VisitScalars(s, ref scatter, levels: true);
         return new WindowResult(window, first, last, time, s);
     }
 
-    private long Slot(EngineStats s, int i) =>
-        i < Scalars.Length ? Scalars[i].Get(s)
-        : i < Scalars.Length + exitKinds ? s.ExitCounts[i - Scalars.Length]
-        : i < Scalars.Length + (2 * exitKinds) ? s.ExitUnits[i - Scalars.Length - exitKinds]
-        : s.Counters[i - Scalars.Length - (2 * exitKinds)];
+    private static int CountScalars()
+    {
+        var count = new Count();
+        var none = new EngineStats(0, 0);
+        none.VisitScalars(none, ref count, levels: true);
+        return count.Fields;
+    }
+
+    private long Slot(EngineStats s, ReadOnlySpan<long> scalars, int i) =>
+        i < Scalars ? scalars[i]
+        : i < Scalars + exitKinds ? s.ExitCounts[i - Scalars]
+        : i < Scalars + (2 * exitKinds) ? s.ExitUnits[i - Scalars - exitKinds]
+        : s.Counters[i - Scalars - (2 * exitKinds)];
 
     private static long ZigZag(long v) => (v << 1) ^ (v >> 63);
 
     private static long UnZigZag(long v) => (long)((ulong)v >> 1) ^ -(v & 1);
+
+    private struct Count : IStatsVisitor
+    {
+        public int Fields;
+
+        public void Visit(ref long mine, long other) => Fields++;
+    }
+
+    private ref struct Gather(Span<long> values) : IStatsVisitor
+    {
+        private readonly Span<long> _values = values;
+        private int _next;
+
+        public void Visit(ref long mine, long other) => _values[_next++] = mine;
+    }
+
+    private ref struct Scatter(ReadOnlySpan<long> values) : IStatsVisitor
+    {
+        private readonly ReadOnlySpan<long> _values = values;
+        private int _next;
+
+        public void Visit(ref long mine, long other) => mine = _values[_next++];
+    }
 }

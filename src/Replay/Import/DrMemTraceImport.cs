@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace Replay.Import;
 
 /// <summary><c>replay import drmemtrace DIR_OR_ZIP -o OUT</c>: DynamoRIO offline traces, threads of one PID one process (<see cref="DrMemTraceImporter"/>).</summary>
-internal sealed class DrMemTraceImport : IImporterCommand
+internal sealed class DrMemTraceImport : TraceImportCommand
 {
     public static ImporterDescriptor Descriptor { get; } = new("drmemtrace",
         "Import DynamoRIO drmemtrace offline traces: threads of one PID share an address space, interleaved by timestamp markers.",
@@ -14,24 +14,13 @@ internal sealed class DrMemTraceImport : IImporterCommand
         Description = "A drmemtrace trace folder (every *.zip but cpu_schedule.bin.zip is one thread) or one thread's zip.",
     };
 
-    private readonly TraceImportOptions _common = new();
+    public override IEnumerable<Symbol> Symbols => [_input, .. Common.Symbols];
 
-    public IEnumerable<Symbol> Symbols => [_input, .. _common.Symbols];
-
-    public async Task<int> RunAsync(ParseResult parse, ImportConsole console, CancellationToken ct)
+    protected override async Task ImportAsync(ParseResult parse, ImportConsole console, ImportOptions options, Kernel.KernelOptions kernel, CancellationToken ct)
     {
         string path = parse.GetValue(_input)!;
-        if (!_common.TryParse(parse, console, out var options, out var kernel))
-        {
-            return Cli.CliApp.UsageError;
-        }
-
         using var importer = new DrMemTraceImporter(path, options);
-        string output = parse.GetValue(_common.Output)!;
-        ImportStats stats = await ImportOutput.WriteAsync(output, kernel, TraceImportOptions.Source("drmemtrace", [path], options, kernel, ""), importer.Markers, importer.Run, ct)
-            .ConfigureAwait(false);
-        console.Progress?.Done(); // the bar leaves the line before the result is printed
-        await console.Stdout.WriteLineAsync($"{output}: {stats}").ConfigureAwait(false);
-        return Cli.CliApp.Success;
+        string source = TraceImportOptions.Source("drmemtrace", [path], options, kernel, "");
+        await Common.WriteTraceAsync(parse, console, kernel, source, importer.Markers, importer.Run, ct).ConfigureAwait(false);
     }
 }

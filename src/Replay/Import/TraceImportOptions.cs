@@ -83,4 +83,18 @@ internal sealed class TraceImportOptions
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The end every such import command shares: writes the trace <paramref name="run"/> produces to <c>-o</c>
+    /// (<see cref="ImportOutput.WriteAsync"/>), then, once the progress bar has left its line, prints
+    /// <c>OUT: [label]stats</c> on stdout.
+    /// </summary>
+    public async Task WriteTraceAsync(ParseResult parse, ImportConsole console, KernelOptions kernel, string source,
+        IReadOnlyDictionary<ulong, string> markers, Func<IProcessHost, ImportStats> run, CancellationToken ct, string label = "")
+    {
+        string output = parse.GetValue(Output)!;
+        ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, markers, run, ct).ConfigureAwait(false);
+        console.Progress?.Done(); // the bar leaves the line before the result is printed
+        await console.Stdout.WriteLineAsync($"{output}: {label}{stats}").ConfigureAwait(false);
+    }
 }

@@ -65,38 +65,13 @@ internal sealed class ParquetFile : IAsyncDisposable
         }
 
         Count(path, opens: 1, parses: 0);
-        SharedFileStream? stream = null;
-        try
-        {
-            stream = new SharedFileStream(handle);
-            if (ParquetFooter.Locate(handle, stream.Length).Problem is { } problem)
-            {
-                throw new TraceFormatException(path, null, null, problem);
-            }
-
-            Count(path, opens: 0, parses: 1);
-            ParquetReader reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: false, cancellationToken: ct);
-            return new ParquetFile(path, handle, stream, reader);
-        }
-        catch (Exception e) when (e is not TraceFormatException and not OperationCanceledException)
-        {
-            Dispose(stream, handle);
-            throw new TraceFormatException(path, null, null, "a damaged Parquet file whose footer cannot be read", e);
-        }
-        catch
-        {
-            Dispose(stream, handle);
-            throw;
-        }
+        var stream = new SharedFileStream(handle);
+        ParquetReader reader = await ParquetFooter.OpenReaderAsync(handle, stream, (problem, inner) => new TraceFormatException(path, null, null, problem, inner), ct);
+        Count(path, opens: 0, parses: 1);
+        return new ParquetFile(path, handle, stream, reader);
     }
 
     public ValueTask DisposeAsync() => Reader.DisposeAsync();
-
-    private static void Dispose(SharedFileStream? stream, SafeFileHandle handle)
-    {
-        stream?.Dispose();
-        handle.Dispose();
-    }
 
     private static void Count(string path, int opens, int parses) =>
         Counted.AddOrUpdate(System.IO.Path.GetFullPath(path), (opens, parses), (_, c) => (c.Opens + opens, c.FooterParses + parses));

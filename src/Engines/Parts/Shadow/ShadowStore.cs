@@ -127,7 +127,7 @@ internal sealed class ShadowStore
     public static void Link(ShadowPage parent, int index, ShadowPage child, ulong guestEntry)
     {
         parent.E[index] = SEntry.Link(child.Id, guestEntry);
-        child.Parents.Add(((long)parent.Id << Pte.BitsPerLevel) | (uint)index);
+        child.Parents.Add(Location(parent, index));
     }
 
     /// <summary>Clears upper entry <paramref name="index"/> of <paramref name="parent"/>; returns the child it linked, if any.</summary>
@@ -141,44 +141,27 @@ internal sealed class ShadowStore
         }
 
         var child = _byId[SEntry.Child(e)]!;
-        child.Parents.Remove(((long)parent.Id << Pte.BitsPerLevel) | (uint)index);
+        child.Parents.Remove(Location(parent, index));
         return child;
     }
 
     /// <summary>Records that leaf entry <paramref name="index"/> of <paramref name="page"/> lets the hardware write <paramref name="frame"/>.</summary>
-    public void NoteWritable(ulong frame, ShadowPage page, int index)
-    {
-        if (!_writable.TryGetValue(frame, out var list))
-        {
-            list = new List<long>(1);
-            _writable.Add(frame, list);
-        }
-
-        long loc = ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
-        if (list.Count == 0 || list[^1] != loc)
-        {
-            list.Add(loc);
-            if (++_writableEntries > (1 << 20) + (Live * 64))
-            {
-                CompactWritable();
-            }
-        }
-    }
+    public void NoteWritable(ulong frame, ShadowPage page, int index) => Note(_writable, frame, Location(page, index));
 
     /// <summary>
     /// Records that huge entry <paramref name="index"/> of <paramref name="page"/> (level <paramref name="level"/>,
     /// mapping the page at frame <paramref name="baseGfn"/>) lets the hardware write every frame in that page.
     /// </summary>
-    public void NoteWritableLarge(ulong baseGfn, int level, ShadowPage page, int index)
-    {
-        ulong key = LargeKey(baseGfn, level);
-        if (!_writableLarge.TryGetValue(key, out var list))
-        {
-            list = new List<long>(1);
-            _writableLarge.Add(key, list);
-        }
+    public void NoteWritableLarge(ulong baseGfn, int level, ShadowPage page, int index) =>
+        Note(_writableLarge, LargeKey(baseGfn, level), Location(page, index));
 
-        long loc = ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
+    /// <summary>Where entry <paramref name="index"/> of <paramref name="page"/> is, in the reverse map and in parent links.</summary>
+    private static long Location(ShadowPage page, int index) => ((long)page.Id << Pte.BitsPerLevel) | (uint)index;
+
+    /// <summary>Adds <paramref name="loc"/> to <paramref name="key"/>'s list (once, if it was the last added); compacts when the lists grow past the pages alive.</summary>
+    private void Note(Dictionary<ulong, List<long>> lists, ulong key, long loc)
+    {
+        var list = ListOf(lists, key);
         if (list.Count == 0 || list[^1] != loc)
         {
             list.Add(loc);
@@ -187,6 +170,17 @@ internal sealed class ShadowStore
                 CompactWritable();
             }
         }
+    }
+
+    private static List<long> ListOf(Dictionary<ulong, List<long>> lists, ulong key)
+    {
+        if (!lists.TryGetValue(key, out var list))
+        {
+            list = new List<long>(1);
+            lists.Add(key, list);
+        }
+
+        return list;
     }
 
     private static ulong LargeKey(ulong gfn, int level) => ((gfn >> (Pte.BitsPerLevel * (level - 1))) << 2) | (uint)level;
@@ -266,14 +260,7 @@ internal sealed class ShadowStore
                 {
                     if ((p.E[i] & Writable) == Writable)
                     {
-                        ulong key = LargeKey((p.E[i] & Pte.AddrMask) >> Pte.PageShift, p.Level);
-                        if (!_writableLarge.TryGetValue(key, out var large))
-                        {
-                            large = new List<long>(1);
-                            _writableLarge.Add(key, large);
-                        }
-
-                        large.Add(((long)p.Id << Pte.BitsPerLevel) | (uint)i);
+                        ListOf(_writableLarge, LargeKey((p.E[i] & Pte.AddrMask) >> Pte.PageShift, p.Level)).Add(Location(p, i));
                         _writableEntries++;
                     }
                 }
@@ -285,14 +272,7 @@ internal sealed class ShadowStore
             {
                 if ((p.E[i] & (SEntry.Present | SEntry.HwWrite)) == (SEntry.Present | SEntry.HwWrite))
                 {
-                    ulong f = (p.E[i] & Pte.AddrMask) >> Pte.PageShift;
-                    if (!_writable.TryGetValue(f, out var list))
-                    {
-                        list = new List<long>(1);
-                        _writable.Add(f, list);
-                    }
-
-                    list.Add(((long)p.Id << Pte.BitsPerLevel) | (uint)i);
+                    ListOf(_writable, (p.E[i] & Pte.AddrMask) >> Pte.PageShift).Add(Location(p, i));
                     _writableEntries++;
                 }
             }

@@ -94,10 +94,8 @@ internal sealed class XentraceImport : IImporterCommand
             int domain = importer.GuestDomain();
             string extra = parse.GetValue(_domain) is int d ? string.Create(CultureInfo.InvariantCulture, $" --domain {d}") : "";
             string source = TraceImportOptions.Source("xentrace", [path], options, kernel, extra);
-            var markers = new Dictionary<ulong, string>();
-            ImportStats stats = await ImportOutput.WriteAsync(output, kernel, source, markers, host => importer.Run(host, domain), ct).ConfigureAwait(false);
-            console.Progress?.Done(); // the bar leaves the line before the result is printed
-            await console.Stdout.WriteLineAsync($"{output}: domain {domain}: {stats}").ConfigureAwait(false);
+            await _common.WriteTraceAsync(parse, console, kernel, source, new Dictionary<ulong, string>(), host => importer.Run(host, domain), ct, $"domain {domain}: ")
+                .ConfigureAwait(false);
         }
 
         if (measured is not null)
