@@ -38,6 +38,12 @@ internal static class KernelBuildWorkload
         });
 
     /// <summary>
+    /// How the recipes' programs touch memory: an access listed every 2,000 instructions, 40% of them fetches, growing
+    /// into new pages until the whole image is faulted in (their faults are set by the image sizes below).
+    /// </summary>
+    private static readonly AccessMix SmallProgramMix = new() { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 };
+
+    /// <summary>
     /// The recipes' other programs, as the mean of what one of their forks runs (perf by command over the build): of
     /// the 21.7 forks per object file, 19.7 run small programs (sh, fixdep, rm, awk, as, the gcc driver: 3.15% of the
     /// CPU time, about 56 faults each) and 2 the binary tools (nm and objtool: 3.85% of the CPU time, 24.7% of the
@@ -45,10 +51,10 @@ internal static class KernelBuildWorkload
     /// that are not cc1's, over its 5,913 forks): 16 fault-around windows of text and 297 pages of data, heap and stack.
     /// A slice of the build runs only a handful of them, so each is this mean rather than one drawn from the mix.
     /// </summary>
-    private static readonly Tool Recipe = new(12, new ImageSpec(256, 32, 261, 4), 9_400_000, new AccessMix { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 });
+    private static readonly Tool Recipe = new(12, new ImageSpec(256, 32, 261, 4), 9_400_000, SmallProgramMix);
 
     /// <summary>The job's shell (sh): one of the small programs above, 4.7 M instructions and about 56 faults.</summary>
-    private static readonly Tool Shell = new(11, new ImageSpec(256, 16, 24, 4), 4_700_000, new AccessMix { InsnsPerAccess = 2_000, Fetch = 0.4, Cold = 0.2, Grow = 0.3 });
+    private static readonly Tool Shell = new(11, new ImageSpec(256, 16, 24, 4), 4_700_000, SmallProgramMix);
 
     /// <summary>
     /// cc1 instructions between two processes the recipe creates: cc1's 93.0% of the build's 797 G instructions over
