@@ -15,7 +15,7 @@ root=$(cd "$here/.." && pwd)
 out=${1:-$here/data}
 events=${REPLAY_EVENTS:-200000}
 window=${REPLAY_WINDOW:-5000}
-profiles=(prescott nehalem sandybridge skylake)
+profiles=(prescott core2 nehalem sandybridge skylake)
 workloads=(ctxswitch demand)
 declare -A seed=([ctxswitch]=1 [demand]=2)
 

@@ -9,7 +9,7 @@ public static class ProfileCatalog
     public const string DefaultName = "skylake";
 
     /// <summary>Built-in profiles, oldest generation first.</summary>
-    private static readonly string[] BuiltInNames = ["prescott", "nehalem", "sandybridge", "skylake"];
+    private static readonly string[] BuiltInNames = ["prescott", "core2", "nehalem", "sandybridge", "skylake"];
 
     private static readonly Lazy<IReadOnlyList<CostProfile>> Loaded = new(LoadBuiltIns);
 

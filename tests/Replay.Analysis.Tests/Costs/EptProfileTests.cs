@@ -6,10 +6,12 @@ namespace Replay.Analysis.Tests.Costs;
 /// <summary>The EPT dimension of a profile's geometry: <c>tlb.nested_tlb</c> and <c>tlb.ept_psc</c>.</summary>
 public class EptProfileTests
 {
-    [Fact]
-    public void Prescott_has_no_EPT_so_no_nested_TLB_and_no_EPT_paging_structure_caches()
+    [Theory]
+    [InlineData("prescott")]
+    [InlineData("core2")]
+    public void Generations_before_Nehalem_have_no_EPT_so_no_nested_TLB_and_no_EPT_paging_structure_caches(string name)
     {
-        var g = ProfileCatalog.Resolve("prescott").Tlb;
+        var g = ProfileCatalog.Resolve(name).Tlb;
         Assert.Null(g.NestedTlb);
         Assert.Equal((0, 0, 0), (g.EptPscPml4, g.EptPscPdpt, g.EptPscPd));
     }

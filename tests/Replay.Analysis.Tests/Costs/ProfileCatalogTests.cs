@@ -15,7 +15,7 @@ public class ProfileCatalogTests
     public void Built_ins_span_generations_from_the_first_VT_x_to_Skylake()
     {
         var names = ProfileCatalog.BuiltIn.Select(p => p.Name).ToList();
-        Assert.Equal(["prescott", "nehalem", "sandybridge", "skylake"], names);
+        Assert.Equal(["prescott", "core2", "nehalem", "sandybridge", "skylake"], names);
         Assert.Equal("skylake", ProfileCatalog.Default.Name);
     }
 
@@ -84,7 +84,7 @@ public class ProfileCatalogTests
     public void Prescott_carries_the_published_Pentium_4_numbers()
     {
         var p = ProfileCatalog.Resolve("prescott");
-        Assert.Equal(3963, p.Transitions.VmExit);          // Agesen et al. 2012, Table 1
+        Assert.Equal(1931 + 2409, p.Transitions.VmExit);   // Adams & Agesen 2006: page-fault VM exit + VM entry on the P4 672
         // A Linux demand fault: Adams & Agesen's native page-fault nanobenchmark (1093) plus the handler and the clear.
         Assert.Contains("1093", p.Sources["guest.guest_fault_cycles"], StringComparison.Ordinal);
         Assert.True(p.GuestFaultCycles > 1093);
@@ -109,6 +109,24 @@ public class ProfileCatalogTests
         Assert.Equal(new(512, 4), nehalem.Tlb.Stlb);
         Assert.False(nehalem.Tlb.Stlb2M);
         Assert.Equal(4, nehalem.Tlb.PscPdpt);
+    }
+
+    [Fact]
+    public void Core2_is_the_VT_x_generation_between_the_Pentium_4_and_Nehalem()
+    {
+        // Agesen et al. 2012, Table 1: Merom 1579. No EPT, no VPID, no STLB (DTLB1, 256 entries 4-way, is the last
+        // level), no L3 (the E6420's 4 MB 16-way L2); its handler software runs at Nehalem's cycles per instruction.
+        var core2 = ProfileCatalog.Resolve("core2");
+        var nehalem = ProfileCatalog.Resolve("nehalem");
+        Assert.Equal(1579, core2.Transitions.VmExit);
+        Assert.False(core2.Tlb.Vpid);
+        Assert.Null(core2.Tlb.Stlb);
+        Assert.Equal(new(256, 4), core2.Tlb.L1d4K);
+        Assert.Equal(nehalem.CyclesPerInsn, core2.CyclesPerInsn);
+        Assert.Equal(nehalem.Handler("pt_emulate"), core2.Handler("pt_emulate"));
+        Assert.Equal(3, core2.Walk.L1);
+        Assert.Equal(14, core2.Walk.L2);
+        Assert.Equal(0, core2.Walk.L3);
     }
 
     [Fact]
