@@ -57,6 +57,15 @@ public static class Effects
                 r => r.Row(forkwait, "prescott", ShadowVtx2006).Slowdown,
                 (_, m) => m > 1),
             new(
+                "forkwait-vtx-shadow-core2",
+                "Adams & Agesen, ASPLOS 2006: the same 40,000 fork/wait in 2.62 s native and 38.89 s under VT-x with shadow paging on a pre-production Core 2",
+                "forkwait, profile core2 (Merom: the paper's part was a pre-production Core 2, for which it publishes only the transitions, VM entry 937 and page-fault exit 1186), shadow-cached:early_unshadow=false,fast_emulate=false,oos=false as above, slowdown against native",
+                Published.Point(14.8, "14.8× slower than native"),
+                "× native",
+                [new(forkwait, "core2", [ShadowVtx2006])],
+                r => r.Row(forkwait, "core2", ShadowVtx2006).Slowdown,
+                (_, m) => m > 1),
+            new(
                 "ept-beats-shadow-mmu-heavy",
                 "VMware, 'Performance Evaluation of Intel EPT Hardware Assist' (2009, Xeon 5500): EPT up to 48% faster than shadow paging on MMU-intensive benchmarks; ESX backs guest memory with large pages under EPT",
                 "the best of kernel-build (2 vCPUs), webserver and database, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
