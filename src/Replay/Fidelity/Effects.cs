@@ -1,3 +1,4 @@
+using System.Globalization;
 using Replay.Engines.Contract;
 using Replay.Engines.Guest;
 using Replay.Engines.Paging;
@@ -42,29 +43,34 @@ public static class Effects
         double AgileGain(LabResults r, Scenario s) =>
             ((Math.Min(r.Total(s, "skylake", Shadow), r.Total(s, "skylake", Ept)) / r.Total(s, "skylake", Agile)) - 1) * 100;
 
+        // Adams & Agesen's forkwait under their 2006 VT-x VMM on one of their two machines: the slowdown against native.
+        Effect ForkwaitVtx(string id, string source, string profile, string why, double published) => new(
+            id,
+            source,
+            $"forkwait, profile {profile}, {ShadowVtx2006} {why}, slowdown against native",
+            Published.Point(published, string.Create(CultureInfo.InvariantCulture, $"{published}× slower than native")),
+            "× native",
+            [new(forkwait, profile, [ShadowVtx2006])],
+            r => r.Row(forkwait, profile, ShadowVtx2006).Slowdown,
+            (_, m) => m > 1);
+
         double Gap(LabResults r, Scenario s, string profile, string ept) => ((r.Total(s, profile, ept) / r.Total(s, profile, Shadow)) - 1) * 100;
         double Gain(LabResults r, Scenario s, string ept) => ((r.Total(s, "nehalem", Shadow) / r.Total(s, "nehalem", ept)) - 1) * 100;
 
         return
         [
-            new(
+            ForkwaitVtx(
                 "forkwait-vtx-shadow",
                 "Adams & Agesen, ASPLOS 2006: 40,000 fork/wait in 6.0 s native, 106.4 s on first-generation VT-x with shadow paging (Pentium 4 672)",
-                "forkwait, profile prescott, shadow-cached:early_unshadow=false,fast_emulate=false,oos=false (VMware's 2006 VMM: neither Xen's 2008 out-of-sync shadows and fast emulation nor its early-unshadow heuristic), slowdown against native",
-                Published.Point(17.7, "17.7× slower than native"),
-                "× native",
-                [new(forkwait, "prescott", [ShadowVtx2006])],
-                r => r.Row(forkwait, "prescott", ShadowVtx2006).Slowdown,
-                (_, m) => m > 1),
-            new(
+                "prescott",
+                "(VMware's 2006 VMM: neither Xen's 2008 out-of-sync shadows and fast emulation nor its early-unshadow heuristic)",
+                17.7),
+            ForkwaitVtx(
                 "forkwait-vtx-shadow-core2",
                 "Adams & Agesen, ASPLOS 2006: the same 40,000 fork/wait in 2.62 s native and 38.89 s under VT-x with shadow paging on a pre-production Core 2",
-                "forkwait, profile core2 (Merom: the paper's part was a pre-production Core 2, for which it publishes only the transitions, VM entry 937 and page-fault exit 1186), shadow-cached:early_unshadow=false,fast_emulate=false,oos=false as above, slowdown against native",
-                Published.Point(14.8, "14.8× slower than native"),
-                "× native",
-                [new(forkwait, "core2", [ShadowVtx2006])],
-                r => r.Row(forkwait, "core2", ShadowVtx2006).Slowdown,
-                (_, m) => m > 1),
+                "core2",
+                "(Merom: the paper's part was a pre-production Core 2, for which it publishes only the transitions, VM entry 937 and page-fault exit 1186; the VMM as above)",
+                14.8),
             new(
                 "ept-beats-shadow-mmu-heavy",
                 "VMware, 'Performance Evaluation of Intel EPT Hardware Assist' (2009, Xeon 5500): EPT up to 48% faster than shadow paging on MMU-intensive benchmarks; ESX backs guest memory with large pages under EPT",
