@@ -5,10 +5,11 @@ using Replay.Fidelity;
 namespace Replay.Cli;
 
 /// <summary>
-/// <c>replay fidelity [--out DIR] [--events N] [--work DIR]</c> (SPEC §6): generates the workloads each published effect
-/// is measured on, replays them with the matching profiles and engines, and writes the fidelity table
+/// <c>replay fidelity [--out DIR] [--events N] [--work DIR] [--effect ID]...</c> (SPEC §6): generates the workloads each
+/// published effect is measured on, replays them with the matching profiles and engines, and writes the fidelity table
 /// (<c>fidelity.parquet</c>, <c>fidelity.md</c>). Exit 1 when any effect is in the wrong direction or outside 2× of
-/// its published size, so a nightly job fails when an effect leaves its band.
+/// its published size, so a nightly job fails when an effect leaves its band. <c>--effect</c> limits the table (and
+/// the replays) to the effects named.
 /// </summary>
 internal static class FidelityCommand
 {
@@ -32,15 +33,23 @@ internal static class FidelityCommand
         {
             Description = "A folder with an earlier fidelity.parquet: exit 1 only when an effect leaves the band it was in there (its direction turns wrong, or it was within 2× and is no longer), for nightly jobs.",
         };
+        var only = new Option<string[]>("--effect")
+        {
+            Description = "Only this effect (repeatable; the table's first column, e.g. forkwait-vtx-shadow): its workloads alone are generated and replayed. Default: every effect.",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        only.AcceptOnlyFromAmong([.. Effects.All(DefaultEvents).Select(e => e.Id)]);
         var cmd = new Command("fidelity", "Regenerate the fidelity table: published effect, setting, published size, measured size, direction, ratio, within 2×.")
         {
-            output, events, work, json, baseline,
+            output, events, work, json, baseline, only,
         };
         cmd.SetAction(async (parse, ct) =>
         {
             long n = parse.GetValue(events);
             string workDir = parse.GetValue(work) ?? Path.Combine(Path.GetTempPath(), "replay-fidelity");
-            var effects = Effects.All(n);
+            var chosen = parse.GetValue(only) is { Length: > 0 } ids ? new HashSet<string>(ids, StringComparer.Ordinal) : null;
+            var effects = Effects.All(n).Where(e => chosen is null || chosen.Contains(e.Id)).ToList();
             var results = await Lab.RunAsync(effects, workDir, line => stderr.WriteLine(line), ct).ConfigureAwait(false);
             var rows = effects.Select(e => FidelityRow.Of(e, results)).ToList();
             string dir = parse.GetValue(output)!;

@@ -116,4 +116,32 @@ public sealed class FidelityCommandTests : IDisposable
         Assert.False(Directory.Exists(_d.File("out")));
         Assert.False(Directory.Exists(_d.File("work")));
     }
+
+    [Fact]
+    public async Task Effect_limits_the_table_and_the_replays_to_the_effects_named()
+    {
+        // The 2-D walk effect needs no workload; the forkwait one needs forkwait alone (under prescott).
+        string outDir = _d.File("out"), work = _d.File("work");
+        var (code, stdout, stderr) = await Cli.RunAsync("fidelity", "--events", "20000", "--out", outDir, "--work", work,
+            "--effect", "two-d-walk-references", "--effect", "forkwait-vtx-shadow");
+        Assert.True(code is 0 or 1, stderr);
+
+        var rows = await ReadRows(Path.Combine(outDir, FidelityTable.ParquetFile));
+        Assert.Equal(["forkwait-vtx-shadow", "two-d-walk-references"], rows.Select(r => r.Effect)); // the table's own order
+        Assert.Equal(24, rows[1].Measured);
+        Assert.Equal(["forkwait-v1-n20000-s1.pq"], Directory.GetFiles(work).Select(Path.GetFileName));
+        Assert.Contains("of 2 effects within 2×", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_effect_is_a_usage_error_that_lists_the_effects()
+    {
+        var (code, stdout, stderr) = await Cli.RunAsync("fidelity", "--effect", "forkwait", "--out", _d.File("out"), "--work", _d.File("work"));
+
+        Assert.Equal(CliApp.UsageError, code);
+        Assert.Empty(stdout);
+        Assert.Contains("'forkwait'", stderr, StringComparison.Ordinal);
+        Assert.All(Effects.All(FidelityCommand.DefaultEvents), e => Assert.Contains(e.Id, stderr, StringComparison.Ordinal));
+        Assert.False(Directory.Exists(_d.File("out")));
+    }
 }
