@@ -125,23 +125,34 @@ public static class HtmlReport
         }
     }
 
-    private static void SummaryTables(StringBuilder sb, List<SummaryRow> all, List<string> traces, Func<string, string, string> label)
+    /// <summary>
+    /// Starts a section that has a part per trace: writes its heading, or with no rows at all a note saying so, and
+    /// yields each trace's rows in <paramref name="traces"/> order (a trace without rows gets no part).
+    /// </summary>
+    private static IEnumerable<(string Trace, List<T> Rows)> PerTrace<T>(
+        StringBuilder sb, string heading, string noRows, IReadOnlyList<T> all, List<string> traces, Func<T, string> traceOf)
     {
-        sb.Append("<h2>Summary (phase all)</h2>\n");
+        sb.Append("<h2>").Append(heading).Append("</h2>\n");
         if (all.Count == 0)
         {
-            sb.Append("<p class=\"note\">No summary rows for phase all.</p>\n");
-            return;
+            sb.Append("<p class=\"note\">").Append(noRows).Append("</p>\n");
+            yield break;
         }
 
         foreach (var t in traces)
         {
-            var rows = all.Where(r => r.Trace == t).ToList();
-            if (rows.Count == 0)
+            var rows = all.Where(r => traceOf(r) == t).ToList();
+            if (rows.Count > 0)
             {
-                continue;
+                yield return (t, rows);
             }
+        }
+    }
 
+    private static void SummaryTables(StringBuilder sb, List<SummaryRow> all, List<string> traces, Func<string, string, string> label)
+    {
+        foreach (var (t, rows) in PerTrace(sb, "Summary (phase all)", "No summary rows for phase all.", all, traces, r => r.Trace))
+        {
             // The columns are the metrics ReportMetrics declares as shown, in their order.
             var shown = rows[0].Values.Layout.Set.Shown;
             sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table><tr><th class=\"l\">engine</th>");
@@ -585,21 +596,8 @@ public static class HtmlReport
         StringBuilder sb, IReadOnlyList<TimelineRow> timeline, List<string> traces, Func<string, string, string> label, Dictionary<string, int> engineColor,
         long? commandWindow)
     {
-        sb.Append("<h2>Timelines</h2>\n");
-        if (timeline.Count == 0)
+        foreach (var (t, rows) in PerTrace(sb, "Timelines", "No timeline rows.", timeline, traces, w => w.Trace))
         {
-            sb.Append("<p class=\"note\">No timeline rows.</p>\n");
-            return;
-        }
-
-        foreach (var t in traces)
-        {
-            var rows = timeline.Where(w => w.Trace == t).ToList();
-            if (rows.Count == 0)
-            {
-                continue;
-            }
-
             var series = rows.GroupBy(w => label(w.Engine, w.Profile), StringComparer.Ordinal)
                 .Select(g => (Engine: g.Key, Points: g.OrderBy(w => w.Window).ToList())).ToList();
             sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"legend\">");
