@@ -125,23 +125,34 @@ public static class HtmlReport
         }
     }
 
-    private static void SummaryTables(StringBuilder sb, List<SummaryRow> all, List<string> traces, Func<string, string, string> label)
+    /// <summary>
+    /// Starts a section that has a part per trace: writes its heading, or with no rows at all a note saying so, and
+    /// yields each trace's rows in <paramref name="traces"/> order (a trace without rows gets no part).
+    /// </summary>
+    private static IEnumerable<(string Trace, List<T> Rows)> PerTrace<T>(
+        StringBuilder sb, string heading, string noRows, IReadOnlyList<T> all, List<string> traces, Func<T, string> traceOf)
     {
-        sb.Append("<h2>Summary (phase all)</h2>\n");
+        sb.Append("<h2>").Append(heading).Append("</h2>\n");
         if (all.Count == 0)
         {
-            sb.Append("<p class=\"note\">No summary rows for phase all.</p>\n");
-            return;
+            sb.Append("<p class=\"note\">").Append(noRows).Append("</p>\n");
+            yield break;
         }
 
         foreach (var t in traces)
         {
-            var rows = all.Where(r => r.Trace == t).ToList();
-            if (rows.Count == 0)
+            var rows = all.Where(r => traceOf(r) == t).ToList();
+            if (rows.Count > 0)
             {
-                continue;
+                yield return (t, rows);
             }
+        }
+    }
 
+    private static void SummaryTables(StringBuilder sb, List<SummaryRow> all, List<string> traces, Func<string, string, string> label)
+    {
+        foreach (var (t, rows) in PerTrace(sb, "Summary (phase all)", "No summary rows for phase all.", all, traces, r => r.Trace))
+        {
             // The columns are the metrics ReportMetrics declares as shown, in their order.
             var shown = rows[0].Values.Layout.Set.Shown;
             sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"scroll\"><table><tr><th class=\"l\">engine</th>");
@@ -180,16 +191,8 @@ public static class HtmlReport
             .Append("labelled with their count when they fit (hover a segment for its count). WITHIN_EXIT is handler work done inside another exit: drawn, ")
             .Append("but not counted in the number at a bar's end, which equals summary exits. When the totals span more than a factor of 100 the axis is ")
             .Append("logarithmic: a bar ends at its total and its segments split it in proportion to their counts.</p>\n");
-        foreach (var t in traces)
+        foreach (var (rows, engines) in ExitParts(sb, all, exits, traces, label, needExits: false))
         {
-            var rows = exits.Where(e => e.Trace == t && e.Phase == PhaseAll).ToList();
-            var engines = Engines(all.Where(r => r.Trace == t), rows, label);
-            if (engines.Count == 0)
-            {
-                continue;
-            }
-
-            sb.Append("<h3>").Append(E(t)).Append("</h3>\n");
             var keys = StackedExits(sb, rows, engines, label, reasonColor, e => e.Count, "exits", "exits by reason per engine", ChartWidth);
             if (keys.Count == 0)
             {
@@ -237,16 +240,8 @@ public static class HtmlReport
             .Append("<p class=\"note\">Each exit kind's cycles from exits.parquet (count × the profile's handler cost, per unit where the handler is ")
             .Append("priced per unit); segments coloured by exit reason as above. The number at a bar's end is the sum of its segments, WITHIN_EXIT work included ")
             .Append("(it is priced work done inside another exit).</p>\n");
-        foreach (var t in traces)
+        foreach (var (rows, engines) in ExitParts(sb, all, exits, traces, label, needExits: true))
         {
-            var rows = exits.Where(e => e.Trace == t && e.Phase == PhaseAll).ToList();
-            var engines = Engines(all.Where(r => r.Trace == t), rows, label);
-            if (engines.Count == 0 || rows.Count == 0)
-            {
-                continue;
-            }
-
-            sb.Append("<h3>").Append(E(t)).Append("</h3>\n");
             var keys = StackedExits(sb, rows, engines, label, reasonColor, e => e.Cycles, "cycles", "cycles by handler per engine", ChartWidth, withinCounts: true);
             var counts = Sums(rows, label, e => e.Count);
             var cycles = Sums(rows, label, e => e.Cycles);
@@ -384,6 +379,26 @@ public static class HtmlReport
             {
                 var bars = rows.Select(r => label($"{r.Engine} vCPU {r.Vcpu}", r.Profile)).ToList();
                 StackedExits(sb, exits, bars, label, reasonColor, e => e.Count, "exits", "exits by reason per engine and vCPU", ChartWidth);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The per-trace parts of an exit chart section: for each trace with an engine to draw (and, when
+    /// <paramref name="needExits"/>, an exit of phase all), writes its heading and yields its phase-all exit rows and
+    /// its engines.
+    /// </summary>
+    private static IEnumerable<(List<ExitRow> Rows, List<string> Engines)> ExitParts(
+        StringBuilder sb, List<SummaryRow> all, IReadOnlyList<ExitRow> exits, List<string> traces, Func<string, string, string> label, bool needExits)
+    {
+        foreach (var t in traces)
+        {
+            var rows = exits.Where(e => e.Trace == t && e.Phase == PhaseAll).ToList();
+            var engines = Engines(all.Where(r => r.Trace == t), rows, label);
+            if (engines.Count > 0 && (rows.Count > 0 || !needExits))
+            {
+                sb.Append("<h3>").Append(E(t)).Append("</h3>\n");
+                yield return (rows, engines);
             }
         }
     }
@@ -585,21 +600,8 @@ public static class HtmlReport
         StringBuilder sb, IReadOnlyList<TimelineRow> timeline, List<string> traces, Func<string, string, string> label, Dictionary<string, int> engineColor,
         long? commandWindow)
     {
-        sb.Append("<h2>Timelines</h2>\n");
-        if (timeline.Count == 0)
+        foreach (var (t, rows) in PerTrace(sb, "Timelines", "No timeline rows.", timeline, traces, w => w.Trace))
         {
-            sb.Append("<p class=\"note\">No timeline rows.</p>\n");
-            return;
-        }
-
-        foreach (var t in traces)
-        {
-            var rows = timeline.Where(w => w.Trace == t).ToList();
-            if (rows.Count == 0)
-            {
-                continue;
-            }
-
             var series = rows.GroupBy(w => label(w.Engine, w.Profile), StringComparer.Ordinal)
                 .Select(g => (Engine: g.Key, Points: g.OrderBy(w => w.Window).ToList())).ToList();
             sb.Append("<h3>").Append(E(t)).Append("</h3>\n<div class=\"legend\">");

@@ -102,27 +102,11 @@ internal static class Svg
 /// values span more than <see cref="LogSpan"/> (max/min &gt; 100), with ticks at the powers of ten. Values ≤ 0 sit at
 /// the axis floor on a log axis.
 /// </summary>
-internal sealed class ValueAxis
+/// <param name="Lo">The axis floor (0 on a linear axis, a power of ten below the smallest positive value on a log one).</param>
+internal sealed record ValueAxis(bool Log, double Lo, double Hi, IReadOnlyList<double> Ticks)
 {
     /// <summary>max/min of the positive values above which the axis is logarithmic.</summary>
     public const double LogSpan = 100;
-
-    private ValueAxis(bool log, double lo, double hi, IReadOnlyList<double> ticks)
-    {
-        Log = log;
-        Lo = lo;
-        Hi = hi;
-        Ticks = ticks;
-    }
-
-    public bool Log { get; }
-
-    /// <summary>The axis floor (0 on a linear axis, a power of ten below the smallest positive value on a log one).</summary>
-    public double Lo { get; }
-
-    public double Hi { get; }
-
-    public IReadOnlyList<double> Ticks { get; }
 
     public static ValueAxis For(IEnumerable<double> values, int target = 5)
     {

@@ -55,42 +55,30 @@ internal static class MetricSources
     };
 }
 
-/// <summary>What one report row's metrics are computed from.</summary>
-internal sealed class MetricInputs
+/// <summary>
+/// What one report row's metrics are computed from. A summary row: an engine's counts in one phase, priced, against
+/// native's in the same phase (<paramref name="nativeStats"/> and <paramref name="nativePriced"/>).
+/// </summary>
+internal sealed class MetricInputs(EngineStats stats, PricedStats priced, EngineStats? nativeStats, PricedStats nativePriced, bool isNative, double seconds)
 {
-    private readonly EngineStats? _nativeStats;
-    private readonly PricedStats _nativePriced;
-
-    /// <summary>A summary row: an engine's counts in one phase, priced, against native's in the same phase.</summary>
-    public MetricInputs(EngineStats stats, PricedStats priced, EngineStats nativeStats, PricedStats nativePriced, bool isNative, double seconds)
-    {
-        Stats = stats;
-        Priced = priced;
-        _nativeStats = nativeStats;
-        _nativePriced = nativePriced;
-        IsNative = isNative;
-        Seconds = seconds;
-    }
-
     /// <summary>A timeline row: one window's counts, priced; a window has no native baseline and no time of its own.</summary>
     public MetricInputs(EngineStats stats, PricedStats priced)
+        : this(stats, priced, null, default, false, 0)
     {
-        Stats = stats;
-        Priced = priced;
     }
 
-    public EngineStats Stats { get; }
+    public EngineStats Stats => stats;
 
-    public PricedStats Priced { get; }
+    public PricedStats Priced => priced;
 
-    public bool IsNative { get; }
+    public bool IsNative => isNative;
 
     /// <summary>Replay time of the row's span (a named phase gets the run's time apportioned by its events).</summary>
-    public double Seconds { get; }
+    public double Seconds => seconds;
 
-    public EngineStats NativeStats => _nativeStats ?? throw NoNative();
+    public EngineStats NativeStats => nativeStats ?? throw NoNative();
 
-    public PricedStats NativePriced => _nativeStats is null ? throw NoNative() : _nativePriced;
+    public PricedStats NativePriced => nativeStats is null ? throw NoNative() : nativePriced;
 
     private static InvalidOperationException NoNative() =>
         new("A timeline row has no native baseline: a timeline metric cannot be computed from native's values.");

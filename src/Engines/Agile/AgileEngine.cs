@@ -25,6 +25,7 @@ namespace Replay.Engines.Agile;
 /// emulation; <c>.Policy</c> the mode changes, CR3 loads, invalidations and the interval scan.
 /// </para>
 /// </summary>
+[GenerateHooks]
 public sealed partial class AgileEngine : IMmuEngine
 {
     /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
@@ -307,21 +308,6 @@ public sealed partial class AgileEngine : IMmuEngine
     }
 
     private void UpdatePages() => Stats.SetShadowPages(_store.Live + _nested.Pages);
-
-    private readonly struct Hooks(AgileEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
-    }
 }
 
 /// <summary>

@@ -23,8 +23,8 @@ public interface IMmuEngine : IEngineHooks
 
     /// <summary>
     /// Replays events [start, end) of a batch through this engine. Implementations call
-    /// <c>ReplayLoop.Run(new Hooks(this), ...)</c> with a struct forwarding to their own sealed methods, so the
-    /// loop is compiled once per engine with direct calls.
+    /// <c>ReplayLoop.Run(new Hooks(this), ...)</c> with a struct forwarding to their own sealed methods (written by
+    /// <see cref="GenerateHooksAttribute"/>, or a part's), so the loop is compiled once per engine with direct calls.
     /// </summary>
     void Run(Trace.EventBatch batch, int start, int end, bool verify);
 }

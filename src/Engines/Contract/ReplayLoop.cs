@@ -44,7 +44,8 @@ public sealed class VerifyException : Exception
 /// <summary>
 /// An engine's hooks as a struct, so <see cref="ReplayLoop.Run{THooks}"/> is compiled once per engine with
 /// direct, inlinable calls (the JIT specialises generics over value types; over classes it shares one body).
-/// Each engine implements it as a tiny struct forwarding to its own sealed methods.
+/// Each engine (or part) implements it as a tiny struct forwarding to its own sealed methods, which
+/// <see cref="GenerateHooksAttribute"/> writes.
 /// </summary>
 public interface IEngineHooks
 {

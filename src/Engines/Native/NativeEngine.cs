@@ -9,7 +9,8 @@ namespace Replay.Engines.Native;
 /// No virtualization: the baseline every overhead is measured against (SPEC §3). Guest faults are the guest's
 /// own; a TLB miss is a 1-D walk of the guest tables, shortened by the paging-structure caches. No exits.
 /// </summary>
-public sealed class NativeEngine : IMmuEngine
+[GenerateHooks]
+public sealed partial class NativeEngine : IMmuEngine
 {
     /// <summary>The baseline's name: every report measures overheads against the engine of this name.</summary>
     public const string Name = "native";
@@ -61,20 +62,5 @@ public sealed class NativeEngine : IMmuEngine
     public void TableDying(in TableDying hint)
     {
         // Native hardware has no use for the hint.
-    }
-
-    private readonly struct Hooks(NativeEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
     }
 }

@@ -12,7 +12,8 @@ namespace Replay.Engines.ShadowFlush;
 /// and CR3 loads, each of which exits. The hardware walks the shadow (4 KiB leaves only) and tags its TLB
 /// entries by VPID alone, so emptying the shadow also flushes the vCPU's TLB.
 /// </summary>
-public sealed class ShadowFlushEngine : IMmuEngine
+[GenerateHooks]
+public sealed partial class ShadowFlushEngine : IMmuEngine
 {
     /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them.</summary>
     private static class Declared
@@ -305,20 +306,5 @@ public sealed class ShadowFlushEngine : IMmuEngine
         }
 
         Stats.SetShadowPages(total);
-    }
-
-    private readonly struct Hooks(ShadowFlushEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
     }
 }

@@ -45,7 +45,8 @@ public sealed record WritablePtOptions(bool UnpinOnDying = true);
 /// ancestors of shadow out-of-sync L1s); shadow-page fields stay 0.
 /// </para>
 /// </summary>
-public sealed class WritablePtEngine : IMmuEngine
+[GenerateHooks]
+public sealed partial class WritablePtEngine : IMmuEngine
 {
     /// <summary>The engine's declarations; a class of their own, so they are complete before the descriptor reads them (counters: <see cref="PtwrCounters"/>).</summary>
     private static class Declared
@@ -433,19 +434,4 @@ public sealed class WritablePtEngine : IMmuEngine
 
     private static bool PointsTo(ulong e, ulong frame) =>
         (e & Pte.Present) != 0 && (e & Pte.Ps) == 0 && (e & Pte.AddrMask) >> Pte.PageShift == frame;
-
-    private readonly struct Hooks(WritablePtEngine e) : IEngineHooks
-    {
-        public GuestMachine Machine => e.Machine;
-
-        public Translation Access(in MemoryAccess access) => e.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => e.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => e.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => e.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => e.TableDying(hint);
-    }
 }

@@ -27,4 +27,21 @@ internal static class CliJson
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    /// <summary>
+    /// The key a report row starts with, in the report files' column order: <c>trace</c>, <c>trace_sha256</c> (only
+    /// where the row carries it: <paramref name="traceSha256"/> not null), <c>engine</c>, <c>profile</c>, <c>phase</c>.
+    /// </summary>
+    public static void WriteRowKey(Utf8JsonWriter w, string trace, string? traceSha256, string engine, string profile, string phase)
+    {
+        w.WriteString("trace", trace);
+        if (traceSha256 is not null)
+        {
+            w.WriteString("trace_sha256", traceSha256);
+        }
+
+        w.WriteString("engine", engine);
+        w.WriteString("profile", profile);
+        w.WriteString("phase", phase);
+    }
 }

@@ -163,10 +163,7 @@ internal static class CompareCommand
     private static void PrintJson(TextWriter stdout, List<CompareRow> rows) =>
         stdout.WriteLine(CliJson.Array(rows, (w, r) =>
         {
-            w.WriteString("trace", r.Trace);
-            w.WriteString("engine", r.Engine);
-            w.WriteString("profile", r.Profile);
-            w.WriteString("phase", r.Phase);
+            CliJson.WriteRowKey(w, r.Trace, null, r.Engine, r.Profile, r.Phase);
             if (r.Vcpu is { } v)
             {
                 w.WriteNumber("vcpu", v);

@@ -14,11 +14,7 @@ internal static class SummaryPrinter
     public static void PrintJson(TextWriter stdout, IReadOnlyList<SummaryRow> rows) =>
         stdout.WriteLine(CliJson.Array(rows, (w, r) =>
         {
-            w.WriteString("trace", r.Trace);
-            w.WriteString("trace_sha256", r.TraceSha256);
-            w.WriteString("engine", r.Engine);
-            w.WriteString("profile", r.Profile);
-            w.WriteString("phase", r.Phase);
+            CliJson.WriteRowKey(w, r.Trace, r.TraceSha256, r.Engine, r.Profile, r.Phase);
             foreach (var m in r.Values.Layout)
             {
                 w.WritePropertyName(m.Name);

@@ -1,4 +1,5 @@
 using Replay.Cli;
+using Replay.TraceIO;
 
 namespace Replay.Import;
 
@@ -56,13 +57,11 @@ internal sealed class ImportProgress(ProgressBar bar)
     public void Done() => bar.Done();
 
     /// <summary>A read-only pass-through stream that counts the bytes read (seeks, as a zip reader makes, pass through).</summary>
-    private sealed class CountingStream(Stream inner, ImportProgress progress) : Stream
+    private sealed class CountingStream(Stream inner, ImportProgress progress) : ReadOnlyStream(inner)
     {
         public override bool CanRead => inner.CanRead;
 
         public override bool CanSeek => inner.CanSeek;
-
-        public override bool CanWrite => false;
 
         public override long Length => inner.Length;
 
@@ -90,24 +89,6 @@ internal sealed class ImportProgress(ProgressBar bar)
         }
 
         public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
-
-        public override void Flush()
-        {
-        }
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
 
         private int Counted(int n)
         {

@@ -12,7 +12,7 @@ namespace Replay.TraceIO;
 /// serves the column chunk the decoder has already read and checked against its page CRCs from memory, so Parquet.Net
 /// decodes exactly the bytes that were checked. Owns the handle.
 /// </summary>
-internal sealed class SharedFileStream : Stream
+internal sealed class SharedFileStream : ReadOnlyStream
 {
     private readonly SafeFileHandle _file;
     private readonly long _length;
@@ -20,6 +20,7 @@ internal sealed class SharedFileStream : Stream
     private readonly Cursor _shared = new(0, ReadOnlyMemory<byte>.Empty);
 
     public SharedFileStream(SafeFileHandle file)
+        : base(file)
     {
         _file = file;
         _length = RandomAccess.GetLength(file);
@@ -28,8 +29,6 @@ internal sealed class SharedFileStream : Stream
     public override bool CanRead => true;
 
     public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
 
     public override long Length => _length;
 
@@ -83,24 +82,6 @@ internal sealed class SharedFileStream : Stream
         SeekOrigin.Current => Position + offset,
         _ => _length + offset,
     };
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _file.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 
     /// <summary>Ends a <see cref="Use"/>: the flow's reads share the default position again.</summary>
     public readonly struct Scope(AsyncLocal<Cursor?> current) : IDisposable

@@ -20,7 +20,8 @@ namespace Replay.Engines.Parts.Nested;
 /// counters (<see cref="Counters"/>) from <c>counterBase</c>.
 /// </para>
 /// </summary>
-internal sealed class NestedPaging
+[GenerateHooks]
+internal sealed partial class NestedPaging : IEngineHooks
 {
     /// <summary>The part's exit kinds, in stats order.</summary>
     public static readonly ExitKindList Kinds = new();
@@ -146,6 +147,11 @@ internal sealed class NestedPaging
 
     public void Invalidate(in Invalidation inv) => HardwareMmu.Invalidate(Machine, inv);
 
+    public void TableDying(in TableDying hint)
+    {
+        // The guest's tables are its own business under nested paging.
+    }
+
     /// <summary>An EPT violation: exit, map the gpa (creating EPT pages) and drop what the violation invalidates.</summary>
     private void Violation(VcpuState v, ulong gpa, ulong va, bool isData)
     {
@@ -173,25 +179,6 @@ internal sealed class NestedPaging
 
             Tally.Served.Add(caches.Data(vcpu, entryGpa));
             return true;
-        }
-    }
-
-    /// <summary>The part's hooks for <see cref="ReplayLoop.Run{THooks}"/>, so an engine made of it runs the loop specialised to it.</summary>
-    public readonly struct Hooks(NestedPaging p) : IEngineHooks
-    {
-        public GuestMachine Machine => p.Machine;
-
-        public Translation Access(in MemoryAccess access) => p.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => p.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => p.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => p.Invalidate(inv);
-
-        public void TableDying(in TableDying hint)
-        {
-            // The guest's tables are its own business under nested paging.
         }
     }
 }

@@ -25,7 +25,8 @@ namespace Replay.Engines.Parts.Shadow;
 /// on a PCID trace) the machine must already run without PCID.
 /// </para>
 /// </summary>
-internal sealed class ShadowMmu
+[GenerateHooks]
+internal sealed partial class ShadowMmu : IEngineHooks
 {
     private readonly int[] _counterIndex;
     private readonly int _k;
@@ -270,22 +271,6 @@ internal sealed class ShadowMmu
 
     /// <summary>Reports the shadow pages live (on top of what another part of a composed engine holds).</summary>
     public void UpdatePages() => Stats.SetShadowPages(_pagesBase + _store.Live);
-
-    /// <summary>The part's hooks for <see cref="ReplayLoop.Run{THooks}"/>, so an engine made of it runs the loop specialised to it.</summary>
-    public readonly struct Hooks(ShadowMmu m) : IEngineHooks
-    {
-        public GuestMachine Machine => m.Machine;
-
-        public Translation Access(in MemoryAccess access) => m.Access(access);
-
-        public void LoadCr3(in Cr3Load load) => m.LoadCr3(load);
-
-        public void WritePageTable(in PageTableWrite write) => m.WritePageTable(write);
-
-        public void Invalidate(in Invalidation inv) => m.Invalidate(inv);
-
-        public void TableDying(in TableDying hint) => m.TableDying(hint);
-    }
 }
 
 /// <summary>Result of a hardware walk of the shadow.</summary>
