@@ -99,7 +99,8 @@ public static class FidelityTable
         foreach (var r in rows)
         {
             string ratio = double.IsNaN(r.Ratio) ? "–" : r.Ratio.ToString("0.00", c);
-            sb.AppendLine(string.Create(c, $"| `{r.Effect}` | {r.Source} | {r.Setting} | {r.Published} | {r.Measured:0.##} {r.Unit} | {(r.DirectionOk ? "ok" : "WRONG")} | {ratio} | {(r.Within2x ? "yes" : "NO")} |"));
+            string measured = r.Measured.ToString(r.Measured == Math.Round(r.Measured) ? "0" : "0.00", c); // 24 references, but 9.00×, not 9×
+            sb.AppendLine(string.Create(c, $"| `{r.Effect}` | {r.Source} | {r.Setting} | {r.Published} | {measured} {r.Unit} | {(r.DirectionOk ? "ok" : "WRONG")} | {ratio} | {(r.Within2x ? "yes" : "NO")} |"));
         }
 
         return sb.ToString();
