@@ -18,11 +18,14 @@ public static class Effects
     private const string Shadow = "shadow-cached";
     private const string ShadowNoOos = "shadow-cached:oos=false";
 
-    // Adams & Agesen's 2006 VMM is VMware's, not Xen's: it has neither of Xen's 2008 shadow optimisations (out-of-sync
-    // L1s, Xen 3.3; fast emulation, commit ce7887f778) nor Xen's early-unshadow heuristic (SHOPT_EARLY_UNSHADOW, which
-    // drops a table's shadow after two zero writes), so every write to a traced page table takes the full fault and
-    // emulation path their ptemod nanobenchmark measures.
-    private const string ShadowVtx2006 = "shadow-cached:early_unshadow=false,fast_emulate=false,oos=false";
+    // VMware's shadow MMU, for the effects VMware measured (Adams & Agesen 2006, VMware's EPT evaluation of 2009): it has
+    // neither of Xen's 2008 shadow optimisations (out-of-sync L1s, Xen 3.3; fast emulation, commit ce7887f778) nor Xen's
+    // early-unshadow heuristic (SHOPT_EARLY_UNSHADOW, which drops a table's shadow after two zero writes). Every write
+    // to a traced page table takes the full fault and emulation path Adams & Agesen's ptemod nanobenchmark measures;
+    // the only published description of that MMU under hardware virtualization is theirs, and VMware's own later work
+    // (Agesen et al. 2012) removes such exits by translating the code around them, not by leaving tables unsynced.
+    private const string ShadowVmware = "shadow-cached:early_unshadow=false,fast_emulate=false,oos=false";
+    private const string VmwareWhy = "(VMware's shadow MMU: neither Xen's 2008 out-of-sync shadows and fast emulation nor its early-unshadow heuristic)";
     private const string Ept = "ept";
     private const string EptLarge = "ept:large_pages=true";
     private const string Agile = "agile";
@@ -47,15 +50,15 @@ public static class Effects
         Effect ForkwaitVtx(string id, string source, string profile, string why, double published) => new(
             id,
             source,
-            $"forkwait, profile {profile}, {ShadowVtx2006} {why}, slowdown against native",
+            $"forkwait, profile {profile}, {ShadowVmware} {why}, slowdown against native",
             Published.Point(published, string.Create(CultureInfo.InvariantCulture, $"{published}× slower than native")),
             "× native",
-            [new(forkwait, profile, [ShadowVtx2006])],
-            r => r.Row(forkwait, profile, ShadowVtx2006).Slowdown,
+            [new(forkwait, profile, [ShadowVmware])],
+            r => r.Row(forkwait, profile, ShadowVmware).Slowdown,
             (_, m) => m > 1);
 
-        double Gap(LabResults r, Scenario s, string profile, string ept) => ((r.Total(s, profile, ept) / r.Total(s, profile, Shadow)) - 1) * 100;
-        double Gain(LabResults r, Scenario s, string ept) => ((r.Total(s, "nehalem", Shadow) / r.Total(s, "nehalem", ept)) - 1) * 100;
+        double Gap(LabResults r, Scenario s, string profile, string ept, string shadow = Shadow) => ((r.Total(s, profile, ept) / r.Total(s, profile, shadow)) - 1) * 100;
+        double VmwareGain(LabResults r, Scenario s) => ((r.Total(s, "nehalem", ShadowVmware) / r.Total(s, "nehalem", EptLarge)) - 1) * 100;
 
         return
         [
@@ -63,7 +66,7 @@ public static class Effects
                 "forkwait-vtx-shadow",
                 "Adams & Agesen, ASPLOS 2006: 40,000 fork/wait in 6.0 s native, 106.4 s on first-generation VT-x with shadow paging (Pentium 4 672)",
                 "prescott",
-                "(VMware's 2006 VMM: neither Xen's 2008 out-of-sync shadows and fast emulation nor its early-unshadow heuristic)",
+                VmwareWhy,
                 17.7),
             ForkwaitVtx(
                 "forkwait-vtx-shadow-core2",
@@ -74,20 +77,20 @@ public static class Effects
             new(
                 "ept-beats-shadow-mmu-heavy",
                 "VMware, 'Performance Evaluation of Intel EPT Hardware Assist' (2009, Xeon 5500): EPT up to 48% faster than shadow paging on MMU-intensive benchmarks; ESX backs guest memory with large pages under EPT",
-                "the best of kernel-build (2 vCPUs), webserver and database, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
+                $"the best of kernel-build (2 vCPUs), webserver and database, profile nehalem, {ShadowVmware} {VmwareWhy} against ept:large_pages=true: shadow time / EPT time − 1",
                 Published.Point(48, "up to 48% faster"),
                 "% faster",
-                [new(kbuild, "nehalem", [Shadow, EptLarge]), new(web, "nehalem", [Shadow, EptLarge]), new(database, "nehalem", [Shadow, EptLarge])],
-                r => new[] { kbuild, web, database }.Max(s => Gain(r, s, EptLarge)),
+                [new(kbuild, "nehalem", [ShadowVmware, EptLarge]), new(web, "nehalem", [ShadowVmware, EptLarge]), new(database, "nehalem", [ShadowVmware, EptLarge])],
+                r => new[] { kbuild, web, database }.Max(s => VmwareGain(r, s)),
                 (_, m) => m > 0),
             new(
                 "ept-beats-shadow-microbenchmarks",
                 "VMware 2009 (Xeon 5500): EPT up to 600% faster than shadow paging on MMU-intensive microbenchmarks",
-                "the best of forkwait, ctxswitch and demand, profile nehalem, shadow-cached against ept:large_pages=true: shadow time / EPT time − 1",
+                "the best of forkwait, ctxswitch and demand, profile nehalem, VMware's shadow MMU as above against ept:large_pages=true: shadow time / EPT time − 1",
                 Published.Point(600, "up to 600% faster"),
                 "% faster",
-                [new(forkwait, "nehalem", [Shadow, EptLarge]), new(ctx, "nehalem", [Shadow, EptLarge]), new(demand, "nehalem", [Shadow, EptLarge])],
-                r => new[] { forkwait, ctx, demand }.Max(s => Gain(r, s, EptLarge)),
+                [new(forkwait, "nehalem", [ShadowVmware, EptLarge]), new(ctx, "nehalem", [ShadowVmware, EptLarge]), new(demand, "nehalem", [ShadowVmware, EptLarge])],
+                r => new[] { forkwait, ctx, demand }.Max(s => VmwareGain(r, s)),
                 (_, m) => m > 0),
             new(
                 "oos-shadows-gain",
@@ -124,11 +127,11 @@ public static class Effects
             new(
                 "large-pages-close-the-gap",
                 "VMware 2009: the cost of EPT's dearer TLB misses 'can be reduced by effectively using large pages in the guest and the hypervisor'",
-                "database, profile nehalem: EPT's gap to shadow-cached with 4 KiB host pages minus the gap with ept:large_pages=true",
+                "database, profile nehalem: EPT's gap to VMware's shadow MMU (as above) with 4 KiB host pages minus the gap with ept:large_pages=true",
                 Published.Direction("large pages reduce EPT's gap (direction only)"),
                 "points",
-                [new(database, "nehalem", [Shadow, Ept, EptLarge])],
-                r => Gap(r, database, "nehalem", Ept) - Gap(r, database, "nehalem", EptLarge),
+                [new(database, "nehalem", [ShadowVmware, Ept, EptLarge])],
+                r => Gap(r, database, "nehalem", Ept, ShadowVmware) - Gap(r, database, "nehalem", EptLarge, ShadowVmware),
                 (_, m) => m > 0),
             new(
                 "large-pages-still-above-native",
@@ -170,7 +173,7 @@ public static class Effects
                 "agile-near-native",
                 "Gandhi, Hill, Swift, ISCA 2016: agile paging within 4% of native",
                 "the mean over kernel-build (2 vCPUs), webserver and database, profile skylake: agile's slowdown against native − 1",
-                Published.Point(4, "within 4% of native"),
+                Published.Range(0, 4, "within 4% of native"), // a bound: anything from native to 4% above it is within it
                 "% above native",
                 agileRuns,
                 r => agileWorkloads.Average(s => (r.Row(s, "skylake", Agile).Slowdown - 1) * 100),
