@@ -370,11 +370,7 @@ public static class HtmlReport
             }
 
             sb.Append("</table></div>\n");
-            var exits = vcpuExits.Where(e => e.Trace == t && e.Phase == PhaseAll).Select(e => new ExitRow
-            {
-                Trace = e.Trace, Engine = $"{e.Engine} vCPU {e.Vcpu}", Profile = e.Profile, Phase = e.Phase,
-                Reason = e.Reason, ReasonCode = e.ReasonCode, Handler = e.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
-            }).ToList();
+            var exits = vcpuExits.Where(e => e.Trace == t && e.Phase == PhaseAll).Select(e => new ExitRow(e.Trace, $"{e.Engine} vCPU {e.Vcpu}", e.Profile, e.Phase, e.ToTally())).ToList();
             if (exits.Count > 0)
             {
                 var bars = rows.Select(r => label($"{r.Engine} vCPU {r.Vcpu}", r.Profile)).ToList();

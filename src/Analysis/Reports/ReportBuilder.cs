@@ -107,11 +107,7 @@ public static class ReportBuilder
         {
             foreach (var e in PricedExits(profile, run, w.Stats))
             {
-                yield return new TimelineExitRow
-                {
-                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Window = w.Window,
-                    Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
-                };
+                yield return new TimelineExitRow(trace.Trace, run.Engine, profile.Name, w.Window, e.Tally);
             }
         }
     }
@@ -138,11 +134,7 @@ public static class ReportBuilder
             });
             foreach (var e in PricedExits(profile, run, v.Stats))
             {
-                t.VcpuExits.Add(new VcpuExitRow
-                {
-                    Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = v.Phase, Vcpu = v.Vcpu,
-                    Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
-                });
+                t.VcpuExits.Add(new VcpuExitRow(trace.Trace, run.Engine, profile.Name, v.Phase, v.Vcpu, e.Tally));
             }
         }
     }
@@ -155,11 +147,7 @@ public static class ReportBuilder
     {
         foreach (var e in PricedExits(profile, run, phase.Stats))
         {
-            rows.Add(new ExitRow
-            {
-                Trace = trace.Trace, Engine = run.Engine, Profile = profile.Name, Phase = phase.Phase,
-                Reason = e.Kind.Reason.Name, ReasonCode = e.Kind.Reason.Code, Handler = e.Kind.Handler, Count = e.Count, Units = e.Units, Cycles = e.Cycles,
-            });
+            rows.Add(new ExitRow(trace.Trace, run.Engine, profile.Name, phase.Phase, e.Tally));
         }
     }
 
@@ -179,7 +167,10 @@ public static class ReportBuilder
         }
     }
 
-    private readonly record struct PricedExit(ExitKind Kind, long Count, long Units, double Cycles);
+    private readonly record struct PricedExit(ExitKind Kind, long Count, long Units, double Cycles)
+    {
+        public ExitTally Tally => new(Kind.Reason.Name, Kind.Reason.Code, Kind.Handler, Count, Units, Cycles);
+    }
 
     /// <summary>Phase <c>all</c> followed by the named phases.</summary>
     private static IEnumerable<PhaseResult> Phases(EngineRunResult run) =>

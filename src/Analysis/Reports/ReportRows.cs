@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 namespace Replay.Analysis.Reports;
 
 /// <summary>
@@ -52,6 +53,20 @@ public sealed record SummaryRow() : MetricRow(ReportMetrics.All.Summary)
 /// </summary>
 public abstract record ExitKindRow
 {
+    protected ExitKindRow()
+    {
+    }
+
+    /// <summary>A row of <paramref name="trace"/>, <paramref name="engine"/> and <paramref name="profile"/> holding <paramref name="tally"/>.</summary>
+    [SetsRequiredMembers]
+    protected ExitKindRow(string trace, string engine, string profile, ExitTally tally)
+    {
+        Trace = trace;
+        Engine = engine;
+        Profile = profile;
+        (Reason, ReasonCode, Handler, Count, Units, Cycles) = tally;
+    }
+
     public required string Trace { get; init; }
     public required string Engine { get; init; }
     public required string Profile { get; init; }
@@ -64,11 +79,25 @@ public abstract record ExitKindRow
     public long Count { get; init; }
     public long Units { get; init; }
     public double Cycles { get; init; }
+
+    /// <summary>The row's exit-kind part, for a row of another table.</summary>
+    public ExitTally ToTally() => new(Reason, ReasonCode, Handler, Count, Units, Cycles);
 }
+
+/// <summary>The exit-kind part of a long-form exit row: the reason and handler, and their count, work units and cycles.</summary>
+public readonly record struct ExitTally(string Reason, int ReasonCode, string Handler, long Count, long Units, double Cycles);
 
 /// <summary>One row of <c>exits.parquet</c>: one exit kind that happened at least once in a phase.</summary>
 public sealed record ExitRow : ExitKindRow
 {
+    public ExitRow()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public ExitRow(string trace, string engine, string profile, string phase, ExitTally tally)
+        : base(trace, engine, profile, tally) => Phase = phase;
+
     public required string Phase { get; init; }
 }
 
@@ -101,6 +130,14 @@ public sealed record TimelineRow() : MetricRow(ReportMetrics.All.Timeline)
 /// </summary>
 public sealed record TimelineExitRow : ExitKindRow
 {
+    public TimelineExitRow()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public TimelineExitRow(string trace, string engine, string profile, long window, ExitTally tally)
+        : base(trace, engine, profile, tally) => Window = window;
+
     public long Window { get; init; }
 }
 
@@ -122,6 +159,14 @@ public sealed record VcpuRow() : MetricRow(ReportMetrics.All.Vcpus)
 /// <summary>One row of <c>vcpu_exits.parquet</c>: one exit kind of one vCPU in a phase (long form, like <c>exits.parquet</c>).</summary>
 public sealed record VcpuExitRow : ExitKindRow
 {
+    public VcpuExitRow()
+    {
+    }
+
+    [SetsRequiredMembers]
+    public VcpuExitRow(string trace, string engine, string profile, string phase, int vcpu, ExitTally tally)
+        : base(trace, engine, profile, tally) => (Phase, Vcpu) = (phase, vcpu);
+
     public required string Phase { get; init; }
     public int Vcpu { get; init; }
 }

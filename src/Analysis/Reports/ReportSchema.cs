@@ -72,32 +72,17 @@ internal static class ReportSchema
     public static readonly ReportTable<VcpuExitRow> VcpuExits = ExitTable(
         ReportWriter.VcpuExitsFile,
         [Column.String<VcpuExitRow>("phase", r => r.Phase), Column.Long<VcpuExitRow>("vcpu", r => r.Vcpu)],
-        c => new VcpuExitRow
-        {
-            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"), Vcpu = c.Int("vcpu"),
-            Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
-            Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
-        });
+        c => new VcpuExitRow(c.String("trace"), c.String("engine"), c.String("profile"), c.String("phase"), c.Int("vcpu"), ReadTally(c)));
 
     public static readonly ReportTable<ExitRow> Exits = ExitTable(
         ReportWriter.ExitsFile,
         [Column.String<ExitRow>("phase", r => r.Phase)],
-        c => new ExitRow
-        {
-            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Phase = c.String("phase"),
-            Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
-            Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
-        });
+        c => new ExitRow(c.String("trace"), c.String("engine"), c.String("profile"), c.String("phase"), ReadTally(c)));
 
     public static readonly ReportTable<TimelineExitRow> TimelineExits = ExitTable(
         ReportWriter.TimelineExitsFile,
         [Column.Long<TimelineExitRow>("window", r => r.Window)],
-        c => new TimelineExitRow
-        {
-            Trace = c.String("trace"), Engine = c.String("engine"), Profile = c.String("profile"), Window = c.Long("window"),
-            Reason = c.String("reason"), ReasonCode = c.Int("reason_code"), Handler = c.String("handler"),
-            Count = c.Long("count"), Units = c.Long("units"), Cycles = c.Double("cycles"),
-        });
+        c => new TimelineExitRow(c.String("trace"), c.String("engine"), c.String("profile"), c.Long("window"), ReadTally(c)));
 
     public static readonly ReportTable<CounterRow> Counters = new(
         ReportWriter.CountersFile,
@@ -152,4 +137,8 @@ internal static class ReportSchema
             Column.Double<TRow>("cycles", r => r.Cycles),
         ],
         create);
+
+    /// <summary>The exit-kind columns <see cref="ExitTable"/> writes after the keys.</summary>
+    private static ExitTally ReadTally(RowCursor c) =>
+        new(c.String("reason"), c.Int("reason_code"), c.String("handler"), c.Long("count"), c.Long("units"), c.Double("cycles"));
 }

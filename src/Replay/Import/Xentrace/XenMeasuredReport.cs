@@ -43,11 +43,7 @@ internal static class XenMeasuredReport
             tables.Summary.Add(row with { Values = phase == ReportBuilder.AllPhase ? values.With(ReportMetrics.Events, m.Records) : values });
             foreach (var (kind, t) in Ordered(merged))
             {
-                tables.Exits.Add(new ExitRow
-                {
-                    Trace = trace, Engine = Engine, Profile = Profile, Phase = phase, Reason = VmxExitReasons.Name(kind.Reason), ReasonCode = VmxExitReasons.ReportCode(kind.Reason),
-                    Handler = kind.Handler, Count = t.Count, Units = 0, Cycles = t.Cycles,
-                });
+                tables.Exits.Add(new ExitRow(trace, Engine, Profile, phase, Tally(kind, t)));
             }
         }
 
@@ -62,11 +58,7 @@ internal static class XenMeasuredReport
                 TimeNs = (long)Math.Round(window * nsPerWindow),
             };
             timeline.Add(row with { Values = Only(row.Values, [ReportMetrics.Exits]).With(ReportMetrics.Exits, kinds.Values.Sum(t => t.Count)) });
-            timelineExits.AddRange(Ordered(kinds).Select(k => new TimelineExitRow
-            {
-                Trace = trace, Engine = Engine, Profile = Profile, Window = window, Reason = VmxExitReasons.Name(k.Kind.Reason), ReasonCode = VmxExitReasons.ReportCode(k.Kind.Reason),
-                Handler = k.Kind.Handler, Count = k.Tally.Count, Units = 0, Cycles = k.Tally.Cycles,
-            }));
+            timelineExits.AddRange(Ordered(kinds).Select(k => new TimelineExitRow(trace, Engine, Profile, window, Tally(k.Kind, k.Tally))));
         }
 
         tables.Counters.AddRange(m.Counters.Select(c => new CounterRow { Trace = trace, Engine = Engine, Name = c.Key, Value = c.Value }));
@@ -109,6 +101,10 @@ internal static class XenMeasuredReport
 
         return merged;
     }
+
+    /// <summary>A measured kind as a report row's exit part: Xen's exits have no work units.</summary>
+    private static ExitTally Tally(XenExitKind kind, XenExitTally t) =>
+        new(VmxExitReasons.Name(kind.Reason), VmxExitReasons.ReportCode(kind.Reason), kind.Handler, t.Count, 0, t.Cycles);
 
     private static IEnumerable<(XenExitKind Kind, XenExitTally Tally)> Ordered(Dictionary<XenExitKind, XenExitTally> kinds) =>
         kinds.OrderBy(k => k.Key.Reason).ThenBy(k => k.Key.Handler, StringComparer.Ordinal).Select(k => (k.Key, k.Value));
