@@ -1,3 +1,4 @@
+using Replay.Analysis.Reports;
 using Replay.Fidelity;
 
 namespace Replay.Tests.Fidelity;
@@ -35,6 +36,41 @@ public sealed class EffectSettingsTests
             Assert.DoesNotContain(Vmware, ShadowEngines(e));
             Assert.NotEmpty(ShadowEngines(e));
         }
+    }
+
+    /// <summary>Lab results in which every switching workload's whole run costs what <paramref name="totals"/> says per engine.</summary>
+    private static LabResults Switching(Func<string, (double Shadow, double Ept, double Hybrid)> totals)
+    {
+        var results = new LabResults();
+        foreach (var need in Effects.All(1000).Single(e => e.Id == "switching-matches-the-better").Needs)
+        {
+            var (shadow, ept, hybrid) = totals(need.Scenario.Workload);
+            SummaryRow Row(string engine, double total) =>
+                new() { Trace = need.Scenario.FileName, TraceSha256 = "", Engine = engine, Profile = need.Profile, Phase = "all", TotalCycles = total };
+            results.Add(need.Scenario, need.Profile, [Row("shadow-cached", shadow), Row("ept", ept), Row("hybrid", hybrid)], null!);
+        }
+
+        return results;
+    }
+
+    [Fact]
+    public void Switching_must_match_the_better_everywhere_and_beat_it_somewhere()
+    {
+        var effect = Effects.All(1000).Single(e => e.Id == "switching-matches-the-better");
+        Assert.Equal(["forkwait", "kernel-build", "webserver", "database"], effect.Needs.Select(n => n.Scenario.Workload));
+        Assert.All(effect.Needs, n => Assert.Equal("all", n.Scenario.Phase)); // whole runs: a switch must pay for itself
+        Assert.All(effect.Needs, n => Assert.Equal(["shadow-cached", "ept", "hybrid"], n.Engines));
+
+        // Beats ept on database by 10% (110 / 100), matches elsewhere: ok, measured 10%.
+        var beats = FidelityRow.Of(effect, Switching(w => w == "database" ? (150, 110, 100) : (200, 100, 100)));
+        Assert.True(beats.DirectionOk);
+        Assert.Equal(10, beats.Measured, 9);
+
+        // Matches everywhere but beats nowhere: wrong.
+        Assert.False(FidelityRow.Of(effect, Switching(_ => (200, 100, 100))).DirectionOk);
+
+        // Beats somewhere, but trails the better by 2% on kernel-build (it switched there and paid for it): wrong.
+        Assert.False(FidelityRow.Of(effect, Switching(w => w switch { "database" => (150, 110, 100), "kernel-build" => (100, 120, 102), _ => (200, 100, 100) })).DirectionOk);
     }
 
     [Fact]
