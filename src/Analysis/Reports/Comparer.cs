@@ -70,35 +70,53 @@ public static class Comparer
     public static List<CompareRow> Compare(IReadOnlyList<SummaryRow> baseRows, IReadOnlyList<SummaryRow> currentRows, CompareOptions options)
     {
         static (string, string, string, string) Key(SummaryRow r) => (r.Trace, r.Engine, r.Profile, r.Phase);
-        var current = currentRows.ToDictionary(Key);
-        var baseKeys = baseRows.Select(Key).ToHashSet();
-        var rows = new List<CompareRow>();
-        foreach (var b in baseRows)
+        IEnumerable<CompareRow> Both(SummaryRow b, SummaryRow c)
         {
-            if (!current.TryGetValue(Key(b), out var c))
-            {
-                rows.Add(OneSided(b, "only_in_base"));
-                continue;
-            }
-
             // Both sides' metrics: rows read by another version (or with a metric added) still list what the other lacks.
             foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared))
             {
                 if (metric.Compare!.Rule != CompareRule.Throughput)
                 {
-                    rows.Add(Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true));
+                    yield return Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true);
                 }
                 else if (options.MaxSlowdownPct is double slowdown && b.Phase == ReportBuilder.AllPhase)
                 {
                     var row = Metric(b, metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), slowdown, higherIsWorse: false);
                     bool tooShort = b.Values.AsDouble(ReportMetrics.ReplaySeconds) < options.MinSeconds
                         || c.Values.AsDouble(ReportMetrics.ReplaySeconds) < options.MinSeconds;
-                    rows.Add(tooShort && row.Status != NotRecorded ? row with { Status = TooShort } : row);
+                    yield return tooShort && row.Status != NotRecorded ? row with { Status = TooShort } : row;
                 }
             }
         }
 
-        rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(c, "only_in_current")));
+        return Paired(baseRows, currentRows, Key, Both, OneSided);
+    }
+
+    /// <summary>
+    /// Matches <paramref name="baseRows"/> with <paramref name="currentRows"/> by <paramref name="key"/>: in base order, a
+    /// matched pair's rows from <paramref name="both"/> or an unmatched base row's from <paramref name="oneSided"/> (with
+    /// <c>only_in_base</c>), then current's unmatched rows (<c>only_in_current</c>). A key twice on one side is an error.
+    /// </summary>
+    private static List<CompareRow> Paired<TRow, TKey>(IReadOnlyList<TRow> baseRows, IReadOnlyList<TRow> currentRows, Func<TRow, TKey> key,
+        Func<TRow, TRow, IEnumerable<CompareRow>> both, Func<TRow, string, CompareRow> oneSided)
+        where TKey : notnull
+    {
+        var current = currentRows.ToDictionary(key);
+        var baseKeys = baseRows.Select(key).ToHashSet();
+        var rows = new List<CompareRow>();
+        foreach (var b in baseRows)
+        {
+            if (current.TryGetValue(key(b), out var c))
+            {
+                rows.AddRange(both(b, c));
+            }
+            else
+            {
+                rows.Add(oneSided(b, "only_in_base"));
+            }
+        }
+
+        rows.AddRange(currentRows.Where(c => !baseKeys.Contains(key(c))).Select(c => oneSided(c, "only_in_current")));
         return rows;
     }
 
@@ -163,26 +181,12 @@ public static class Comparer
         currentRows = currentRows.Where(r => several.Contains(r.Trace)).ToList();
         static (string, string, string, string, int) Key(VcpuRow r) => (r.Trace, r.Engine, r.Profile, r.Phase, r.Vcpu);
         static SummaryRow AsKey(VcpuRow r) => new() { Trace = r.Trace, TraceSha256 = "", Engine = r.Engine, Profile = r.Profile, Phase = r.Phase };
-        var current = currentRows.ToDictionary(Key);
-        var baseKeys = baseRows.Select(Key).ToHashSet();
-        var rows = new List<CompareRow>();
-        foreach (var b in baseRows)
-        {
-            if (!current.TryGetValue(Key(b), out var c))
-            {
-                rows.Add(OneSided(AsKey(b), "only_in_base") with { Vcpu = b.Vcpu });
-                continue;
-            }
+        IEnumerable<CompareRow> Both(VcpuRow b, VcpuRow c) =>
+            b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared)
+                .Where(m => m.Compare!.Rule == CompareRule.HigherIsWorse && (b.Values.Layout.Contains(m) || c.Values.Layout.Contains(m)))
+                .Select(m => Metric(AsKey(b), m.Name, b.Values.AsDouble(m), c.Values.AsDouble(m), options.MaxIncreasePct, higherIsWorse: true) with { Vcpu = b.Vcpu });
 
-            foreach (var metric in b.Values.Layout.Set.Compared.Union(c.Values.Layout.Set.Compared)
-                .Where(m => m.Compare!.Rule == CompareRule.HigherIsWorse && (b.Values.Layout.Contains(m) || c.Values.Layout.Contains(m))))
-            {
-                rows.Add(Metric(AsKey(b), metric.Name, b.Values.AsDouble(metric), c.Values.AsDouble(metric), options.MaxIncreasePct, higherIsWorse: true) with { Vcpu = b.Vcpu });
-            }
-        }
-
-        rows.AddRange(currentRows.Where(c => !baseKeys.Contains(Key(c))).Select(c => OneSided(AsKey(c), "only_in_current") with { Vcpu = c.Vcpu }));
-        return rows;
+        return Paired(baseRows, currentRows, Key, Both, (r, side) => OneSided(AsKey(r), side) with { Vcpu = r.Vcpu });
     }
 
     private static CompareRow Metric(SummaryRow key, string metric, double? recordedBase, double? recordedCurrent, double limitPct, bool higherIsWorse)
