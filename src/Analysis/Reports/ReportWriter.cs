@@ -59,15 +59,7 @@ public static class ReportWriter
     public static async Task WriteAsync(string dir, ReportTables tables, string profileJson, ReportProvenance provenance, CancellationToken ct = default)
     {
         Directory.CreateDirectory(dir);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["replay.version"] = provenance.Version,
-            ["replay.commit"] = provenance.Commit,
-            ["replay.command"] = provenance.Command,
-            ["replay.profile"] = profileJson,
-            ["replay.trace.sha256"] = provenance.TraceSha256,
-            [SchemaVersionKey] = VersionText,
-        };
+        var metadata = Metadata(provenance, ("replay.profile", profileJson), ("replay.trace.sha256", provenance.TraceSha256));
 
         await ReportFolder.ReplaceAsync(dir, async staging =>
         {
@@ -101,19 +93,34 @@ public static class ReportWriter
     public static async Task<string> WriteCompareAsync(string dir, List<CompareRow> rows, ReportProvenance provenance, CancellationToken ct = default)
     {
         Directory.CreateDirectory(dir);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["replay.version"] = provenance.Version,
-            ["replay.commit"] = provenance.Commit,
-            ["replay.command"] = provenance.Command,
-            [SchemaVersionKey] = VersionText,
-        };
+        var metadata = Metadata(provenance);
         var (temp, final) = await WriteTempAsync(dir, ReportSchema.Compare, rows, metadata, ct).ConfigureAwait(false);
         File.Move(temp, final, overwrite: true);
         return final;
     }
 
     private static readonly string VersionText = SchemaVersion.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A report file's key-value metadata, in the order written: version, commit and command, then
+    /// <paramref name="entries"/>, then the schema version.
+    /// </summary>
+    private static Dictionary<string, string> Metadata(ReportProvenance provenance, params (string Key, string Value)[] entries)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["replay.version"] = provenance.Version,
+            ["replay.commit"] = provenance.Commit,
+            ["replay.command"] = provenance.Command,
+        };
+        foreach (var (key, value) in entries)
+        {
+            metadata[key] = value;
+        }
+
+        metadata[SchemaVersionKey] = VersionText;
+        return metadata;
+    }
 
     private static async Task<(string Temp, string Final)> WriteTempAsync<TRow>(
         string dir, ReportTable<TRow> table, IEnumerable<TRow> rows, Dictionary<string, string> metadata, CancellationToken ct)
