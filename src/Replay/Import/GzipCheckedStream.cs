@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
+using Replay.TraceIO;
 
 namespace Replay.Import;
 
@@ -13,7 +14,7 @@ namespace Replay.Import;
 /// last ISIZE bytes are checked against it, so the last member is verified and every member's deflate data is
 /// checked by the inflater. A failure is an <see cref="ImportFormatException"/> naming the file.
 /// </summary>
-internal sealed class GzipCheckedStream : Stream
+internal sealed class GzipCheckedStream : ReadOnlyStream
 {
     /// <summary>A gzip member's fixed header (10 bytes) and trailer (8).</summary>
     private const int MinimumBytes = 18;
@@ -33,6 +34,7 @@ internal sealed class GzipCheckedStream : Stream
     /// <param name="name">The file as errors name it.</param>
     /// <param name="leaveOpen">Leave <paramref name="file"/> open when this stream is disposed.</param>
     public GzipCheckedStream(Stream file, string name, bool leaveOpen)
+        : base(null)
     {
         _file = file;
         _name = name;
@@ -56,8 +58,6 @@ internal sealed class GzipCheckedStream : Stream
     public override bool CanRead => true;
 
     public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
 
     public override long Length => throw new NotSupportedException();
 
@@ -95,28 +95,15 @@ internal sealed class GzipCheckedStream : Stream
         return read;
     }
 
-    public override void Flush()
-    {
-    }
-
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
+    protected override void DisposeOwned()
     {
-        if (disposing)
+        _gzip.Dispose();
+        if (!_leaveOpen)
         {
-            _gzip.Dispose();
-            if (!_leaveOpen)
-            {
-                _file.Dispose();
-            }
+            _file.Dispose();
         }
-
-        base.Dispose(disposing);
     }
 
     private void CheckTrailer()

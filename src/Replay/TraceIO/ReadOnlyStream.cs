@@ -2,9 +2,10 @@ namespace Replay.TraceIO;
 
 /// <summary>
 /// A read-only stream over something it owns (a file handle, another stream): writing and setting the length are
-/// refused, flushing has nothing to do, and disposing the stream disposes <paramref name="owned"/>.
+/// refused, flushing has nothing to do, and disposing the stream disposes <paramref name="owned"/> (null: a subclass
+/// whose owned parts change as it reads disposes them in <see cref="DisposeOwned"/>).
 /// </summary>
-internal abstract class ReadOnlyStream(IDisposable owned) : Stream
+internal abstract class ReadOnlyStream(IDisposable? owned) : Stream
 {
     public override bool CanWrite => false;
 
@@ -20,9 +21,12 @@ internal abstract class ReadOnlyStream(IDisposable owned) : Stream
     {
         if (disposing)
         {
-            owned.Dispose();
+            DisposeOwned();
         }
 
         base.Dispose(disposing);
     }
+
+    /// <summary>Disposes what the stream owns; once, from <see cref="Dispose(bool)"/>.</summary>
+    protected virtual void DisposeOwned() => owned?.Dispose();
 }
