@@ -77,8 +77,8 @@ public static class Effects
             ForkwaitVtx(
                 "forkwait-vtx-shadow-core2",
                 "Adams & Agesen, ASPLOS 2006: the same 40,000 fork/wait in 2.62 s native and 38.89 s under VT-x with shadow paging on a pre-production Core 2",
-                "core2",
-                "(Merom: the paper's part was a pre-production Core 2, for which it publishes only the transitions, VM entry 937 and page-fault exit 1186; the VMM as above)",
+                FidelityProfiles.Core2Aa2006,
+                "(core2 with the paper's own transitions for its pre-production part, VM entry 937 + page-fault exit 1186 = 2123 cycles, as prescott uses its P4 672 figures; the VMM as above)",
                 14.8),
             new(
                 "ept-beats-shadow-mmu-heavy",

@@ -77,7 +77,7 @@ public static class Lab
                 File.Move(tmp, trace, overwrite: true);
             }
 
-            var profile = ProfileCatalog.Resolve(profileName);
+            var profile = FidelityProfiles.Resolve(profileName);
             var specs = engines.Select(EngineRegistry.Parse).ToList();
             log?.Invoke($"replaying {scenario.FileName} under {profileName}: {string.Join(", ", specs.Select(s => s.CanonicalName))}");
             var outcome = await ReplayDriver.RunAsync(new ReplayRequest(trace, specs, profile.Tlb), null, ct).ConfigureAwait(false);
