@@ -110,14 +110,14 @@ public static class Effects
             new(
                 "fast-emulation-share",
                 "Xen commit ce7887f778 (2008): '89% of total shadow write emulation are observed falling into this fast path when doing kernel build' (64-bit SMP HVM guest)",
-                "kernel-build on 2 vCPUs, profile nehalem, shadow-cached:oos=false: shadow_fault_fast_emulate / all emulated writes",
+                "kernel-build on 2 vCPUs, profile core2 (the commit is of February 2008, before Nehalem shipped; a ratio of counts, it reads the same on nehalem), shadow-cached:oos=false: shadow_fault_fast_emulate / all emulated writes",
                 Published.Point(89, "89% of emulated writes"),
                 "% of emulations",
-                [new(kbuild, "nehalem", [ShadowNoOos])],
+                [new(kbuild, "core2", [ShadowNoOos])],
                 r =>
                 {
-                    double fast = r.Counter(kbuild, "nehalem", ShadowNoOos, "shadow_fault_fast_emulate");
-                    double slow = r.Counter(kbuild, "nehalem", ShadowNoOos, "shadow_fault_emulate_write");
+                    double fast = r.Counter(kbuild, "core2", ShadowNoOos, "shadow_fault_fast_emulate");
+                    double slow = r.Counter(kbuild, "core2", ShadowNoOos, "shadow_fault_emulate_write");
                     return fast + slow == 0 ? 0 : fast / (fast + slow) * 100;
                 },
                 (_, m) => m > 50),
