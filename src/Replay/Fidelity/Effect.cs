@@ -30,6 +30,13 @@ public sealed record Published(double? Low, double? High, string Text)
 /// is within its band when the direction is right and measured/published lies in [1/2, 2] (a direction-only effect
 /// needs only the direction).
 /// </summary>
+/// <param name="Ceiling">
+/// For an effect that measures how much one side beats another: the most this setting can measure, the same quantity
+/// with the winning side at native cost (nothing left for it to gain), so the losing side's own overhead over native.
+/// Below half the published number nothing the winning side does can bring the effect into its band: only a dearer
+/// losing side (its costs) or a workload that costs it more can. Null where no such bound exists; not a number where
+/// the measured number is not one (a phase with no events).
+/// </param>
 public sealed record Effect(
     string Id,
     string Source,
@@ -38,7 +45,8 @@ public sealed record Effect(
     string Unit,
     IReadOnlyList<LabRun> Needs,
     Func<LabResults, double> Measure,
-    Func<LabResults, double, bool> DirectionOk);
+    Func<LabResults, double, bool> DirectionOk,
+    Func<LabResults, double>? Ceiling = null);
 
 /// <summary>One row of the fidelity table; <c>--json</c> names its fields as <c>fidelity.parquet</c> names its columns.</summary>
 public sealed record FidelityRow(
@@ -52,7 +60,8 @@ public sealed record FidelityRow(
     string Unit,
     bool DirectionOk,
     double Ratio,
-    [property: System.Text.Json.Serialization.JsonPropertyName("within_2x")] bool Within2x)
+    [property: System.Text.Json.Serialization.JsonPropertyName("within_2x")] bool Within2x,
+    double Ceiling)
 {
     public static FidelityRow Of(Effect e, LabResults results)
     {
@@ -61,6 +70,6 @@ public sealed record FidelityRow(
         double ratio = e.Published.Ratio(measured);
         bool within = direction && (double.IsNaN(ratio) ? e.Published.Low is null : ratio is >= 0.5 and <= 2.0);
         return new FidelityRow(e.Id, e.Source, e.Setting, e.Published.Text, e.Published.Low ?? double.NaN, e.Published.High ?? double.NaN,
-            measured, e.Unit, direction, ratio, within);
+            measured, e.Unit, direction, ratio, within, e.Ceiling is { } ceiling && !double.IsNaN(measured) ? ceiling(results) : double.NaN);
     }
 }

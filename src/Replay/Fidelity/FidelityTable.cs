@@ -28,13 +28,14 @@ public static class FidelityTable
     private static readonly DataField<bool> DirectionOk = new("direction_ok");
     private static readonly DataField<double> Ratio = new("ratio");
     private static readonly DataField<bool> Within2x = new("within_2x");
+    private static readonly DataField<double> Ceiling = new("ceiling");
 
     public static async Task WriteParquetAsync(string dir, IReadOnlyList<FidelityRow> rows, IReadOnlyDictionary<string, string> metadata, CancellationToken ct = default)
     {
         Directory.CreateDirectory(dir);
         string final = Path.Combine(dir, ParquetFile);
         string temp = Path.Combine(dir, $".{ParquetFile}.{Guid.NewGuid():N}.tmp");
-        var schema = new ParquetSchema(Effect, Source, Setting, Published, PublishedLow, PublishedHigh, Measured, Unit, DirectionOk, Ratio, Within2x);
+        var schema = new ParquetSchema(Effect, Source, Setting, Published, PublishedLow, PublishedHigh, Measured, Unit, DirectionOk, Ratio, Within2x, Ceiling);
         try
         {
             await using (var stream = File.Create(temp))
@@ -53,6 +54,7 @@ public static class FidelityTable
                 await g.WriteAsync<bool>(DirectionOk, rows.Select(r => r.DirectionOk).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                 await g.WriteAsync<double>(Ratio, rows.Select(r => r.Ratio).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                 await g.WriteAsync<bool>(Within2x, rows.Select(r => r.Within2x).ToArray(), cancellationToken: ct).ConfigureAwait(false);
+                await g.WriteAsync<double>(Ceiling, rows.Select(r => r.Ceiling).ToArray(), cancellationToken: ct).ConfigureAwait(false);
                 g.CompleteValidate();
             }
 
@@ -89,20 +91,24 @@ public static class FidelityTable
         return bands;
     }
 
-    /// <summary>The table as GitHub markdown: one row per effect.</summary>
+    /// <summary>The table as GitHub markdown: one row per effect; its ceiling (<see cref="Effect.Ceiling"/>) last, in the measured number's unit.</summary>
     public static string Markdown(IReadOnlyList<FidelityRow> rows)
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("| effect | source | setting | published | measured | direction | measured / published | within 2× |");
-        sb.AppendLine("|---|---|---|---|---:|:---:|---:|:---:|");
+        sb.AppendLine("| effect | source | setting | published | measured | direction | measured / published | within 2× | ceiling |");
+        sb.AppendLine("|---|---|---|---|---:|:---:|---:|:---:|---:|");
         foreach (var r in rows)
         {
             string ratio = double.IsNaN(r.Ratio) ? "–" : r.Ratio.ToString("0.00", c);
-            string measured = r.Measured.ToString(r.Measured == Math.Round(r.Measured) ? "0" : "0.00", c); // 24 references, but 9.00×, not 9×
-            sb.AppendLine(string.Create(c, $"| `{r.Effect}` | {r.Source} | {r.Setting} | {r.Published} | {measured} {r.Unit} | {(r.DirectionOk ? "ok" : "WRONG")} | {ratio} | {(r.Within2x ? "yes" : "NO")} |"));
+            string measured = Number(r.Measured, c);
+            string ceiling = double.IsNaN(r.Ceiling) ? "–" : Number(r.Ceiling, c);
+            sb.AppendLine(string.Create(c, $"| `{r.Effect}` | {r.Source} | {r.Setting} | {r.Published} | {measured} {r.Unit} | {(r.DirectionOk ? "ok" : "WRONG")} | {ratio} | {(r.Within2x ? "yes" : "NO")} | {ceiling} |"));
         }
 
         return sb.ToString();
     }
+
+    // 24 references, but 9.00×, not 9×.
+    private static string Number(double v, CultureInfo c) => v.ToString(v == Math.Round(v) ? "0" : "0.00", c);
 }

@@ -14,14 +14,14 @@ namespace Replay.Tests.Cli;
 public sealed class FidelityCommandTests : IDisposable
 {
     private static readonly string[] Columns =
-        ["effect", "source", "setting", "published", "published_low", "published_high", "measured", "unit", "direction_ok", "ratio", "within_2x"];
+        ["effect", "source", "setting", "published", "published_low", "published_high", "measured", "unit", "direction_ok", "ratio", "within_2x", "ceiling"];
 
     private readonly TempDir _d = Cli.Temp();
 
     public void Dispose() => _d.Dispose();
 
     private sealed record Row(string Effect, string Source, string Setting, string Published, double Low, double High, double Measured,
-        string Unit, bool DirectionOk, double Ratio, bool Within2x);
+        string Unit, bool DirectionOk, double Ratio, bool Within2x, double Ceiling);
 
     private static async Task<List<Row>> ReadRows(string path)
     {
@@ -34,7 +34,7 @@ public sealed class FidelityCommandTests : IDisposable
         while (await r.ReadAsync())
         {
             rows.Add(new Row(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetDouble(4), r.GetDouble(5), r.GetDouble(6),
-                r.GetString(7), r.GetBoolean(8), r.GetDouble(9), r.GetBoolean(10)));
+                r.GetString(7), r.GetBoolean(8), r.GetDouble(9), r.GetBoolean(10), r.GetDouble(11)));
         }
 
         return rows;
@@ -70,6 +70,14 @@ public sealed class FidelityCommandTests : IDisposable
         Assert.All(rows, r => Assert.Equal(
             r.DirectionOk && (double.IsNaN(r.Ratio) ? double.IsNaN(r.Low) : r.Ratio is >= 0.5 and <= 2.0), r.Within2x));
         Assert.Equal(rows.All(r => r.Within2x) ? CliApp.Success : CliApp.Failure, code);
+        // A ceiling where the effect defines one and measured a number (the measured gain with the winner at native
+        // cost; a phase too short to hold events measures none), none elsewhere; no engine beats native, so no gain
+        // exceeds its ceiling.
+        var byId = effects.ToDictionary(e => e.Id);
+        Assert.All(rows.Where(r => !double.IsNaN(r.Measured)), r => Assert.Equal(byId[r.Effect].Ceiling is null, double.IsNaN(r.Ceiling)));
+        Assert.All(rows.Where(r => double.IsNaN(r.Measured)), r => Assert.True(double.IsNaN(r.Ceiling), r.Effect));
+        Assert.Contains(rows, r => !double.IsNaN(r.Ceiling));
+        Assert.All(rows.Where(r => !double.IsNaN(r.Ceiling)), r => Assert.True(r.Measured <= r.Ceiling + 1e-9, $"{r.Effect}: {r.Measured} > {r.Ceiling}"));
         var walk = rows.Single(r => r.Effect == "two-d-walk-references");
         Assert.Equal((24.0, 24.0, 24.0, 1.0, true), (walk.Measured, walk.Low, walk.High, walk.Ratio, walk.Within2x));
 
