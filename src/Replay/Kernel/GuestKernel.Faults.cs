@@ -93,7 +93,7 @@ public sealed partial class GuestKernel
                 return;
             }
 
-            updated |= Pte.Rw; // sole owner of a COW page (wp_page_reuse), or a read-only page made writable
+            updated |= Pte.Rw | Pte.Dirty; // sole owner of a COW page (wp_page_reuse), or a read-only page made writable
         }
 
         if (kind == TraceOp.Fetch)
@@ -101,7 +101,7 @@ public sealed partial class GuestKernel
             updated &= ~Pte.Nx;
         }
 
-        Put(vcpu, pa, updated);
+        Put(vcpu, pa, updated | Pte.Accessed);
 
         // A widening needs no invalidation architecturally (Linux relies on spurious-fault handling), but a stale
         // narrower entry left in a TLB or a splintered shadow would still be used by reads and fetches, and
@@ -117,7 +117,7 @@ public sealed partial class GuestKernel
             ulong pdEntry = EnsureTables(vcpu, p, va, 2);
             if (_mem.Read(pdEntry) == 0 && Frames.TryAllocHuge(out ulong head))
             {
-                Put(vcpu, pdEntry, (head << Pte.PageShift) | DataFlags | Pte.Ps);
+                Put(vcpu, pdEntry, (head << Pte.PageShift) | DataFlags | Pte.Dirty | Pte.Ps);
                 return;
             }
         }
@@ -141,7 +141,7 @@ public sealed partial class GuestKernel
         }
 
         ulong frame = AllocFrame(vcpu);
-        Put(vcpu, leaf, (frame << Pte.PageShift) | DataFlags);
+        Put(vcpu, leaf, (frame << Pte.PageShift) | DataFlags | (kind == TraceOp.Write ? Pte.Dirty : 0));
         Track(p, va);
     }
 
@@ -159,7 +159,7 @@ public sealed partial class GuestKernel
             ulong frame = AllocFrame(vcpu);
             Put(vcpu, pa, 0);
             FlushRange(p, va & ~Pte.PageOffsetMask, 1);
-            Put(vcpu, pa, (frame << Pte.PageShift) | keep | Pte.Present | Pte.Rw);
+            Put(vcpu, pa, (frame << Pte.PageShift) | keep | Pte.Present | Pte.Rw | Pte.Accessed | Pte.Dirty);
             Release(old, huge: false);
             Track(p, va);
             return;
@@ -171,7 +171,7 @@ public sealed partial class GuestKernel
         Release(old, huge: true);
         if (copied)
         {
-            Put(vcpu, pa, (head << Pte.PageShift) | keep | Pte.Present | Pte.Rw);
+            Put(vcpu, pa, (head << Pte.PageShift) | keep | Pte.Present | Pte.Rw | Pte.Accessed | Pte.Dirty);
         }
         else
         {

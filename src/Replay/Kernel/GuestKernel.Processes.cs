@@ -206,7 +206,7 @@ public sealed partial class GuestKernel
                     protectedAny = true;
                 }
 
-                Put(vcpu, dstPa, e);
+                Put(vcpu, dstPa, e & ~Pte.Accessed); // copy_present_pte: the child's copy is made old (pte_mkold)
                 if (!text)
                 {
                     AddRef(frame); // text frames belong to the page cache, which keeps them

@@ -36,9 +36,9 @@ public sealed partial class GuestKernel
     /// <summary>Ignored PTE bit the kernel uses to mark a private writable page write-protected for COW.</summary>
     public const ulong SoftCow = 1UL << 9;
 
-    public const ulong DataFlags = Pte.Present | Pte.Rw | Pte.Us | Pte.Nx;
-    public const ulong CodeFlags = Pte.Present | Pte.Us;
-    public const ulong TableFlags = Pte.Present | Pte.Rw | Pte.Us;
+    public const ulong DataFlags = Pte.Present | Pte.Rw | Pte.Us | Pte.Nx | Pte.Accessed;
+    public const ulong CodeFlags = Pte.Present | Pte.Us | Pte.Accessed;
+    public const ulong TableFlags = Pte.Present | Pte.Rw | Pte.Us | Pte.Accessed | Pte.Dirty;
 
     private const ulong Huge = 1UL << Pte.LargePageShift;
     private readonly Action<EventBatch> _sink;
