@@ -15,8 +15,8 @@ namespace Replay.Tests.Gen;
 /// </summary>
 public sealed class AccessedDirtyTests
 {
-    private const ulong Nx = 1UL << 63;
-    private const ulong SoftCow = 1UL << 9;
+    private const ulong Nx = Pte.Nx;
+    private const ulong SoftCow = GuestKernel.SoftCow;
 
     private static ulong Flags(ulong entry) => entry & ~Pte.AddrMask;
 
