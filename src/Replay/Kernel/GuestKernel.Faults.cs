@@ -87,7 +87,7 @@ public sealed partial class GuestKernel
         if (kind == TraceOp.Write && (e & Pte.Rw) == 0)
         {
             ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
-            if (_extraRefs.ContainsKey(frame) || _cacheFrames.Contains(frame))
+            if (_extraRefs.ContainsKey(frame) || _cacheFrames.Contains(frame) || IsZeroPage(frame, level))
             {
                 CopyOnWrite(vcpu, p, va, pa, level, e);
                 return;
@@ -109,16 +109,30 @@ public sealed partial class GuestKernel
         FlushRange(p, va & ~((1UL << Pte.Shift(level)) - 1), level == 1 ? 1 : -1);
     }
 
-    /// <summary>First touch: intermediate tables as needed, then the leaf (a 2 MiB one with THP when it fits).</summary>
+    /// <summary>
+    /// First touch: intermediate tables as needed, then the leaf (a 2 MiB one with THP when it fits). A read maps the
+    /// shared zero page read-only, as Linux's <c>do_anonymous_page</c> does (and, with THP,
+    /// <c>do_huge_pmd_anonymous_page</c> the huge zero page, <c>use_zero_page</c> being on by default); the first write
+    /// then copies it (<see cref="CopyOnWrite"/>).
+    /// </summary>
     private void DemandMap(int vcpu, Process p, TraceOp kind, ulong va)
     {
         if (Options.Thp && kind != TraceOp.Fetch)
         {
             ulong pdEntry = EnsureTables(vcpu, p, va, 2);
-            if (_mem.Read(pdEntry) == 0 && Frames.TryAllocHuge(out ulong head))
+            if (_mem.Read(pdEntry) == 0)
             {
-                Put(vcpu, pdEntry, (head << Pte.PageShift) | DataFlags | Pte.Dirty | Pte.Ps);
-                return;
+                if (kind == TraceOp.Read && HugeZeroPage() is ulong zero)
+                {
+                    Put(vcpu, pdEntry, (zero << Pte.PageShift) | ZeroFlags | Pte.Ps);
+                    return;
+                }
+
+                if (kind == TraceOp.Write && Frames.TryAllocHuge(out ulong head))
+                {
+                    Put(vcpu, pdEntry, (head << Pte.PageShift) | DataFlags | Pte.Dirty | Pte.Ps);
+                    return;
+                }
             }
         }
 
@@ -140,10 +154,46 @@ public sealed partial class GuestKernel
             return;
         }
 
+        if (kind == TraceOp.Read)
+        {
+            Put(vcpu, leaf, (ZeroPage(vcpu) << Pte.PageShift) | ZeroFlags);
+            return;
+        }
+
         ulong frame = AllocFrame(vcpu);
-        Put(vcpu, leaf, (frame << Pte.PageShift) | DataFlags | (kind == TraceOp.Write ? Pte.Dirty : 0));
+        Put(vcpu, leaf, (frame << Pte.PageShift) | DataFlags | Pte.Dirty);
         Track(p, va);
     }
+
+    /// <summary>Linux's <c>empty_zero_page</c>: one frame, taken at the first read fault that maps it, never freed.</summary>
+    private ulong ZeroPage(int vcpu)
+    {
+        if (_zeroFrame == 0)
+        {
+            _zeroFrame = AllocFrame(vcpu);
+        }
+
+        return _zeroFrame;
+    }
+
+    /// <summary>
+    /// Linux's huge zero page (<c>mm_get_huge_zero_page</c>): a 2 MiB block taken at the first read fault that maps
+    /// one and kept (Linux's shrinker may free it once nothing maps it; the model does not); null when no block is
+    /// free, and the fault falls back to 4 KiB, as Linux's does.
+    /// </summary>
+    private ulong? HugeZeroPage()
+    {
+        if (_hugeZeroHead == 0 && Frames.TryAllocHuge(out ulong head))
+        {
+            _hugeZeroHead = head;
+        }
+
+        return _hugeZeroHead == 0 ? null : _hugeZeroHead;
+    }
+
+    /// <summary>Whether a leaf at <paramref name="level"/> mapping <paramref name="frame"/> maps a zero page.</summary>
+    private bool IsZeroPage(ulong frame, int level) =>
+        level == 1 ? frame == _zeroFrame && frame != 0 : frame == _hugeZeroHead && frame != 0;
 
     /// <summary>
     /// Linux's <c>wp_page_copy</c>: a new frame, the old leaf cleared and flushed on every vCPU of the mm
@@ -154,6 +204,12 @@ public sealed partial class GuestKernel
     {
         ulong old = (e & Pte.AddrMask) >> Pte.PageShift;
         ulong keep = e & (Pte.Us | Pte.Nx | Pte.Ps);
+        if (level > 1 && IsZeroPage(old, level))
+        {
+            SplitHugeZero(vcpu, p, va, pa);
+            return;
+        }
+
         if (level == 1)
         {
             ulong frame = AllocFrame(vcpu);
@@ -177,6 +233,28 @@ public sealed partial class GuestKernel
         {
             DemandMap(vcpu, p, TraceOp.Write, va);
         }
+    }
+
+    /// <summary>
+    /// A write to the huge zero page: Linux's <c>do_huge_pmd_wp_page</c> falls back to 4 KiB
+    /// (<c>__split_huge_zero_page_pmd</c>: the 2 MiB leaf cleared and flushed, a page table filled with 512 leaves of
+    /// the 4 KiB zero page, linked in its place), and the write then copies the one 4 KiB zero page it hit. The table
+    /// is taken here; Linux deposits it when the huge zero page is mapped.
+    /// </summary>
+    private void SplitHugeZero(int vcpu, Process p, ulong va, ulong pmdPa)
+    {
+        Put(vcpu, pmdPa, 0);
+        FlushRange(p, va & ~(Huge - 1), -1);
+        ulong zero = ZeroPage(vcpu);
+        ulong t = AllocTable(vcpu);
+        for (int i = 0; i < Pte.EntriesPerTable; i++)
+        {
+            Put(vcpu, (t << Pte.PageShift) | ((ulong)i << Pte.EntryShift), (zero << Pte.PageShift) | ZeroFlags);
+        }
+
+        Put(vcpu, pmdPa, (t << Pte.PageShift) | TableFlags);
+        ulong pte = (t << Pte.PageShift) | ((ulong)Pte.Index(va, 1) << Pte.EntryShift);
+        CopyOnWrite(vcpu, p, va, pte, 1, (zero << Pte.PageShift) | ZeroFlags);
     }
 
     /// <summary>Linux's <c>fault_around_bytes</c> (64 KiB since 3.15): a file fault maps this many pages around it.</summary>

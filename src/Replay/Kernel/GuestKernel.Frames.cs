@@ -43,13 +43,19 @@ public sealed partial class GuestKernel
         return t;
     }
 
-    /// <summary>One more leaf maps <paramref name="frame"/> (fork).</summary>
-    private void AddRef(ulong frame) => _extraRefs[frame] = _extraRefs.GetValueOrDefault(frame) + 1;
+    /// <summary>One more leaf maps <paramref name="frame"/> (fork); the zero pages are not counted (Linux's special leaves).</summary>
+    private void AddRef(ulong frame, bool huge)
+    {
+        if (!IsZeroPage(frame, huge ? 2 : 1))
+        {
+            _extraRefs[frame] = _extraRefs.GetValueOrDefault(frame) + 1;
+        }
+    }
 
-    /// <summary>One leaf fewer maps <paramref name="frame"/>; the last one frees it, unless the page cache keeps it.</summary>
+    /// <summary>One leaf fewer maps <paramref name="frame"/>; the last one frees it, unless the page cache keeps it or it is a zero page.</summary>
     private void Release(ulong frame, bool huge)
     {
-        if (_cacheFrames.Contains(frame))
+        if (_cacheFrames.Contains(frame) || IsZeroPage(frame, huge ? 2 : 1))
         {
             return;
         }
@@ -112,7 +118,7 @@ public sealed partial class GuestKernel
 
             ulong pa = FindEntry(q.Root, va, out int level, out ulong e);
             ulong frame = (e & Pte.AddrMask) >> Pte.PageShift;
-            if (level != 1 || (e & Pte.Present) == 0 || _extraRefs.ContainsKey(frame))
+            if (level != 1 || (e & Pte.Present) == 0 || _extraRefs.ContainsKey(frame) || IsZeroPage(frame, level))
             {
                 continue;
             }

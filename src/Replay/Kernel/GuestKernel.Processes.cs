@@ -209,7 +209,7 @@ public sealed partial class GuestKernel
                 Put(vcpu, dstPa, e & ~Pte.Accessed); // copy_present_pte: the child's copy is made old (pte_mkold)
                 if (!text)
                 {
-                    AddRef(frame); // text frames belong to the page cache, which keeps them
+                    AddRef(frame, huge: level > 1); // text frames belong to the page cache, which keeps them
                 }
 
                 continue;

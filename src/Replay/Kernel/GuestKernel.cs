@@ -40,6 +40,14 @@ public sealed partial class GuestKernel
     public const ulong CodeFlags = Pte.Present | Pte.Us | Pte.Accessed;
     public const ulong TableFlags = Pte.Present | Pte.Rw | Pte.Us | Pte.Accessed | Pte.Dirty;
 
+    /// <summary>
+    /// A leaf mapping the shared zero page (Linux's <c>PAGE_COPY</c> of a private writable mapping): present, user,
+    /// accessed, no-execute, read-only, so the first write takes the copy-on-write path. Linux also sets
+    /// <c>_PAGE_SPECIAL</c>, software bit 9, which this model uses for <see cref="SoftCow"/>; the model knows the zero
+    /// page by its frame instead, and no engine reads software bits.
+    /// </summary>
+    public const ulong ZeroFlags = DataFlags & ~Pte.Rw;
+
     private const ulong Huge = 1UL << Pte.LargePageShift;
     private readonly Action<EventBatch> _sink;
     private readonly EventBatch _batch = new(1 << 16) { HasTime = true };
@@ -53,6 +61,10 @@ public sealed partial class GuestKernel
     private readonly bool _pcid;
     private readonly ulong _userTemplate;
     private readonly Dictionary<ulong, int> _extraRefs = new();
+
+    // Linux's empty_zero_page and huge zero page: allocated at the first read fault that maps one (0: not yet), never freed.
+    private ulong _zeroFrame;
+    private ulong _hugeZeroHead;
     private readonly Queue<(Process P, ulong Va)> _lru = new();
     private readonly List<Process> _live = [];
     private readonly Dictionary<(int Program, ulong Page), ulong> _pageCache = new();
@@ -123,6 +135,9 @@ public sealed partial class GuestKernel
 
     /// <summary>Frames holding program text in the page cache: they outlive the processes that map them, as in Linux.</summary>
     public int PageCacheFrames => _cacheFrames.Count;
+
+    /// <summary>Frames the zero pages hold: 1 for the 4 KiB one and 512 for the huge one, each once it was first mapped.</summary>
+    public int ZeroPageFrames => (_zeroFrame != 0 ? 1 : 0) + (_hugeZeroHead != 0 ? Pte.EntriesPerTable : 0);
 
     /// <summary>User pages reclaimed because free frames ran out.</summary>
     public long Reclaims { get; private set; }

@@ -21,7 +21,7 @@ public sealed class AccessedDirtyTests
     private static ulong Flags(ulong entry) => entry & ~Pte.AddrMask;
 
     [Fact]
-    public void A_read_fault_writes_young_clean_leaves_under_accessed_dirty_tables()
+    public void A_read_fault_writes_a_young_read_only_zero_page_leaf_under_accessed_dirty_tables()
     {
         var h = new KernelHarness();
         var p = h.Kernel.CreateProcess();
@@ -30,7 +30,7 @@ public sealed class AccessedDirtyTests
 
         Assert.Equal("read ptwrite ptwrite ptwrite ptwrite read", KernelHarness.Ops(ev));
         Assert.All(ev.Skip(1).Take(3), e => Assert.Equal(0x067UL, Flags(e.Value))); // _PAGE_TABLE
-        Assert.Equal(Nx | 0x027, Flags(ev[4].Value));                              // P RW US A, NX: not dirty
+        Assert.Equal(Nx | 0x025, Flags(ev[4].Value));                              // P US A, NX: PAGE_COPY, the zero page
     }
 
     [Fact]

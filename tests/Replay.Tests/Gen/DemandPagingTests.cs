@@ -14,7 +14,7 @@ public sealed class DemandPagingTests
         h.Kernel.Run(0, p);
 
         // Nothing mapped below the root: read 0x1000 (walk fails), ptwrite PML4[0] -> new PDPT, PDPT[0] -> new PD,
-        // PD[0] -> new PT, PT[1] -> the page (leaf), retried read = 6 events.
+        // PD[0] -> new PT, PT[1] -> the zero page (read-only leaf), retried read = 6 events.
         var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x1000)));
         Assert.Equal("read ptwrite ptwrite ptwrite ptwrite read", KernelHarness.Ops(ev));
         Assert.All(new[] { ev[0], ev[5] }, e => Assert.True(e.User && e.Va == 0x1000));
@@ -23,11 +23,15 @@ public sealed class DemandPagingTests
         Assert.Equal(ev[2].Value & Pte.AddrMask, ev[3].Pa);                // PD index 0
         Assert.Equal((ev[3].Value & Pte.AddrMask) + 8, ev[4].Pa);          // PT index 1
         Assert.Equal(GuestKernel.TableFlags, ev[1].Value & 0xFFF);
-        Assert.Equal(GuestKernel.DataFlags, ev[4].Value & ~Pte.AddrMask);
+        Assert.Equal(GuestKernel.ZeroFlags, ev[4].Value & ~Pte.AddrMask);
 
         // The neighbour shares every table: read (fails), ptwrite PT[2], read = 3 events. Then it is mapped: 1 event.
         Assert.Equal("read ptwrite read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x2000)))));
-        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x2008)))));
+        Assert.Equal("read", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x2008)))));
+
+        // A write to a page never touched before maps a fresh writable page at once: write, ptwrite PT[3], write.
+        Assert.Equal("write ptwrite write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x3000)))));
+        Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x3008)))));
     }
 
     [Fact]
@@ -56,9 +60,9 @@ public sealed class DemandPagingTests
         var p = h.Kernel.CreateProcess();
         h.Kernel.Run(0, p);
 
-        // read, ptwrite PML4[0], PDPT[0], PD[1] = 2 MiB leaf (PS), read = 5; the whole 2 MiB is then mapped.
-        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Read, new Gva(0x20_0000)));
-        Assert.Equal("read ptwrite ptwrite ptwrite read", KernelHarness.Ops(ev));
+        // write, ptwrite PML4[0], PDPT[0], PD[1] = 2 MiB leaf (PS), write = 5; the whole 2 MiB is then mapped.
+        var ev = h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x20_0000)));
+        Assert.Equal("write ptwrite ptwrite ptwrite write", KernelHarness.Ops(ev));
         Assert.NotEqual(0UL, ev[3].Value & Pte.Ps);
         Assert.Equal(0UL, (ev[3].Value & Pte.AddrMask) % (2 << 20));
         Assert.Equal("write", KernelHarness.Ops(h.Take(() => h.Kernel.Access(0, TraceOp.Write, new Gva(0x3F_F000)))));

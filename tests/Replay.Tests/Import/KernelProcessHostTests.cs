@@ -19,13 +19,21 @@ public sealed class KernelProcessHostTests
         _host.Run(0, p);
         int before = Take().Count;
         _host.Access(0, TraceOp.Read, 0x1234, 4);
-        _host.Access(0, TraceOp.Write, 0x1ff0, 8);
+        _host.Access(0, TraceOp.Read, 0x1ff0, 8);
 
-        // The faulting read; PML4, PDPT, PD entries and the leaf; the retried read; then the write to the same
-        // (writable data) page, which is mapped: one event.
+        // The faulting read; PML4, PDPT, PD entries and the leaf (the zero page); the retried read; then the read of
+        // the same page, which is mapped: one event.
         Assert.True(before > 0, "creating and running a process emits its address space and a CR3 load");
         Assert.Equal(
-            [TraceOp.Read, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.Read, TraceOp.Write],
+            [TraceOp.Read, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.PtWrite, TraceOp.Read, TraceOp.Read],
+            Take().Select(e => e.Op));
+
+        // The first write copies the zero page (wp_page_copy: the leaf cleared, INVLPG, the private leaf), the second
+        // just writes.
+        _host.Access(0, TraceOp.Write, 0x1ff0, 8);
+        _host.Access(0, TraceOp.Write, 0x1000, 8);
+        Assert.Equal(
+            [TraceOp.Write, TraceOp.PtWrite, TraceOp.Invlpg, TraceOp.PtWrite, TraceOp.Write, TraceOp.Write],
             Take().Select(e => e.Op));
     }
 

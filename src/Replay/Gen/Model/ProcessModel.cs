@@ -84,11 +84,15 @@ internal sealed class ProcessModel
             return;
         }
 
+        // A new page's first touch is a write: the allocator or the program initialises memory before reading it
+        // (malloc's chunk headers, the stack's pushes), so growth faults in a private page, not the zero page.
+        bool grows = r < mix.Grow && (Heap.CanGrow || Data.CanGrow || Stack.CanGrow);
         page = r < mix.Grow ? GrowData(rng)
             : r < mix.Grow + mix.Cold ? AnyData(rng)
             : r < mix.Grow + mix.Cold + mix.Warm ? Heap.Warm(rng, mix.WarmPages)
             : Hot(_hotData, _nextData, mix.Hot, rng) ?? AnyData(rng);
-        Touch(k, vcpu, rng.NextDouble() < mix.Write ? TraceOp.Write : TraceOp.Read, page, rng);
+        bool write = rng.NextDouble() < mix.Write;
+        Touch(k, vcpu, write || grows ? TraceOp.Write : TraceOp.Read, page, rng);
     }
 
     /// <summary>Lists one user access to <paramref name="page"/> (a random line of it) and remembers the page as hot.</summary>
