@@ -8,7 +8,8 @@ namespace Replay.Gen;
 /// One process (a thread per vCPU) repeatedly maps a region, touches it (a demand fault per page) and unmaps it:
 /// each leaf written to zero, then INVLPG per page or one flush past 33 pages (Linux's
 /// <c>tlb_single_page_flush_ceiling</c>), on every vCPU the process runs on. Every eighth region is a 2 MiB-aligned
-/// 512-page region touched sparsely (one fault with <c>--thp</c>). Stands for allocator churn (malloc arenas,
+/// 512-page region, a large malloc chunk: its header written first, then touched sparsely, half the touches reads
+/// (which map the zero page where they come first; one fault in all with <c>--thp</c>). Stands for allocator churn (malloc arenas,
 /// short-lived buffers): guest page faults and invalidations dominate. The user work per touched page (7.4
 /// instructions: a region of 32.4 pages on average takes 240) is measured on a real mmap/touch/munmap loop
 /// (traces/README.md, "Calibration"); the kernel's mmap and munmap are system calls of the kernel model.
@@ -48,7 +49,9 @@ internal static class DemandWorkload
             k.Syscall(v); // mmap
             if (huge)
             {
-                for (int i = 0; i < 64; i++)
+                // malloc's mmap'd chunk: its header is written first (one 2 MiB fault with --thp), then sparse touches.
+                k.Access(v, TraceOp.Write, new Gva(baseVa));
+                for (int i = 1; i < 64; i++)
                 {
                     k.Access(v, rng.Next(2) == 0 ? TraceOp.Read : TraceOp.Write, new Gva(Page(baseVa, rng.Next(Pte.PagesPerLargePage))));
                 }
