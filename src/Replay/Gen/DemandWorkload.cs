@@ -6,8 +6,9 @@ namespace Replay.Gen;
 
 /// <summary>
 /// One process (a thread per vCPU) repeatedly maps a region, touches it (a demand fault per page) and unmaps it:
-/// each leaf written to zero, then INVLPG per page or one flush past 33 pages (Linux's
-/// <c>tlb_single_page_flush_ceiling</c>), on every vCPU the process runs on. Every eighth region is a 2 MiB-aligned
+/// each leaf written to zero, the emptied page table unlinked and freed (no other mapping shares it), then INVLPG per
+/// page from the table's first page or one flush past 33 pages (Linux's <c>tlb_single_page_flush_ceiling</c>), on
+/// every vCPU the process runs on. Every eighth region is a 2 MiB-aligned
 /// 512-page region, a large malloc chunk: its header written first, then touched sparsely, half the touches reads
 /// (which map the zero page where they come first; one fault in all with <c>--thp</c>). Stands for allocator churn (malloc arenas,
 /// short-lived buffers): guest page faults and invalidations dominate. The user work per touched page (7.4

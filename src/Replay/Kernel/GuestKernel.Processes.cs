@@ -81,8 +81,9 @@ public sealed partial class GuestKernel
 
     /// <summary>
     /// <c>munmap</c> of <paramref name="pages"/> pages from <paramref name="start"/> by the process on
-    /// <paramref name="vcpu"/>: each mapped leaf written to zero (a 2 MiB leaf inside the range goes whole), then
-    /// INVLPG per page over the unmapped span, or one flush past <see cref="FlushCeiling"/> pages.
+    /// <paramref name="vcpu"/>: each mapped leaf written to zero (a 2 MiB leaf inside the range goes whole), the page
+    /// tables the unmapping emptied unlinked and freed (Linux's <c>free_pgtables</c>, below), then INVLPG per page over
+    /// the span the flush covers, or one flush past <see cref="FlushCeiling"/> pages.
     /// </summary>
     public void Munmap(int vcpu, Gva start, int pages)
     {
@@ -115,9 +116,57 @@ public sealed partial class GuestKernel
             a = (a & ~(size - 1)) + size;
         }
 
+        FreeEmptied(vcpu, p, p.Root, _levels, va & ~Pte.PageOffsetMask, end, ref lo);
+        hi = lo == ulong.MaxValue ? hi : Math.Max(hi, lo); // tables freed with no leaf mapped: their first page still flushes
         if (lo <= hi)
         {
             FlushRange(p, lo, huge ? -1 : (int)((hi - lo) >> Pte.PageShift) + 1);
+        }
+    }
+
+    /// <summary>
+    /// Linux's <c>free_pgtables</c> after an unmap, bottom-up: each page table below <paramref name="table"/> that
+    /// covers part of [<paramref name="va"/>, <paramref name="end"/>) and holds no entry any more is unlinked (its
+    /// entry in the table above written to zero, in both roots under KPTI) and freed. Linux frees the tables whose
+    /// range no other mapping shares (between the previous mapping's end and the next one's start); the model keeps no
+    /// list of mappings and takes a table the unmapping left empty to be one. Each freed table widens the flush to the
+    /// first page of its range (<c>pte_free_tlb</c> and <c>pmd_free_tlb</c>: <c>__tlb_adjust_range(tlb, address,
+    /// PAGE_SIZE)</c>), so <paramref name="lo"/> may move down.
+    /// </summary>
+    private void FreeEmptied(int vcpu, Process p, ulong table, int level, ulong va, ulong end, ref ulong lo)
+    {
+        if (level == 1)
+        {
+            return;
+        }
+
+        int shift = Pte.Shift(level);
+        for (ulong a = va; a < end; a = ((a >> shift) + 1) << shift)
+        {
+            int idx = Pte.Index(a, level);
+            ulong pa = (table << Pte.PageShift) | ((ulong)idx << Pte.EntryShift);
+            ulong e = _mem.Read(pa);
+            if ((e & Pte.Present) == 0 || (e & Pte.Ps) != 0)
+            {
+                continue;
+            }
+
+            ulong child = (e & Pte.AddrMask) >> Pte.PageShift;
+            ulong spanEnd = Math.Min(end, ((a >> shift) + 1) << shift);
+            FreeEmptied(vcpu, p, child, level - 1, a, spanEnd, ref lo);
+            if (_mem.Find(child) is { } words && NextUsed(words, 0, Pte.EntriesPerTable) < Pte.EntriesPerTable)
+            {
+                continue;
+            }
+
+            Put(vcpu, pa, 0);
+            if (level == _levels && p.UserRoot != 0)
+            {
+                Put(vcpu, (p.UserRoot << Pte.PageShift) | ((ulong)idx << Pte.EntryShift), 0);
+            }
+
+            Frames.Free(child);
+            lo = Math.Min(lo, (a >> shift) << shift);
         }
     }
 

@@ -117,6 +117,8 @@ public sealed class ForkExitTests
             h.Kernel.Access(0, TraceOp.Write, new Gva(X + ((ulong)i << 12)));
         }
 
+        h.Kernel.Access(0, TraceOp.Write, new Gva(X + ((ulong)(pages + 10) << 12))); // past the range: the page table stays
+
         // One zero ptwrite per page, then INVLPG per page (<= 33, Linux's tlb_single_page_flush_ceiling) or one flush.
         var ev = h.Take(() => h.Kernel.Munmap(0, new Gva(X), pages + 10)); // the unmapped tail costs nothing
         Assert.Equal(pages, ev.Count(e => e.Op == TraceOp.PtWrite && e.Value == 0));

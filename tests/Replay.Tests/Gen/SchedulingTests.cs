@@ -39,6 +39,7 @@ public sealed class SchedulingTests
         var b = k.CreateProcess();
         k.Run(0, a);
         k.Access(0, TraceOp.Write, new Gva(0x1000));
+        k.Access(0, TraceOp.Write, new Gva(0x2000)); // keeps the page table: the munmap frees no table
         k.Run(0, b);   // a's entries stay cached under its PCID on vCPU 0
         k.Run(1, a);
         var ev = h.Take(() => k.Munmap(1, new Gva(0x1000), 1));
