@@ -22,6 +22,14 @@ internal sealed class KernelHarness
 
     public List<Ev> Events { get; } = [];
 
+    /// <summary>A new process, made current on <paramref name="vcpu"/>.</summary>
+    public Process Running(int vcpu = 0)
+    {
+        var p = Kernel.CreateProcess();
+        Kernel.Run(vcpu, p);
+        return p;
+    }
+
     /// <summary>The events <paramref name="act"/> emits.</summary>
     public List<Ev> Take(Action act)
     {

@@ -19,8 +19,7 @@ public sealed class MunmapFreeTablesTests
     {
         var h = new KernelHarness();
         var k = h.Kernel;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
         k.Access(0, TraceOp.Write, new Gva(0x1000)); // another page table under the same PD keeps the PD
         for (int i = 0; i < 3; i++)
         {
@@ -48,8 +47,7 @@ public sealed class MunmapFreeTablesTests
     {
         var h = new KernelHarness();
         var k = h.Kernel;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
         k.Access(0, TraceOp.Write, new Gva(0x1000));
         ulong region = Base + (1UL << 20); // 1 MiB into the page table's range
         k.Access(0, TraceOp.Write, new Gva(region));
@@ -63,8 +61,7 @@ public sealed class MunmapFreeTablesTests
     {
         var h = new KernelHarness();
         var k = h.Kernel;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
         k.Access(0, TraceOp.Write, new Gva(Base));
         k.Access(0, TraceOp.Write, new Gva(Base + 0x10_0000));
         Assert.Equal("ptwrite invlpg", KernelHarness.Ops(h.Take(() => k.Munmap(0, new Gva(Base), 1))));
@@ -78,8 +75,7 @@ public sealed class MunmapFreeTablesTests
         var h = new KernelHarness(new KernelOptions { Kpti = kpti, Pcid = kpti });
         var k = h.Kernel;
         long boot = k.Frames.InUse;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
         long withRoots = k.Frames.InUse;
         k.Access(0, TraceOp.Write, new Gva(Base));
         var ev = h.Take(() => k.Munmap(0, new Gva(Base), 1)).Where(e => e.Op != TraceOp.Cr3).ToList(); // KPTI: the kernel entry's CR3 load

@@ -52,8 +52,7 @@ public sealed class ZeroPageTests
         var h = new KernelHarness();
         var k = h.Kernel;
         long boot = k.Frames.InUse;
-        var parent = k.CreateProcess();
-        k.Run(0, parent);
+        var parent = h.Running();
         k.Access(0, TraceOp.Read, new Gva(0x1000));
         ulong zero = k.FrameOf(parent, new Gva(0x1000))!.Value.Value;
 
@@ -78,8 +77,7 @@ public sealed class ZeroPageTests
     {
         var h = new KernelHarness(new KernelOptions { Thp = true });
         var k = h.Kernel;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
 
         // read, ptwrite PML4[0], PDPT[0], PD[1] = the huge zero page (PS, read-only), read.
         var read = h.Take(() => k.Access(0, TraceOp.Read, new Gva(0x20_0000)));
@@ -117,8 +115,7 @@ public sealed class ZeroPageTests
     {
         var h = new KernelHarness(new KernelOptions { MemoryBytes = 64UL << 20 });
         var k = h.Kernel;
-        var p = k.CreateProcess();
-        k.Run(0, p);
+        var p = h.Running();
         k.Access(0, TraceOp.Read, new Gva(0x1000));
         ulong zero = k.FrameOf(p, new Gva(0x1000))!.Value.Value;
         for (int i = 0; i < 20_000; i++)
